@@ -1,0 +1,17 @@
+"""Entry point of the `q2c` console script: one sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from engine.cli import kafka
+
+app = typer.Typer(
+    help="q2c: quote-to-cash orchestration on Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kafka.app, name="kafka")
+
+if __name__ == "__main__":
+    app()

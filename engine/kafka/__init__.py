@@ -1,0 +1,1 @@
+"""The one place q2c touches the Kafka client library (aiokafka)."""

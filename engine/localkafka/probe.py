@@ -1,0 +1,32 @@
+"""Asks a broker for cluster metadata: the readiness test for a freshly started node."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaClient
+
+
+async def _metadata_brokers(bootstrap: str, timeout_s: float) -> int:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+        return len(client.cluster.brokers())
+    finally:
+        await client.close()
+
+
+def broker_answers_metadata(
+    bootstrap: str, expected_brokers: int = 1, timeout_s: float = 3.0
+) -> bool:
+    """True when `bootstrap` answers a metadata request listing at least `expected_brokers`."""
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # refused connections are expected while the JVM boots
+    try:
+        return asyncio.run(_metadata_brokers(bootstrap, timeout_s)) >= expected_brokers
+    except Exception:
+        return False
+    finally:
+        quiet.setLevel(level)

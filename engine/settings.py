@@ -1,0 +1,99 @@
+"""Engine configuration: environment variables prefixed `Q2C_`, or a TOML/env file named by Q2C_CONFIG_FILE.
+
+A bad value fails at start-up with a message naming the setting (see `load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class SecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class ProcessingMode(StrEnum):
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the `Q2C_*` variable."""
+
+
+class Settings(BaseSettings):
+    """All engine settings; each field maps to `Q2C_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore", frozen=True)
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset means the local broker"
+    )
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    client_id: str = "q2c"
+    group_id: str = "q2c-engine"
+    processing_mode: ProcessingMode = ProcessingMode.EXACTLY_ONCE
+    topic_prefix: str = Field(default="", description="prepended to every catalog topic name")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    commit_interval_ms: int = Field(default=100, ge=1, le=60_000)
+    max_batch: int = Field(default=500, ge=1, le=100_000)
+    local_cluster: str = Field(default="default", description="name of the local broker to use")
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_have_ports(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {server!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("Q2C_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning pydantic's report into one message per bad `Q2C_*` variable."""
+    config_file = os.environ.get("Q2C_CONFIG_FILE")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"Q2C_CONFIG_FILE={config_file!r}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "Q2C_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
