@@ -1,0 +1,90 @@
+"""SagaState <-> compact JSON bytes, with exact Decimal, date and datetime round trips.
+
+JSON has no decimal or date types, so those values are written as one-key tagged objects
+({"$dec": "12.3400"}, {"$date": "2024-05-01"}, {"$dt": "2024-05-01T10:00:00+00:00"}); data must
+therefore not use those three keys alone in a dict of its own. Tuples come back as lists: saga
+data is JSON-able by contract and uses lists.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.saga.model import Event, HistoryRecord, SagaState, Timer
+from engine.saga.seen import SeenIds
+
+FORMAT_VERSION = 1
+_DEC, _DATE, _DT = "$dec", "$date", "$dt"
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {_DEC: str(value)}
+    # datetime is a subclass of date: test it first.
+    if isinstance(value, datetime):
+        return {_DT: value.isoformat()}
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    raise TypeError(f"saga state value of type {type(value).__name__} is not JSON-able")
+
+
+def _decode_object(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, text),) = obj.items()
+        if tag == _DEC:
+            return Decimal(text)
+        if tag == _DT:
+            return datetime.fromisoformat(text)
+        if tag == _DATE:
+            return date.fromisoformat(text)
+    return obj
+
+
+def _event_to_json(event: Event) -> list[Any]:
+    return [event.event_id, event.event_type, event.saga_key, event.occurred_at, event.payload]
+
+
+def _event_from_json(raw: list[Any]) -> Event:
+    event_id, event_type, saga_key, occurred_at, payload = raw
+    return Event(event_id, event_type, saga_key, occurred_at, payload)
+
+
+def state_to_bytes(state: SagaState) -> bytes:
+    """Serialise a state as compact UTF-8 JSON."""
+    doc = {
+        "f": FORMAT_VERSION,
+        "type": state.saga_type,
+        "key": state.saga_key,
+        "state": state.state,
+        "version": state.version,
+        "data": state.data,
+        "parked": [_event_to_json(e) for e in state.parked],
+        # Chunk boundaries are kept so the decoded SeenIds equals the encoded one.
+        "seen": [sorted(chunk) for chunk in state.seen.chunks],
+        "timers": {tid: [t.name, t.fire_at, t.data] for tid, t in state.timers.items()},
+        "history": [list(record) for record in state.history],
+    }
+    return json.dumps(
+        doc, default=_encode_value, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def state_from_bytes(data: bytes) -> SagaState:
+    """Inverse of `state_to_bytes`."""
+    doc = json.loads(data, object_hook=_decode_object)
+    if doc.get("f") != FORMAT_VERSION:
+        raise ValueError(f"unsupported saga state format {doc.get('f')!r}")
+    return SagaState(
+        saga_type=doc["type"],
+        saga_key=doc["key"],
+        state=doc["state"],
+        data=doc["data"],
+        parked=tuple(_event_from_json(e) for e in doc["parked"]),
+        seen=SeenIds(tuple(frozenset(chunk) for chunk in doc["seen"])),
+        timers={tid: Timer(name, at, tdata) for tid, (name, at, tdata) in doc["timers"].items()},
+        history=tuple(HistoryRecord(*record) for record in doc["history"]),
+        version=doc["version"],
+    )

@@ -1,0 +1,47 @@
+"""A persistent (immutable, structurally shared) set of event ids for per-saga dedupe."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIds:
+    """Immutable set of ids stored as a tuple of small frozen chunks.
+
+    A saga remembers every event id it has processed for its whole life. Copying one flat
+    frozenset per event would make `step` O(n) in the saga's age; here adding an id copies only
+    the last (bounded) chunk and the tuple of chunk references, which every older value shares.
+    """
+
+    chunks: tuple[frozenset[str], ...] = ()
+    CHUNK_SIZE: ClassVar[int] = 256
+
+    def __contains__(self, item: object) -> bool:
+        # Newest chunk first: duplicates are usually redeliveries of recent events.
+        return any(item in chunk for chunk in reversed(self.chunks))
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+    def __iter__(self) -> Iterator[str]:
+        for chunk in self.chunks:
+            yield from sorted(chunk)
+
+    def add(self, item: str) -> SeenIds:
+        """Return a set that also holds `item` (self when it is already present)."""
+        if item in self:
+            return self
+        if self.chunks and len(self.chunks[-1]) < self.CHUNK_SIZE:
+            return SeenIds((*self.chunks[:-1], self.chunks[-1] | {item}))
+        return SeenIds((*self.chunks, frozenset((item,))))
+
+    @classmethod
+    def of(cls, items: Iterable[str]) -> SeenIds:
+        """Build a set from `items` (used by the codec and tests)."""
+        seen = cls()
+        for item in items:
+            seen = seen.add(item)
+        return seen
