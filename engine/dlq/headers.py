@@ -1,0 +1,97 @@
+"""Builds and reads dead-letter headers (pure).
+
+Convention: Kafka Connect's `__connect.errors.*` names, so existing Connect tooling can read
+q2c's dead-letter topics; fields Connect has no name for use `q2c.errors.*`. The original
+record's own headers are kept ahead of these, byte for byte.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+
+from engine.kafka.records import Headers, InRecord
+
+P = "__connect.errors."
+Q = "q2c.errors."
+MAX_STACK_CHARS = 4000
+ERROR_HEADER_PREFIXES = (P, Q)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why and where processing failed."""
+
+    error_class: str
+    message: str
+    stage: str  # decode | route | process | produce | retry
+    processor: str
+    task_id: str
+    attempts: int = 1
+    first_failure_ms: int = 0
+    last_failure_ms: int = 0
+    stacktrace: str = ""
+
+    @classmethod
+    def from_exception(
+        cls,
+        exc: BaseException,
+        *,
+        stage: str,
+        processor: str,
+        task_id: str,
+        now_ms: int,
+        attempts: int = 1,
+        first_failure_ms: int | None = None,
+    ) -> Failure:
+        stack = "".join(traceback.format_exception(exc))[-MAX_STACK_CHARS:]
+        return cls(
+            error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            message=str(exc)[:1000],
+            stage=stage,
+            processor=processor,
+            task_id=task_id,
+            attempts=attempts,
+            first_failure_ms=first_failure_ms if first_failure_ms is not None else now_ms,
+            last_failure_ms=now_ms,
+            stacktrace=stack,
+        )
+
+
+def dead_letter_headers(record: InRecord, failure: Failure) -> Headers:
+    """The original headers (minus stale error headers from an earlier failure) plus ours."""
+    kept = tuple(
+        (k, v) for k, v in record.headers if not k.startswith(ERROR_HEADER_PREFIXES)
+    )
+    ours = {
+        P + "topic": record.topic,
+        P + "partition": str(record.partition),
+        P + "offset": str(record.offset),
+        P + "connector.name": failure.processor,
+        P + "task.id": failure.task_id,
+        P + "stage": failure.stage,
+        P + "class.name": failure.processor,
+        P + "exception.class.name": failure.error_class,
+        P + "exception.message": failure.message,
+        P + "exception.stacktrace": failure.stacktrace,
+        Q + "original.timestamp": str(record.timestamp_ms),
+        Q + "attempts": str(failure.attempts),
+        Q + "first.failure.ms": str(failure.first_failure_ms),
+        Q + "last.failure.ms": str(failure.last_failure_ms),
+    }
+    return kept + tuple((k, v.encode()) for k, v in ours.items())
+
+
+def error_fields(headers: Headers) -> dict[str, str]:
+    """The error headers of a dead-lettered record as a dict with short names (`topic`, ...)."""
+    out: dict[str, str] = {}
+    for k, v in headers:
+        for prefix in ERROR_HEADER_PREFIXES:
+            if k.startswith(prefix):
+                out[k[len(prefix) :]] = v.decode(errors="replace")
+    return out
+
+
+def original_headers(headers: Headers) -> Headers:
+    """The headers the record had before it was dead-lettered."""
+    return tuple((k, v) for k, v in headers if not k.startswith(ERROR_HEADER_PREFIXES))

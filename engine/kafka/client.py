@@ -1,0 +1,278 @@
+"""Thin facade over aiokafka: consumers, plain and transactional producers, admin.
+
+The rest of the engine speaks `InRecord`/`OutRecord`/`TopicPartition` and these classes, so the
+client library can change in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import TopicPartition as _TP
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from engine.kafka.records import InRecord, OutRecord, TopicPartition
+
+__all__ = [
+    "Consumer",
+    "KafkaError",
+    "Producer",
+    "ProducerFenced",
+    "TransactionalProducer",
+    "end_offsets",
+    "read_partition",
+]
+
+RebalanceCallback = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+def _tp(tp: TopicPartition) -> _TP:
+    return _TP(tp.topic, tp.partition)
+
+
+def _ours(tp: _TP) -> TopicPartition:
+    return TopicPartition(tp.topic, tp.partition)
+
+
+def _in(msg: Any) -> InRecord:
+    return InRecord(
+        topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=msg.key,
+        value=msg.value,
+        headers=tuple(msg.headers or ()),
+        timestamp_ms=msg.timestamp,
+    )
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, on_assigned: RebalanceCallback, on_revoked: RebalanceCallback) -> None:
+        self._assigned = on_assigned
+        self._revoked = on_revoked
+
+    async def on_partitions_revoked(self, revoked: Iterable[_TP]) -> None:
+        await self._revoked({_ours(tp) for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: Iterable[_TP]) -> None:
+        await self._assigned({_ours(tp) for tp in assigned})
+
+
+class Consumer:
+    """A group member (or a manually assigned reader when `group_id` is None)."""
+
+    def __init__(
+        self,
+        options: dict[str, Any],
+        *,
+        group_id: str | None,
+        read_committed: bool = True,
+        auto_offset_reset: str = "earliest",
+        max_records: int = 500,
+        client_id: str = "q2c",
+    ) -> None:
+        self._max_records = max_records
+        self._consumer = AIOKafkaConsumer(
+            **options,
+            group_id=group_id,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset=auto_offset_reset,
+            isolation_level="read_committed" if read_committed else "read_uncommitted",
+            # Range keeps partition N of every co-partitioned topic on one member (one task).
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            fetch_max_wait_ms=100,
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        on_assigned: RebalanceCallback,
+        on_revoked: RebalanceCallback,
+    ) -> None:
+        self._consumer.subscribe(list(topics), listener=_Listener(on_assigned, on_revoked))
+
+    def assign(self, partitions: Iterable[TopicPartition]) -> None:
+        self._consumer.assign([_tp(tp) for tp in partitions])
+
+    async def seek_to_beginning(self, partitions: Iterable[TopicPartition]) -> None:
+        await self._consumer.seek_to_beginning(*[_tp(tp) for tp in partitions])
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self._consumer.seek(_tp(tp), offset)
+
+    async def position(self, tp: TopicPartition) -> int:
+        return int(await self._consumer.position(_tp(tp)))
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        value = await self._consumer.committed(_tp(tp))
+        return None if value is None else int(value)
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await self._consumer.commit({_tp(tp): off for tp, off in offsets.items()})
+
+    async def end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        raw = await self._consumer.end_offsets([_tp(tp) for tp in partitions])
+        return {_ours(tp): int(off) for tp, off in raw.items()}
+
+    async def beginning_offsets(
+        self, partitions: Iterable[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        raw = await self._consumer.beginning_offsets([_tp(tp) for tp in partitions])
+        return {_ours(tp): int(off) for tp, off in raw.items()}
+
+    async def offsets_for_times(
+        self, timestamps: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int | None]:
+        raw = await self._consumer.offsets_for_times({_tp(tp): ts for tp, ts in timestamps.items()})
+        return {_ours(tp): (None if v is None else int(v.offset)) for tp, v in raw.items()}
+
+    def pause(self, partitions: Iterable[TopicPartition]) -> None:
+        self._consumer.pause(*[_tp(tp) for tp in partitions])
+
+    def resume(self, partitions: Iterable[TopicPartition]) -> None:
+        self._consumer.resume(*[_tp(tp) for tp in partitions])
+
+    def assignment(self) -> set[TopicPartition]:
+        return {_ours(tp) for tp in self._consumer.assignment()}
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        parts = self._consumer.partitions_for_topic(topic)
+        if parts is None:
+            await self._consumer._client.force_metadata_update()
+            parts = self._consumer.partitions_for_topic(topic)
+        return set(parts or ())
+
+    async def poll(self, timeout_ms: int = 200) -> list[InRecord]:
+        """Up to `max_records` records from any assigned partitions, in offset order per partition."""
+        batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self._max_records)
+        return [_in(m) for msgs in batch.values() for m in msgs]
+
+
+class Producer:
+    """An idempotent (acks=all) producer for at-least-once paths."""
+
+    def __init__(self, options: dict[str, Any], *, client_id: str = "q2c", **extra: Any) -> None:
+        self._producer = AIOKafkaProducer(
+            **options,
+            client_id=client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=extra.pop("linger_ms", 5),
+            **extra,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, record: OutRecord) -> asyncio.Future[Any]:
+        """Queue a record; the returned future resolves when the broker acknowledged it."""
+        fut: asyncio.Future[Any] = await self._producer.send(
+            record.topic,
+            value=record.value,
+            key=record.key,
+            partition=record.partition,
+            headers=list(record.headers),
+        )
+        return fut
+
+    async def send_all(self, records: Iterable[OutRecord]) -> None:
+        """Send and wait for every acknowledgement (raises on the first failure)."""
+        futures = [await self.send(r) for r in records]
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def flush(self) -> None:
+        await self._producer.flush()
+
+
+class TransactionalProducer(Producer):
+    """A producer with a transactional id: records and input offsets commit atomically.
+
+    Starting it bumps the epoch for its transactional id, which fences any older producer
+    (a zombie worker) using the same id and aborts that producer's open transaction.
+    """
+
+    def __init__(self, options: dict[str, Any], transactional_id: str, **extra: Any) -> None:
+        super().__init__(options, transactional_id=transactional_id, **extra)
+        self.transactional_id = transactional_id
+
+    async def begin(self) -> None:
+        await self._producer.begin_transaction()
+
+    async def commit(self, offsets: dict[TopicPartition, int] | None, group_id: str) -> None:
+        if offsets:
+            await self._producer.send_offsets_to_transaction(
+                {_tp(tp): off for tp, off in offsets.items()}, group_id
+            )
+        await self._producer.commit_transaction()
+
+    async def abort(self) -> None:
+        await self._producer.abort_transaction()
+
+
+async def end_offsets(
+    options: dict[str, Any], partitions: Iterable[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """End offsets (read_committed: the last stable offset) of the given partitions."""
+    consumer = Consumer(options, group_id=None)
+    await consumer.start()
+    try:
+        return await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+
+
+async def read_partition(
+    options: dict[str, Any],
+    partitions: Sequence[TopicPartition],
+    on_record: Callable[[InRecord], None],
+    *,
+    idle_timeout_s: float = 30.0,
+) -> int:
+    """Read the given partitions from the beginning up to their current end; returns the count.
+
+    Used to restore state stores and global tables. Bounded: gives up (raises TimeoutError)
+    when no progress is made for `idle_timeout_s`.
+    """
+    consumer = Consumer(options, group_id=None, max_records=5000)
+    await consumer.start()
+    count = 0
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        loop = asyncio.get_running_loop()
+        last_progress = loop.time()
+        while remaining:
+            records = await consumer.poll(timeout_ms=200)
+            for rec in records:
+                on_record(rec)
+                count += 1
+            if records:
+                last_progress = loop.time()
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+            if loop.time() - last_progress > idle_timeout_s:
+                raise TimeoutError(f"restore made no progress for {idle_timeout_s}s on {remaining}")
+        return count
+    finally:
+        await consumer.stop()

@@ -1,0 +1,63 @@
+"""Topic names the runtime reads and writes, with the deployment's prefix applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DOMAINS = ("crm", "erp", "billing", "masterdata")
+TARGETS = ("masterdata", "erp", "billing", "crm")
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Names from the topic catalog (topics/catalog.yaml) under one prefix."""
+
+    prefix: str = ""
+
+    def _n(self, logical: str) -> str:
+        return f"{self.prefix}{logical}"
+
+    def events(self, domain: str) -> str:
+        return self._n(f"q2c.{domain}.events")
+
+    @property
+    def inbound(self) -> list[str]:
+        return [self.events(d) for d in DOMAINS]
+
+    @property
+    def inbox(self) -> str:
+        return self._n("q2c.saga.inbox")
+
+    @property
+    def state(self) -> str:
+        return self._n("q2c.saga.state")
+
+    @property
+    def correlation(self) -> str:
+        return self._n("q2c.saga.correlation")
+
+    @property
+    def status(self) -> str:
+        return self._n("q2c.saga.status")
+
+    @property
+    def analytics(self) -> str:
+        return self._n("q2c.analytics.events")
+
+    def commands(self, target: str) -> str:
+        return self._n(f"q2c.commands.{target}")
+
+    def dlq(self, source_topic: str) -> str:
+        return f"{source_topic}.dlq"
+
+    @property
+    def legal_entities(self) -> str:
+        return self._n("q2c.masterdata.legal-entities")
+
+    @property
+    def accounts(self) -> str:
+        return self._n("q2c.masterdata.accounts")
+
+    @property
+    def audit(self) -> str:
+        return self._n("q2c.ops.audit")

@@ -1,0 +1,211 @@
+"""Turns one consumed record into staged saga state and the records to write (no Kafka I/O).
+
+The worker owns transactions and offsets; this class owns what a record means: decode, route,
+step every interested saga, and translate effects. Failures that retrying cannot fix (garbage,
+unknown schema, invalid payload, a handler bug) become dead-letter records in the same
+transaction, so a poison record never stalls its partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from engine.codec import DecodeError, decode
+from engine.contracts import Event as EventModel
+from engine.dlq.headers import Failure, dead_letter_headers
+from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.runtime.correlation import CorrelationTable, index_key
+from engine.runtime.names import TopicNames
+from engine.runtime.routing import Forward, Process, Wait, route
+from engine.runtime.store import StoreKey, changelog_key
+from engine.runtime.task import Task
+from engine.runtime.translate import (
+    SAGA_KEY_HEADER,
+    command_record,
+    status_record,
+    to_saga_event,
+)
+from engine.saga.engine import due_timers, step
+from engine.saga.model import Command, Correlate, Event, SagaState, StatusChange
+from engine.sagas import SAGAS, sagas_for_event
+
+log = logging.getLogger("q2c.processor")
+PROCESSOR_NAME = "q2c-saga-worker"
+
+
+class Processor:
+    """Stateless apart from the correlation table; every per-partition bit lives in the Task."""
+
+    def __init__(self, names: TopicNames, *, clock: Callable[[], datetime], worker_id: str) -> None:
+        self.names = names
+        self.clock = clock
+        self.worker_id = worker_id
+        self.correlation = CorrelationTable(names.correlation)
+        self.counts: dict[str, int] = {"processed": 0, "dead_lettered": 0, "forwarded": 0}
+
+    async def start(self, options: dict[str, Any]) -> None:
+        await self.correlation.start(options)
+
+    async def stop(self) -> None:
+        await self.correlation.stop()
+
+    # -- records ----------------------------------------------------------------------------
+
+    def handle(self, task: Task, rec: InRecord, now: datetime) -> list[OutRecord]:
+        """Outputs for one record; state changes are staged in the task's store."""
+        tp = TopicPartition(rec.topic, rec.partition)
+        if task.waiting.get(tp):
+            # Keep per-partition order behind a record that waits for its correlation.
+            task.waiting[tp].append(rec)
+            return []
+        try:
+            model = self._decode(rec)
+            if not isinstance(model, EventModel):
+                raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
+            if rec.topic == self.names.inbox:
+                key = rec.header(SAGA_KEY_HEADER)
+                decision: Process | Forward | Wait = Process((key or rec.key or b"").decode())
+            else:
+                decision = route(model, rec.key, self.correlation.get)
+            if isinstance(decision, Wait):
+                task.waiting.setdefault(tp, []).append(rec)
+                return []
+            if isinstance(decision, Forward):
+                self.counts["forwarded"] += 1
+                return [self._forward(rec, decision.saga_key)]
+            return self._apply(task, to_saga_event(model, decision.saga_key), now)
+        except DecodeError as exc:
+            return [self._dead_letter(task, rec, exc, "decode", now)]
+        except Exception as exc:  # a bug in a handler must not stall the partition
+            log.exception("processing %s-%s@%s failed", rec.topic, rec.partition, rec.offset)
+            return [self._dead_letter(task, rec, exc, "process", now)]
+
+    def _decode(self, rec: InRecord) -> Any:
+        if rec.value is None:
+            raise DecodeError(rec.topic, rec.partition, rec.offset, "empty value (tombstone)")
+        return decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+
+    def _forward(self, rec: InRecord, saga_key: str) -> OutRecord:
+        headers = tuple((k, v) for k, v in rec.headers if k != SAGA_KEY_HEADER)
+        return OutRecord(
+            topic=self.names.inbox,
+            key=saga_key.encode(),
+            value=rec.value,
+            headers=(*headers, (SAGA_KEY_HEADER, saga_key.encode())),
+        )
+
+    def _dead_letter(
+        self, task: Task, rec: InRecord, exc: BaseException, stage: str, now: datetime
+    ) -> OutRecord:
+        self.counts["dead_lettered"] += 1
+        failure = Failure.from_exception(
+            exc,
+            stage=stage,
+            processor=PROCESSOR_NAME,
+            task_id=f"{self.worker_id}/{task.partition}",
+            now_ms=int(now.timestamp() * 1000),
+        )
+        return OutRecord(
+            topic=self.names.dlq(rec.topic),
+            key=rec.key,
+            value=rec.value,
+            headers=dead_letter_headers(rec, failure),
+        )
+
+    # -- sagas ------------------------------------------------------------------------------
+
+    def _apply(self, task: Task, event: Event, now: datetime) -> list[OutRecord]:
+        """Step every saga type interested in the event; stage states only when all succeed."""
+        decisions: list[tuple[StoreKey, SagaState, SagaState, tuple[Any, ...]]] = []
+        for definition in sagas_for_event(event.event_type):
+            key = (definition.name, event.saga_key)
+            before = task.store.get(key)
+            decision = step(definition, before, event, now)
+            if decision.state is not before:
+                decisions.append((key, before, decision.state, decision.effects))  # type: ignore[arg-type]
+        outputs: list[OutRecord] = []
+        for key, _before, after, effects in decisions:
+            outputs.append(
+                OutRecord(
+                    topic=self.names.state,
+                    key=changelog_key(key),
+                    value=task.store.stage(key, after),
+                    partition=task.partition,
+                )
+            )
+            outputs += self._effects(effects, event.saga_key, now)
+        self.counts["processed"] += 1
+        return outputs
+
+    def _effects(self, effects: tuple[Any, ...], saga_key: str, now: datetime) -> list[OutRecord]:
+        out: list[OutRecord] = []
+        for effect in effects:
+            if isinstance(effect, Command):
+                out.append(command_record(effect, self.names, now))
+            elif isinstance(effect, StatusChange):
+                out.append(status_record(effect, self.names, now))
+            elif isinstance(effect, Correlate):
+                # Known at once on this worker; other workers learn it from the topic.
+                self.correlation.put(effect.id_kind, effect.id_value, saga_key)
+                out.append(
+                    OutRecord(
+                        topic=self.names.correlation,
+                        key=index_key(effect.id_kind, effect.id_value).encode(),
+                        value=saga_key.encode(),
+                    )
+                )
+            # SetTimer / CancelTimer already live in the saga state (the store indexes them).
+        return out
+
+    def fire_timers(self, task: Task, now: datetime) -> list[OutRecord]:
+        """Apply every due timer of the task's sagas as timer-fired events."""
+        outputs: list[OutRecord] = []
+        for key in task.store.due(now):
+            state = task.store.get(key)
+            if state is None:
+                continue
+            definition = SAGAS[key[0]]
+            for event in due_timers(state, now):
+                current = task.store.get(key)
+                decision = step(definition, current, event, now)
+                if decision.state is not current:
+                    outputs.append(
+                        OutRecord(
+                            topic=self.names.state,
+                            key=changelog_key(key),
+                            value=task.store.stage(key, decision.state),
+                            partition=task.partition,
+                        )
+                    )
+                    outputs += self._effects(decision.effects, key[1], now)
+        return outputs
+
+    def route_waiting(
+        self, task: Task, now: datetime
+    ) -> tuple[list[OutRecord], dict[TopicPartition, int]]:
+        """Re-route records that waited for a correlation; returns outputs and new offsets."""
+        outputs: list[OutRecord] = []
+        offsets: dict[TopicPartition, int] = {}
+        for tp, queue in list(task.waiting.items()):
+            task.waiting[tp] = []
+            pending = queue
+            while pending:
+                rec = pending[0]
+                produced = self.handle(task, rec, now)
+                if task.waiting.get(tp):
+                    # Still waiting: keep it and everything behind it, in order.
+                    task.waiting[tp] = [*task.waiting[tp][:1], *pending[1:]]
+                    break
+                outputs += produced
+                offsets[tp] = rec.offset + 1
+                pending = pending[1:]
+            if not task.waiting.get(tp):
+                task.waiting.pop(tp, None)
+        return outputs, offsets
+
+    def committed(self, task: Task) -> None:
+        """Hook after a task's transaction committed (metrics attach here)."""
+

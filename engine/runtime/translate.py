@@ -1,0 +1,88 @@
+"""Converts between contract models and the saga core's values, and effects into records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from engine.codec import encode, headers_for
+from engine.contracts import COMMAND_MODELS, COMMAND_TARGETS, CommandHeader, SagaStatusChanged
+from engine.contracts import Event as EventModel
+from engine.kafka.records import OutRecord
+from engine.runtime.names import TopicNames
+from engine.saga.model import Command, Event, StatusChange
+
+# Command ids derive from idempotency keys, so a re-emitted command is recognisably the same.
+COMMAND_NAMESPACE = uuid.UUID("6f1d3c1e-9a57-4f55-9a1e-2c7a4f0b9d11")
+SAGA_KEY_HEADER = "q2c-saga-key"
+
+
+def to_saga_event(model: EventModel, saga_key: str) -> Event:
+    """The saga core's view of a decoded event: its fields minus the envelope."""
+    payload: dict[str, Any] = {
+        name: getattr(model, name) for name in type(model).model_fields if name != "envelope"
+    }
+    return Event(
+        event_id=model.envelope.event_id,
+        event_type=model.envelope.event_type,
+        saga_key=saga_key,
+        occurred_at=model.envelope.occurred_at,
+        payload=_plain(payload),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Models to dicts, recursively; Decimal/date/datetime stay as they are."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="python")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "value") and hasattr(value, "name"):  # enums travel as their value
+        return value.value
+    return value
+
+
+def command_record(cmd: Command, names: TopicNames, now: datetime) -> OutRecord:
+    """Encode a saga command for its target system's topic, keyed by saga key."""
+    model_cls = COMMAND_MODELS[cmd.command_type]
+    header = CommandHeader(
+        command_id=str(uuid.uuid5(COMMAND_NAMESPACE, cmd.idempotency_key)),
+        command_type=cmd.command_type,
+        idempotency_key=cmd.idempotency_key,
+        saga_key=cmd.saga_key,
+        correlation_id=cmd.saga_key,
+        causation_id=cmd.causation_id,
+        issued_at=now,
+        target_system=cmd.target_system,
+        schema_version=1,
+    )
+    model = model_cls.model_validate({"header": header, **cmd.payload})
+    return OutRecord(
+        topic=names.commands(COMMAND_TARGETS[cmd.command_type]),
+        key=cmd.saga_key.encode(),
+        value=encode(model),
+        headers=tuple(headers_for(model)),
+    )
+
+
+def status_record(change: StatusChange, names: TopicNames, now: datetime) -> OutRecord:
+    model = SagaStatusChanged(
+        saga_type=change.saga_type,
+        saga_key=change.saga_key,
+        from_state=change.from_state,
+        to_state=change.to_state,
+        cause_event_id=change.cause_event_id,
+        cause_event_type=change.cause_event_type,
+        occurred_at=change.occurred_at,
+        recorded_at=now,
+        detail=change.detail,
+    )
+    return OutRecord(
+        topic=names.status,
+        key=change.saga_key.encode(),
+        value=encode(model),
+        headers=tuple(headers_for(model)),
+    )

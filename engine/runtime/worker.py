@@ -1,0 +1,263 @@
+"""The saga worker: a consumer-group member that runs tasks transactionally.
+
+Per batch and task: begin a transaction on the task's producer, hand each record to the
+processor (which stages state and returns the records to write), send them, add the input
+offsets to the transaction and commit. Fenced or failed transactions roll back the staged
+state and rewind to the committed offsets, so a record's effects are written exactly once.
+In at-least-once mode the same flow uses one idempotent producer and commits offsets after
+every output was acknowledged; per-saga dedupe and idempotency keys absorb redelivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from engine.kafka.client import (
+    Consumer,
+    KafkaError,
+    Producer,
+    ProducerFenced,
+    TransactionalProducer,
+    read_partition,
+)
+from engine.kafka.connection import client_options
+from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.runtime.names import TopicNames
+from engine.runtime.processor import Processor
+from engine.runtime.task import Task
+from engine.settings import ProcessingMode, Settings
+
+log = logging.getLogger("q2c.worker")
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    """Runs the saga processor for the partitions the group assigns to this member."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+        worker_id: str = "worker",
+    ) -> None:
+        self.settings = settings
+        self.names = TopicNames(settings.topic_prefix)
+        self.clock = clock
+        self.worker_id = worker_id
+        self.exactly_once = settings.processing_mode is ProcessingMode.EXACTLY_ONCE
+        self._options = client_options(settings)
+        self._group = settings.group_id
+        self.tasks: dict[int, Task] = {}
+        self.processor = Processor(self.names, clock=clock, worker_id=worker_id)
+        self._consumer: Consumer | None = None
+        self._shared_producer: Producer | None = None
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.batches = 0
+
+    @property
+    def input_topics(self) -> list[str]:
+        return [*self.names.inbound, self.names.inbox]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Finish the batch in flight, commit, leave the group (what SIGTERM does)."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Process until `request_stop` (or SIGTERM/SIGINT when run from the CLI)."""
+        await self.processor.start(self._options)
+        if not self.exactly_once:
+            self._shared_producer = Producer(self._options, client_id=f"q2c-{self.worker_id}")
+            await self._shared_producer.start()
+        consumer = Consumer(
+            self._options,
+            group_id=self._group,
+            read_committed=True,
+            max_records=self.settings.max_batch,
+            client_id=f"q2c-{self.worker_id}",
+        )
+        self._consumer = consumer
+        await consumer.start()
+        consumer.subscribe(self.input_topics, self._on_assigned, self._on_revoked)
+        try:
+            while not self._stopping.is_set():
+                records = await consumer.poll(timeout_ms=100)
+                await self._process_batch(records)
+                await self._fire_timers()
+                await self._route_correlated()
+        finally:
+            async with self._lock:
+                for task in list(self.tasks.values()):
+                    await self._close_task(task)
+                self.tasks.clear()
+            await consumer.stop()  # leaves the group
+            if self._shared_producer is not None:
+                await self._shared_producer.stop()
+            await self.processor.stop()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+
+    # -- rebalance ----------------------------------------------------------------------------
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self._lock:
+            for p in sorted({tp.partition for tp in assigned} - set(self.tasks)):
+                self.tasks[p] = await self._open_task(p)
+            await self._seek_committed(assigned)
+            self.ready.set()
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # The lock waits for the batch in flight to commit before the partitions go.
+        async with self._lock:
+            for p in sorted({tp.partition for tp in revoked}):
+                task = self.tasks.pop(p, None)
+                if task is not None:
+                    await self._close_task(task)
+
+    async def _open_task(self, partition: int) -> Task:
+        if self.exactly_once:
+            producer: Producer = TransactionalProducer(
+                self._options,
+                transactional_id=f"{self._group}.task.{partition}",
+                client_id=f"q2c-{self.worker_id}-t{partition}",
+                linger_ms=2,
+            )
+            # Starting fences any zombie with this transactional id and completes (aborts)
+            # its open transaction, so the offsets and state read below are stable.
+            await producer.start()
+        else:
+            assert self._shared_producer is not None
+            producer = self._shared_producer
+        task = Task(partition=partition, producer=producer)
+        restored = await read_partition(
+            self._options,
+            [TopicPartition(self.names.state, partition)],
+            lambda rec: task.store.restore(rec.key or b"", rec.value),
+        )
+        log.info("task %s restored %s changelog records", partition, restored)
+        return task
+
+    async def _close_task(self, task: Task) -> None:
+        task.store.abort()
+        if self.exactly_once:
+            with contextlib.suppress(KafkaError):
+                await task.producer.stop()
+
+    async def _seek_committed(self, partitions: set[TopicPartition]) -> None:
+        assert self._consumer is not None
+        for tp in partitions:
+            committed = await self._consumer.committed(tp)
+            if committed is None:
+                await self._consumer.seek_to_beginning([tp])
+            else:
+                self._consumer.seek(tp, committed)
+
+    # -- processing ---------------------------------------------------------------------------
+
+    async def _process_batch(self, records: list[InRecord]) -> None:
+        if not records:
+            return
+        by_task: dict[int, list[InRecord]] = defaultdict(list)
+        for rec in records:
+            by_task[rec.partition].append(rec)
+        async with self._lock:
+            for p, recs in by_task.items():
+                task = self.tasks.get(p)
+                if task is None:
+                    continue  # revoked while the batch was in flight: the new owner re-reads
+                await self._run_in_transaction(task, recs)
+            self.batches += 1
+
+    async def _run_in_transaction(
+        self, task: Task, records: list[InRecord], *, offsets_only: bool = True
+    ) -> None:
+        now = self.clock()
+        outputs: list[OutRecord] = []
+        for rec in records:
+            outputs += self.processor.handle(task, rec, now)
+        offsets = self._offsets_after(task, records)
+        await self._commit(task, outputs, offsets, records)
+
+    def _offsets_after(self, task: Task, records: list[InRecord]) -> dict[TopicPartition, int]:
+        offsets: dict[TopicPartition, int] = {}
+        for rec in records:
+            offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
+        for tp in offsets:
+            held = task.hold_offset(tp)
+            if held is not None:
+                offsets[tp] = min(offsets[tp], held)
+        return offsets
+
+    async def _commit(
+        self,
+        task: Task,
+        outputs: list[OutRecord],
+        offsets: dict[TopicPartition, int],
+        records: list[InRecord],
+    ) -> None:
+        assert self._consumer is not None
+        try:
+            if isinstance(task.producer, TransactionalProducer):
+                await task.producer.begin()
+                await task.producer.send_all(outputs)
+                await task.producer.commit(offsets, self._group)
+            else:
+                await task.producer.send_all(outputs)
+                if offsets:
+                    await self._consumer.commit(offsets)
+        except ProducerFenced:
+            # Another worker owns this partition now: drop our view, it re-reads from the log.
+            log.warning("task %s fenced by a newer owner; dropping it", task.partition)
+            task.store.abort()
+            self.tasks.pop(task.partition, None)
+            return
+        except Exception:
+            log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
+            task.store.abort()
+            if isinstance(task.producer, TransactionalProducer):
+                with contextlib.suppress(Exception):
+                    await task.producer.abort()
+            task.waiting.clear()
+            await self._seek_committed({TopicPartition(r.topic, r.partition) for r in records})
+            return
+        task.store.commit()
+        self.processor.committed(task)
+
+    async def _fire_timers(self) -> None:
+        now = self.clock()
+        async with self._lock:
+            for task in list(self.tasks.values()):
+                outputs = self.processor.fire_timers(task, now)
+                if outputs:
+                    await self._commit(task, outputs, {}, [])
+
+    async def _route_correlated(self) -> None:
+        """Records that waited for a correlation and can now be routed are forwarded."""
+        now = self.clock()
+        async with self._lock:
+            for task in list(self.tasks.values()):
+                seen = self.processor.correlation.updates
+                if not task.waiting or task.correlation_seen == seen:
+                    continue
+                task.correlation_seen = seen
+                outputs, offsets = self.processor.route_waiting(task, now)
+                if outputs or offsets:
+                    await self._commit(task, outputs, offsets, [])
