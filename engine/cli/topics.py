@@ -1,0 +1,138 @@
+"""`q2c topics plan|apply|list`: the declarative topic catalog against the configured cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.kafka.connection import NoBrokerError
+from engine.settings import SettingsError, load_settings
+from engine.topics import (
+    Catalog,
+    CatalogError,
+    Plan,
+    TopicAdminError,
+    apply_plan,
+    load_catalog,
+    plan_cluster,
+)
+from engine.topics.cluster import admin_client
+
+app = typer.Typer(
+    help="Plan and apply the topic catalog (topics/catalog.yaml) on the Kafka cluster.",
+    no_args_is_help=True,
+)
+
+CATALOG_OPTION = typer.Option(None, "--catalog", help="catalog file (default topics/catalog.yaml)")
+
+
+def _console() -> Console:
+    # Wide enough that topic names and refusal messages are not cut in CI logs.
+    return Console(width=160)
+
+
+def _load(path: Path | None) -> Catalog:
+    try:
+        return load_catalog(path)
+    except CatalogError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+def plan_table(plan: Plan) -> Table:
+    """One row per difference: action, topic, what changes."""
+    table = Table(title="topic plan", show_lines=False)
+    table.add_column("action")
+    table.add_column("topic")
+    table.add_column("change")
+    for c in plan.creations:
+        configs = ", ".join(f"{k}={v}" for k, v in c.configs.items())
+        detail = f"partitions={c.partitions} rf={c.replication_factor} {configs}"
+        table.add_row("[green]create[/]", c.name, detail)
+    for a in plan.alterations:
+        detail = "; ".join(f"{d.key}: {d.current} -> {d.desired}" for d in a.drifts)
+        table.add_row("[yellow]alter[/]", a.name, detail)
+    for i in plan.increases:
+        table.add_row("[cyan]partitions[/]", i.name, f"{i.current} -> {i.desired}")
+    for r in plan.refusals:
+        table.add_row("[red]refused[/]", r.name, r.reason)
+    return table
+
+
+async def _run(catalog: Catalog, *, apply: bool) -> Plan:
+    settings = load_settings()
+    async with admin_client(settings) as admin:
+        plan = await plan_cluster(admin, catalog, settings.topic_prefix)
+        if apply:
+            await apply_plan(admin, plan)
+    return plan
+
+
+def _execute(catalog: Catalog, *, apply: bool) -> Plan:
+    try:
+        return asyncio.run(_run(catalog, apply=apply))
+    except (SettingsError, NoBrokerError, TopicAdminError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def plan(
+    as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Show what `apply` would change; exit 0 ("no drift") when nothing, 1 on refusals."""
+    result = _execute(_load(catalog), apply=False)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    elif result.is_empty:
+        typer.echo("no drift")
+    else:
+        _console().print(plan_table(result))
+    if result.refusals:
+        raise typer.Exit(1)
+
+
+@app.command("apply")
+def apply_cmd(catalog: Path | None = CATALOG_OPTION) -> None:
+    """Create missing topics, fix drifted configs, add partitions; exit 1 on refusals."""
+    result = _execute(_load(catalog), apply=True)
+    if result.is_empty:
+        typer.echo("no drift: nothing to apply")
+        return
+    console = _console()
+    console.print(plan_table(result))
+    console.print(
+        f"applied: {len(result.creations)} created, {len(result.alterations)} altered, "
+        f"{len(result.increases)} grown"
+    )
+    if result.refusals:
+        for r in result.refusals:
+            typer.echo(f"refused {r.name}: {r.reason}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_cmd(catalog: Path | None = CATALOG_OPTION) -> None:
+    """Print the catalog as a table (logical names, without the topic prefix)."""
+    loaded = _load(catalog)
+    table = Table(title=f"topic catalog ({len(loaded.topics)} topics)")
+    for column in ("name", "partitions", "rf", "cleanup", "retention.ms", "key", "owner"):
+        table.add_column(column)
+    for t in loaded.topics:
+        retention = "-" if t.retention_ms is None else str(t.retention_ms)
+        table.add_row(
+            t.name,
+            str(t.partitions),
+            str(t.replication_factor),
+            t.cleanup_policy.value,
+            retention,
+            t.key,
+            t.owner,
+        )
+    _console().print(table)
