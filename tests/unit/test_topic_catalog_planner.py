@@ -30,9 +30,15 @@ def _catalog(*specs: TopicSpec) -> Catalog:
     return Catalog(topics=specs or (_spec(),))
 
 
-def _matching(spec: TopicSpec, rf: int = 3, **config_overrides: str) -> ObservedTopic:
+def _matching(
+    spec: TopicSpec, rf: int = 3, config_overrides: dict[str, str] | None = None
+) -> ObservedTopic:
     """What the cluster reports for a topic that `apply` already brought in line."""
-    configs = {**spec.managed_configs(rf), "segment.bytes": "1073741824", **config_overrides}
+    configs = {
+        **spec.managed_configs(rf),
+        "segment.bytes": "1073741824",
+        **(config_overrides or {}),
+    }
     return ObservedTopic(spec.partitions, rf, configs, overrides=spec.managed_configs(rf))
 
 
@@ -127,7 +133,7 @@ def test_missing_managed_config_counts_as_drift() -> None:
 
 def test_cleanup_policy_order_is_not_drift() -> None:
     spec = _spec(cleanup_policy="compact,delete")
-    seen = _matching(spec, **{"cleanup.policy": "delete,compact"})
+    seen = _matching(spec, config_overrides={"cleanup.policy": "delete,compact"})
     assert plan_topics(_catalog(spec), {spec.name: seen}, broker_count=3).is_empty
 
 
@@ -157,7 +163,7 @@ def test_fewer_catalog_partitions_are_refused_never_shrunk() -> None:
 
 def test_refusal_does_not_hide_config_drift_of_the_same_topic() -> None:
     spec = _spec(partitions=3)
-    seen = _matching(_spec(partitions=6), **{"retention.ms": "5"})
+    seen = _matching(_spec(partitions=6), config_overrides={"retention.ms": "5"})
     plan = plan_topics(_catalog(spec), {spec.name: seen}, broker_count=3)
     assert len(plan.refusals) == 1 and len(plan.alterations) == 1
 
