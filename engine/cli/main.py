@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import kafka, topics
+from engine.cli import kafka, sagas, topics
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 
 if __name__ == "__main__":

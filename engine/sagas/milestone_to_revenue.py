@@ -1,0 +1,98 @@
+"""milestone-to-revenue: recognise revenue for every milestone invoice of a deal.
+
+Keyed by deal_id. It needs the closed-won (the contract's milestones) before it can judge an
+invoice, so invoice-issued events wait in "pending" until then. Each milestone invoice of the
+deal ("<deal>:invoice:milestone:<id>") yields one recognize-revenue for the invoice total; the
+saga completes when every contract milestone has been recognised.
+"""
+
+from __future__ import annotations
+
+from engine.saga import Context, Outcome, SagaDefinition, transition
+from engine.sagas.common import milestone_of_reference
+
+NAME = "milestone-to-revenue"
+
+
+def has_milestones(ctx: Context) -> bool:
+    """The won contract bills milestones."""
+    return bool(ctx.payload["contract"]["milestones"])
+
+
+def no_milestones(ctx: Context) -> bool:
+    """The won contract has no milestones: no revenue to recognise here."""
+    return not has_milestones(ctx)
+
+
+def unrecognised_milestone_invoice(ctx: Context) -> bool:
+    """A milestone invoice of this contract not recognised yet."""
+    mid = milestone_of_reference(ctx.saga_key, ctx.payload["invoice"]["invoice_reference"])
+    return mid in ctx.data["milestones"] and mid not in ctx.data["recognized"]
+
+
+def begin(ctx: Context) -> Outcome:
+    """closed-won: remember which milestones the contract bills."""
+    milestones = [m["milestone_id"] for m in ctx.payload["contract"]["milestones"]]
+    return Outcome(
+        data={"deal_id": ctx.payload["deal_id"], "milestones": milestones, "recognized": {}}
+    )
+
+
+def not_applicable(ctx: Context) -> Outcome:
+    """closed-won without milestones: nothing to recognise."""
+    return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail="contract has no milestones")
+
+
+def recognize(ctx: Context) -> Outcome:
+    """invoice-issued for a milestone: recognise its total as revenue, once."""
+    invoice = ctx.payload["invoice"]
+    reference = invoice["invoice_reference"]
+    mid = milestone_of_reference(ctx.saga_key, reference)
+    assert mid is not None  # the guard matched a milestone reference
+    command = ctx.command(
+        "recognize-revenue",
+        "erp",
+        f"revenue:{reference}",
+        project_id=invoice["project_id"],
+        deal_id=ctx.saga_key,
+        milestone_id=mid,
+        invoice_reference=reference,
+        amount=invoice["total"],
+    )
+    recognized = {**ctx.data["recognized"], mid: reference}
+    done = set(recognized) >= set(ctx.data["milestones"])
+    return Outcome(
+        "completed" if done else "tracking",
+        (command,),
+        {"recognized": recognized},
+        f"revenue recognised for milestone {mid}",
+    )
+
+
+def cancel(ctx: Context) -> Outcome:
+    """deal-cancelled: recognise nothing further."""
+    return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")
+
+
+MILESTONE_TO_REVENUE = SagaDefinition(
+    name=NAME,
+    description=(
+        "Recognise revenue (recognize-revenue to the ERP) for each issued milestone invoice "
+        "of the deal, for the invoice total."
+    ),
+    starts_on=("closed-won",),
+    states=("pending", "tracking", "completed", "cancelled", "not_applicable"),
+    terminal=("completed", "cancelled", "not_applicable"),
+    transitions=(
+        transition("pending", "closed-won", "tracking", begin, guard=has_milestones),
+        transition("pending", "closed-won", "not_applicable", not_applicable, guard=no_milestones),
+        transition(
+            "tracking",
+            "invoice-issued",
+            ("tracking", "completed"),
+            recognize,
+            guard=unrecognised_milestone_invoice,
+        ),
+        transition("tracking", "deal-cancelled", "cancelled", cancel),
+    ),
+)
