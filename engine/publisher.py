@@ -1,0 +1,117 @@
+"""`Publisher`: how adapters put canonical events on Kafka.
+
+Usage for adapter authors::
+
+    from engine.publisher import Publisher
+    from engine.settings import load_settings
+
+    async with Publisher(load_settings()) as pub:
+        # from a model you built (validated on construction) ...
+        await pub.publish(event)
+        # ... or from JSON-like data; missing envelope fields get defaults
+        await pub.publish_dict("closed-won", payload, source_system="salesforce")
+
+Each event is encoded as Avro single-object bytes (`engine.codec`), sent to its domain topic
+(`<topic_prefix>q2c.<domain>.events`, or the compacted master-data topic), keyed by the
+business key from CONTRACTS.md, with the `q2c-*` and `traceparent` headers. The producer is
+idempotent with acks=all, so a retried send never duplicates or reorders a key's events.
+Invalid data raises `ContractError` naming the field before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
+
+from engine.codec import Codec, default_codec, headers_for
+from engine.contracts.builders import event_from_dict
+from engine.contracts.events import Event
+from engine.contracts.registry import business_key, topic_for
+from engine.contracts.validation import ContractError
+from engine.kafka.connection import client_options
+from engine.settings import Settings
+
+
+class Publisher:
+    """An idempotent producer of canonical events; use as `async with Publisher(settings)`."""
+
+    def __init__(self, settings: Settings, *, codec: Codec | None = None) -> None:
+        self.settings = settings
+        self.codec = codec or default_codec()
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect the producer (done by `async with`)."""
+        producer = AIOKafkaProducer(
+            **client_options(self.settings),
+            client_id=f"{self.settings.client_id}-publisher",
+            acks="all",
+            enable_idempotence=True,
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        """Flush pending sends and disconnect (done by `async with`)."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+
+    async def __aenter__(self) -> Publisher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def topic_for(self, event: Event) -> str:
+        """The full topic name (with `settings.topic_prefix`) this event is published to."""
+        return topic_for(event, self.settings.topic_prefix)
+
+    async def publish(self, event: Event, *, traceparent: str | None = None) -> RecordMetadata:
+        """Send one event and wait for the broker's acknowledgement; returns its metadata.
+
+        `traceparent` continues the caller's W3C trace; without it a new trace starts.
+        """
+        if not isinstance(event, Event):
+            raise TypeError(f"publish() takes a contract event, not {type(event).__name__}")
+        if self._producer is None:
+            raise RuntimeError("Publisher is not started: use `async with Publisher(settings)`")
+        # Models are frozen but can be built with model_construct(); re-validate so that
+        # nothing unchecked reaches the topic.
+        checked = type(event).model_validate(event.model_dump())
+        return await self._producer.send_and_wait(
+            self.topic_for(checked),
+            value=self.codec.encode(checked),
+            key=business_key(checked).encode(),
+            headers=headers_for(checked, traceparent=traceparent, codec=self.codec),
+        )
+
+    async def publish_dict(
+        self,
+        event_type: str,
+        data: Mapping[str, Any],
+        *,
+        source_system: str | None = None,
+        traceparent: str | None = None,
+    ) -> RecordMetadata:
+        """Build an `event_type` event from JSON-like `data` and publish it.
+
+        Missing envelope fields are filled: a new `event_id`, `occurred_at` now,
+        `schema_version` 1, `event_type`, and `source_system` when given. Decimal amounts must
+        be strings or Decimals, not floats. Raises `ContractError` naming each bad field.
+        """
+        event = event_from_dict(event_type, data, source_system=source_system)
+        return await self.publish(event, traceparent=traceparent)
+
+
+__all__ = ["ContractError", "Publisher"]
