@@ -7,6 +7,7 @@ time-and-expense saga raises and complete once the contract has ended and all of
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -235,11 +236,10 @@ def invoice_milestone(ctx: Context) -> Outcome:
     step = milestone_step(mid)
     command = issue_invoice(ctx, step, ctx.data["project_id"], contract, [line])
     invoiced = {**ctx.data.get("invoiced_milestones", {}), mid: f"{ctx.saga_key}:{step}"}
-    return Outcome(
-        effects=(command,),
-        data={"invoiced_milestones": invoiced},
-        detail=f"milestone {mid} completed: invoice requested",
-    )
+    # Completion is re-checked here too: billing may echo an invoice (and be paid) before the
+    # milestone-completed that requested it is seen, e.g. after a state restore.
+    outcome = _active_or_completed(ctx, {"invoiced_milestones": invoiced}, (command,))
+    return replace(outcome, detail=f"milestone {mid} completed: invoice requested")
 
 
 def record_invoice(ctx: Context) -> Outcome:
@@ -447,7 +447,11 @@ QUOTE_TO_CASH = SagaDefinition(
         ),
         transition("scheduling_billing", "billing-schedule-created", "active", activate),
         transition(
-            "active", "milestone-completed", "active", invoice_milestone, guard=milestone_due
+            "active",
+            "milestone-completed",
+            ("active", "completed"),
+            invoice_milestone,
+            guard=milestone_due,
         ),
         transition("active", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal),
         transition(
