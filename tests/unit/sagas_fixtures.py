@@ -256,19 +256,23 @@ class Run:
 
 
 def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | None = None) -> Run:
-    """Fold `items` through `step`, firing due timers at each Tick (the first item must be an
-    event when `state` is None)."""
+    """Fold `items` through `step`. At a Tick, fire due timers until none is due, as a
+    scheduler would: firing one timer may arm another that is already due."""
     effects: list[Effect] = []
+
+    def feed(event: Event) -> None:
+        nonlocal state
+        decision = step(definition, state, event, NOW)
+        state = decision.state
+        effects.extend(decision.effects)
+
     for item in items:
-        if isinstance(item, Tick):
-            assert state is not None, "a Tick needs a saga instance"
-            events = due_timers(state, item.now)
-        else:
-            events = [item]
-        for event in events:
-            decision = step(definition, state, event, NOW)
-            state = decision.state
-            effects.extend(decision.effects)
+        if isinstance(item, Event):
+            feed(item)
+            continue
+        assert state is not None, "a Tick needs a saga instance"
+        while due := due_timers(state, item.now):
+            feed(due[0])
     assert state is not None, "an empty history"
     return Run(state, effects)
 
