@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import kafka, sagas, topics
+from engine.cli import kafka, publish, sagas, schemas, topics
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -14,6 +14,8 @@ app = typer.Typer(
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
+app.add_typer(schemas.app, name="schemas")
+app.command("publish")(publish.publish)
 
 if __name__ == "__main__":
     app()

@@ -17,7 +17,6 @@ import pytest
 from fastavro import schemaless_writer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from engine.codec import Codec, SchemaStore
@@ -33,6 +32,7 @@ from engine.contracts import (
     InvoiceLine,
     IssueInvoice,
     Money,
+    Rate,
     RateCard,
     Record,
 )
@@ -111,7 +111,7 @@ def for_type(tp: Any) -> Any:
         return timestamps
     if isinstance(tp, type) and issubclass(tp, BillingModel):
         return st.sampled_from(BillingModel)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
+    if isinstance(tp, type) and issubclass(tp, Record):
         return models(tp)
     raise TypeError(f"no strategy for {tp!r}")
 
@@ -122,7 +122,7 @@ def _rate_card(draw: Draw, currency: str) -> RateCard:
     return RateCard(
         rate_card_id=draw(texts),
         currency=currency,
-        rates=tuple({"role": r, "hourly_rate": m} for r, m in rates),
+        rates=tuple(Rate(role=r, hourly_rate=m) for r, m in rates),
     )
 
 

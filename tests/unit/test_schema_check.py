@@ -1,0 +1,158 @@
+"""`q2c schemas check`: parse errors and backward-incompatible changes are refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastavro import schemaless_reader, schemaless_writer
+from typer.testing import CliRunner
+
+from engine.cli.main import app
+from engine.codec import SchemaStore
+from engine.codec.compat import check_store, reader_problems
+from engine.paths import SCHEMAS_DIR
+
+runner = CliRunner()
+Edit = Callable[[dict[str, Any]], None]
+
+
+@pytest.fixture
+def schemas(tmp_path: Path) -> Path:
+    """A copy of the real schemas (current + history) to change."""
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, root)
+    return root
+
+
+def edit(root: Path, type_name: str, change: Edit) -> None:
+    path = root / f"{type_name}.avsc"
+    schema = json.loads(path.read_text())
+    change(schema)
+    path.write_text(json.dumps(schema))
+
+
+def add_field(field: dict[str, Any]) -> Edit:
+    return lambda schema: schema["fields"].append(field)
+
+
+def retype(name: str, new_type: Any) -> Edit:
+    def change(schema: dict[str, Any]) -> None:
+        for field in schema["fields"]:
+            if field["name"] == name:
+                field["type"] = new_type
+
+    return change
+
+
+def check(root: Path) -> Any:
+    return runner.invoke(app, ["schemas", "check", "--root", str(root), "--quiet"])
+
+
+def test_the_repository_schemas_pass() -> None:
+    result = runner.invoke(app, ["schemas", "check"])
+    assert result.exit_code == 0, result.output
+    assert "io.q2c.ClosedWon" in result.output  # the table lists schemas ...
+    fingerprint = SchemaStore().entry("io.q2c.ClosedWon").fingerprint_hex
+    assert fingerprint in result.output  # ... with their fingerprints
+
+
+def test_new_field_with_default_is_compatible(schemas: Path) -> None:
+    edit(schemas, "Account", add_field({"name": "segment", "type": "string", "default": "smb"}))
+    result = check(schemas)
+    assert result.exit_code == 0, result.output
+
+
+def test_new_field_without_default_is_refused(schemas: Path) -> None:
+    edit(schemas, "Account", add_field({"name": "segment", "type": "string"}))
+    result = check(schemas)
+    assert result.exit_code == 1
+    assert (
+        "io.q2c.Account (vs v1) at Account.segment: field added without a default" in result.output
+    )
+    # Types embedding Account are reported too, with the path to the field.
+    assert "io.q2c.ClosedWon (vs v1) at ClosedWon.account.segment" in result.output
+
+
+def test_removed_field_is_compatible(schemas: Path) -> None:
+    edit(schemas, "DealCancelled", lambda s: s["fields"].pop())
+    assert check(schemas).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "new_type", "ok"),
+    [
+        ("payment_terms_days", "long", True),  # int -> long is a promotion
+        ("payment_terms_days", "double", True),
+        ("payment_terms_days", "string", False),
+        ("contract_id", "int", False),
+        ("rate_card", "io.q2c.RateCard", False),  # no longer nullable: null cannot be read
+        ("contract_id", ["null", "string"], True),  # becoming nullable is fine for readers
+        ("start_date", {"type": "long", "logicalType": "timestamp-millis"}, False),
+    ],
+)
+def test_type_changes(schemas: Path, field: str, new_type: Any, ok: bool) -> None:
+    edit(schemas, "Contract", retype(field, new_type))
+    result = check(schemas)
+    assert (result.exit_code == 0) is ok, result.output
+
+
+def test_decimal_scale_change_is_refused(schemas: Path) -> None:
+    decimal = {"type": "bytes", "logicalType": "decimal", "precision": 20, "scale": 2}
+    edit(schemas, "Money", retype("amount", decimal))
+    result = check(schemas)
+    assert result.exit_code == 1 and "logical type changed" in result.output
+
+
+def test_enum_symbol_removed_is_refused(schemas: Path) -> None:
+    edit(schemas, "BillingModel", lambda s: s["symbols"].remove("TIME_AND_MATERIALS"))
+    result = check(schemas)
+    assert result.exit_code == 1 and "enum symbols removed" in result.output
+
+
+def test_unparsable_schema_is_reported(schemas: Path) -> None:
+    edit(schemas, "Money", retype("amount", "io.q2c.NoSuchType"))
+    result = check(schemas)
+    assert result.exit_code == 1 and "NoSuchType" in result.output
+
+
+def test_checker_agrees_with_fastavro_resolution(schemas: Path) -> None:
+    # The compatible change really reads old data: decode a v1 record with the new schema.
+    edit(schemas, "Money", add_field({"name": "note", "type": ["null", "string"], "default": None}))
+    store = SchemaStore(schemas)
+    assert check_store(store) == []
+    buf = BytesIO()
+    old = store.history["v1"].entries["io.q2c.Money"].parsed
+    schemaless_writer(buf, old, {"amount": Decimal("2.5"), "currency": "EUR"})
+    buf.seek(0)
+    new = store.entry("io.q2c.Money").parsed
+    record = schemaless_reader(buf, old, new)
+    assert isinstance(record, dict) and record["note"] is None
+
+
+def test_reader_problems_direct() -> None:
+    writer = {
+        "io.q2c.A": {"type": "record", "name": "io.q2c.A", "fields": [{"name": "x", "type": "int"}]}
+    }
+    reader = {
+        "io.q2c.A": {
+            "type": "record",
+            "name": "io.q2c.A",
+            "fields": [{"name": "x", "type": "long"}, {"name": "y", "type": "string"}],
+        }
+    }
+    assert reader_problems("io.q2c.A", reader, writer) == [("A.y", "field added without a default")]
+    assert reader_problems("io.q2c.A", writer, reader) == [
+        ("A.x", "type changed from long to int (not an Avro promotion)")
+    ]
+
+
+def test_list_command(schemas: Path) -> None:
+    result = runner.invoke(app, ["schemas", "list", "--root", str(schemas)])
+    assert result.exit_code == 0 and "io.q2c.SagaStatusChanged" in result.output
