@@ -56,7 +56,7 @@ def list_schemas(root: Path = ROOT_OPTION) -> None:
 @app.command()
 def check(root: Path = ROOT_OPTION, quiet: bool = typer.Option(False, help="no table")) -> None:
     """Every schema parses and reads every release in history/; exit 1 on an incompatibility."""
-    console = Console(stderr=False)
+    console = Console(soft_wrap=True)
     store = _load(root, console)
     if not quiet:
         console.print(_table(store))
@@ -64,7 +64,7 @@ def check(root: Path = ROOT_OPTION, quiet: bool = typer.Option(False, help="no t
         console.print("[yellow]no releases in history/: nothing to compare against[/yellow]")
     problems = check_store(store)
     if problems:
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True)
         err.print(f"[red]{len(problems)} backward-incompatible change(s):[/red]")
         for problem in problems:
             err.print(f"  {problem}", markup=False, highlight=False)
