@@ -1,0 +1,45 @@
+"""Simulated platforms behaving like the real CRM, ERP/PSA and billing systems q2c drives.
+
+- `generate_deals` (deals.py): seeded, realistic won deals plus their master data, a fraction
+  of them with bad master data; `seed_master_data` publishes the master data.
+- `Platforms` (platforms.py): the CRM, ERP and billing simulators consuming their command
+  topics and publishing events through `engine.publisher.Publisher`, with per-platform
+  `FaultConfig` (latency, transient errors, an outage window) and idempotency bookkeeping.
+- `SimClock` (clock.py): simulated time shared by the platforms and the engine.
+
+Every invoice-issued carries the deal id as correlation id, whatever `correlate_fraction`
+says: the engine learns an invoice id from the invoice-issued itself, so it could not route
+an uncorrelated one. Payments, ERP events and billing schedules may come uncorrelated.
+"""
+
+from engine.simulators.billing import BillingBehaviour, BillingConfig
+from engine.simulators.clock import SimClock
+from engine.simulators.crm import CrmBehaviour
+from engine.simulators.deals import DealBook, DealConfig, Flaw, GeneratedDeal, generate_deals
+from engine.simulators.erp import ErpBehaviour, ErpConfig
+from engine.simulators.faults import NO_FAULTS, FaultConfig, FaultSchedule
+from engine.simulators.ledger import IdempotencyLedger
+from engine.simulators.platforms import Platforms, PlatformsSnapshot, SimConfig
+from engine.simulators.seed import seed_master_data
+
+__all__ = [
+    "NO_FAULTS",
+    "BillingBehaviour",
+    "BillingConfig",
+    "CrmBehaviour",
+    "DealBook",
+    "DealConfig",
+    "ErpBehaviour",
+    "ErpConfig",
+    "FaultConfig",
+    "FaultSchedule",
+    "Flaw",
+    "GeneratedDeal",
+    "IdempotencyLedger",
+    "Platforms",
+    "PlatformsSnapshot",
+    "SimClock",
+    "SimConfig",
+    "generate_deals",
+    "seed_master_data",
+]
