@@ -257,12 +257,18 @@ class Run:
 
 def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | None = None) -> Run:
     """Fold `items` through `step`. At a Tick, fire due timers until none is due, as a
-    scheduler would: firing one timer may arm another that is already due."""
+    scheduler would: firing one timer may arm another that is already due. A redelivered event
+    (an id already fed) must leave the state and effects untouched."""
     effects: list[Effect] = []
+    fed: set[str] = set()
 
     def feed(event: Event) -> None:
         nonlocal state
         decision = step(definition, state, event, NOW)
+        if event.event_id in fed:
+            # Every test checks the engine's dedupe invariant on every redelivery.
+            assert decision.state is state and decision.effects == (), event
+        fed.add(event.event_id)
         state = decision.state
         effects.extend(decision.effects)
 
