@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from engine.saga import CancelTimer, Correlate, SetTimer
+from engine.saga import CancelTimer, Correlate, Event, SetTimer
 from engine.sagas import SAGAS
 from tests.unit.sagas_fixtures import (
     DEAL,
     PROJECT,
     T0,
     History,
+    Item,
     Tick,
     milestone_contract,
     milestone_happy_path,
@@ -103,7 +104,7 @@ def test_cancel_requested_in_exception_cancels() -> None:
     assert result.command_types()[-1] == "update-crm-status"
 
 
-def _prefix(h: History, stage: str) -> list:  # type: ignore[type-arg]
+def _prefix(h: History, stage: str) -> list[Event]:
     steps = [
         ("validating", lambda: h.closed_won(milestone_contract())),
         ("creating_project", h.account_validated),
@@ -111,7 +112,7 @@ def _prefix(h: History, stage: str) -> list:  # type: ignore[type-arg]
         ("scheduling_billing", h.project_activated),
         ("active", h.billing_schedule_created),
     ]
-    events = []
+    events: list[Event] = []
     for name, make in steps:
         events.append(make())
         if name == stage:
@@ -175,13 +176,13 @@ def test_activation_sla_expiry_escalates_and_keeps_waiting() -> None:
 
 def test_activation_in_time_disarms_the_sla() -> None:
     h = History()
-    events = [*_prefix(h, "scheduling_billing"), Tick(T0 + timedelta(days=10))]
+    events: list[Item] = [*_prefix(h, "scheduling_billing"), Tick(T0 + timedelta(days=10))]
     result = run(Q2C, events)
     assert "escalate" not in result.command_types()
     assert CancelTimer("activation-sla") in result.effects
 
 
-def _active(h: History) -> list:  # type: ignore[type-arg]
+def _active(h: History) -> list[Event]:
     return [*_prefix(h, "active"), h.milestone_completed("M1")]
 
 
@@ -204,7 +205,7 @@ def test_unpaid_invoice_is_dunned_once_after_its_due_date() -> None:
 
 def test_paid_invoice_is_not_dunned() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         *_active(h),
         h.invoice_issued("I-1", milestone_ref("M1"), "1000"),
         h.payment_received("PAY-1", "I-1", "1000"),

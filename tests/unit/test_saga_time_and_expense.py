@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from engine.saga import CancelTimer
 from engine.sagas import SAGAS
-from tests.unit.sagas_fixtures import DEAL, History, Tick, milestone_contract, run, tm_contract
+from tests.unit.sagas_fixtures import (
+    DEAL,
+    History,
+    Item,
+    Tick,
+    milestone_contract,
+    run,
+    tm_contract,
+)
 
 TE = SAGAS["time-and-expense"]
 # tm_contract(): Jan 1 .. Feb 29 2024, 30-day periods: period 0 = Jan 1..30, 1 = Jan 31..Mar 1.
@@ -17,7 +25,7 @@ CLOSE_1 = datetime(2024, 3, 1, tzinfo=UTC)
 
 def test_periods_are_invoiced_per_role_and_category_until_the_last_one() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         h.closed_won(tm_contract()),
         h.time_entry("E1", "engineer", date(2024, 1, 2), "8"),
         h.time_entry("E2", "engineer", date(2024, 1, 3), "4.5"),
@@ -61,7 +69,7 @@ def test_unknown_role_is_rejected_with_reason_not_dropped() -> None:
 
 def test_entry_outside_term_and_foreign_currency_expense_are_rejected() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         h.closed_won(tm_contract()),
         h.time_entry("E1", "engineer", date(2024, 3, 5), "3"),
         h.expense("X1", "hotel", date(2024, 1, 5), "10", currency="USD"),
@@ -72,7 +80,7 @@ def test_entry_outside_term_and_foreign_currency_expense_are_rejected() -> None:
 
 def test_same_entry_twice_counts_once() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         h.closed_won(tm_contract()),
         h.time_entry("E1", "engineer", date(2024, 1, 2), "8"),
         h.time_entry("E1", "engineer", date(2024, 1, 2), "8"),  # new event id, same entry
@@ -85,7 +93,7 @@ def test_same_entry_twice_counts_once() -> None:
 
 def test_late_entry_for_invoiced_period_goes_into_the_next_open_period() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         h.closed_won(tm_contract()),
         h.time_entry("E1", "engineer", date(2024, 1, 2), "1"),
         Tick(CLOSE_0),
@@ -121,7 +129,7 @@ def test_milestone_deal_is_not_applicable() -> None:
 
 def test_cancelled_deal_invoices_nothing_more() -> None:
     h = History()
-    events = [
+    events: list[Item] = [
         h.closed_won(tm_contract()),
         h.time_entry("E1", "engineer", date(2024, 1, 2), "1"),
         h.deal_cancelled(),
