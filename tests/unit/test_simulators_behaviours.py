@@ -105,8 +105,8 @@ def test_time_and_materials_approvals_fall_inside_their_billing_period() -> None
                 days=(period + 1) * contract.billing_period_days
             )
             assert at < datetime.combine(closes, datetime.min.time(), tzinfo=UTC)
-        for _, event in expenses:
-            assert event.expense.amount.currency == contract.currency
+        for _, expense in expenses:
+            assert expense.expense.amount.currency == contract.currency
 
 
 def test_close_project_cancels_its_plan_and_revenue_is_recorded() -> None:
