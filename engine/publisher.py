@@ -13,6 +13,7 @@ Usage for adapter authors::
 
 Each event is encoded as Avro single-object bytes (`engine.codec`), sent to its domain topic
 (`<topic_prefix>q2c.<domain>.events`, or the compacted master-data topic), keyed by the
+saga key when the envelope names it (`correlation_id`), else by the
 business key from CONTRACTS.md, with the `q2c-*` and `traceparent` headers. The producer is
 idempotent with acks=all, so a retried send never duplicates or reorders a key's events.
 Invalid data raises `ContractError` naming the field before anything is sent.
@@ -24,15 +25,14 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import RecordMetadata
-
 from engine.codec import Codec, default_codec, headers_for
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
-from engine.contracts.registry import business_key, topic_for
+from engine.contracts.registry import record_key, topic_for
 from engine.contracts.validation import ContractError
+from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
+from engine.kafka.records import Delivered, OutRecord
 from engine.settings import Settings
 
 
@@ -42,15 +42,12 @@ class Publisher:
     def __init__(self, settings: Settings, *, codec: Codec | None = None) -> None:
         self.settings = settings
         self.codec = codec or default_codec()
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: Producer | None = None
 
     async def start(self) -> None:
         """Connect the producer (done by `async with`)."""
-        producer = AIOKafkaProducer(
-            **client_options(self.settings),
-            client_id=f"{self.settings.client_id}-publisher",
-            acks="all",
-            enable_idempotence=True,
+        producer = Producer(
+            client_options(self.settings), client_id=f"{self.settings.client_id}-publisher"
         )
         await producer.start()
         self._producer = producer
@@ -77,7 +74,7 @@ class Publisher:
         """The full topic name (with `settings.topic_prefix`) this event is published to."""
         return topic_for(event, self.settings.topic_prefix)
 
-    async def publish(self, event: Event, *, traceparent: str | None = None) -> RecordMetadata:
+    async def publish(self, event: Event, *, traceparent: str | None = None) -> Delivered:
         """Send one event and wait for the broker's acknowledgement; returns its metadata.
 
         `traceparent` continues the caller's W3C trace; without it a new trace starts.
@@ -90,10 +87,12 @@ class Publisher:
         # nothing unchecked reaches the topic.
         checked = type(event).model_validate(event.model_dump())
         return await self._producer.send_and_wait(
-            self.topic_for(checked),
-            value=self.codec.encode(checked),
-            key=business_key(checked).encode(),
-            headers=headers_for(checked, traceparent=traceparent, codec=self.codec),
+            OutRecord(
+                topic=self.topic_for(checked),
+                key=record_key(checked).encode(),
+                value=self.codec.encode(checked),
+                headers=tuple(headers_for(checked, traceparent=traceparent, codec=self.codec)),
+            )
         )
 
     async def publish_dict(
@@ -103,7 +102,7 @@ class Publisher:
         *,
         source_system: str | None = None,
         traceparent: str | None = None,
-    ) -> RecordMetadata:
+    ) -> Delivered:
         """Build an `event_type` event from JSON-like `data` and publish it.
 
         Missing envelope fields are filled: a new `event_id`, `occurred_at` now,

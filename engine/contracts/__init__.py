@@ -48,6 +48,7 @@ from engine.contracts.registry import (
     command_topic,
     event_topic,
     message_type,
+    record_key,
     topic_for,
 )
 from engine.contracts.shared import (
@@ -124,5 +125,6 @@ __all__ = [
     "command_topic",
     "event_topic",
     "message_type",
+    "record_key",
     "topic_for",
 ]

@@ -139,3 +139,15 @@ def business_key(model: Record) -> str:
     if isinstance(model, SagaStatusChanged):
         return model.saga_key
     raise TypeError(f"{type(model).__name__} is not a top-level message")
+
+
+def record_key(model: Record) -> str:
+    """The Kafka record key a message is published with.
+
+    A domain event whose adapter knew the saga key (`envelope.correlation_id`) is keyed by it,
+    so it lands on its saga's partition and needs no repartitioning; otherwise, and always on
+    the compacted master-data topics, the business key.
+    """
+    if isinstance(model, Event) and model.TOPIC is None and model.envelope.correlation_id:
+        return model.envelope.correlation_id
+    return business_key(model)

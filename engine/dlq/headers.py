@@ -60,9 +60,7 @@ class Failure:
 
 def dead_letter_headers(record: InRecord, failure: Failure) -> Headers:
     """The original headers (minus stale error headers from an earlier failure) plus ours."""
-    kept = tuple(
-        (k, v) for k, v in record.headers if not k.startswith(ERROR_HEADER_PREFIXES)
-    )
+    kept = tuple((k, v) for k, v in record.headers if not k.startswith(ERROR_HEADER_PREFIXES))
     ours = {
         P + "topic": record.topic,
         P + "partition": str(record.partition),

@@ -15,7 +15,7 @@ from aiokafka import TopicPartition as _TP
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
 
-from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.kafka.records import Delivered, InRecord, OutRecord, TopicPartition
 
 __all__ = [
     "Consumer",
@@ -191,6 +191,11 @@ class Producer:
             headers=list(record.headers),
         )
         return fut
+
+    async def send_and_wait(self, record: OutRecord) -> Delivered:
+        """Send one record and wait for the broker's acknowledgement."""
+        meta = await (await self.send(record))
+        return Delivered(meta.topic, meta.partition, meta.offset)
 
     async def send_all(self, records: Iterable[OutRecord]) -> None:
         """Send and wait for every acknowledgement (raises on the first failure)."""

@@ -41,3 +41,12 @@ class OutRecord:
     value: bytes | None
     headers: Headers = field(default=())
     partition: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """Where the broker stored a produced record."""
+
+    topic: str
+    partition: int
+    offset: int

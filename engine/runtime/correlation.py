@@ -7,15 +7,10 @@ topic in the same transaction as the state that learned them, and read in full b
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import Any
 
-from engine.kafka.client import Consumer
-from engine.kafka.records import TopicPartition
-
-log = logging.getLogger("q2c.correlation")
+from engine.kafka.global_table import TopicFollower
+from engine.kafka.records import InRecord
 
 
 def index_key(id_kind: str, id_value: str) -> str:
@@ -28,8 +23,7 @@ class CorrelationTable:
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self._map: dict[str, str] = {}
-        self._reader: asyncio.Task[None] | None = None
-        self._consumer: Consumer | None = None
+        self._follower = TopicFollower([topic], self._apply)
         self.updates = 0  # bumps on every change, so waiters know when to look again
 
     def get(self, id_kind: str, id_value: str) -> str | None:
@@ -44,37 +38,16 @@ class CorrelationTable:
 
     async def start(self, options: dict[str, Any]) -> None:
         """Load the whole topic, then follow it in the background."""
-        consumer = Consumer(options, group_id=None, max_records=5000)
-        await consumer.start()
-        self._consumer = consumer
-        parts = [TopicPartition(self.topic, p) for p in sorted(await consumer.partitions_for(self.topic))]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(parts)
-        ends = await consumer.end_offsets(parts)
-        for _ in range(10_000):  # bounded catch-up; each poll returns up to 5000 records
-            self._apply(await consumer.poll(timeout_ms=200))
-            if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
-                break
-        self._reader = asyncio.create_task(self._follow(consumer))
-
-    async def _follow(self, consumer: Consumer) -> None:
-        while True:
-            self._apply(await consumer.poll(timeout_ms=500))
-
-    def _apply(self, records: list[Any]) -> None:
-        for rec in records:
-            if rec.key is None:
-                continue
-            if rec.value is None:
-                self._map.pop(rec.key.decode(), None)
-            else:
-                self._map[rec.key.decode()] = rec.value.decode()
-            self.updates += 1
+        await self._follower.start(options)
 
     async def stop(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._follower.stop()
+
+    def _apply(self, rec: InRecord) -> None:
+        if rec.key is None:
+            return
+        if rec.value is None:
+            self._map.pop(rec.key.decode(), None)
+        else:
+            self._map[rec.key.decode()] = rec.value.decode()
+        self.updates += 1

@@ -48,6 +48,9 @@ class TopicNames:
         return self._n(f"q2c.commands.{target}")
 
     def dlq(self, source_topic: str) -> str:
+        """The dead-letter topic of an input topic (commands share one)."""
+        if source_topic.startswith(self._n("q2c.commands.")):
+            return self._n("q2c.commands.dlq")
         return f"{source_topic}.dlq"
 
     @property

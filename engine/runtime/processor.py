@@ -19,7 +19,7 @@ from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.runtime.correlation import CorrelationTable, index_key
 from engine.runtime.names import TopicNames
-from engine.runtime.routing import Forward, Process, Wait, route
+from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
 from engine.runtime.store import StoreKey, changelog_key
 from engine.runtime.task import Task
 from engine.runtime.translate import (
@@ -145,20 +145,23 @@ class Processor:
         for effect in effects:
             if isinstance(effect, Command):
                 out.append(command_record(effect, self.names, now))
+                for kind, value in implied_correlations(effect):
+                    out.append(self._correlate(kind, value, saga_key))
             elif isinstance(effect, StatusChange):
                 out.append(status_record(effect, self.names, now))
             elif isinstance(effect, Correlate):
-                # Known at once on this worker; other workers learn it from the topic.
-                self.correlation.put(effect.id_kind, effect.id_value, saga_key)
-                out.append(
-                    OutRecord(
-                        topic=self.names.correlation,
-                        key=index_key(effect.id_kind, effect.id_value).encode(),
-                        value=saga_key.encode(),
-                    )
-                )
+                out.append(self._correlate(effect.id_kind, effect.id_value, saga_key))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
         return out
+
+    def _correlate(self, id_kind: str, id_value: str, saga_key: str) -> OutRecord:
+        # Known at once on this worker; other workers learn it from the topic.
+        self.correlation.put(id_kind, id_value, saga_key)
+        return OutRecord(
+            topic=self.names.correlation,
+            key=index_key(id_kind, id_value).encode(),
+            value=saga_key.encode(),
+        )
 
     def fire_timers(self, task: Task, now: datetime) -> list[OutRecord]:
         """Apply every due timer of the task's sagas as timer-fired events."""
@@ -208,4 +211,3 @@ class Processor:
 
     def committed(self, task: Task) -> None:
         """Hook after a task's transaction committed (metrics attach here)."""
-

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.contracts import Event as EventModel
+from engine.contracts import InvoiceIssued
+from engine.saga.model import Command
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,23 @@ def source_id(model: EventModel) -> tuple[str, str]:
     return model.KEY_FIELD.rsplit(".", 1)[-1], str(value)
 
 
+def lookup_ids(model: EventModel) -> list[tuple[str, str]]:
+    """Ids to look the saga key up by, best first.
+
+    A new invoice is only known by the reference q2c gave it in issue-invoice; its own
+    invoice id becomes known to the index once the saga has seen the invoice.
+    """
+    if isinstance(model, InvoiceIssued):
+        return [("invoice_reference", model.invoice.invoice_reference), source_id(model)]
+    return [source_id(model)]
+
+
+def implied_correlations(command: Command) -> list[tuple[str, str]]:
+    """Ids a command hands to another system that its replies will quote back."""
+    reference = command.payload.get("invoice_reference")
+    return [("invoice_reference", str(reference))] if reference else []
+
+
 def route(model: EventModel, record_key: bytes | None, lookup: Lookup) -> Route:
     """Where `model`, consumed with `record_key`, must be processed.
 
@@ -50,10 +69,13 @@ def route(model: EventModel, record_key: bytes | None, lookup: Lookup) -> Route:
     """
     saga_key = model.envelope.correlation_id
     if not saga_key:
-        kind, value = source_id(model)
-        saga_key = value if kind == "deal_id" else lookup(kind, value)
-        if saga_key is None:
-            return Wait(kind, value)
+        candidates = lookup_ids(model)
+        for kind, value in candidates:
+            saga_key = value if kind == "deal_id" else lookup(kind, value)
+            if saga_key is not None:
+                break
+        else:
+            return Wait(*candidates[0])
     if record_key is not None and record_key == saga_key.encode():
         return Process(saga_key)
     return Forward(saga_key)

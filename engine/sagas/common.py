@@ -70,7 +70,7 @@ def crm_status(
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
     return ctx.command(
-        "update-crm-status", "crm", step, deal_id=ctx.saga_key, status=status, detail=detail
+        "update-crm-status", "crm", step, deal_id=ctx.saga_key, status=status, detail=detail or ""
     )
 
 

@@ -1,0 +1,1 @@
+"""Master data (legal entities, accounts) as a global table, and account validation against it."""

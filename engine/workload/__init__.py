@@ -1,0 +1,1 @@
+"""Scripted event histories: whole deal lifecycles for crash tests, replays and benchmarks."""

@@ -1,0 +1,198 @@
+"""Builds complete, deterministic event histories of milestone deals (no broker involved).
+
+Every reply a platform would send is known in advance (the ERP project id, the invoice
+references the saga derives from its idempotency keys), so a whole lifecycle can be published
+at once, in any order: the engine parks what arrives early. Used by the crash, scale-out and
+replay tests and by `q2c bench`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from engine.contracts import (
+    Account,
+    AccountMasterUpserted,
+    BillingScheduleCreated,
+    ClosedWon,
+    Contract,
+    Envelope,
+    Invoice,
+    InvoiceIssued,
+    InvoiceLine,
+    LegalEntityUpserted,
+    Milestone,
+    MilestoneCompleted,
+    Money,
+    Payment,
+    PaymentReceived,
+    ProjectActivated,
+    ProjectCreated,
+)
+from engine.contracts import Event as EventModel
+from engine.contracts.shared import BillingModel
+
+HISTORY_NAMESPACE = uuid.UUID("3d0c5e3a-7f7e-4b6e-9a55-0c1f2b9e8d41")
+LEGAL_ENTITY = "LE-US-01"
+CURRENCY = "USD"
+BASE_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class HistoryOptions:
+    milestones: int = 2
+    correlated_replies: bool = True  # replies carry the deal id (else only ERP/billing ids)
+    amount: Decimal = Decimal("10000.00")
+
+
+def _envelope(deal_id: str, event_type: str, n: int, source: str, correlated: bool) -> Envelope:
+    return Envelope(
+        event_id=str(uuid.uuid5(HISTORY_NAMESPACE, f"{deal_id}/{event_type}/{n}")),
+        event_type=event_type,
+        occurred_at=BASE_TIME + timedelta(minutes=n),
+        source_system=source,
+        correlation_id=deal_id if correlated else None,
+        schema_version=1,
+    )
+
+
+def account_id_for(deal_id: str) -> str:
+    return f"ACC-{deal_id}"
+
+
+def master_data(deal_ids: list[str]) -> list[EventModel]:
+    """The legal entity and one valid account per deal, so validation passes."""
+    entity = LegalEntityUpserted(
+        envelope=_envelope("md", "legal-entity-upserted", 0, "mdm", False),
+        legal_entity_id=LEGAL_ENTITY,
+        name="Q2C Services Inc.",
+        country="US",
+        currencies=(CURRENCY,),
+        active=True,
+    )
+    accounts: list[EventModel] = [
+        AccountMasterUpserted(
+            envelope=_envelope(deal_id, "account-master-upserted", 0, "mdm", False),
+            account=_account(deal_id),
+            tax_registration_valid=True,
+        )
+        for deal_id in deal_ids
+    ]
+    return [entity, *accounts]
+
+
+def _account(deal_id: str) -> Account:
+    return Account(
+        account_id=account_id_for(deal_id),
+        name=f"Customer of {deal_id}",
+        legal_entity=LEGAL_ENTITY,
+        country="US",
+        currency=CURRENCY,
+        tax_registration=f"US-TAX-{deal_id}",
+    )
+
+
+def closed_won(deal_id: str, options: HistoryOptions) -> ClosedWon:
+    per = options.amount
+    milestones = tuple(
+        Milestone(
+            milestone_id=f"M{i + 1}",
+            name=f"Milestone {i + 1}",
+            amount=Money(amount=per, currency=CURRENCY),
+            due_date=date(2026, 2, 1) + timedelta(days=30 * i),
+        )
+        for i in range(options.milestones)
+    )
+    contract = Contract(
+        contract_id=f"CON-{deal_id}",
+        billing_model=BillingModel.MILESTONE,
+        currency=CURRENCY,
+        total_value=Money(amount=per * options.milestones, currency=CURRENCY),
+        payment_terms_days=30,
+        start_date=date(2026, 1, 15),
+        end_date=date(2026, 12, 31),
+        milestones=milestones,
+    )
+    return ClosedWon(
+        envelope=_envelope(deal_id, "closed-won", 0, "salesforce", True),
+        deal_id=deal_id,
+        account=_account(deal_id),
+        contract=contract,
+        activation_sla_hours=72,
+    )
+
+
+def milestone_invoice_reference(deal_id: str, milestone_id: str) -> str:
+    """The reference the quote-to-cash saga gives a milestone invoice (its idempotency key)."""
+    return f"{deal_id}:invoice:milestone:{milestone_id}"
+
+
+def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[EventModel]:
+    """closed-won and every platform reply up to the last payment, in lifecycle order.
+
+    account-validated is not included: the engine's account validator answers that from the
+    master data of `master_data`.
+    """
+    opts = options or HistoryOptions()
+    corr = opts.correlated_replies
+    project_id = f"PRJ-{deal_id}"
+    won = closed_won(deal_id, opts)
+    events: list[EventModel] = [
+        won,
+        ProjectCreated(
+            envelope=_envelope(deal_id, "project-created", 1, "netsuite", True),
+            deal_id=deal_id,
+            project_id=project_id,
+        ),
+        ProjectActivated(
+            envelope=_envelope(deal_id, "project-activated", 2, "netsuite", corr),
+            project_id=project_id,
+            activated_at=BASE_TIME + timedelta(hours=5),
+        ),
+        BillingScheduleCreated(
+            envelope=_envelope(deal_id, "billing-schedule-created", 3, "billing", corr),
+            project_id=project_id,
+            schedule_id=f"SCH-{deal_id}",
+        ),
+    ]
+    for i, milestone in enumerate(won.contract.milestones):
+        n = 10 + 10 * i
+        invoice_id = f"INV-{deal_id}-{milestone.milestone_id}"
+        line = InvoiceLine(
+            description=f"Milestone {milestone.milestone_id}: {milestone.name}",
+            quantity=Decimal("1"),
+            unit_price=milestone.amount,
+            amount=milestone.amount,
+        )
+        events += [
+            MilestoneCompleted(
+                envelope=_envelope(deal_id, "milestone-completed", n, "netsuite", corr),
+                project_id=project_id,
+                milestone_id=milestone.milestone_id,
+                completed_at=BASE_TIME + timedelta(days=10 + i),
+            ),
+            InvoiceIssued(
+                envelope=_envelope(deal_id, "invoice-issued", n + 1, "billing", corr),
+                invoice=Invoice(
+                    invoice_id=invoice_id,
+                    invoice_reference=milestone_invoice_reference(deal_id, milestone.milestone_id),
+                    project_id=project_id,
+                    lines=(line,),
+                    total=milestone.amount,
+                    due_date=date(2026, 3, 1) + timedelta(days=30 * i),
+                ),
+            ),
+            PaymentReceived(
+                envelope=_envelope(deal_id, "payment-received", n + 2, "billing", corr),
+                payment=Payment(
+                    payment_id=f"PAY-{invoice_id}",
+                    invoice_id=invoice_id,
+                    amount=milestone.amount,
+                    received_at=BASE_TIME + timedelta(days=20 + i),
+                ),
+            ),
+        ]
+    return events
