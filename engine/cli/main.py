@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import kafka, publish, run, sagas, schemas, topics
+from engine.cli import demo, kafka, publish, run, sagas, schemas, topics
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -16,6 +16,7 @@ app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.command("publish")(publish.publish)
+app.command("demo")(demo.demo)
 app.command("run")(run.run)
 
 if __name__ == "__main__":
