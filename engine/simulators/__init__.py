@@ -7,9 +7,9 @@
   `FaultConfig` (latency, transient errors, an outage window) and idempotency bookkeeping.
 - `SimClock` (clock.py): simulated time shared by the platforms and the engine.
 
-Every invoice-issued carries the deal id as correlation id, whatever `correlate_fraction`
-says: the engine learns an invoice id from the invoice-issued itself, so it could not route
-an uncorrelated one. Payments, ERP events and billing schedules may come uncorrelated.
+A `correlate_fraction` of the events the platforms publish carry the deal id as correlation
+id; the rest carry only the platform's own ids (project id, invoice id and the echoed
+invoice reference), which the engine must resolve through its correlation index.
 """
 
 from engine.simulators.billing import BillingBehaviour, BillingConfig

@@ -62,10 +62,9 @@ class EventStamper:
         deal_id: str,
         source_ids: dict[str, str],
         causation_id: str | None = None,
-        always_correlate: bool = False,
     ) -> Envelope:
         """An envelope whose event id derives from `identity` (unique per business fact)."""
-        correlate = always_correlate or self.rng.random() < self.correlate_fraction
+        correlate = self.rng.random() < self.correlate_fraction
         return Envelope(
             event_id=str(uuid.uuid5(EVENT_NAMESPACE, f"{self.source_system}:{identity}")),
             event_type=event_type,

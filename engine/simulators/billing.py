@@ -130,8 +130,8 @@ class BillingBehaviour:
             due_date=due_date,
         )
         issued = InvoiceIssued(
-            # Always correlated: the engine learns an invoice id only from its invoice-issued,
-            # so an uncorrelated one could never be routed (see the package docs).
+            # Uncorrelated ones carry only the invoice id and the echoed invoice_reference,
+            # which the engine resolves through its correlation index.
             envelope=self.stamp.envelope(
                 "invoice-issued",
                 occurred_at=now,
@@ -139,7 +139,6 @@ class BillingBehaviour:
                 deal_id=command.deal_id,
                 source_ids={"invoice_id": invoice_id},
                 causation_id=command.header.command_id,
-                always_correlate=True,
             ),
             invoice=invoice,
         )

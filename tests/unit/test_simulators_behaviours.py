@@ -179,8 +179,9 @@ def test_issue_invoice_echoes_the_key_and_plans_the_payment() -> None:
     assert invoice.invoice_reference == cmd.header.idempotency_key == "D-1:invoice:milestone:M1"
     assert invoice.lines == cmd.lines and invoice.total == cmd.total
     assert invoice.due_date == date(2026, 4, 1)
-    # Always correlated, even with correlate_fraction 0: nothing else could route it.
-    assert issued.envelope.correlation_id == "D-1"
+    # correlate_fraction 0: only the billing system's own ids and the echoed reference.
+    assert issued.envelope.correlation_id is None
+    assert issued.envelope.source_ids == {"invoice_id": invoice.invoice_id}
     ((paid_at, tag, payment),) = reaction.later
     assert paid_at > NOW and paid_at.date() <= invoice.due_date  # on time by default
     assert isinstance(payment, PaymentReceived) and tag == invoice.invoice_id
