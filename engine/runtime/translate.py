@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from engine.codec import encode, headers_for
@@ -33,14 +34,18 @@ def to_saga_event(model: EventModel, saga_key: str) -> Event:
 
 
 def _plain(value: Any) -> Any:
-    """Models to dicts, recursively; Decimal/date/datetime stay as they are."""
+    """JSON-shaped values: models to dicts, tuples to lists, enums to their values.
+
+    Decimal/date/datetime stay as they are. The result must equal what the saga state codec
+    gives back after a round trip, or a restored saga would differ from a live one.
+    """
     if hasattr(value, "model_dump"):
-        return value.model_dump(mode="python")
+        return _plain(value.model_dump(mode="python"))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    if hasattr(value, "value") and hasattr(value, "name"):  # enums travel as their value
+    if isinstance(value, Enum):
         return value.value
     return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from engine.contracts import (
@@ -38,7 +38,6 @@ from engine.contracts.shared import BillingModel
 HISTORY_NAMESPACE = uuid.UUID("3d0c5e3a-7f7e-4b6e-9a55-0c1f2b9e8d41")
 LEGAL_ENTITY = "LE-US-01"
 CURRENCY = "USD"
-BASE_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -46,13 +45,17 @@ class HistoryOptions:
     milestones: int = 2
     correlated_replies: bool = True  # replies carry the deal id (else only ERP/billing ids)
     amount: Decimal = Decimal("10000.00")
+    # Everything is dated from here; keep it near the engine's clock so no deadline is due.
+    base_time: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def _envelope(deal_id: str, event_type: str, n: int, source: str, correlated: bool) -> Envelope:
+def _envelope(
+    deal_id: str, event_type: str, n: int, source: str, correlated: bool, base: datetime
+) -> Envelope:
     return Envelope(
         event_id=str(uuid.uuid5(HISTORY_NAMESPACE, f"{deal_id}/{event_type}/{n}")),
         event_type=event_type,
-        occurred_at=BASE_TIME + timedelta(minutes=n),
+        occurred_at=base + timedelta(minutes=n),
         source_system=source,
         correlation_id=deal_id if correlated else None,
         schema_version=1,
@@ -65,8 +68,9 @@ def account_id_for(deal_id: str) -> str:
 
 def master_data(deal_ids: list[str]) -> list[EventModel]:
     """The legal entity and one valid account per deal, so validation passes."""
+    base = HistoryOptions().base_time
     entity = LegalEntityUpserted(
-        envelope=_envelope("md", "legal-entity-upserted", 0, "mdm", False),
+        envelope=_envelope("md", "legal-entity-upserted", 0, "mdm", False, base),
         legal_entity_id=LEGAL_ENTITY,
         name="Q2C Services Inc.",
         country="US",
@@ -75,7 +79,7 @@ def master_data(deal_ids: list[str]) -> list[EventModel]:
     )
     accounts: list[EventModel] = [
         AccountMasterUpserted(
-            envelope=_envelope(deal_id, "account-master-upserted", 0, "mdm", False),
+            envelope=_envelope(deal_id, "account-master-upserted", 0, "mdm", False, base),
             account=_account(deal_id),
             tax_registration_valid=True,
         )
@@ -97,12 +101,13 @@ def _account(deal_id: str) -> Account:
 
 def closed_won(deal_id: str, options: HistoryOptions) -> ClosedWon:
     per = options.amount
+    start = options.base_time.date()
     milestones = tuple(
         Milestone(
             milestone_id=f"M{i + 1}",
             name=f"Milestone {i + 1}",
             amount=Money(amount=per, currency=CURRENCY),
-            due_date=date(2026, 2, 1) + timedelta(days=30 * i),
+            due_date=start + timedelta(days=30 * (i + 1)),
         )
         for i in range(options.milestones)
     )
@@ -112,12 +117,12 @@ def closed_won(deal_id: str, options: HistoryOptions) -> ClosedWon:
         currency=CURRENCY,
         total_value=Money(amount=per * options.milestones, currency=CURRENCY),
         payment_terms_days=30,
-        start_date=date(2026, 1, 15),
-        end_date=date(2026, 12, 31),
+        start_date=start + timedelta(days=10),
+        end_date=start + timedelta(days=360),
         milestones=milestones,
     )
     return ClosedWon(
-        envelope=_envelope(deal_id, "closed-won", 0, "salesforce", True),
+        envelope=_envelope(deal_id, "closed-won", 0, "salesforce", True, options.base_time),
         deal_id=deal_id,
         account=_account(deal_id),
         contract=contract,
@@ -139,21 +144,22 @@ def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[Ev
     opts = options or HistoryOptions()
     corr = opts.correlated_replies
     project_id = f"PRJ-{deal_id}"
+    base = opts.base_time
     won = closed_won(deal_id, opts)
     events: list[EventModel] = [
         won,
         ProjectCreated(
-            envelope=_envelope(deal_id, "project-created", 1, "netsuite", True),
+            envelope=_envelope(deal_id, "project-created", 1, "netsuite", True, base),
             deal_id=deal_id,
             project_id=project_id,
         ),
         ProjectActivated(
-            envelope=_envelope(deal_id, "project-activated", 2, "netsuite", corr),
+            envelope=_envelope(deal_id, "project-activated", 2, "netsuite", corr, base),
             project_id=project_id,
-            activated_at=BASE_TIME + timedelta(hours=5),
+            activated_at=base + timedelta(hours=5),
         ),
         BillingScheduleCreated(
-            envelope=_envelope(deal_id, "billing-schedule-created", 3, "billing", corr),
+            envelope=_envelope(deal_id, "billing-schedule-created", 3, "billing", corr, base),
             project_id=project_id,
             schedule_id=f"SCH-{deal_id}",
         ),
@@ -169,29 +175,29 @@ def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[Ev
         )
         events += [
             MilestoneCompleted(
-                envelope=_envelope(deal_id, "milestone-completed", n, "netsuite", corr),
+                envelope=_envelope(deal_id, "milestone-completed", n, "netsuite", corr, base),
                 project_id=project_id,
                 milestone_id=milestone.milestone_id,
-                completed_at=BASE_TIME + timedelta(days=10 + i),
+                completed_at=base + timedelta(days=10 + i),
             ),
             InvoiceIssued(
-                envelope=_envelope(deal_id, "invoice-issued", n + 1, "billing", corr),
+                envelope=_envelope(deal_id, "invoice-issued", n + 1, "billing", corr, base),
                 invoice=Invoice(
                     invoice_id=invoice_id,
                     invoice_reference=milestone_invoice_reference(deal_id, milestone.milestone_id),
                     project_id=project_id,
                     lines=(line,),
                     total=milestone.amount,
-                    due_date=date(2026, 3, 1) + timedelta(days=30 * i),
+                    due_date=base.date() + timedelta(days=60 + 30 * i),
                 ),
             ),
             PaymentReceived(
-                envelope=_envelope(deal_id, "payment-received", n + 2, "billing", corr),
+                envelope=_envelope(deal_id, "payment-received", n + 2, "billing", corr, base),
                 payment=Payment(
                     payment_id=f"PAY-{invoice_id}",
                     invoice_id=invoice_id,
                     amount=milestone.amount,
-                    received_at=BASE_TIME + timedelta(days=20 + i),
+                    received_at=base + timedelta(days=20 + i),
                 ),
             ),
         ]
