@@ -154,6 +154,37 @@ class PaymentReceived(Event):
     payment: Payment
 
 
+class ExceptionRetryRequested(Event):
+    """Operator action: re-evaluate a saga in its exception state (after master data was fixed).
+
+    Published straight to the saga inbox keyed by the saga key; `attempt` numbers the retry so
+    a re-sent request is not a second retry.
+    """
+
+    EVENT_TYPE = "exception-retry-requested"
+    DOMAIN = "ops"
+    KEY_FIELD = "deal_id"
+    TOPIC = "q2c.saga.inbox"
+
+    deal_id: Id
+    attempt: PositiveInt32
+    requested_by: str
+    reason: str
+
+
+class ExceptionCancelRequested(Event):
+    """Operator action: give up on a saga in its exception state (compensating as needed)."""
+
+    EVENT_TYPE = "exception-cancel-requested"
+    DOMAIN = "ops"
+    KEY_FIELD = "deal_id"
+    TOPIC = "q2c.saga.inbox"
+
+    deal_id: Id
+    requested_by: str
+    reason: str
+
+
 class LegalEntityUpserted(Event):
     """Master data: the latest version of a legal entity (compacted topic)."""
 

@@ -37,6 +37,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     events.BillingScheduleCreated,
     events.InvoiceIssued,
     events.PaymentReceived,
+    events.ExceptionRetryRequested,
+    events.ExceptionCancelRequested,
     events.LegalEntityUpserted,
     events.AccountMasterUpserted,
 )

@@ -44,7 +44,7 @@ def _contract_types(repo_root: Path) -> set[str]:
     """Avro type names (io.q2c.PascalCase) of every event/command/record in CONTRACTS.md."""
     text = (repo_root / "schemas" / "CONTRACTS.md").read_text()
     # Event and command table rows: "| closed-won | crm | ..." / "| escalate | crm | ...".
-    row = r"^\| ([a-z]+(?:-[a-z]+)*) \| (?:crm|erp|billing|masterdata) \|"
+    row = r"^\| ([a-z]+(?:-[a-z]+)*) \| (?:crm|erp|billing|masterdata|ops)\b"
     kebab = set(re.findall(row, text, flags=re.M))
     kebab |= set(re.findall(r"`([a-z]+(?:-[a-z]+)*-upserted)`", text))
     pascal = {"".join(w.capitalize() for w in k.split("-")) for k in kebab}
