@@ -12,6 +12,7 @@ import yaml
 from engine.topics import Catalog, CatalogError, load_catalog, name
 
 INBOUND = ["q2c.crm.events", "q2c.erp.events", "q2c.billing.events", "q2c.masterdata.events"]
+COMMANDS = [f"q2c.commands.{t}" for t in ("masterdata", "erp", "billing", "crm")]
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 
 # Names the runtime and the publisher address directly; renaming one breaks them.
@@ -32,6 +33,7 @@ REQUIRED = {
     "q2c.ops.audit",
     "q2c.ops.replay-progress",
     *(f"{t}.{q}" for t in [*INBOUND, "q2c.saga.inbox"] for q in ("retry-1m", "retry-10m", "dlq")),
+    *(f"{t}.{q}" for t in COMMANDS for q in ("retry-1m", "retry-10m")),
 }
 
 
@@ -93,6 +95,12 @@ def test_retry_and_dlq_topics_mirror_their_source(catalog: Catalog) -> None:
             assert set(derived.value_schemas) == set(base.value_schemas), derived.name
         assert catalog.get(f"{source}.dlq").retention_ms == THIRTY_DAYS_MS
     assert catalog.get("q2c.commands.dlq").retention_ms == THIRTY_DAYS_MS
+    for source in COMMANDS:
+        base = catalog.get(source)
+        for qualifier in ("retry-1m", "retry-10m"):
+            derived = catalog.get(f"{source}.{qualifier}")
+            assert derived.partitions == base.partitions, derived.name
+            assert set(derived.value_schemas) == set(base.value_schemas), derived.name
 
 
 def test_inbox_and_state_are_copartitioned(catalog: Catalog) -> None:
