@@ -17,6 +17,10 @@ class TopicNames:
     def _n(self, logical: str) -> str:
         return f"{self.prefix}{logical}"
 
+    def logical(self, topic: str) -> str:
+        """The catalog name of a (prefixed) topic, as used in metric labels."""
+        return topic[len(self.prefix) :] if self.prefix and topic.startswith(self.prefix) else topic
+
     def events(self, domain: str) -> str:
         return self._n(f"q2c.{domain}.events")
 

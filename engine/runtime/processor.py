@@ -9,6 +9,7 @@ transaction, so a poison record never stalls its partition.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from engine.codec import DecodeError, decode
 from engine.contracts import Event as EventModel
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.observability import metrics
+from engine.observability.business import cycle_observations, sla_breaches
 from engine.runtime.correlation import CorrelationTable, index_key
 from engine.runtime.names import TopicNames
 from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
@@ -56,6 +59,14 @@ class Processor:
 
     def handle(self, task: Task, rec: InRecord, now: datetime) -> list[OutRecord]:
         """Outputs for one record; state changes are staged in the task's store."""
+        began = time.perf_counter()
+        metrics.RECORDS_CONSUMED.labels(self.names.logical(rec.topic)).inc()
+        try:
+            return self._handle(task, rec, now)
+        finally:
+            metrics.PROCESSING_SECONDS.observe(time.perf_counter() - began)
+
+    def _handle(self, task: Task, rec: InRecord, now: datetime) -> list[OutRecord]:
         tp = TopicPartition(rec.topic, rec.partition)
         if task.waiting.get(tp):
             # Keep per-partition order behind a record that waits for its correlation.
@@ -75,8 +86,13 @@ class Processor:
                 return []
             if isinstance(decision, Forward):
                 self.counts["forwarded"] += 1
+                metrics.RECORDS_FORWARDED.labels(self.names.logical(rec.topic)).inc()
                 return [self._forward(rec, decision.saga_key)]
-            return self._apply(task, to_saga_event(model, decision.saga_key), now)
+            outputs = self._apply(task, to_saga_event(model, decision.saga_key), now)
+            metrics.RECORDS_PROCESSED.labels(
+                self.names.logical(rec.topic), model.envelope.event_type
+            ).inc()
+            return outputs
         except DecodeError as exc:
             return [self._dead_letter(task, rec, exc, "decode", now)]
         except Exception as exc:  # a bug in a handler must not stall the partition
@@ -101,6 +117,7 @@ class Processor:
         self, task: Task, rec: InRecord, exc: BaseException, stage: str, now: datetime
     ) -> OutRecord:
         self.counts["dead_lettered"] += 1
+        metrics.RECORDS_DEAD_LETTERED.labels(self.names.logical(rec.topic), stage).inc()
         failure = Failure.from_exception(
             exc,
             stage=stage,
@@ -127,7 +144,8 @@ class Processor:
             if decision.state is not before:
                 decisions.append((key, before, decision.state, decision.effects))  # type: ignore[arg-type]
         outputs: list[OutRecord] = []
-        for key, _before, after, effects in decisions:
+        for key, before_state, after, effects in decisions:
+            _observe(before_state, after)
             outputs.append(
                 OutRecord(
                     topic=self.names.state,
@@ -145,6 +163,7 @@ class Processor:
         for effect in effects:
             if isinstance(effect, Command):
                 out.append(command_record(effect, self.names, now))
+                metrics.COMMANDS_EMITTED.labels(effect.command_type, effect.target_system).inc()
                 for kind, value in implied_correlations(effect):
                     out.append(self._correlate(kind, value, saga_key))
             elif isinstance(effect, StatusChange):
@@ -174,7 +193,9 @@ class Processor:
             for event in due_timers(state, now):
                 current = task.store.get(key)
                 decision = step(definition, current, event, now)
+                metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
                 if decision.state is not current:
+                    _observe(current, decision.state)
                     outputs.append(
                         OutRecord(
                             topic=self.names.state,
@@ -211,3 +232,12 @@ class Processor:
 
     def committed(self, task: Task) -> None:
         """Hook after a task's transaction committed (metrics attach here)."""
+
+
+def _observe(before: SagaState | None, after: SagaState) -> None:
+    """Business metrics of one saga step (cycle times and SLA breaches, by event time)."""
+    old = before.data if before is not None else {}
+    for cycle, seconds in cycle_observations(old, after.data):
+        metrics.CYCLE_SECONDS.labels(cycle).observe(seconds)
+    for kind in sla_breaches(old, after.data):
+        metrics.SLA_BREACHES.labels(kind).inc()

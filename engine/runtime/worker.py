@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ from engine.kafka.client import (
 )
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.observability import metrics
+from engine.observability.business import exception_since
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
 from engine.runtime.task import Task
@@ -67,6 +70,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
         self.batches = 0
+        self._gauges_at = 0.0
 
     @property
     def input_topics(self) -> list[str]:
@@ -100,6 +104,8 @@ class Worker:
                 await self._process_batch(records)
                 await self._fire_timers()
                 await self._route_correlated()
+                if time.monotonic() - self._gauges_at > 2.0:
+                    await self._refresh_gauges()
         finally:
             async with self._lock:
                 for task in list(self.tasks.values()):
@@ -118,6 +124,7 @@ class Worker:
     # -- rebalance ----------------------------------------------------------------------------
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        metrics.REBALANCES.labels("assigned").inc()
         async with self._lock:
             for p in sorted({tp.partition for tp in assigned} - set(self.tasks)):
                 self.tasks[p] = await self._open_task(p)
@@ -126,6 +133,7 @@ class Worker:
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         # The lock waits for the batch in flight to commit before the partitions go.
+        metrics.REBALANCES.labels("revoked").inc()
         async with self._lock:
             for p in sorted({tp.partition for tp in revoked}):
                 task = self.tasks.pop(p, None)
@@ -147,11 +155,14 @@ class Worker:
             assert self._shared_producer is not None
             producer = self._shared_producer
         task = Task(partition=partition, producer=producer)
+        began = time.perf_counter()
         restored = await read_partition(
             self._options,
             [TopicPartition(self.names.state, partition)],
             lambda rec: task.store.restore(rec.key or b"", rec.value),
         )
+        metrics.RESTORE_SECONDS.observe(time.perf_counter() - began)
+        metrics.RESTORED_RECORDS.inc(restored)
         log.info("task %s restored %s changelog records", partition, restored)
         return task
 
@@ -214,6 +225,7 @@ class Worker:
         records: list[InRecord],
     ) -> None:
         assert self._consumer is not None
+        began = time.perf_counter()
         try:
             if isinstance(task.producer, TransactionalProducer):
                 await task.producer.begin()
@@ -226,11 +238,15 @@ class Worker:
         except ProducerFenced:
             # Another worker owns this partition now: drop our view, it re-reads from the log.
             log.warning("task %s fenced by a newer owner; dropping it", task.partition)
+            metrics.TXN_ABORTS.labels("fenced").inc()
             task.store.abort()
             self.tasks.pop(task.partition, None)
             return
         except Exception:
             log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
+            metrics.TXN_ABORTS.labels("error").inc()
+            for rec in records:
+                metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
             task.store.abort()
             if isinstance(task.producer, TransactionalProducer):
                 with contextlib.suppress(Exception):
@@ -239,7 +255,10 @@ class Worker:
             await self._seek_committed({TopicPartition(r.topic, r.partition) for r in records})
             return
         task.store.commit()
-        self.processor.committed(task)
+        metrics.TXN_COMMIT_SECONDS.observe(time.perf_counter() - began)
+        wall = time.time()
+        for rec in records:
+            metrics.END_TO_END_SECONDS.observe(max(0.0, wall - rec.timestamp_ms / 1000))
 
     async def _fire_timers(self) -> None:
         now = self.clock()
@@ -261,3 +280,47 @@ class Worker:
                 outputs, offsets = self.processor.route_waiting(task, now)
                 if outputs or offsets:
                     await self._commit(task, outputs, offsets, [])
+
+    # -- gauges -------------------------------------------------------------------------------
+
+    async def _refresh_gauges(self) -> None:
+        """Saga counts by state, open exceptions and consumer lag (every few seconds)."""
+        self._gauges_at = time.monotonic()
+        counts: Counter[tuple[str, str]] = Counter()
+        oldest: dict[str, float] = {}
+        now = self.clock()
+        for task in self.tasks.values():
+            for (saga_type, _key), state in task.store.items():
+                counts[(saga_type, state.state)] += 1
+                if state.state == "exception":
+                    since = exception_since(state.history)
+                    if since is not None:
+                        age = (now - since).total_seconds()
+                        oldest[saga_type] = max(oldest.get(saga_type, 0.0), age)
+        metrics.SAGAS_BY_STATE.clear()
+        for (saga_type, state_name), n in counts.items():
+            metrics.SAGAS_BY_STATE.labels(saga_type, state_name).set(n)
+        metrics.STORE_SAGAS.set(sum(counts.values()))
+        metrics.EXCEPTIONS_OPEN.clear()
+        metrics.EXCEPTION_OLDEST_SECONDS.clear()
+        for (saga_type, state_name), n in counts.items():
+            if state_name == "exception":
+                metrics.EXCEPTIONS_OPEN.labels(saga_type).set(n)
+                metrics.EXCEPTION_OLDEST_SECONDS.labels(saga_type).set(oldest.get(saga_type, 0.0))
+        metrics.RECORDS_WAITING.set(sum(t.waiting_count() for t in self.tasks.values()))
+        await self._refresh_lag()
+
+    async def _refresh_lag(self) -> None:
+        if self._consumer is None:
+            return
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return
+        with contextlib.suppress(KafkaError, AssertionError):
+            ends = await self._consumer.end_offsets(assigned)
+            metrics.CONSUMER_LAG.clear()
+            for tp, end in ends.items():
+                position = await self._consumer.position(tp)
+                metrics.CONSUMER_LAG.labels(self.names.logical(tp.topic), str(tp.partition)).set(
+                    max(0, end - position)
+                )

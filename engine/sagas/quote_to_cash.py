@@ -212,7 +212,8 @@ def schedule_billing(ctx: Context) -> Outcome:
         contract=ctx.data["contract"],
     )
     effects = (CancelTimer(ACTIVATION_SLA), command, crm_status(ctx, "scheduling_billing"))
-    return Outcome(effects=effects)
+    # Business timestamps (event time) feed the cycle-time metrics.
+    return Outcome(effects=effects, data={"activated_at": ctx.event.occurred_at})
 
 
 def activate(ctx: Context) -> Outcome:
@@ -222,7 +223,8 @@ def activate(ctx: Context) -> Outcome:
     if is_time_and_materials(contract):
         end = period_close(contract, final_period(contract)) + CONTRACT_END_GRACE
         effects += (SetTimer(CONTRACT_END, CONTRACT_END, end, {}),)
-    return Outcome(effects=effects, data={"schedule_id": ctx.payload["schedule_id"]})
+    data = {"schedule_id": ctx.payload["schedule_id"], "billing_ready_at": ctx.event.occurred_at}
+    return Outcome(effects=effects, data=data)
 
 
 def invoice_milestone(ctx: Context) -> Outcome:
@@ -236,9 +238,12 @@ def invoice_milestone(ctx: Context) -> Outcome:
     step = milestone_step(mid)
     command = issue_invoice(ctx, step, ctx.data["project_id"], contract, [line])
     invoiced = {**ctx.data.get("invoiced_milestones", {}), mid: f"{ctx.saga_key}:{step}"}
+    completed_at = {**ctx.data.get("milestones_completed_at", {}), mid: ctx.event.occurred_at}
     # Completion is re-checked here too: billing may echo an invoice (and be paid) before the
     # milestone-completed that requested it is seen, e.g. after a state restore.
-    outcome = _active_or_completed(ctx, {"invoiced_milestones": invoiced}, (command,))
+    outcome = _active_or_completed(
+        ctx, {"invoiced_milestones": invoiced, "milestones_completed_at": completed_at}, (command,)
+    )
     return replace(outcome, detail=f"milestone {mid} completed: invoice requested")
 
 
@@ -253,6 +258,7 @@ def record_invoice(ctx: Context) -> Outcome:
         "paid_amount": Decimal(0),
         "payment_ids": [],
         "paid": False,
+        "issued_at": ctx.event.occurred_at,
     }
     # "At the due date" means once it has passed: a payment on the due date is on time.
     dunning = SetTimer(
@@ -306,6 +312,7 @@ def record_payment(ctx: Context) -> Outcome:
         "paid_amount": paid_amount,
         "payment_ids": [*invoice["payment_ids"], payment["payment_id"]],
         "paid": paid,
+        "paid_at": ctx.event.occurred_at if paid else None,
     }
     effects: tuple[Effect, ...] = (CancelTimer(f"{DUNNING}:{invoice_id}"),) if paid else ()
     invoices = {**ctx.data["invoices"], invoice_id: updated}
@@ -327,7 +334,9 @@ def send_dunning(ctx: Context) -> Outcome:
         amount_due=money(due, invoice["total"]["currency"]),
         days_overdue=days,
     )
-    return Outcome(effects=(command,), detail=f"invoice {invoice_id} overdue by {days} day(s)")
+    dunned = [*ctx.data.get("dunned", []), invoice_id]
+    detail = f"invoice {invoice_id} overdue by {days} day(s)"
+    return Outcome(effects=(command,), data={"dunned": dunned}, detail=detail)
 
 
 def end_contract(ctx: Context) -> Outcome:

@@ -1,0 +1,1 @@
+"""Metrics, cycle-time accounting and (later) the HTTP surface of a worker."""
