@@ -58,13 +58,45 @@ class Failure:
         )
 
 
-def dead_letter_headers(record: InRecord, failure: Failure) -> Headers:
-    """The original headers (minus stale error headers from an earlier failure) plus ours."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a record first entered q2c: the coordinates a dead letter or a retry points back to."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+def origin_of(record: InRecord) -> Origin:
+    """The record's first coordinates: from its error headers when a retry tier already moved
+    it (so the dead letter names the command topic, not `...retry-10m`), else its own."""
+    fields = error_fields(record.headers)
+    try:
+        return Origin(
+            fields["topic"],
+            int(fields["partition"]),
+            int(fields["offset"]),
+            int(fields.get("original.timestamp", record.timestamp_ms)),
+        )
+    except (KeyError, ValueError):
+        return Origin(record.topic, record.partition, record.offset, record.timestamp_ms)
+
+
+def dead_letter_headers(
+    record: InRecord, failure: Failure, *, origin: Origin | None = None
+) -> Headers:
+    """The original headers (minus stale error headers from an earlier failure) plus ours.
+
+    `origin` overrides the coordinates written (default: the record's own), for records that a
+    retry tier already moved.
+    """
+    where = origin or Origin(record.topic, record.partition, record.offset, record.timestamp_ms)
     kept = tuple((k, v) for k, v in record.headers if not k.startswith(ERROR_HEADER_PREFIXES))
     ours = {
-        P + "topic": record.topic,
-        P + "partition": str(record.partition),
-        P + "offset": str(record.offset),
+        P + "topic": where.topic,
+        P + "partition": str(where.partition),
+        P + "offset": str(where.offset),
         P + "connector.name": failure.processor,
         P + "task.id": failure.task_id,
         P + "stage": failure.stage,
@@ -72,7 +104,7 @@ def dead_letter_headers(record: InRecord, failure: Failure) -> Headers:
         P + "exception.class.name": failure.error_class,
         P + "exception.message": failure.message,
         P + "exception.stacktrace": failure.stacktrace,
-        Q + "original.timestamp": str(record.timestamp_ms),
+        Q + "original.timestamp": str(where.timestamp_ms),
         Q + "attempts": str(failure.attempts),
         Q + "first.failure.ms": str(failure.first_failure_ms),
         Q + "last.failure.ms": str(failure.last_failure_ms),

@@ -1,0 +1,67 @@
+"""Classifies handler failures (pure): retry later, or dead-letter at once.
+
+Adapter authors raise `TransientError` for "try again, the target may recover" (HTTP 503, a
+rate limit, a lock timeout) and `PermanentError` for "this command can never succeed as is"
+(a 422 from the target). Timeouts and connection errors count as transient without wrapping.
+Anything else is a bug in the handler: retrying a bug only delays the dead letter, so it is
+dead-lettered at once, like an undecodable record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+from engine.codec import DecodeError
+
+
+class TransientError(Exception):
+    """The target is unavailable or overloaded; the same command may succeed later."""
+
+
+class PermanentError(Exception):
+    """The target rejected the command for good; retrying cannot help."""
+
+
+class Disposition(StrEnum):
+    """What the runner does with a failed command."""
+
+    RETRY = "retry"
+    DEAD_LETTER = "dead-letter"
+
+
+# ConnectionError covers refused/reset/aborted sockets; TimeoutError includes asyncio's (3.11+).
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    ConnectionError,
+)
+
+
+def classify(exc: BaseException) -> Disposition:
+    """RETRY for transient failures, DEAD_LETTER for everything else (permanent or a bug)."""
+    if isinstance(exc, PermanentError | DecodeError):
+        return Disposition.DEAD_LETTER
+    if isinstance(exc, _TRANSIENT):
+        return Disposition.RETRY
+    return Disposition.DEAD_LETTER
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Predicate form of `classify` (for tenacity's `retry_if_exception`)."""
+    return classify(exc) is Disposition.RETRY
+
+
+def safe_message(exc: BaseException) -> str:
+    """An error message that cannot leak payload values into headers or logs.
+
+    Our own error types and the codec's DecodeError carry messages written to be safe. Any
+    other exception is a bug whose text may quote the command (pydantic echoes input values,
+    `KeyError` echoes the key), so only its class name is kept.
+    """
+    if isinstance(exc, TransientError | PermanentError | DecodeError):
+        return str(exc)[:1000]
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "handler timed out"
+    return f"{type(exc).__name__} raised by the handler (message withheld: may contain payload)"

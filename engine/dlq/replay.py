@@ -1,0 +1,242 @@
+"""Replays and purges of dead letters (I/O), audited and resumable.
+
+Replay re-publishes each matching record with its original key, value and headers (error
+headers stripped) plus `q2c.replay.*` headers. Records and the replay's checkpoint in
+`q2c.ops.replay-progress` are written in one Kafka transaction per batch, so an interrupted
+replay (`limit`, Ctrl-C, a crash) resumed with its id neither skips nor repeats a record.
+Replaying a record that was already applied is harmless anyway: the saga drops an event id it
+has seen, and command handlers dedupe on the idempotency key.
+
+Purge cannot delete single records from a Kafka topic: the admin delete-records API only cuts a
+partition below an offset, which would also drop records outside the filter. A purge therefore
+writes a "purged" marker (the DLQ references) to the compacted progress topic; `list` and
+`replay` skip purged records, and the topic's retention removes them for real later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from engine.dlq.filters import DlqFilter, select
+from engine.dlq.plan import ORIGINAL, full_topic, replay_record
+from engine.dlq.reader import dlq_topics, read_dead_letters
+from engine.dlq.records import DeadLetter
+from engine.kafka.client import Producer, TransactionalProducer
+from engine.kafka.connection import client_options
+from engine.kafka.records import OutRecord
+from engine.ops.audit import AuditRecord, new_action_id, now_utc
+from engine.ops.progress import PurgeMarker, ReplayProgress
+from engine.ops.store import progress_topic, read_ops_state, write_audit
+from engine.settings import Settings
+
+BATCH = 50
+
+
+class ReplayError(RuntimeError):
+    """A replay cannot run as asked (unknown resume id, purge without a filter, ...)."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replay_id: str
+    matched: int  # matching, not purged records in the DLQ
+    already_done: int  # skipped because an earlier run of this replay did them
+    replayed: int
+    remaining: int
+    status: str  # dry-run | partial | done | cancelled
+    records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
+
+
+async def load_matching(settings: Settings, flt: DlqFilter) -> tuple[list[DeadLetter], set[str]]:
+    """Matching, not purged dead letters in offset order, and the purged references."""
+    options = client_options(settings)
+    ops = await read_ops_state(options, settings.topic_prefix)
+    letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
+    return select(letters, flt, frozenset(ops.purged)), ops.purged
+
+
+async def replay(
+    settings: Settings,
+    flt: DlqFilter,
+    *,
+    by: str,
+    target: str = ORIGINAL,
+    dry_run: bool = False,
+    rate: float | None = None,
+    limit: int | None = None,
+    resume_id: str | None = None,
+    confirm: Callable[[int], bool] = lambda n: True,
+    on_start: Callable[[int], None] = lambda n: None,
+    on_record: Callable[[DeadLetter], None] = lambda dl: None,
+) -> ReplayResult:
+    """Replay matching dead letters; `resume_id` continues an earlier replay with its filter."""
+    options = client_options(settings)
+    prefix = settings.topic_prefix
+    ops = await read_ops_state(options, prefix)
+    if resume_id is not None:
+        found = ops.replays.get(resume_id)
+        if found is None:
+            raise ReplayError(f"no replay {resume_id!r} in {progress_topic(prefix)}")
+        progress = found
+        flt, target = DlqFilter.from_json(progress.filter), progress.target
+    else:
+        progress = ReplayProgress(
+            replay_id=new_action_id("replay"),
+            by=by,
+            started_at=now_utc().isoformat(),
+            filter=flt.to_json(),
+            target=target if target == ORIGINAL else full_topic(prefix, target),
+        )
+    letters = select(
+        await read_dead_letters(options, dlq_topics(prefix)), flt, frozenset(ops.purged)
+    )
+    pending = progress.pending(letters)
+    todo = pending[:limit] if limit is not None else pending
+    done_before = len(letters) - len(pending)
+
+    def result(status: str, replayed: int, records: list[DeadLetter]) -> ReplayResult:
+        return ReplayResult(
+            replay_id=progress.replay_id,
+            matched=len(letters),
+            already_done=done_before,
+            replayed=replayed,
+            remaining=len(pending) - replayed,
+            status=status,
+            records=tuple(records),
+        )
+
+    if dry_run:
+        return result("dry-run", 0, todo)
+    if todo and not confirm(len(todo)):
+        return result("cancelled", 0, [])
+    on_start(len(todo))
+    progress = await _publish(settings, progress, todo, by, rate, on_record)
+    status = "done" if len(todo) == len(pending) else "partial"
+    progress = replace(progress, status=status)
+    await _checkpoint(settings, progress)
+    await write_audit(
+        options,
+        prefix,
+        AuditRecord(
+            action="dlq.replay",
+            action_id=progress.replay_id,
+            by=by,
+            at=now_utc(),
+            target=progress.target,
+            count=len(todo),
+            filter=progress.filter,
+            details={"status": status, "resumed": resume_id is not None, "total": progress.count},
+        ),
+    )
+    return result(status, len(todo), todo)
+
+
+async def _publish(
+    settings: Settings,
+    progress: ReplayProgress,
+    todo: list[DeadLetter],
+    by: str,
+    rate: float | None,
+    on_record: Callable[[DeadLetter], None],
+) -> ReplayProgress:
+    """Send `todo` in transactions of up to BATCH records, each with the advanced checkpoint."""
+    producer = TransactionalProducer(
+        client_options(settings), f"{settings.client_id}-{progress.replay_id}"
+    )
+    await producer.start()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    sent = 0
+    try:
+        for i in range(0, len(todo), BATCH):
+            batch = todo[i : i + BATCH]
+            await producer.begin()
+            try:
+                for dl in batch:
+                    if rate:
+                        # Pace to `rate` records/s overall: sleep until this record's slot.
+                        await asyncio.sleep(max(0.0, started + sent / rate - loop.time()))
+                    await producer.send(
+                        replay_record(dl, progress.target, progress.replay_id, by, _now())
+                    )
+                    progress = progress.advance(dl)
+                    sent += 1
+                await producer.send(_progress_record(settings, progress))
+                await producer.commit(None, "")
+            except BaseException:
+                await producer.abort()
+                raise
+            for dl in batch:
+                on_record(dl)
+    finally:
+        await producer.stop()
+    return progress
+
+
+def _now() -> datetime:
+    return now_utc()
+
+
+def _progress_record(settings: Settings, progress: ReplayProgress) -> OutRecord:
+    return OutRecord(progress_topic(settings.topic_prefix), progress.key, progress.to_bytes())
+
+
+async def _checkpoint(settings: Settings, progress: ReplayProgress) -> None:
+    producer = TransactionalProducer(
+        client_options(settings), f"{settings.client_id}-{progress.replay_id}"
+    )
+    await producer.start()
+    try:
+        await producer.begin()
+        await producer.send(_progress_record(settings, progress))
+        await producer.commit(None, "")
+    finally:
+        await producer.stop()
+
+
+async def purge(
+    settings: Settings,
+    flt: DlqFilter,
+    *,
+    by: str,
+    confirm: Callable[[int], bool] = lambda n: True,
+) -> int:
+    """Mark matching dead letters purged (see the module doc); returns how many."""
+    if flt.empty:
+        raise ReplayError(
+            "purge needs an explicit filter (--topic, --error, --key, --since/--until)"
+        )
+    letters, _ = await load_matching(settings, flt)
+    if not letters or not confirm(len(letters)):
+        return 0
+    marker = PurgeMarker(new_action_id("purge"), tuple(dl.ref for dl in letters))
+    await _checkpoint_marker(settings, marker)
+    await write_audit(
+        client_options(settings),
+        settings.topic_prefix,
+        AuditRecord(
+            action="dlq.purge",
+            action_id=marker.purge_id,
+            by=by,
+            at=now_utc(),
+            target=",".join(sorted({dl.topic for dl in letters})),
+            count=len(letters),
+            filter=flt.to_json(),
+            details={"refs": list(marker.refs)},
+        ),
+    )
+    return len(letters)
+
+
+async def _checkpoint_marker(settings: Settings, marker: PurgeMarker) -> None:
+    producer = Producer(client_options(settings), client_id="q2c-ops")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            OutRecord(progress_topic(settings.topic_prefix), marker.key, marker.to_bytes())
+        )
+    finally:
+        await producer.stop()

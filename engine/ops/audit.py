@@ -1,0 +1,63 @@
+"""Audit records of operator actions (pure): who did what, to which records, and when.
+
+Written as JSON to `q2c.ops.audit`, keyed by the saga key when the action concerns one saga,
+else by the action id. Values never contain payloads, only references and filters.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def operator() -> str:
+    """Who is acting: $USER (or the login name), as the CLI's audit records name them."""
+    name = os.environ.get("USER") or os.environ.get("USERNAME")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def new_action_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One operator action; `details` holds action-specific, payload-free facts."""
+
+    action: str  # dlq.replay | dlq.purge | exceptions.retry | exceptions.cancel
+    action_id: str
+    by: str
+    at: datetime
+    target: str  # a saga key, or a description of the records acted on
+    count: int = 0
+    filter: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> bytes:
+        return (self.target if self.action.startswith("exceptions.") else self.action_id).encode()
+
+    def to_bytes(self) -> bytes:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return json.dumps(data, sort_keys=True, default=str).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AuditRecord:
+        data = json.loads(raw)
+        data["at"] = datetime.fromisoformat(data["at"])
+        return cls(**data)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
