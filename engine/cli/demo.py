@@ -69,6 +69,8 @@ class DemoOptions:
     payment_terms_days: tuple[int, ...] = (15, 30)
     max_wait_s: float | None = None
     live: bool = True
+    # With `faults`: (start, duration) in real seconds of the billing platform's outage.
+    outage_s: tuple[float, float] = (8.0, 10.0)
 
 
 @dataclass
@@ -97,12 +99,17 @@ class DemoResult:
         return state.state if state else None
 
 
-def fault_config() -> tuple[FaultConfig, FaultConfig, FaultConfig]:
+def fault_config(
+    outage_s: tuple[float, float] = (8.0, 10.0),
+) -> tuple[FaultConfig, FaultConfig, FaultConfig]:
     """(crm, erp, billing) faults of `--faults`: latency everywhere, errors, a billing outage."""
     crm = FaultConfig(latency_ms=(5, 60), error_rate=0.1)
     erp = FaultConfig(latency_ms=(20, 200), error_rate=0.2)
     billing = FaultConfig(
-        latency_ms=(10, 150), error_rate=0.2, outage_start_s=8.0, outage_duration_s=10.0
+        latency_ms=(10, 150),
+        error_rate=0.2,
+        outage_start_s=outage_s[0],
+        outage_duration_s=outage_s[1],
     )
     return crm, erp, billing
 
@@ -110,7 +117,7 @@ def fault_config() -> tuple[FaultConfig, FaultConfig, FaultConfig]:
 def sim_config(options: DemoOptions, id_prefix: str) -> SimConfig:
     if not options.faults:
         return SimConfig(seed=options.seed, id_prefix=id_prefix)
-    crm, erp, billing = fault_config()
+    crm, erp, billing = fault_config(options.outage_s)
     return SimConfig(
         seed=options.seed,
         id_prefix=id_prefix,
@@ -260,7 +267,8 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
     commands.add_column("commands", justify="right")
     commands.add_column("duplicates suppressed", justify="right")
     commands.add_column("transient failures", justify="right")
-    commands.add_row("masterdata (engine)", str(result.validations_answered), "-", "-")
+    commands.add_column("outage", justify="right")
+    commands.add_row("masterdata (engine)", str(result.validations_answered), "-", "-", "-")
     snap = result.platforms
     for target, counter in snap.commands_by_target.items():
         detail = ", ".join(f"{k} {v}" for k, v in sorted(counter.items()))
@@ -269,6 +277,7 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             f"{sum(counter.values())} ({detail})" if detail else "0",
             str(snap.duplicates_suppressed[target]),
             str(snap.transient_failures[target]),
+            f"{snap.outage_seconds[target]:.0f}s",
         )
 
     exceptions = Table(title=f"Exceptions ({len(result.exceptions)})")

@@ -53,6 +53,7 @@ class PlatformsSnapshot:
     events_published: Counter[str]
     transient_failures: dict[str, int]
     in_outage: dict[str, bool]
+    outage_seconds: dict[str, float]
 
     @property
     def commands_total(self) -> int:
@@ -175,4 +176,5 @@ class Platforms:
                 r.behaviour.target: r.counters.transient_failures for r in self.runners
             },
             in_outage={r.behaviour.target: r.in_outage for r in self.runners},
+            outage_seconds={r.behaviour.target: r.counters.outage_seconds for r in self.runners},
         )

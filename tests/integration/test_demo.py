@@ -15,7 +15,10 @@ pytestmark = pytest.mark.kafka
 QUOTE_TO_CASH = "quote-to-cash"
 
 
-async def test_demo_accounts_for_every_deal(kafka_bootstrap: str, unique: str) -> None:
+@pytest.mark.parametrize("faults", [False, True], ids=["clean", "faults"])
+async def test_demo_accounts_for_every_deal(
+    kafka_bootstrap: str, unique: str, faults: bool
+) -> None:
     settings = Settings(
         bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.", group_id=f"g{unique}"
     )
@@ -28,6 +31,8 @@ async def test_demo_accounts_for_every_deal(kafka_bootstrap: str, unique: str) -
         billing_period_days=(3, 4),
         payment_terms_days=(5, 10),
         max_wait_s=150.0,
+        faults=faults,
+        outage_s=(1.0, 4.0),  # billing is down from 1 s to 5 s after it started
         live=False,
     )
     result = await run_demo(settings, options, console=Console(file=io.StringIO()))
@@ -54,6 +59,10 @@ async def test_demo_accounts_for_every_deal(kafka_bootstrap: str, unique: str) -
         len(d.closed_won.contract.milestones) for d in good_milestone
     )
     assert len(result.board.activation_times()) == 12 - len(bad)
+    if faults:
+        # Latency, transient errors (retried) and the billing outage did happen.
+        assert sum(result.platforms.transient_failures.values()) > 0
+        assert result.platforms.outage_seconds["billing"] >= 3.5
     out = Console(file=io.StringIO(), width=160)
     out.print(render_summary(result, settings))
     text = out.file.getvalue()  # type: ignore[attr-defined]
