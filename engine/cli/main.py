@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import demo, kafka, publish, run, sagas, schemas, topics
+from engine.cli import demo, dlq, exceptions, kafka, publish, run, sagas, schemas, topics
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -15,6 +15,8 @@ app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
+app.add_typer(dlq.app, name="dlq")
+app.add_typer(exceptions.app, name="exceptions")
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)

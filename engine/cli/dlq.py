@@ -1,0 +1,301 @@
+"""`q2c dlq list|show|replay|purge`: inspect, replay and purge dead-lettered records.
+
+Payload values are shown only by `show` (one record, on request); listings, summaries and audit
+records carry references, keys, error classes and messages, never values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine.codec import DecodeError, decode
+from engine.dlq.filters import DlqFilter, group_counts
+from engine.dlq.plan import ORIGINAL, full_topic
+from engine.dlq.reader import read_one
+from engine.dlq.records import DeadLetter, RefError
+from engine.dlq.replay import ReplayError, load_matching, purge, replay
+from engine.kafka.connection import NoBrokerError, client_options
+from engine.ops.audit import operator
+from engine.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Dead-letter topics: list, show, replay, purge.", no_args_is_help=True)
+T = TypeVar("T")
+
+TopicOpt = Annotated[
+    list[str] | None,
+    typer.Option("--topic", help="DLQ or original topic (repeatable; prefix optional)"),
+]
+ErrorOpt = Annotated[
+    str | None, typer.Option("--error", help="exception class, full or short (DecodeError)")
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="failed at or after (ISO 8601)")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="failed before (ISO 8601)")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="exact record key")]
+
+
+def _console() -> Console:
+    return Console(width=200)
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(make())
+    except (NoBrokerError, SettingsError, ReplayError, RefError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"{option}: not an ISO 8601 time: {text!r}", err=True)
+        raise typer.Exit(2) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _filter(
+    settings: Settings,
+    topic: list[str] | None,
+    error: str | None,
+    since: str | None,
+    until: str | None,
+    key: str | None,
+) -> DlqFilter:
+    return DlqFilter(
+        topics=tuple(full_topic(settings.topic_prefix, t) for t in topic or ()),
+        error=error,
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
+        key=key,
+    )
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def records_table(letters: list[DeadLetter]) -> Table:
+    table = Table(title="dead letters")
+    for col in ("ref", "key", "original", "error", "message", "attempts", "failed at"):
+        table.add_column(col, overflow="fold")
+    for dl in letters:
+        table.add_row(
+            dl.ref,
+            dl.key_text,
+            f"{dl.original_topic}:{dl.original_partition}:{dl.original_offset}",
+            dl.error_name,
+            dl.message[:120],
+            str(dl.attempts),
+            dl.failed_at.isoformat(timespec="seconds"),
+        )
+    return table
+
+
+def counts_table(letters: list[DeadLetter]) -> Table:
+    table = Table(title="dead letters by topic and error")
+    for col in ("dlq topic", "error class", "count"):
+        table.add_column(col)
+    for topic, error, n in group_counts(letters):
+        table.add_row(topic, error, str(n))
+    return table
+
+
+@app.command("list")
+def list_cmd(
+    topic: TopicOpt = None,
+    error: ErrorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    key: KeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """Counts by topic and error class, then the matching records (purged ones hidden)."""
+    settings = _settings()
+    flt = _filter(settings, topic, error, since, until, key)
+    letters, _ = _run(lambda: load_matching(settings, flt))
+    if as_json:
+        counts = [{"topic": t, "error_class": e, "count": n} for t, e, n in group_counts(letters)]
+        typer.echo(
+            json.dumps({"counts": counts, "records": [dl.summary() for dl in letters]}, indent=2)
+        )
+        return
+    console = _console()
+    if not letters:
+        console.print("no dead letters match")
+        return
+    console.print(counts_table(letters))
+    console.print(records_table(letters))
+
+
+def _decoded(dl: DeadLetter) -> dict[str, Any] | None:
+    try:
+        model = decode(dl.value, topic=dl.topic, partition=dl.partition, offset=dl.offset)
+    except DecodeError:
+        return None
+    return {"type": type(model).__name__, "value": model.model_dump(mode="json")}
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="<dlq-topic>:<partition>:<offset>")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One dead letter: error details, every header, and its value (decoded, else hex/base64)."""
+    settings = _settings()
+    dl = _run(lambda: read_one(client_options(settings), ref))
+    if dl is None:
+        typer.echo(f"no record at {ref}", err=True)
+        raise typer.Exit(1)
+    decoded = _decoded(dl)
+    raw = dl.value or b""
+    doc: dict[str, Any] = {
+        **dl.summary(),
+        "headers": [[k, v.decode(errors="replace")] for k, v in dl.headers],
+        "decoded": decoded,
+    }
+    if decoded is None:
+        doc["value_hex"] = raw.hex()
+        doc["value_base64"] = base64.b64encode(raw).decode()
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    console = _console()
+    for k in (
+        "ref",
+        "key",
+        "original_topic",
+        "original_partition",
+        "original_offset",
+        "error_class",
+        "message",
+        "stage",
+        "attempts",
+        "failed_at",
+    ):
+        console.print(f"[bold]{k}[/bold]: {doc[k]}", highlight=False)
+    headers = Table(title="headers")
+    headers.add_column("name")
+    headers.add_column("value", overflow="fold")
+    for k, v in doc["headers"]:
+        headers.add_row(k, v if k.endswith("stacktrace") is False else v[-600:])
+    console.print(headers)
+    if decoded is not None:
+        console.print(f"[bold]value[/bold] ({decoded['type']}):")
+        console.print_json(json.dumps(decoded["value"], default=str))
+    else:
+        console.print(f"[bold]value[/bold] (undecodable, {len(raw)} bytes)")
+        console.print(f"hex:    {doc['value_hex']}", highlight=False)
+        console.print(f"base64: {doc['value_base64']}", highlight=False)
+
+
+@app.command("replay")
+def replay_cmd(
+    topic: TopicOpt = None,
+    error: ErrorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    key: KeyOpt = None,
+    to: Annotated[str, typer.Option("--to", help="'original' or a topic name")] = ORIGINAL,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be replayed")] = False,
+    rate: Annotated[
+        float | None, typer.Option("--rate", min=0.1, help="records per second")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="stop after N records")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="continue replay REPLAY_ID")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Re-publish matching dead letters with their original key, value and headers (audited)."""
+    settings = _settings()
+    flt = _filter(settings, topic, error, since, until, key)
+    console = _console()
+    progress = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    task_ids: list[Any] = []
+
+    def confirm(n: int) -> bool:
+        return yes or typer.confirm(f"replay {n} record(s) to {to}?", default=False)
+
+    def on_start(n: int) -> None:
+        progress.start()
+        task_ids.append(progress.add_task("replay", total=n))
+
+    def on_record(_dl: DeadLetter) -> None:
+        progress.advance(task_ids[0])
+
+    try:
+        result = _run(
+            lambda: replay(
+                settings,
+                flt,
+                by=operator(),
+                target=to,
+                dry_run=dry_run,
+                rate=rate,
+                limit=limit,
+                resume_id=resume,
+                confirm=confirm,
+                on_start=on_start,
+                on_record=on_record,
+            )
+        )
+    finally:
+        progress.stop()
+    if dry_run and result.records:
+        console.print(records_table(list(result.records)))
+    console.print(
+        f"replay {result.replay_id}: {result.status}; matched {result.matched}, "
+        f"already done {result.already_done}, replayed {result.replayed}, "
+        f"remaining {result.remaining}",
+        highlight=False,
+    )
+    if result.status == "partial":
+        console.print(f"continue with: q2c dlq replay --resume {result.replay_id}", highlight=False)
+
+
+@app.command("purge")
+def purge_cmd(
+    topic: TopicOpt = None,
+    error: ErrorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    key: KeyOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Hide matching dead letters from list and replay (a marker, audited; see replay.py)."""
+    settings = _settings()
+    flt = _filter(settings, topic, error, since, until, key)
+    if flt.empty:
+        typer.echo("purge needs a filter: --topic, --error, --key, --since or --until", err=True)
+        raise typer.Exit(2)
+
+    def confirm(n: int) -> bool:
+        return yes or typer.confirm(f"purge {n} dead letter(s)?", default=False)
+
+    n = _run(lambda: purge(settings, flt, by=operator(), confirm=confirm))
+    typer.echo(f"purged {n} dead letter(s)")

@@ -1,0 +1,81 @@
+"""`q2c exceptions list|retry|cancel`: the business-exception queue (sagas in `exception`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from engine.exceptions_queue.actions import (
+    NotInException,
+    list_exceptions,
+    request_cancel,
+    request_retry,
+)
+from engine.kafka.connection import NoBrokerError
+from engine.ops.audit import operator
+from engine.settings import SettingsError, load_settings
+
+app = typer.Typer(help="Business exceptions: list, retry, cancel.", no_args_is_help=True)
+T = TypeVar("T")
+ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept in the event and audit)")]
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    try:
+        return asyncio.run(make())
+    except (NoBrokerError, SettingsError, NotInException) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def _age(age: timedelta | None) -> str:
+    if age is None:
+        return "?"
+    s = int(age.total_seconds())
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h{s % 3600 // 60:02d}m{s % 60:02d}s"
+
+
+@app.command("list")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Sagas waiting in `exception`, oldest first, with reason and age."""
+    items = _run(lambda: list_exceptions(load_settings()))
+    if as_json:
+        typer.echo(json.dumps([i.to_json() for i in items], indent=2))
+        return
+    console = Console(width=200)
+    if not items:
+        console.print("no business exceptions")
+        return
+    table = Table(title=f"business exceptions ({len(items)})")
+    for col in ("saga key", "saga", "reason", "age", "attempt"):
+        table.add_column(col, overflow="fold")
+    for i in items:
+        table.add_row(i.saga_key, i.saga_type, i.reason, _age(i.age), str(i.attempt))
+    console.print(table)
+
+
+@app.command()
+def retry(
+    key: Annotated[str, typer.Argument(help="saga key (deal id)")],
+    reason: ReasonOpt = "master data fixed",
+) -> None:
+    """Ask the saga to validate again (attempt = previous + 1), audited."""
+    result = _run(lambda: request_retry(load_settings(), key, by=operator(), reason=reason))
+    typer.echo(f"retry {result.attempt} requested for {key} (event {result.event_id})")
+
+
+@app.command()
+def cancel(
+    key: Annotated[str, typer.Argument(help="saga key (deal id)")],
+    reason: ReasonOpt = "cancelled by operator",
+) -> None:
+    """Give up on the saga (it compensates and ends cancelled), audited."""
+    result = _run(lambda: request_cancel(load_settings(), key, by=operator(), reason=reason))
+    typer.echo(f"cancel requested for {key} (event {result.event_id})")
