@@ -4,8 +4,8 @@ While a saga key has a command waiting in a retry tier, a later command of that 
 overtake it: it follows to that tier (behind it, same partition) without being attempted. The
 gate counts, per key and tier, the commands queued there and not consumed back yet; a key's
 *frontier* is the highest tier holding one of its commands. A command consumed from tier `t`
-is attempted only when its key's frontier (after releasing itself) is not above `t`; otherwise
-it follows to the frontier. A command that is dead-lettered releases its key, so one poison
+is attempted only when no tier above `t` holds a command of its key; otherwise it follows to
+the nearest such tier (see `follow_to`). A command that is dead-lettered releases its key, so one poison
 command never blocks its key forever.
 """
 
@@ -47,9 +47,15 @@ class KeyGate:
 
     def follow_to(self, key: bytes, tier: int) -> int | None:
         """For a command of `key` consumed from `tier` (already released): the tier it must
-        follow to without being attempted, or None when it may be attempted now."""
-        front = self.frontier(key)
-        return front if front > tier else None
+        follow to without being attempted, or None when it may be attempted now.
+
+        That is the lowest tier above `tier` holding a command of the key. Invariant: a key's
+        commands in a higher tier are older than those in a lower one (a command only climbs
+        past tiers that hold none of its key), so queueing behind the nearest older one keeps
+        the key's order, and a command is attempted only when it is its key's oldest.
+        """
+        above = [t for t in self._queued.get(key, {}) if t > tier]
+        return min(above) if above else None
 
     def blocked_keys(self) -> set[bytes]:
         return set(self._queued)

@@ -264,7 +264,10 @@ class CommandRunner:
             async for try_ in AsyncRetrying(
                 stop=stop_after_attempt(self.policy.attempts),
                 wait=wait_exponential_jitter(
-                    initial=self.policy.initial_backoff_s, max=self.policy.max_backoff_s
+                    multiplier=self.policy.initial_backoff_s,
+                    max=self.policy.max_backoff_s,
+                    # Up to one base interval of jitter, so runners that failed together spread out.
+                    jitter=self.policy.initial_backoff_s,
                 ),
                 retry=retry_if_exception(is_transient),
                 reraise=True,
