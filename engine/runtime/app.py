@@ -4,28 +4,83 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from typing import TYPE_CHECKING
 
 from engine.kafka.connection import client_options
 from engine.masterdata.responder import AccountValidator
 from engine.runtime.worker import Clock, Worker, system_clock
 from engine.settings import Settings
 
+if TYPE_CHECKING:
+    from engine.api.service import WorkerHttp
+
+log = logging.getLogger("q2c.engine")
+
 
 class Engine:
     """What `q2c run` runs; tests and the demo start several of these in one event loop."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock = system_clock, worker_id: str = "worker"
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = system_clock,
+        worker_id: str = "worker",
+        http: bool | None = None,
     ) -> None:
+        """`http`: serve /metrics, /health, /ready, the API and the status page on
+        Q2C_HTTP_HOST:Q2C_HTTP_PORT; None follows Q2C_HTTP_ENABLED (default on)."""
         self.settings = settings
         self.worker = Worker(settings, clock=clock, worker_id=worker_id)
         self.validator = AccountValidator(self.worker.names, settings.group_id)
         self._task: asyncio.Task[None] | None = None
+        self._http_wanted = http
+        self.http: WorkerHttp | None = None
 
     async def start(self) -> None:
         """Start in the background; returns once the validator's tables are loaded."""
-        await self.validator.start(client_options(self.settings))
+        await self._start_http()
+        try:
+            await self.validator.start(client_options(self.settings))
+        except BaseException:
+            await self._stop_http()
+            raise
         self._task = asyncio.create_task(self.worker.run())
+
+    async def _start_http(self) -> None:
+        # Imported here: an engine without HTTP does not load the web stack.
+        from engine.api.config import ApiSettings
+        from engine.api.service import WorkerHttp
+
+        api = ApiSettings()
+        if not (api.http_enabled if self._http_wanted is None else self._http_wanted):
+            return
+        http = WorkerHttp(self.settings, self.worker, api)
+        try:
+            await http.start()
+        except OSError as exc:
+            # Processing matters more than the HTTP surface: keep running; the failing
+            # readiness probe (nothing listens) makes the problem visible.
+            log.error(
+                "HTTP not served: cannot bind %s:%s (%s)",
+                self.settings.http_host,
+                self.settings.http_port,
+                exc.strerror or exc,
+            )
+            await http.operations.close()
+            return
+        self.http = http
+
+    @property
+    def http_port(self) -> int | None:
+        """The port the HTTP server listens on (None when not serving)."""
+        return self.http.port if self.http is not None else None
+
+    async def _stop_http(self) -> None:
+        if self.http is not None:
+            http, self.http = self.http, None
+            await http.stop()
 
     async def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Until the worker holds at least one task (partitions assigned and restored)."""
@@ -38,6 +93,7 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.validator.stop()
+        await self._stop_http()
 
     async def run_until_stopped(self) -> None:
         """Run in the foreground until SIGTERM/SIGINT."""
@@ -48,3 +104,4 @@ class Engine:
             await self._task
         finally:
             await self.validator.stop()
+            await self._stop_http()

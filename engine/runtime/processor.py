@@ -20,6 +20,8 @@ from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
 from engine.observability.business import cycle_observations, sla_breaches
+from engine.observability.logging import bind as bind_log_context
+from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
 from engine.runtime.names import TopicNames
 from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
@@ -61,10 +63,11 @@ class Processor:
         """Outputs for one record; state changes are staged in the task's store."""
         began = time.perf_counter()
         metrics.RECORDS_CONSUMED.labels(self.names.logical(rec.topic)).inc()
-        try:
-            return self._handle(task, rec, now)
-        finally:
-            metrics.PROCESSING_SECONDS.observe(time.perf_counter() - began)
+        with record_scope(rec):  # trace + log context for everything this record causes
+            try:
+                return self._handle(task, rec, now)
+            finally:
+                metrics.PROCESSING_SECONDS.observe(time.perf_counter() - began)
 
     def _handle(self, task: Task, rec: InRecord, now: datetime) -> list[OutRecord]:
         tp = TopicPartition(rec.topic, rec.partition)
@@ -81,6 +84,10 @@ class Processor:
                 decision: Process | Forward | Wait = Process((key or rec.key or b"").decode())
             else:
                 decision = route(model, rec.key, self.correlation.get)
+            bind_log_context(
+                saga_key=getattr(decision, "saga_key", None),
+                causation_id=model.envelope.causation_id,
+            )
             if isinstance(decision, Wait):
                 task.waiting.setdefault(tp, []).append(rec)
                 return []
@@ -162,12 +169,12 @@ class Processor:
         out: list[OutRecord] = []
         for effect in effects:
             if isinstance(effect, Command):
-                out.append(command_record(effect, self.names, now))
+                out.append(command_record(effect, self.names, now, current_traceparent()))
                 metrics.COMMANDS_EMITTED.labels(effect.command_type, effect.target_system).inc()
                 for kind, value in implied_correlations(effect):
                     out.append(self._correlate(kind, value, saga_key))
             elif isinstance(effect, StatusChange):
-                out.append(status_record(effect, self.names, now))
+                out.append(status_record(effect, self.names, now, current_traceparent()))
             elif isinstance(effect, Correlate):
                 out.append(self._correlate(effect.id_kind, effect.id_value, saga_key))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).

@@ -50,8 +50,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def command_record(cmd: Command, names: TopicNames, now: datetime) -> OutRecord:
-    """Encode a saga command for its target system's topic, keyed by saga key."""
+def command_record(
+    cmd: Command, names: TopicNames, now: datetime, traceparent: str | None = None
+) -> OutRecord:
+    """Encode a saga command for its target system's topic, keyed by saga key.
+
+    `traceparent` continues the trace of the event that caused the command (else a new one).
+    """
     model_cls = COMMAND_MODELS[cmd.command_type]
     header = CommandHeader(
         command_id=str(uuid.uuid5(COMMAND_NAMESPACE, cmd.idempotency_key)),
@@ -69,11 +74,13 @@ def command_record(cmd: Command, names: TopicNames, now: datetime) -> OutRecord:
         topic=names.commands(COMMAND_TARGETS[cmd.command_type]),
         key=cmd.saga_key.encode(),
         value=encode(model),
-        headers=tuple(headers_for(model)),
+        headers=tuple(headers_for(model, traceparent=traceparent)),
     )
 
 
-def status_record(change: StatusChange, names: TopicNames, now: datetime) -> OutRecord:
+def status_record(
+    change: StatusChange, names: TopicNames, now: datetime, traceparent: str | None = None
+) -> OutRecord:
     model = SagaStatusChanged(
         saga_type=change.saga_type,
         saga_key=change.saga_key,
@@ -89,5 +96,5 @@ def status_record(change: StatusChange, names: TopicNames, now: datetime) -> Out
         topic=names.status,
         key=change.saga_key.encode(),
         value=encode(model),
-        headers=tuple(headers_for(model)),
+        headers=tuple(headers_for(model, traceparent=traceparent)),
     )

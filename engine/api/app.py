@@ -1,0 +1,379 @@
+"""The FastAPI application: probes, metrics, the read API, operator actions and the status page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from engine.api import models, views
+from engine.api.auth import Principal, Role, TokenAuthority
+from engine.api.operations import Operations
+from engine.api.sources import StateMap, StateSource
+
+log = logging.getLogger("q2c.api")
+STATIC_DIR = FsPath(__file__).resolve().parent.parent / "observability" / "static"
+MAX_PAGE = 500
+# The saga key is an Id in the contracts: bounded, no path separators.
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+
+_bearer = HTTPBearer(auto_error=False, description="viewer or operator token")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+SourceParam = Annotated[
+    models.Source,
+    Query(description="local: this worker's partitions (fast); changelog: every saga (complete)"),
+]
+SagaKey = Annotated[str, Path(pattern=KEY_PATTERN, max_length=128)]
+Responses = dict[int | str, dict[str, Any]]
+
+UNAUTHORIZED: Responses = {
+    401: {"model": models.Problem, "description": "missing or unknown token"}
+}
+FORBIDDEN: Responses = {403: {"model": models.Problem, "description": "role not allowed"}}
+UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka unreachable"}}
+NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
+CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
+
+
+class ApiContext:
+    """What the routes need, held on `app.state.q2c`."""
+
+    def __init__(
+        self,
+        *,
+        states: StateSource,
+        operations: Operations,
+        authority: TokenAuthority,
+        clock: Callable[[], datetime],
+        worker_id: str,
+        partitions: Callable[[], list[int]],
+    ) -> None:
+        self.states = states
+        self.operations = operations
+        self.authority = authority
+        self.clock = clock
+        self.worker_id = worker_id
+        self.partitions = partitions
+
+    async def read(self, source: models.Source) -> StateMap:
+        if source == "local":
+            return self.states.local()
+        try:
+            return await self.states.changelog()
+        except Exception as exc:  # the broker is down or slow: a 503, not a 500
+            log.warning("reading the changelog failed: %s", type(exc).__name__)
+            raise HTTPException(503, "changelog unavailable") from exc
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.q2c
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(_ctx)]
+
+
+def _authenticate(ctx: ApiContext, creds: HTTPAuthorizationCredentials | None) -> Principal:
+    principal = ctx.authority.role_of(creds.credentials if creds else None)
+    if principal is None:
+        raise HTTPException(401, "missing or unknown bearer token", {"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def viewer(ctx: Ctx, creds: Credentials) -> Principal:
+    """Any valid token."""
+    return _authenticate(ctx, creds)
+
+
+async def operator(request: Request, ctx: Ctx, creds: Credentials) -> Principal:
+    """An operator token; refused attempts are audited too."""
+    try:
+        principal = _authenticate(ctx, creds)
+    except HTTPException:
+        await _audit(ctx, "anonymous", request, "denied:401", {})
+        raise
+    if principal.role < Role.OPERATOR:
+        await _audit(ctx, principal.name, request, "denied:403", {})
+        raise HTTPException(403, "operator role required")
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Operator = Annotated[Principal, Depends(operator)]
+
+
+async def _audit(
+    ctx: ApiContext, actor: str, request: Request, outcome: str, params: Mapping[str, Any]
+) -> None:
+    try:
+        await ctx.operations.audit(
+            actor=actor,
+            action=f"{request.method} {request.url.path}",
+            target=request.path_params.get("saga_key", request.url.path),
+            outcome=outcome,
+            params=params,
+        )
+    except Exception as exc:
+        # An action we cannot audit must not look like it succeeded silently.
+        log.error("audit write failed: %s", type(exc).__name__)
+        raise HTTPException(503, "audit log unavailable") from exc
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    """The application; `ctx` binds it to a worker (or to fakes in tests)."""
+    app = FastAPI(
+        title="q2c worker API",
+        version="1",
+        description=(
+            "Read API over this worker's saga states (`?source=changelog` for every saga), "
+            "dead letters and exceptions; operators replay and resolve. Bearer tokens: "
+            "viewer or operator. `/health`, `/ready`, `/metrics` and `/` need no token."
+        ),
+    )
+    app.state.q2c = ctx
+    _probes(app)
+    _reads(app)
+    _actions(app)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index() -> FileResponse:
+            return FileResponse(STATIC_DIR / "index.html")
+
+    return app
+
+
+def _probes(app: FastAPI) -> None:
+    @app.get("/health", response_model=models.Probe, tags=["probes"])
+    def health(ctx: Ctx) -> models.Probe:
+        """The process is alive and serving."""
+        return models.Probe(status="alive", worker_id=ctx.worker_id)
+
+    @app.get(
+        "/ready",
+        response_model=models.Probe,
+        tags=["probes"],
+        responses={503: {"model": models.Probe, "description": "not ready"}},
+    )
+    def ready(ctx: Ctx) -> Response:
+        """Partitions assigned and their state restored (200), else 503."""
+        ok = ctx.states.is_ready()
+        body = models.Probe(
+            status="ready" if ok else "starting",
+            worker_id=ctx.worker_id,
+            partitions=ctx.partitions(),
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["probes"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus exposition of the default registry."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _reads(app: FastAPI) -> None:
+    api = "/api/v1"
+    errors: Responses = {**UNAUTHORIZED}
+
+    @app.get(f"{api}/whoami", response_model=models.Whoami, responses=errors, tags=["read"])
+    def whoami(who: Viewer) -> models.Whoami:
+        """The caller's role."""
+        return models.Whoami(role=who.role.name.lower(), actor=who.name)
+
+    @app.get(
+        f"{api}/overview",
+        response_model=models.Overview,
+        responses={**errors, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def overview(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
+        """Counts by type and state, the quote-to-cash funnel and cycle times."""
+        states = await ctx.read(source)
+        return {"source": source, "worker_id": ctx.worker_id, **views.overview(states)}
+
+    @app.get(
+        f"{api}/sagas",
+        response_model=models.SagaPage,
+        responses={**errors, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def list_sagas(
+        ctx: Ctx,
+        who: Viewer,
+        saga_type: Annotated[str | None, Query(max_length=100)] = None,
+        state: Annotated[str | None, Query(max_length=100)] = None,
+        min_age_s: Annotated[
+            float | None, Query(ge=0, le=1e9, description="at least this long in its state")
+        ] = None,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        source: SourceParam = "local",
+    ) -> dict[str, Any]:
+        """Sagas by type, state and time in state, sorted by type and key, paged."""
+        now = ctx.clock()
+        chosen = views.select(
+            await ctx.read(source), now, saga_type=saga_type, state=state, min_age_s=min_age_s
+        )
+        result = views.page(chosen, offset, limit)
+        result["items"] = [views.saga_summary(s, now) for s in result["items"]]
+        return {**result, "source": source}
+
+    @app.get(
+        f"{api}/sagas/{{saga_key}}",
+        response_model=models.SagasOfKey,
+        responses={**errors, **NOT_FOUND, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def saga(
+        ctx: Ctx,
+        who: Viewer,
+        saga_key: SagaKey,
+        source: SourceParam = "local",
+    ) -> dict[str, Any]:
+        """Every saga type's instance for the key: state, parked events, timers, history."""
+        found = views.sagas_of_key(await ctx.read(source), saga_key)
+        if not found:
+            raise HTTPException(404, f"no saga with key {saga_key!r} ({source})")
+        now = ctx.clock()
+        return {
+            "saga_key": saga_key,
+            "source": source,
+            "sagas": [views.saga_detail(s, now) for s in found],
+        }
+
+    @app.get(
+        f"{api}/deals/{{saga_key}}/invoices",
+        response_model=models.InvoiceStatus,
+        responses={**errors, **NOT_FOUND, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def invoices(
+        ctx: Ctx,
+        who: Viewer,
+        saga_key: SagaKey,
+        source: SourceParam = "local",
+    ) -> dict[str, Any]:
+        """Invoices and payments of a deal, as the quote-to-cash saga recorded them."""
+        state = (await ctx.read(source)).get(("quote-to-cash", saga_key))
+        if state is None:
+            raise HTTPException(404, f"no quote-to-cash saga {saga_key!r} ({source})")
+        return views.invoice_status(state)
+
+    @app.get(
+        f"{api}/exceptions",
+        response_model=models.ExceptionList,
+        responses={**errors, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def exceptions(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
+        """Sagas in `exception`, oldest first, with their reason and age."""
+        return {"source": source, "items": views.exceptions(await ctx.read(source), ctx.clock())}
+
+    @app.get(
+        f"{api}/dlq",
+        response_model=models.DlqSummary,
+        responses={**errors, **UNAVAILABLE},
+        tags=["read"],
+    )
+    async def dlq_summary(ctx: Ctx, who: Viewer) -> dict[str, Any]:
+        """Dead letters by topic and error class, and the most recent ones (read from Kafka)."""
+        try:
+            return await ctx.operations.dlq_summary()
+        except Exception as exc:
+            log.warning("reading dead letters failed: %s", type(exc).__name__)
+            raise HTTPException(503, "dead-letter topics unavailable") from exc
+
+
+def _actions(app: FastAPI) -> None:
+    api = "/api/v1"
+    errors: Responses = {**UNAUTHORIZED, **FORBIDDEN, **UNAVAILABLE}
+
+    @app.post(
+        f"{api}/dlq/replay",
+        response_model=models.ReplayResult,
+        responses={**errors, **NOT_FOUND},
+        tags=["operate"],
+    )
+    async def replay(
+        request: Request, ctx: Ctx, who: Operator, body: models.ReplayRequest
+    ) -> dict[str, Any]:
+        """Re-send one dead letter to the topic it failed on (operators only; audited)."""
+        params = body.model_dump()
+        try:
+            result = await ctx.operations.replay(body.topic, body.partition, body.offset)
+        except Exception as exc:
+            await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", params)
+            raise HTTPException(503, "replay failed: Kafka unavailable") from exc
+        await _audit(ctx, who.name, request, "done" if result else "not-found", params)
+        if result is None:
+            raise HTTPException(404, "no such dead letter")
+        return result
+
+    async def _resolve(
+        request: Request,
+        ctx: Ctx,
+        who: Principal,
+        saga_key: str,
+        body: models.ResolveRequest,
+        action: str,
+    ) -> dict[str, Any]:
+        params = {"reason": body.reason}
+        # The saga may live on another worker: the changelog is the complete view.
+        state = (await ctx.read("changelog")).get(("quote-to-cash", saga_key))
+        if state is None or state.state != "exception":
+            await _audit(ctx, who.name, request, "rejected:not-in-exception", params)
+            if state is None:
+                raise HTTPException(404, f"no quote-to-cash saga {saga_key!r}")
+            raise HTTPException(409, f"saga {saga_key!r} is {state.state}, not in exception")
+        try:
+            if action == "retry":
+                attempt = int(state.data.get("attempt", 0)) + 1
+                result = await ctx.operations.retry(saga_key, attempt, who.name, body.reason)
+            else:
+                result = await ctx.operations.cancel(saga_key, who.name, body.reason)
+        except Exception as exc:
+            await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", params)
+            raise HTTPException(503, f"{action} failed: Kafka unavailable") from exc
+        await _audit(ctx, who.name, request, "requested", {**params, **result})
+        return {"saga_key": saga_key, **result}
+
+    @app.post(
+        f"{api}/exceptions/{{saga_key}}/retry",
+        response_model=models.ResolveResult,
+        responses={**errors, **NOT_FOUND, **CONFLICT},
+        tags=["operate"],
+    )
+    async def retry(
+        request: Request,
+        ctx: Ctx,
+        who: Operator,
+        saga_key: SagaKey,
+        body: models.ResolveRequest,
+    ) -> dict[str, Any]:
+        """Retry the failed step of a saga in `exception` (operators only; audited)."""
+        return await _resolve(request, ctx, who, saga_key, body, "retry")
+
+    @app.post(
+        f"{api}/exceptions/{{saga_key}}/cancel",
+        response_model=models.ResolveResult,
+        responses={**errors, **NOT_FOUND, **CONFLICT},
+        tags=["operate"],
+    )
+    async def cancel(
+        request: Request,
+        ctx: Ctx,
+        who: Operator,
+        saga_key: SagaKey,
+        body: models.ResolveRequest,
+    ) -> dict[str, Any]:
+        """Cancel a saga in `exception`; it compensates by stage (operators only; audited)."""
+        return await _resolve(request, ctx, who, saga_key, body, "cancel")

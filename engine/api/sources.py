@@ -1,0 +1,67 @@
+"""Where the API's saga states come from: the worker's own stores, or the whole changelog."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from engine.runtime.store import StoreKey
+from engine.runtime.worker import Worker
+from engine.saga.model import SagaState
+
+StateMap = dict[StoreKey, SagaState]
+
+
+class StateSource(Protocol):
+    """What the API reads: this worker's sagas now, and (slower) every saga in the cluster."""
+
+    def is_ready(self) -> bool:
+        """Partitions assigned and their stores restored."""
+        ...
+
+    def local(self) -> StateMap:
+        """Committed states of the partitions this worker owns."""
+        ...
+
+    async def changelog(self) -> StateMap:
+        """The latest committed state of every saga, read from the changelog topic."""
+        ...
+
+
+class WorkerStates:
+    """A `StateSource` over a running `Worker` and a changelog reader."""
+
+    def __init__(self, worker: Worker, read_changelog: Callable[[], Awaitable[StateMap]]) -> None:
+        self._worker = worker
+        self._read_changelog = read_changelog
+
+    def is_ready(self) -> bool:
+        return self._worker.ready.is_set()
+
+    def local(self) -> StateMap:
+        # A snapshot: the worker keeps processing while the response is built. Committed
+        # states only, so a reader never sees a state whose transaction may still abort.
+        out: StateMap = {}
+        for task in list(self._worker.tasks.values()):
+            out.update(task.store.items())
+        return out
+
+    async def changelog(self) -> StateMap:
+        return await self._read_changelog()
+
+
+class FixedStates:
+    """A `StateSource` over a fixed map (tests, tooling over an exported snapshot)."""
+
+    def __init__(self, states: StateMap, *, ready: bool = True) -> None:
+        self.states = states
+        self.ready = ready
+
+    def is_ready(self) -> bool:
+        return self.ready
+
+    def local(self) -> StateMap:
+        return dict(self.states)
+
+    async def changelog(self) -> StateMap:
+        return dict(self.states)

@@ -1,0 +1,107 @@
+"""Saga states and a fake `Operations` for the API unit tests (no broker)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.api.app import ApiContext, create_app
+from engine.api.auth import TokenAuthority
+from engine.api.sources import FixedStates, StateMap
+from engine.sagas.quote_to_cash import QUOTE_TO_CASH
+from tests.unit.sagas_fixtures import (
+    NOW,
+    History,
+    milestone_contract,
+    milestone_happy_path,
+    milestone_ref,
+    run,
+)
+
+VIEWER = "view-token"
+OPERATOR = "op-token"
+CLOCK_NOW = NOW + timedelta(hours=2)
+
+
+def sample_states() -> StateMap:
+    """D-1 completed, D-2 active with one unpaid invoice, D-3 in exception."""
+    done = run(QUOTE_TO_CASH, milestone_happy_path(History("D-1"))).state
+    h = History("D-2")
+    active = run(
+        QUOTE_TO_CASH,
+        [*milestone_happy_path(h)[:6], h.invoice_issued("I-1", milestone_ref("M1", "D-2"), "1000")],
+    ).state
+    h3 = History("D-3")
+    failed = run(
+        QUOTE_TO_CASH,
+        [h3.closed_won(milestone_contract()), h3.account_validation_failed("unknown legal entity")],
+    ).state
+    return {(s.saga_type, s.saga_key): s for s in (done, active, failed)}
+
+
+class FakeOperations:
+    """Records what the API asked for; answers like the Kafka implementation would."""
+
+    def __init__(self) -> None:
+        self.audits: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, Any]] = []
+
+    async def dlq_summary(self) -> dict[str, Any]:
+        return {
+            "total": 1,
+            "by_topic": {"q2c.crm.events.dlq": 1},
+            "by_error": [{"topic": "q2c.crm.events.dlq", "error_class": "DecodeError", "count": 1}],
+            "recent": [
+                {
+                    "topic": "q2c.crm.events.dlq",
+                    "partition": 0,
+                    "offset": 0,
+                    "timestamp_ms": 1,
+                    "error_class": "DecodeError",
+                    "message": "bad bytes",
+                    "stage": "decode",
+                    "original_topic": "q2c.crm.events",
+                    "event_type": None,
+                }
+            ],
+        }
+
+    async def replay(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+        self.calls.append(("replay", (topic, partition, offset)))
+        if (topic, partition, offset) != ("q2c.crm.events.dlq", 0, 0):
+            return None
+        return {"replayed_to": "q2c.crm.events", "partition": 0, "offset": 7}
+
+    async def retry(self, saga_key: str, attempt: int, actor: str, reason: str) -> dict[str, Any]:
+        self.calls.append(("retry", (saga_key, attempt, actor, reason)))
+        return {"requested": "exception-retry-requested", "attempt": attempt, "offset": 1}
+
+    async def cancel(self, saga_key: str, actor: str, reason: str) -> dict[str, Any]:
+        self.calls.append(("cancel", (saga_key, actor, reason)))
+        return {"requested": "exception-cancel-requested", "offset": 2}
+
+    async def audit(
+        self, *, actor: str, action: str, target: str, outcome: str, params: Mapping[str, Any]
+    ) -> None:
+        self.audits.append({"actor": actor, "action": action, "target": target, "outcome": outcome})
+
+    async def close(self) -> None:
+        return None
+
+
+def make_app(ops: FakeOperations | None = None, *, ready: bool = True) -> Any:
+    """The real application over fixed states and fake operations."""
+    ctx = ApiContext(
+        states=FixedStates(sample_states(), ready=ready),
+        operations=ops or FakeOperations(),
+        authority=TokenAuthority(frozenset({VIEWER}), frozenset({OPERATOR})),
+        clock=lambda: CLOCK_NOW,
+        worker_id="w-test",
+        partitions=lambda: [0, 1],
+    )
+    return create_app(ctx)
+
+
+def at(dt: datetime) -> str:
+    return dt.isoformat()
