@@ -40,6 +40,7 @@ UNAUTHORIZED: Responses = {
 FORBIDDEN: Responses = {403: {"model": models.Problem, "description": "role not allowed"}}
 UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka unreachable"}}
 NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
+BAD_BODY: Responses = {400: {"model": models.Problem, "description": "body is not JSON"}}
 CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
 
 
@@ -295,7 +296,7 @@ def _reads(app: FastAPI) -> None:
 
 def _actions(app: FastAPI) -> None:
     api = "/api/v1"
-    errors: Responses = {**UNAUTHORIZED, **FORBIDDEN, **UNAVAILABLE}
+    errors: Responses = {**UNAUTHORIZED, **FORBIDDEN, **UNAVAILABLE, **BAD_BODY}
 
     @app.post(
         f"{api}/dlq/replay",
