@@ -3,6 +3,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# Tools some tests drive: promtool (alert rules) and Chromium + chromedriver (status page).
+# Installed once, from Debian's packages; when that is impossible those tests fail under CI
+# and skip elsewhere, each saying why.
+need=()
+command -v promtool >/dev/null || need+=(prometheus)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends "${need[@]}" >/dev/null) || echo "could not install ${need[*]}" >&2
+  else
+    echo "missing ${need[*]} (install as root: apt-get install ${need[*]})" >&2
+  fi
+fi
 .venv/bin/ruff check engine tests
 .venv/bin/ruff format --check engine tests
 .venv/bin/mypy

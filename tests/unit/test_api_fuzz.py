@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from tests.unit.api_fakes import OPERATOR, make_app
 
