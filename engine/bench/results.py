@@ -1,0 +1,164 @@
+"""Result records, ratios against the baselines, and the JSON shape of `q2c bench --json`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.bench.stats import LatencySummary, ratio
+
+ENGINE = "engine"
+RAW = "raw_pipe"
+RAW_TXN = "raw_pipe_txn"
+FAUST = "faust"
+# Throughput targets (fractions of the raw pipe) per processing mode.
+TARGET_RATIO_TO_RAW = {"exactly_once": 0.30, "at_least_once": 0.45}
+TARGET_BYTES_PER_SAGA = 2048
+
+
+@dataclass
+class SystemResult:
+    """One system under test in one mode; `error` says why figures are missing."""
+
+    system: str
+    mode: str
+    throughput_eps: float = 0.0
+    cpu_s_per_1k: float = 0.0
+    peak_rss_mb: float = 0.0
+    events: int = 0
+    latency_fixed: LatencySummary | None = None
+    latency_saturation: LatencySummary | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.throughput_eps > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "throughput_eps": self.throughput_eps,
+            "cpu_seconds_per_1k_events": self.cpu_s_per_1k,
+            "peak_rss_mb": self.peak_rss_mb,
+            "events_measured": self.events,
+            "latency_fixed": self.latency_fixed.as_dict() if self.latency_fixed else None,
+            "latency_saturation": (
+                self.latency_saturation.as_dict() if self.latency_saturation else None
+            ),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class MemoryResult:
+    """Store memory per active saga, measured at `measured_sagas` states."""
+
+    bytes_per_saga: float
+    measured_sagas: int
+    target_sagas: int
+    rss_bytes_per_saga: float
+
+    @property
+    def extrapolated(self) -> bool:
+        return self.measured_sagas < self.target_sagas
+
+
+@dataclass
+class RestoreResult:
+    """Changelog restore into a SagaStore: records, seconds reading them, fixed set-up time."""
+
+    records: int
+    seconds: float
+    setup_seconds: float
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class BenchResult:
+    """Everything one `q2c bench` run measured."""
+
+    quick: bool
+    config: dict[str, Any]
+    modes: dict[str, dict[str, SystemResult]] = field(default_factory=dict)
+    memory: MemoryResult | None = None
+    restore: RestoreResult | None = None
+    profile: dict[str, Any] | None = None
+
+
+def _p99(r: SystemResult | None, phase: str) -> float | None:
+    if r is None or not r.ok:
+        return None
+    summary = r.latency_fixed if phase == "fixed" else r.latency_saturation
+    return summary.p99_ms if summary is not None and summary.count > 0 else None
+
+
+def mode_ratios(mode: str, systems: dict[str, SystemResult]) -> dict[str, Any]:
+    """Engine-to-baseline ratios for one mode (None where a figure is missing).
+
+    Throughput ratios are engine / baseline (higher is better for the engine); latency and CPU
+    ratios are engine / baseline too (lower is better for the engine).
+    """
+    engine = systems.get(ENGINE)
+    out: dict[str, Any] = {}
+    for name in (RAW, RAW_TXN, FAUST):
+        base = systems.get(name)
+        if base is None:
+            continue
+        usable = engine is not None and engine.ok and base.ok
+        out[f"ratio_to_{name}"] = (
+            ratio(engine.throughput_eps, base.throughput_eps) if usable and engine else None
+        )
+        out[f"cpu_ratio_to_{name}"] = (
+            ratio(engine.cpu_s_per_1k, base.cpu_s_per_1k) if usable and engine else None
+        )
+        for phase in ("fixed", "saturation"):
+            e99, b99 = _p99(engine, phase), _p99(base, phase)
+            out[f"p99_{phase}_ratio_to_{name}"] = (
+                ratio(e99, b99) if e99 is not None and b99 is not None else None
+            )
+    target = TARGET_RATIO_TO_RAW.get(mode)
+    got = out.get(f"ratio_to_{RAW}")
+    out["target_ratio_to_raw_pipe"] = target
+    out["meets_raw_pipe_target"] = got is not None and target is not None and got >= target
+    faust_t, faust_p = out.get(f"ratio_to_{FAUST}"), out.get(f"p99_saturation_ratio_to_{FAUST}")
+    out["ahead_of_faust"] = (
+        faust_t is not None and faust_t > 1.0 and faust_p is not None and faust_p < 1.0
+    )
+    return out
+
+
+def to_json(result: BenchResult) -> dict[str, Any]:
+    """The `--json` document: per mode the systems' figures plus flat `ratio` fields."""
+    doc: dict[str, Any] = {"quick": result.quick, "config": result.config}
+    for mode, systems in result.modes.items():
+        doc[mode] = {
+            "systems": {name: r.as_dict() for name, r in systems.items()},
+            **mode_ratios(mode, systems),
+        }
+    if result.memory is not None:
+        m = result.memory
+        doc["memory"] = {
+            "bytes_per_active_saga": m.bytes_per_saga,
+            "rss_bytes_per_active_saga": m.rss_bytes_per_saga,
+            "measured_sagas": m.measured_sagas,
+            "target_sagas": m.target_sagas,
+            "extrapolated": m.extrapolated,
+            "store_bytes_at_target": m.bytes_per_saga * m.target_sagas,
+            "target_bytes_per_saga": TARGET_BYTES_PER_SAGA,
+            "meets_target": m.bytes_per_saga < TARGET_BYTES_PER_SAGA,
+        }
+    if result.restore is not None:
+        r = result.restore
+        doc["restore"] = {
+            "records": r.records,
+            "seconds": r.seconds,
+            "setup_seconds": r.setup_seconds,
+            "records_per_s": r.records_per_s,
+        }
+    if result.profile is not None:
+        doc["profile"] = result.profile
+    return doc

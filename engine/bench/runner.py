@@ -1,0 +1,217 @@
+"""Runs each system under test through the bench phases and collects its figures.
+
+Per system and mode, on fresh topics: pre-publish warm-up + measured input, start the system's
+process, time how fast it drains the measured part (committed group offsets; the warm-up is
+excluded), then offer paced loads (the fixed rate, then the system's own measured capacity)
+and measure end-to-end latency of the outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from engine.bench.host import raw_output_topic
+from engine.bench.kafka_io import committed_total, create_topics, publish_burst, publish_paced
+from engine.bench.latency import LatencyCollector, causation_of, copied_event_id, latencies_ms
+from engine.bench.process import SystemProcess
+from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, SystemResult
+from engine.bench.stats import LatencySummary, summarize_latencies
+from engine.bench.workload import BenchRecord
+from engine.runtime.names import TARGETS, TopicNames
+from engine.settings import ProcessingMode, Settings
+from engine.topics import ensure_topics
+
+log = logging.getLogger("q2c.bench")
+HOST_SYSTEM = {ENGINE: "engine", RAW: "raw", RAW_TXN: "raw_txn", FAUST: "faust"}
+MODE_TAG = {"exactly_once": "eos", "at_least_once": "alo"}
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The encoded records of each phase (identical bytes for every system)."""
+
+    warmup: Sequence[BenchRecord]
+    drain: Sequence[BenchRecord]
+    fixed: Sequence[BenchRecord]
+    saturation_pool: Sequence[BenchRecord]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Sizes, rates and bounds of one bench run."""
+
+    bootstrap: str
+    fixed_rate_eps: float
+    phase_seconds: float
+    drain_timeout_s: float
+    run_id: str
+    workdir: Path
+    profile_path: Path | None = None
+
+
+class SystemRun:
+    """One system in one mode: topics, process, phases."""
+
+    def __init__(self, cfg: RunConfig, system: str, mode: str) -> None:
+        self.cfg = cfg
+        self.system = system
+        self.mode = mode
+        self.prefix = f"bench{cfg.run_id}.{MODE_TAG[mode]}.{HOST_SYSTEM[system]}."
+        self.group = f"{self.prefix}group"
+        self.names = TopicNames(self.prefix)
+        self.options: dict[str, Any] = {"bootstrap_servers": cfg.bootstrap}
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    async def create_topics(self) -> None:
+        if self.system == ENGINE:
+            await ensure_topics(self.settings())
+            return
+        outputs = (
+            [raw_output_topic(self.prefix)]
+            if self.system in (RAW, RAW_TXN)
+            else [
+                *(self.names.commands(t) for t in TARGETS),
+                self.names.status,
+                self.names.correlation,
+            ]
+        )
+        await create_topics(self.options, [*self.names.inbound, *outputs])
+
+    def settings(self) -> Settings:
+        return Settings(
+            bootstrap_servers=self.cfg.bootstrap,
+            topic_prefix=self.prefix,
+            group_id=self.group,
+            processing_mode=ProcessingMode(self.mode),
+        )
+
+    def output_topics(self) -> tuple[list[str], Callable[..., str | None]]:
+        if self.system in (RAW, RAW_TXN):
+            return [raw_output_topic(self.prefix)], copied_event_id
+        return [self.names.commands(t) for t in TARGETS], causation_of
+
+    def process(self, profile: Path | None) -> SystemProcess:
+        args = [
+            HOST_SYSTEM[self.system],
+            "--bootstrap", self.cfg.bootstrap,
+            "--prefix", self.prefix,
+            "--group", self.group,
+            "--mode", self.mode,
+            "--out-prefix", self.prefix,
+        ]  # fmt: skip
+        if profile is not None:
+            args += ["--profile", str(profile)]
+        return SystemProcess(args, self.cfg.workdir / f"{self.prefix}log")
+
+    # -- phases ---------------------------------------------------------------------------------
+
+    async def run(
+        self, work: Workload, *, latency: bool = True, profile: Path | None = None
+    ) -> SystemResult:
+        result = SystemResult(self.system, self.mode)
+        await self.create_topics()
+        await publish_burst(self.options, self.prefix, [*work.warmup, *work.drain])
+        proc = self.process(profile)
+        admin = AIOKafkaAdminClient(**self.options)
+        await admin.start()
+        proc.start()
+        try:
+            await self._drain(proc, admin, len(work.warmup), len(work.drain), result)
+            if latency:
+                done = len(work.warmup) + len(work.drain)
+                result.latency_fixed, done = await self._paced(
+                    proc, admin, work.fixed, self.cfg.fixed_rate_eps, done
+                )
+                rate = result.throughput_eps
+                count = min(len(work.saturation_pool), max(1, int(rate * self.cfg.phase_seconds)))
+                result.latency_saturation, _ = await self._paced(
+                    proc, admin, work.saturation_pool[:count], rate, done
+                )
+            result.peak_rss_mb = proc.peak_rss() / 2**20
+        except Exception as exc:  # reported in the table and JSON, never hidden
+            result.error = f"{type(exc).__name__}: {exc}"
+            tail = proc.log_tail()
+            if tail:
+                result.error += f" | log: {tail.splitlines()[-1][:200]}"
+            log.warning("%s/%s failed: %s\n%s", self.system, self.mode, exc, tail)
+        finally:
+            await admin.close()
+            proc.stop()
+        return result
+
+    async def _wait_for(
+        self, proc: SystemProcess, admin: AIOKafkaAdminClient, target: int, timeout_s: float
+    ) -> tuple[float, float]:
+        """Poll until the group committed `target` records; returns (monotonic time, cpu s)."""
+        topics = set(self.names.inbound)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                raise RuntimeError(f"{self.system} process exited")
+            done = await committed_total(admin, self.group, topics)
+            if done >= target:
+                return time.monotonic(), proc.cpu_seconds()
+            proc.sample_rss()
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{self.system}: {target} records not processed in {timeout_s:.0f}s")
+
+    async def _drain(
+        self,
+        proc: SystemProcess,
+        admin: AIOKafkaAdminClient,
+        warmup: int,
+        measured: int,
+        result: SystemResult,
+    ) -> None:
+        t0, cpu0 = await self._wait_for(proc, admin, warmup, self.cfg.drain_timeout_s)
+        t1, cpu1 = await self._wait_for(proc, admin, warmup + measured, self.cfg.drain_timeout_s)
+        result.events = measured
+        result.throughput_eps = measured / max(t1 - t0, 1e-9)
+        result.cpu_s_per_1k = (cpu1 - cpu0) / measured * 1000.0
+
+    async def _paced(
+        self,
+        proc: SystemProcess,
+        admin: AIOKafkaAdminClient,
+        records: Sequence[BenchRecord],
+        rate: float,
+        done_before: int,
+    ) -> tuple[LatencySummary, int]:
+        topics, event_id_of = self.output_topics()
+        collector = LatencyCollector(self.options, topics, event_id_of)
+        await collector.start()
+        try:
+            sent = await publish_paced(self.options, self.prefix, records, rate)
+            done = done_before + len(records)
+            await self._wait_for(proc, admin, done, self.cfg.drain_timeout_s)
+            await asyncio.sleep(0.3)  # the collector's last poll after the final commit
+        finally:
+            await collector.stop()
+        samples = latencies_ms(sent.sent_ms, collector.arrived_ms)
+        return summarize_latencies(samples, sent.achieved_eps), done
+
+
+def new_run_config(
+    bootstrap: str, *, quick: bool, fixed_rate_eps: float, profile: Path | None
+) -> RunConfig:
+    """A run id unique on the broker, and a scratch directory for the hosts' logs."""
+    return RunConfig(
+        bootstrap=bootstrap,
+        fixed_rate_eps=fixed_rate_eps,
+        phase_seconds=1.5 if quick else 10.0,
+        drain_timeout_s=120.0 if quick else 600.0,
+        run_id=uuid.uuid4().hex[:8],
+        workdir=Path(tempfile.mkdtemp(prefix="q2c-bench-")),
+        profile_path=profile,
+    )
