@@ -58,6 +58,10 @@ class HttpServer:
             timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)
+        # What Server._serve does before startup (uvicorn 0.29 .. 0.54), minus signal capture.
+        if not config.loaded:
+            config.load()
+        server.lifespan = config.lifespan_class(config)
         self._server = server
         await server.startup(sockets=[sock])
         self._task = asyncio.create_task(server.main_loop(), name="q2c-http")
