@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     commit_interval_ms: int = Field(default=100, ge=1, le=60_000)
     max_batch: int = Field(default=500, ge=1, le=100_000)
+    correlation_wait_s: float = Field(
+        default=300.0, gt=0, description="how long an event may wait for its saga key"
+    )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
 
     @field_validator("bootstrap_servers")

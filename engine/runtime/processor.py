@@ -38,6 +38,12 @@ from engine.saga.model import Command, Correlate, Event, SagaState, StatusChange
 from engine.sagas import SAGAS, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
+
+
+class UncorrelatedEvent(Exception):
+    """An event's saga could not be found from its source ids within the wait bound."""
+
+
 PROCESSOR_NAME = "q2c-saga-worker"
 
 
@@ -65,15 +71,14 @@ class Processor:
         metrics.RECORDS_CONSUMED.labels(self.names.logical(rec.topic)).inc()
         with record_scope(rec):  # trace + log context for everything this record causes
             try:
-                return self._handle(task, rec, now)
+                return self._handle(task, rec, now, since=time.monotonic())
             finally:
                 metrics.PROCESSING_SECONDS.observe(time.perf_counter() - began)
 
-    def _handle(self, task: Task, rec: InRecord, now: datetime) -> list[OutRecord]:
-        tp = TopicPartition(rec.topic, rec.partition)
-        if task.waiting.get(tp):
-            # Keep per-partition order behind a record that waits for its correlation.
-            task.waiting[tp].append(rec)
+    def _handle(self, task: Task, rec: InRecord, now: datetime, since: float) -> list[OutRecord]:
+        if task.waiting.blocks(rec):
+            # Same key as a record that waits for its correlation: keep that key's order.
+            task.waiting.add(rec, since)
             return []
         try:
             model = self._decode(rec)
@@ -89,7 +94,7 @@ class Processor:
                 causation_id=model.envelope.causation_id,
             )
             if isinstance(decision, Wait):
-                task.waiting.setdefault(tp, []).append(rec)
+                task.waiting.add(rec, since)
                 return []
             if isinstance(decision, Forward):
                 self.counts["forwarded"] += 1
@@ -215,26 +220,25 @@ class Processor:
         return outputs
 
     def route_waiting(
-        self, task: Task, now: datetime
+        self, task: Task, now: datetime, *, max_wait_s: float
     ) -> tuple[list[OutRecord], dict[TopicPartition, int]]:
-        """Re-route records that waited for a correlation; returns outputs and new offsets."""
+        """Retry waiting records; dead-letter those that waited longer than `max_wait_s`.
+
+        Returns the outputs and the new commit offsets of the partitions that had waiters.
+        """
+        touched = task.waiting.partitions()
         outputs: list[OutRecord] = []
-        offsets: dict[TopicPartition, int] = {}
-        for tp, queue in list(task.waiting.items()):
-            task.waiting[tp] = []
-            pending = queue
-            while pending:
-                rec = pending[0]
-                produced = self.handle(task, rec, now)
-                if task.waiting.get(tp):
-                    # Still waiting: keep it and everything behind it, in order.
-                    task.waiting[tp] = [*task.waiting[tp][:1], *pending[1:]]
-                    break
-                outputs += produced
-                offsets[tp] = rec.offset + 1
-                pending = pending[1:]
-            if not task.waiting.get(tp):
-                task.waiting.pop(tp, None)
+        clock = time.monotonic()
+        for parked in task.waiting.take_all():
+            rec = parked.record
+            if not task.waiting.blocks(rec) and clock - parked.since > max_wait_s:
+                reason = UncorrelatedEvent(
+                    f"no saga key known for this record after {max_wait_s:.0f}s of waiting"
+                )
+                outputs.append(self._dead_letter(task, rec, reason, "route", now))
+                continue
+            outputs += self._handle(task, rec, now, since=parked.since)
+        offsets = {tp: task.commit_offset(tp) for tp in touched}
         return outputs, offsets
 
     def committed(self, task: Task) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.kafka.client import Producer
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.records import TopicPartition
 from engine.runtime.store import SagaStore
+from engine.runtime.waiting import WaitRoom
 
 
 @dataclass
@@ -20,15 +21,16 @@ class Task:
     partition: int
     producer: Producer
     store: SagaStore = field(default_factory=SagaStore)
-    # Records waiting for a correlation (source id -> saga key) to become known, by input tp.
-    waiting: dict[TopicPartition, list[InRecord]] = field(default_factory=dict)
+    # Records waiting for a correlation (source id -> saga key) to become known.
+    waiting: WaitRoom = field(default_factory=WaitRoom)
     # Correlation-table version last tried for the waiting records (retry only after changes).
     correlation_seen: int = -1
+    waiting_checked_at: float = 0.0
+    # Next offset to commit per input partition once nothing waits there.
+    consumed: dict[TopicPartition, int] = field(default_factory=dict)
 
-    def hold_offset(self, tp: TopicPartition) -> int | None:
-        """The lowest offset still waiting on `tp` (the commit must not pass it)."""
-        held = self.waiting.get(tp)
-        return held[0].offset if held else None
-
-    def waiting_count(self) -> int:
-        return sum(len(v) for v in self.waiting.values())
+    def commit_offset(self, tp: TopicPartition) -> int:
+        """Where the group's offset for `tp` may go: past what was consumed, not past a waiter."""
+        held = self.waiting.hold_offset(tp)
+        done = self.consumed[tp]
+        return done if held is None else min(done, held)

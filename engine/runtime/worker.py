@@ -208,14 +208,10 @@ class Worker:
         await self._commit(task, outputs, offsets, records)
 
     def _offsets_after(self, task: Task, records: list[InRecord]) -> dict[TopicPartition, int]:
-        offsets: dict[TopicPartition, int] = {}
         for rec in records:
-            offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-        for tp in offsets:
-            held = task.hold_offset(tp)
-            if held is not None:
-                offsets[tp] = min(offsets[tp], held)
-        return offsets
+            task.consumed[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
+        tps = {TopicPartition(rec.topic, rec.partition) for rec in records}
+        return {tp: task.commit_offset(tp) for tp in tps}
 
     async def _commit(
         self,
@@ -269,15 +265,20 @@ class Worker:
                     await self._commit(task, outputs, {}, [])
 
     async def _route_correlated(self) -> None:
-        """Records that waited for a correlation and can now be routed are forwarded."""
+        """Route waiting records whose correlation arrived; dead-letter the ones that expired."""
         now = self.clock()
+        wall = time.monotonic()
         async with self._lock:
             for task in list(self.tasks.values()):
                 seen = self.processor.correlation.updates
-                if not task.waiting or task.correlation_seen == seen:
+                due = wall - task.waiting_checked_at > 1.0  # expiry checks once a second
+                if not task.waiting or (task.correlation_seen == seen and not due):
                     continue
                 task.correlation_seen = seen
-                outputs, offsets = self.processor.route_waiting(task, now)
+                task.waiting_checked_at = wall
+                outputs, offsets = self.processor.route_waiting(
+                    task, now, max_wait_s=self.settings.correlation_wait_s
+                )
                 if outputs or offsets:
                     await self._commit(task, outputs, offsets, [])
 
@@ -307,7 +308,7 @@ class Worker:
             if state_name == "exception":
                 metrics.EXCEPTIONS_OPEN.labels(saga_type).set(n)
                 metrics.EXCEPTION_OLDEST_SECONDS.labels(saga_type).set(oldest.get(saga_type, 0.0))
-        metrics.RECORDS_WAITING.set(sum(t.waiting_count() for t in self.tasks.values()))
+        metrics.RECORDS_WAITING.set(sum(len(t.waiting) for t in self.tasks.values()))
         await self._refresh_lag()
 
     async def _refresh_lag(self) -> None:

@@ -463,6 +463,11 @@ QUOTE_TO_CASH = SagaDefinition(
             guard=milestone_due,
         ),
         transition("active", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal),
+        # A T&M deal can be judged complete before the time-and-expense saga's last invoice
+        # comes back from billing; that invoice reopens the deal until it is paid.
+        transition(
+            "completed", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal
+        ),
         transition(
             "active",
             "payment-received",

@@ -94,6 +94,33 @@ async def test_sigkill_mid_stream_then_restart(
         first.kill()
 
 
+async def test_paused_zombie_is_fenced_after_takeover(
+    kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    """A worker frozen mid-transaction (SIGSTOP) loses its partitions; when it wakes, its
+    transactional producers are fenced, so nothing it had in flight is committed twice."""
+    settings = await engine_settings(kafka_bootstrap, unique)
+    events = _history()
+    await publish_all(settings, master_data(DEALS))
+    zombie = WorkerProcess(settings, "w-zombie", tmp_path)
+    successor = None
+    try:
+        publishing = asyncio.create_task(publish_all(settings, events))
+        await _progress(settings, at_least=60)
+        zombie.pause()
+        successor = WorkerProcess(settings, "w-successor", tmp_path)
+        await _progress(settings, at_least=150)  # the successor owns the partitions now
+        zombie.resume()  # wakes up believing it still owns them
+        await publishing
+        await _assert_matches_reference(settings, events)
+        assert "fenced" in zombie.log_tail(400), zombie.log_tail()
+    finally:
+        zombie.resume()
+        zombie.terminate()
+        if successor is not None:
+            successor.terminate()
+
+
 async def test_scale_out_join_and_leave_mid_stream(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:

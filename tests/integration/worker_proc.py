@@ -50,7 +50,17 @@ class WorkerProcess:
             os.kill(self.proc.pid, sig)
             if sig == signal.SIGKILL:
                 self.proc.wait(30)
-        self._log.close()
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            self._log.close()
+
+    def pause(self) -> None:
+        """Freeze the process (a GC pause or a stalled VM, seen from the cluster)."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
 
     def alive(self) -> bool:
         return self.proc.poll() is None

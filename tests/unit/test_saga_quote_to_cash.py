@@ -258,3 +258,23 @@ def test_time_and_materials_deal_completes_after_contract_end_and_payment() -> N
     assert unpaid.state.data["contract_ended"] is True
     done = run(Q2C, [h.payment_received("PAY-2", "I-2", "300")], unpaid.state)
     assert done.state.state == "completed"
+
+
+def test_invoice_arriving_after_completion_reopens_the_deal_until_paid() -> None:
+    h = History()
+    events = [
+        h.closed_won(tm_contract()),
+        h.account_validated(),
+        h.project_created(),
+        h.project_activated(),
+        h.billing_schedule_created(),
+        h.invoice_issued("I-1", f"{DEAL}:te-invoice:period:0", "800"),
+        h.payment_received("PAY-1", "I-1", "800"),
+    ]
+    done = run(Q2C, [*events, Tick(T0.replace(month=3, day=2, hour=0))])
+    assert done.state.state == "completed"
+    late = run(Q2C, [h.invoice_issued("I-2", f"{DEAL}:te-invoice:period:1", "300")], done.state)
+    assert late.state.state == "active"
+    assert Correlate("invoice_id", "I-2") in late.correlations()
+    paid = run(Q2C, [h.payment_received("PAY-2", "I-2", "300")], late.state)
+    assert paid.state.state == "completed"
