@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import demo, dlq, exceptions, kafka, publish, run, sagas, schemas, topics
+from engine.cli import bench, demo, dlq, exceptions, kafka, publish, run, sagas, schemas, topics
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -20,6 +20,7 @@ app.add_typer(exceptions.app, name="exceptions")
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
+app.command("bench")(bench.bench)
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,100 @@
+"""Store memory per active saga, and the store's restore rate from its changelog.
+
+Memory: one realistic active saga (closed-won and account-validated applied, so it holds the
+contract, the account, timers, history and seen ids) is serialized once; N copies with distinct
+deal ids (same-length ids substituted in the bytes, so sizes match) are restored into a
+SagaStore, and the traced allocations before/after are divided by N. Restore is what a worker
+pays on assignment: `read_partition` of the changelog into a SagaStore.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+
+from engine.bench.results import MemoryResult, RestoreResult
+from engine.bench.workload import deal_events
+from engine.kafka.client import Consumer, read_partition
+from engine.kafka.records import InRecord, TopicPartition
+from engine.runtime.store import SagaStore, changelog_key
+from engine.runtime.translate import to_saga_event
+from engine.saga.codec import state_to_bytes
+from engine.saga.engine import step
+from engine.sagas import sagas_for_event
+from engine.workload.histories import HistoryOptions
+
+TEMPLATE_ID = "MEMDEAL-000000000"
+
+
+def _template_states(now: datetime) -> dict[str, bytes]:
+    """Changelog bytes of every saga type an active deal has, by saga type."""
+    states: dict[str, Any] = {}
+    for model in deal_events(TEMPLATE_ID, HistoryOptions(base_time=now))[:2]:
+        event = to_saga_event(model, TEMPLATE_ID)
+        for definition in sagas_for_event(event.event_type):
+            decision = step(definition, states.get(definition.name), event, now)
+            states[definition.name] = decision.state
+    return {name: state_to_bytes(state) for name, state in states.items()}
+
+
+def bytes_per_saga(count: int, target: int) -> MemoryResult:
+    """Bytes of store memory per active saga instance, measured with `count` instances."""
+    templates = _template_states(datetime.now(UTC))
+    template_key = TEMPLATE_ID.encode()
+    records: list[tuple[bytes, bytes]] = []
+    for i in range(count):
+        deal = f"MEMDEAL-{i:09d}".encode()
+        assert len(deal) == len(template_key)
+        for saga_type, raw in templates.items():
+            records.append(
+                (changelog_key((saga_type, deal.decode())), raw.replace(template_key, deal))
+            )
+    gc.collect()
+    rss_before = psutil.Process().memory_info().rss
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    store = SagaStore()
+    for key, value in records:
+        store.restore(key, value)
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = psutil.Process().memory_info().rss
+    sagas = len(store)
+    del store
+    return MemoryResult(
+        bytes_per_saga=(after - before) / max(sagas, 1),
+        measured_sagas=sagas,
+        target_sagas=target,
+        rss_bytes_per_saga=max(0, rss_after - rss_before) / max(sagas, 1),
+    )
+
+
+async def restore_rate(options: dict[str, Any], state_topic: str) -> RestoreResult:
+    """Restore the whole changelog topic into one SagaStore, timing the records' part."""
+    probe = Consumer(options, group_id=None)
+    await probe.start()
+    try:
+        parts = [
+            TopicPartition(state_topic, p) for p in sorted(await probe.partitions_for(state_topic))
+        ]
+    finally:
+        await probe.stop()
+    store = SagaStore()
+    first: list[float] = []
+
+    def _restore(rec: InRecord) -> None:
+        if not first:
+            first.append(time.perf_counter())
+        store.restore(rec.key or b"", rec.value)
+
+    began = time.perf_counter()
+    count = await read_partition(options, parts, _restore)
+    ended = time.perf_counter()
+    reading = ended - (first[0] if first else ended)
+    return RestoreResult(records=count, seconds=reading, setup_seconds=(ended - began) - reading)

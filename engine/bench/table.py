@@ -1,0 +1,115 @@
+"""The terminal report: figures of every system side by side, with the engine's ratios."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.bench.results import BenchResult, SystemResult, mode_ratios
+
+LABELS = {
+    "engine": "q2c engine",
+    "raw_pipe": "raw aiokafka pipe",
+    "raw_pipe_txn": "raw pipe (transactional)",
+    "faust": "faust-streaming",
+}
+
+
+def _num(value: float | None, fmt: str = "{:,.0f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _lat(r: SystemResult, phase: str) -> str:
+    s = r.latency_fixed if phase == "fixed" else r.latency_saturation
+    if s is None or s.count == 0:
+        return "-"
+    return f"{s.p50_ms:,.0f} / {s.p99_ms:,.0f} / {s.max_ms:,.0f}"
+
+
+def _ratio_cell(ratios: dict[str, Any], system: str) -> str:
+    if system == "engine":
+        return ""
+    t = ratios.get(f"ratio_to_{system}")
+    p = ratios.get(f"p99_fixed_ratio_to_{system}")
+    c = ratios.get(f"cpu_ratio_to_{system}")
+    return f"{_num(t, '{:.2f}')} / {_num(p, '{:.2f}')} / {_num(c, '{:.2f}')}"
+
+
+def mode_table(mode: str, systems: dict[str, SystemResult]) -> Table:
+    ratios = mode_ratios(mode, systems)
+    table = Table(title=f"{mode}  (latency ms p50 / p99 / max; engine/baseline ratios)")
+    for col in (
+        "system",
+        "events/s",
+        "CPU s/1k ev",
+        "peak RSS MB",
+        "latency @ fixed load",
+        "latency @ saturation",
+        "offered sat. ev/s",
+        "q2c ratio: tput / p99 / CPU",
+    ):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for name, r in systems.items():
+        if r.error is not None:
+            table.add_row(LABELS.get(name, name), f"[red]failed: {r.error[:90]}[/red]")
+            continue
+        sat = r.latency_saturation.offered_eps if r.latency_saturation else None
+        table.add_row(
+            LABELS.get(name, name),
+            _num(r.throughput_eps),
+            _num(r.cpu_s_per_1k, "{:.3f}"),
+            _num(r.peak_rss_mb, "{:.0f}"),
+            _lat(r, "fixed"),
+            _lat(r, "saturation"),
+            _num(sat),
+            _ratio_cell(ratios, name),
+        )
+    target = ratios.get("target_ratio_to_raw_pipe")
+    verdict = "met" if ratios.get("meets_raw_pipe_target") else "NOT met"
+    table.caption = (
+        f"target: throughput >= {target:.2f} x raw pipe ({verdict}); "
+        f"ahead of faust on throughput and saturation p99: {ratios.get('ahead_of_faust')}"
+    )
+    return table
+
+
+def render(result: BenchResult, console: Console | None = None) -> None:
+    """Print one table per mode, then memory, restore and the profile's top functions."""
+    console = console or Console()
+    for mode, systems in result.modes.items():
+        console.print(mode_table(mode, systems))
+    cfg = result.config
+    console.print(
+        f"workload: {cfg['measured_events']:,} measured events after {cfg['warmup_events']:,} "
+        f"warm-up, mean value {cfg['mean_value_bytes']:.0f} B, 6 partitions, 1 worker, "
+        f"fixed load {cfg['fixed_rate_eps']:,.0f} ev/s for {cfg['phase_seconds']} s"
+        + (" (quick: small N, noisy)" if result.quick else "")
+    )
+    if result.memory is not None:
+        m = result.memory
+        note = (
+            f" (measured at {m.measured_sagas:,}, extrapolated linearly to {m.target_sagas:,})"
+            if m.extrapolated
+            else ""
+        )
+        console.print(
+            f"memory: {m.bytes_per_saga:,.0f} B per active saga (tracemalloc; RSS "
+            f"{m.rss_bytes_per_saga:,.0f} B), {m.bytes_per_saga * m.target_sagas / 2**20:,.0f} MiB "
+            f"at {m.target_sagas:,} sagas{note}; target < 2,048 B"
+        )
+    if result.restore is not None:
+        r = result.restore
+        console.print(
+            f"restore: {r.records:,} changelog records at {r.records_per_s:,.0f} records/s "
+            f"(+{r.setup_seconds:.2f} s consumer set-up)"
+        )
+    if result.profile:
+        prof = Table(title="engine profile: top functions by self time (share of busy time)")
+        prof.add_column("function")
+        prof.add_column("file")
+        prof.add_column("share", justify="right")
+        for row in result.profile.get("top_self", [])[:12]:
+            prof.add_row(row["function"], row["file"], f"{row['share_of_busy']:.1%}")
+        console.print(prof)

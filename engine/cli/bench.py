@@ -1,0 +1,62 @@
+"""`q2c bench`: the engine's throughput, latency, CPU and memory against its baselines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from engine.bench.results import to_json
+from engine.bench.suite import external_bootstrap, run_bench
+from engine.bench.table import render
+
+
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="small N: finishes in about a minute"),
+    as_json: bool = typer.Option(False, "--json", help="print the results as JSON only"),
+    rate: float = typer.Option(1000.0, help="the fixed offered load for latency, events/s"),
+    profile: bool = typer.Option(
+        False, "--profile", help="also profile the engine (pyinstrument) in an extra drain run"
+    ),
+) -> None:
+    """Benchmark the engine against a raw aiokafka pipe and faust-streaming, in both modes.
+
+    Uses Q2C_BOOTSTRAP_SERVERS when set; otherwise starts a local broker and stops it after.
+    """
+    logging.basicConfig(level=logging.ERROR)
+    console = Console(stderr=True)
+    bootstrap = external_bootstrap()
+    cluster = None
+    if bootstrap is None:
+        from engine.localkafka import start_cluster
+
+        console.print("starting a local broker for the bench")
+        cluster = start_cluster(1, name="bench")
+        bootstrap = cluster.bootstrap_servers
+    try:
+        profile_path = (
+            Path(tempfile.mkdtemp(prefix="q2c-prof-")) / "engine.json" if profile else None
+        )
+        result = asyncio.run(
+            run_bench(
+                bootstrap,
+                quick=quick,
+                fixed_rate_eps=rate,
+                profile=profile_path,
+                progress=lambda msg: console.print(f"[dim]bench: {msg}[/dim]"),
+            )
+        )
+    finally:
+        if cluster is not None:
+            cluster.destroy()
+    if as_json:
+        typer.echo(json.dumps(to_json(result), indent=2))
+    else:
+        render(result, Console(width=max(Console().width, 150)))
+        if profile_path is not None:
+            console.print(f"full profile: {profile_path.with_suffix('.txt')}")
