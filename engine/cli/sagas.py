@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from engine.cli.sagas_show import show
 from engine.saga.render import to_dot, to_mermaid
 from engine.sagas import SAGAS
 
 app = typer.Typer(help="Inspect the saga state machines q2c ships.", no_args_is_help=True)
+app.command("show")(show)
 
 
 class GraphFormat(StrEnum):

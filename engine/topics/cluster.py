@@ -121,12 +121,26 @@ async def plan_cluster(admin: AIOKafkaAdminClient, catalog: Catalog, prefix: str
 
 
 async def _wait_visible(admin: AIOKafkaAdminClient, names: set[str]) -> None:
+    """Until every new topic is listed and each of its partitions has a leader.
+
+    Producing right after creation otherwise meets NotLeaderForPartition retries.
+    """
     deadline = time.monotonic() + _VISIBLE_TIMEOUT_S
-    while names - set(await admin.list_topics()):
+    while True:
+        pending = names - set(await admin.list_topics())
+        if not pending:
+            described = await admin.describe_topics(sorted(names))
+            pending = {
+                t["topic"]
+                for t in described
+                if t["error_code"] != 0
+                or any(p["error_code"] != 0 or p["leader"] < 0 for p in t["partitions"])
+            }
+        if not pending:
+            return
         if time.monotonic() > deadline:
-            missing = sorted(names - set(await admin.list_topics()))
             raise TopicAdminError(
-                f"created topics not visible after {_VISIBLE_TIMEOUT_S}s: {missing}"
+                f"created topics not ready after {_VISIBLE_TIMEOUT_S}s: {sorted(pending)}"
             )
         await asyncio.sleep(0.2)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import Counter
 
 import pytest
+from typer.testing import CliRunner
+
+from engine.cli.main import app
 
 from engine.runtime.app import Engine
 from engine.workload.histories import HistoryOptions, deal_history, master_data
@@ -51,3 +56,30 @@ async def test_milestone_deal_completes(
     assert types["create-billing-schedule"] == 1
     assert types["issue-invoice"] == 2
     assert types["recognize-revenue"] == 2
+
+
+async def test_sagas_show_prints_state_and_history(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = await engine_settings(kafka_bootstrap, unique)
+    await publish_all(settings, master_data(["D-7"]))
+    await publish_all(settings, deal_history("D-7")[:1])  # closed-won only
+    engine = Engine(settings, worker_id="w1")
+    await engine.start()
+    try:
+        await wait_for_states(
+            settings, lambda s: states_of(s, "quote-to-cash").get("D-7") == "creating_project"
+        )
+    finally:
+        await engine.stop()
+    monkeypatch.setenv("Q2C_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    monkeypatch.setenv("Q2C_TOPIC_PREFIX", settings.topic_prefix)
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["sagas", "show", "D-7", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = {s["saga_type"]: s for s in json.loads(result.output)}
+    q2c = shown["quote-to-cash"]
+    assert q2c["state"] == "creating_project"
+    assert [h["to"] for h in q2c["history"]] == ["validating", "creating_project"]
+    assert "activation-sla" not in json.dumps(q2c["timers"])  # armed only once the project exists
+    missing = await asyncio.to_thread(CliRunner().invoke, app, ["sagas", "show", "D-none"])
+    assert missing.exit_code == 1
