@@ -71,3 +71,21 @@ def group_counts(letters: Iterable[DeadLetter]) -> list[tuple[str, str, int]]:
     """`(dlq topic, error class, count)` rows, most frequent first."""
     counts = Counter((dl.topic, dl.error_class) for dl in letters)
     return [(t, e, n) for (t, e), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def first_per_origin(letters: list[DeadLetter]) -> list[DeadLetter]:
+    """Drop later copies of a record dead-lettered more than once (same original coordinates).
+
+    A worker that retries a transaction whose commit outcome it could not see may dead-letter
+    the same input twice; replaying it twice would only be undone by the saga's dedupe. Records
+    without original coordinates are all kept.
+    """
+    seen: set[tuple[str, int, int]] = set()
+    out: list[DeadLetter] = []
+    for dl in letters:
+        origin = (dl.original_topic, dl.original_partition, dl.original_offset)
+        if dl.original_offset >= 0 and origin in seen:
+            continue
+        seen.add(origin)
+        out.append(dl)
+    return out

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from engine.dlq.filters import DlqFilter, select
+from engine.dlq.filters import DlqFilter, first_per_origin, select
 from engine.dlq.plan import ORIGINAL, full_topic, replay_record
 from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.dlq.records import DeadLetter
@@ -42,7 +42,7 @@ class ReplayError(RuntimeError):
 @dataclass(frozen=True)
 class ReplayResult:
     replay_id: str
-    matched: int  # matching, not purged records in the DLQ
+    matched: int  # matching, not purged records in the DLQ (one per original record)
     already_done: int  # skipped because an earlier run of this replay did them
     replayed: int
     remaining: int
@@ -90,8 +90,8 @@ async def replay(
             filter=flt.to_json(),
             target=target if target == ORIGINAL else full_topic(prefix, target),
         )
-    letters = select(
-        await read_dead_letters(options, dlq_topics(prefix)), flt, frozenset(ops.purged)
+    letters = first_per_origin(
+        select(await read_dead_letters(options, dlq_topics(prefix)), flt, frozenset(ops.purged))
     )
     pending = progress.pending(letters)
     todo = pending[:limit] if limit is not None else pending

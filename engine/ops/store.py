@@ -41,7 +41,7 @@ async def read_ops_state(options: dict[str, Any], prefix: str) -> OpsState:
 
 
 async def read_audit(options: dict[str, Any], prefix: str) -> list[AuditRecord]:
-    """The whole audit trail (tests and `q2c` reports; the topic keeps ~400 days)."""
+    """The whole audit trail, partition by partition (sort by `at` for a timeline)."""
     return [
         AuditRecord.from_bytes(rec.value)
         for rec in await _read_all(options, audit_topic(prefix))
