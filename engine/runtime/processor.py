@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -179,7 +180,10 @@ class Processor:
                 for kind, value in implied_correlations(effect):
                     out.append(self._correlate(kind, value, saga_key))
             elif isinstance(effect, StatusChange):
-                out.append(status_record(effect, self.names, now, current_traceparent()))
+                status = status_record(effect, self.names, now, current_traceparent())
+                # The analytics stream carries the same facts with its own retention and
+                # access rules, so analytics consumers never need read access to CRM topics.
+                out += [status, replace(status, topic=self.names.analytics)]
             elif isinstance(effect, Correlate):
                 out.append(self._correlate(effect.id_kind, effect.id_value, saga_key))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
