@@ -18,6 +18,7 @@ from faust.serializers import codecs
 
 from engine.bench.effects import effect_records
 from engine.codec import decode
+from engine.contracts import Event as EventModel
 from engine.runtime.names import TopicNames
 from engine.runtime.translate import to_saga_event
 from engine.saga.codec import state_from_bytes, state_to_bytes
@@ -58,7 +59,7 @@ def build_app(
     source = app.topic(*inputs, key_serializer="raw", value_serializer="raw")
     table = app.Table("sagas", default=None, partitions=6, key_type=bytes)
     # Faust derives the changelog codec from value_type (json for objects); use the engine's.
-    table.value_serializer = SAGA_CODEC
+    table.value_serializer = SAGA_CODEC  # type: ignore[attr-defined]
     outputs: dict[str, faust.TopicT] = {}
 
     def output(topic: str) -> faust.TopicT:
@@ -71,6 +72,8 @@ def build_app(
         async for event in stream.events():
             msg = event.message
             model = decode(msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
+            if not isinstance(model, EventModel):
+                continue  # the inputs are event topics; anything else is not the saga's
             saga_key = model.envelope.correlation_id or (msg.key or b"").decode()
             saga_event = to_saga_event(model, saga_key)
             now = datetime.now(UTC)

@@ -10,6 +10,13 @@ from collections import defaultdict
 from typing import Any
 
 IDLE_FUNCTIONS = frozenset({"poll", "select", "epoll", "kqueue", "control"})
+
+
+def is_idle(function: str) -> bool:
+    """True for the selector calls the event loop waits in (e.g. `epoll.poll`)."""
+    return function.rsplit(".", 1)[-1] in IDLE_FUNCTIONS
+
+
 Entry = tuple[str, str]  # (function, short file path)
 
 
@@ -32,12 +39,12 @@ def summarize(root: Any, *, top: int = 15) -> dict[str, Any]:
     incl_t: dict[Entry, float] = defaultdict(float)
     _walk(root, [], self_t, incl_t)
     total = float(root.time)
-    idle = sum(t for (fn, _), t in self_t.items() if fn in IDLE_FUNCTIONS)
+    idle = sum(t for (fn, _), t in self_t.items() if is_idle(fn))
     busy = max(total - idle, 1e-9)
 
     def rows(table: dict[Entry, float]) -> list[dict[str, Any]]:
         ranked = sorted(
-            ((k, v) for k, v in table.items() if k[0] not in IDLE_FUNCTIONS),
+            ((k, v) for k, v in table.items() if not is_idle(k[0])),
             key=lambda kv: kv[1],
             reverse=True,
         )

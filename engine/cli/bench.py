@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 import typer
@@ -30,6 +31,7 @@ def bench(
     """
     logging.basicConfig(level=logging.ERROR)
     console = Console(stderr=True)
+    began = time.monotonic()
     bootstrap = external_bootstrap()
     cluster = None
     if bootstrap is None:
@@ -48,7 +50,9 @@ def bench(
                 quick=quick,
                 fixed_rate_eps=rate,
                 profile=profile_path,
-                progress=lambda msg: console.print(f"[dim]bench: {msg}[/dim]"),
+                progress=lambda msg: console.print(
+                    f"[dim]bench [{time.monotonic() - began:5.1f}s]: {msg}[/dim]"
+                ),
             )
         )
     finally:

@@ -1,0 +1,90 @@
+"""Ratios and the JSON shape of `q2c bench --json`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.bench.latency import latencies_ms
+from engine.bench.profile import is_idle
+from engine.bench.results import (
+    BenchResult,
+    MemoryResult,
+    RestoreResult,
+    SystemResult,
+    mode_ratios,
+    to_json,
+)
+from engine.bench.stats import summarize_latencies
+
+
+def _sys(name: str, mode: str, eps: float, p99_base: float, cpu: float) -> SystemResult:
+    lat = summarize_latencies([p99_base / 2, p99_base], 100.0)
+    return SystemResult(name, mode, eps, cpu, 50.0, 1000, lat, lat)
+
+
+def _result() -> BenchResult:
+    r = BenchResult(quick=True, config={"measured_events": 1000})
+    r.modes["exactly_once"] = {
+        "engine": _sys("engine", "exactly_once", 300.0, 100.0, 1.0),
+        "raw_pipe": _sys("raw_pipe", "exactly_once", 1000.0, 50.0, 0.1),
+        "raw_pipe_txn": _sys("raw_pipe_txn", "exactly_once", 600.0, 50.0, 0.1),
+        "faust": SystemResult("faust", "exactly_once", error="ImportError: no faust"),
+    }
+    r.modes["at_least_once"] = {
+        "engine": _sys("engine", "at_least_once", 400.0, 100.0, 1.0),
+        "raw_pipe": _sys("raw_pipe", "at_least_once", 1000.0, 50.0, 0.1),
+        "faust": _sys("faust", "at_least_once", 200.0, 200.0, 2.0),
+    }
+    r.memory = MemoryResult(1500.0, 3000, 100_000, 1800.0)
+    r.restore = RestoreResult(records=1000, seconds=0.5, setup_seconds=0.1)
+    return r
+
+
+def test_ratios_compare_the_engine_with_each_baseline() -> None:
+    eos = mode_ratios("exactly_once", _result().modes["exactly_once"])
+    assert eos["ratio_to_raw_pipe"] == pytest.approx(0.3)
+    assert eos["ratio_to_raw_pipe_txn"] == pytest.approx(0.5)
+    assert eos["meets_raw_pipe_target"] is True  # 0.30 >= 0.30
+    assert eos["ratio_to_faust"] is None  # a failed baseline gives no ratio, not a fake one
+    assert eos["ahead_of_faust"] is False
+    alo = mode_ratios("at_least_once", _result().modes["at_least_once"])
+    assert alo["ratio_to_raw_pipe"] == pytest.approx(0.4)
+    assert alo["meets_raw_pipe_target"] is False  # below 0.45
+    assert alo["ratio_to_faust"] == pytest.approx(2.0)
+    assert alo["p99_saturation_ratio_to_faust"] == pytest.approx(0.5)
+    assert alo["ahead_of_faust"] is True
+
+
+def test_json_has_every_field_and_is_serializable() -> None:
+    doc = json.loads(json.dumps(to_json(_result())))
+    for mode in ("exactly_once", "at_least_once"):
+        assert {
+            "systems",
+            "ratio_to_raw_pipe",
+            "ratio_to_faust",
+            "target_ratio_to_raw_pipe",
+        } <= set(doc[mode])
+        engine = doc[mode]["systems"]["engine"]
+        for key in ("throughput_eps", "cpu_seconds_per_1k_events", "peak_rss_mb"):
+            assert isinstance(engine[key], float)
+        for phase in ("latency_fixed", "latency_saturation"):
+            assert set(engine[phase]) == {"count", "p50_ms", "p99_ms", "max_ms", "offered_eps"}
+    assert "ratio_to_raw_pipe_txn" in doc["exactly_once"]
+    assert "ratio_to_raw_pipe_txn" not in doc["at_least_once"]
+    assert doc["exactly_once"]["systems"]["faust"]["error"].startswith("ImportError")
+    assert doc["memory"]["extrapolated"] is True
+    assert doc["memory"]["meets_target"] is True
+    assert doc["restore"]["records_per_s"] == pytest.approx(2000.0)
+
+
+def test_latencies_match_sent_events_to_their_outputs() -> None:
+    sent = {"e1": 1000, "e2": 2000, "e3": 3000}
+    arrived = {"e1": 1005.0, "e3": 3100.0, "other": 1.0}
+    assert sorted(latencies_ms(sent, arrived)) == [5.0, 100.0]
+
+
+def test_idle_functions_are_the_selector_waits() -> None:
+    assert is_idle("epoll.poll") and is_idle("select")
+    assert not is_idle("step") and not is_idle("_poll_batch")
