@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from tests.unit.api_fakes import OPERATOR, VIEWER, FakeOperations, make_app
@@ -144,3 +147,14 @@ def test_status_page_and_openapi_are_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/dlq/replay" in spec["paths"]
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_k8s_probes_point_at_served_unauthenticated_paths(client: TestClient) -> None:
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "workers.yaml"
+    docs = list(yaml.safe_load_all(manifest.read_text()))
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    paths = {container[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
+    assert paths == {"/health", "/ready"}
+    for path in paths:
+        assert client.get(path).status_code == 200
