@@ -9,7 +9,7 @@ fi
 stamp=.venv/.q2c-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[dev,bench]'
   touch "$stamp"
 fi
 if [ -z "${Q2C_BOOTSTRAP_SERVERS:-}" ] && ! ls deploy/kafka/target/lib/kafka_2.13-*.jar >/dev/null 2>&1; then
