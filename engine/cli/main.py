@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import bench, demo, dlq, exceptions, kafka, publish, run, sagas, schemas, topics
+from engine.cli import (
+    bench,
+    demo,
+    dlq,
+    exceptions,
+    kafka,
+    publish,
+    replay,
+    run,
+    sagas,
+    schemas,
+    topics,
+)
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
@@ -21,6 +33,8 @@ app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
+app.command("replay")(replay.replay)
+app.add_typer(replay.state_app, name="state")
 
 if __name__ == "__main__":
     app()
