@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli.main import app
-
 from engine.runtime.app import Engine
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
