@@ -32,6 +32,7 @@ from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
+from engine.saga.model import SagaState
 from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
@@ -92,8 +93,10 @@ def cli(settings: Settings, *args: str) -> str:
     return result.output
 
 
-def versions(all_states: dict[tuple[str, str], object]) -> dict[tuple[str, str], tuple[str, int]]:
-    return {k: (s.state, s.version) for k, s in all_states.items()}  # type: ignore[attr-defined]
+def versions(
+    all_states: dict[tuple[str, str], SagaState],
+) -> dict[tuple[str, str], tuple[str, int]]:
+    return {k: (s.state, s.version) for k, s in all_states.items()}
 
 
 async def wait_processed(engine: Engine, at_least: int, timeout_s: float = 60) -> None:

@@ -14,6 +14,7 @@ from engine.cli.main import app
 from engine.kafka.connection import client_options
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
+from engine.saga.model import SagaState
 from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, account_id_for, deal_history, master_data
 from tests.integration.engine_support import engine_settings, publish_all, states, wait_for_states
@@ -34,9 +35,9 @@ def cli(settings: Settings, *args: str, code: int = 0) -> str:
     return result.output
 
 
-def state_of(all_states: dict[tuple[str, str], object]) -> str | None:
+def state_of(all_states: dict[tuple[str, str], SagaState]) -> str | None:
     s = all_states.get((Q2C, DEAL))
-    return None if s is None else s.state  # type: ignore[attr-defined]
+    return None if s is None else s.state
 
 
 async def test_missing_account_exception_is_retried_after_the_fix(
@@ -74,7 +75,7 @@ async def test_missing_account_exception_is_retried_after_the_fix(
             settings, lambda s: state_of(s) not in (None, "exception", "validating"), timeout_s=60
         )
         assert state_of(moved) == "creating_project"
-        assert moved[(Q2C, DEAL)].data["attempt"] == 1  # type: ignore[attr-defined]
+        assert moved[(Q2C, DEAL)].data["attempt"] == 1
 
         await publish_all(settings, history[1:])
         done = await wait_for_states(settings, lambda s: state_of(s) == "completed", timeout_s=90)
