@@ -37,10 +37,18 @@ def engine(kafka_bootstrap: str) -> Iterator[EngineThread]:
         thread.start()
         master, _ = demo_events(DEALS)
         thread.publish(master)
-        for deal in DEALS:
-            _, history = demo_events([deal])
-            # Platforms that propagate W3C trace context keep the deal's trace on their replies.
-            thread.publish(history, traceparent=TRACE if deal == DEALS[0] else None)
+        _, first = demo_events(DEALS[:1])
+        # Platforms that propagate W3C trace context keep the deal's trace on their replies.
+        # The engine's account validator starts a new trace for account-validated, and events
+        # parked before it would be released in that trace: so the replies follow it.
+        thread.publish(first[:1], traceparent=TRACE)
+        thread.wait_for(
+            "/api/v1/sagas?saga_type=quote-to-cash&state=creating_project",
+            lambda page: [i["saga_key"] for i in page["items"]] == DEALS[:1],
+        )
+        thread.publish(first[1:], traceparent=TRACE)
+        _, others = demo_events(DEALS[1:])
+        thread.publish(others)
         thread.wait_for("/api/v1/overview", all_completed(len(DEALS)))
         yield thread
     finally:
