@@ -134,10 +134,9 @@ class LocalCluster:
                 self._classpath(),
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(props),
+                # `=` form: a base64 id may start with "-" and must not parse as an option.
+                f"--cluster-id={cluster_id}",
+                f"--config={props}",
             ],
             capture_output=True,
             text=True,

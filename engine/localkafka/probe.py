@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaClient
 
@@ -25,7 +26,10 @@ def broker_answers_metadata(
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # refused connections are expected while the JVM boots
     try:
-        return asyncio.run(_metadata_brokers(bootstrap, timeout_s)) >= expected_brokers
+        # A thread of its own: the caller may itself run inside an event loop (async tests).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            found = pool.submit(asyncio.run, _metadata_brokers(bootstrap, timeout_s)).result()
+        return found >= expected_brokers
     except Exception:
         return False
     finally:
