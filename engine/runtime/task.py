@@ -28,6 +28,8 @@ class Task:
     waiting_checked_at: float = 0.0
     # Next offset to commit per input partition once nothing waits there.
     consumed: dict[TopicPartition, int] = field(default_factory=dict)
+    # What this task last committed per input partition (for rewinds after a failed commit).
+    committed_offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
     def commit_offset(self, tp: TopicPartition) -> int:
         """Where the group's offset for `tp` may go: past what was consumed, not past a waiter."""

@@ -172,6 +172,31 @@ class Worker:
             with contextlib.suppress(KafkaError):
                 await task.producer.stop()
 
+    def _task_partitions(self, task: Task) -> list[TopicPartition]:
+        assert self._consumer is not None
+        return [tp for tp in self._consumer.assignment() if tp.partition == task.partition]
+
+    async def _rewind(self, task: Task, touched: set[TopicPartition]) -> None:
+        """Back to what this task last committed, for the batch's partitions and any waiters.
+
+        Offsets known from our own commits are used first: the broker may not have
+        materialised the offsets of a transaction that just committed, and re-reading records
+        already committed would duplicate their dead letters and forwards.
+        """
+        assert self._consumer is not None
+        partitions = touched | task.waiting.partitions()
+        task.waiting.clear()
+        unknown: set[TopicPartition] = set()
+        for tp in partitions:
+            task.consumed.pop(tp, None)
+            offset = task.committed_offsets.get(tp)
+            if offset is None:
+                unknown.add(tp)
+            else:
+                self._consumer.seek(tp, offset)
+        if unknown:
+            await self._seek_committed(unknown)
+
     async def _seek_committed(self, partitions: set[TopicPartition]) -> None:
         assert self._consumer is not None
         for tp in partitions:
@@ -190,22 +215,20 @@ class Worker:
         for rec in records:
             by_task[rec.partition].append(rec)
         async with self._lock:
+            now = self.clock()
+            commits = []
             for p, recs in by_task.items():
                 task = self.tasks.get(p)
                 if task is None:
                     continue  # revoked while the batch was in flight: the new owner re-reads
-                await self._run_in_transaction(task, recs)
+                outputs: list[OutRecord] = []
+                for rec in recs:
+                    outputs += self.processor.handle(task, rec, now)
+                commits.append(self._commit(task, outputs, self._offsets_after(task, recs), recs))
+            # Tasks commit independently (one transactional producer each): overlapping their
+            # broker round trips is where the throughput is.
+            await asyncio.gather(*commits)
             self.batches += 1
-
-    async def _run_in_transaction(
-        self, task: Task, records: list[InRecord], *, offsets_only: bool = True
-    ) -> None:
-        now = self.clock()
-        outputs: list[OutRecord] = []
-        for rec in records:
-            outputs += self.processor.handle(task, rec, now)
-        offsets = self._offsets_after(task, records)
-        await self._commit(task, outputs, offsets, records)
 
     def _offsets_after(self, task: Task, records: list[InRecord]) -> dict[TopicPartition, int]:
         for rec in records:
@@ -232,11 +255,13 @@ class Worker:
                 if offsets:
                     await self._consumer.commit(offsets)
         except ProducerFenced:
-            # Another worker owns this partition now: drop our view, it re-reads from the log.
+            # Another worker owns this partition now: drop our view and stop reading it until
+            # the group reassigns it (the new owner re-reads from the committed offsets).
             log.warning("task %s fenced by a newer owner; dropping it", task.partition)
             metrics.TXN_ABORTS.labels("fenced").inc()
             task.store.abort()
             self.tasks.pop(task.partition, None)
+            self._consumer.pause(self._task_partitions(task))
             return
         except Exception:
             log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
@@ -247,10 +272,10 @@ class Worker:
             if isinstance(task.producer, TransactionalProducer):
                 with contextlib.suppress(Exception):
                     await task.producer.abort()
-            task.waiting.clear()
-            await self._seek_committed({TopicPartition(r.topic, r.partition) for r in records})
+            await self._rewind(task, {TopicPartition(r.topic, r.partition) for r in records})
             return
         task.store.commit()
+        task.committed_offsets.update(offsets)
         metrics.TXN_COMMIT_SECONDS.observe(time.perf_counter() - began)
         wall = time.time()
         for rec in records:
