@@ -18,9 +18,13 @@ from engine.codec import DecodeError
 class TransientError(Exception):
     """The target is unavailable or overloaded; the same command may succeed later."""
 
+    message_is_safe = True  # adapters raise it with their own wording, not payload text
+
 
 class PermanentError(Exception):
     """The target rejected the command for good; retrying cannot help."""
+
+    message_is_safe = True
 
 
 class Disposition(StrEnum):
@@ -51,17 +55,3 @@ def classify(exc: BaseException) -> Disposition:
 def is_transient(exc: BaseException) -> bool:
     """Predicate form of `classify` (for tenacity's `retry_if_exception`)."""
     return classify(exc) is Disposition.RETRY
-
-
-def safe_message(exc: BaseException) -> str:
-    """An error message that cannot leak payload values into headers or logs.
-
-    Our own error types and the codec's DecodeError carry messages written to be safe. Any
-    other exception is a bug whose text may quote the command (pydantic echoes input values,
-    `KeyError` echoes the key), so only its class name is kept.
-    """
-    if isinstance(exc, TransientError | PermanentError | DecodeError):
-        return str(exc)[:1000]
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return "handler timed out"
-    return f"{type(exc).__name__} raised by the handler (message withheld: may contain payload)"

@@ -14,11 +14,8 @@ coordinates, however many tiers it went through, so replay sends it back where i
 
 from __future__ import annotations
 
-import traceback
-
 from engine.dlq.headers import (
     ERROR_HEADER_PREFIXES,
-    MAX_STACK_CHARS,
     Failure,
     Origin,
     P,
@@ -58,37 +55,6 @@ def due_ms(rec: InRecord) -> int:
         return int(value) if value is not None else rec.timestamp_ms
     except ValueError:
         return rec.timestamp_ms
-
-
-def safe_failure(
-    exc: BaseException,
-    *,
-    message: str,
-    stage: str,
-    processor: str,
-    task_id: str,
-    now_ms: int,
-    attempts: int,
-    first_failure: int | None,
-) -> Failure:
-    """A Failure whose message and stack trace carry no payload values.
-
-    `Failure.from_exception` formats the exception text into the stack trace; here the trace
-    lists frames only (file, line, code) and ends with the already sanitised `message`.
-    """
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    stack = f"{frames}{type(exc).__module__}.{type(exc).__qualname__}: {message}"
-    return Failure(
-        error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
-        message=message,
-        stage=stage,
-        processor=processor,
-        task_id=task_id,
-        attempts=attempts,
-        first_failure_ms=first_failure if first_failure is not None else now_ms,
-        last_failure_ms=now_ms,
-        stacktrace=stack[-MAX_STACK_CHARS:],
-    )
 
 
 def _retry_marks(due: int, tier: int) -> Headers:

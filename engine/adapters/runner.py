@@ -45,12 +45,11 @@ from tenacity import (
 )
 
 from engine.adapters.dedupe import Deduper
-from engine.adapters.errors import Disposition, classify, is_transient, safe_message
+from engine.adapters.errors import Disposition, classify, is_transient
 from engine.adapters.moves import (
     due_ms,
     first_failure_ms,
     previous_attempts,
-    safe_failure,
     to_dead_letter,
     to_follow,
     to_retry,
@@ -59,6 +58,7 @@ from engine.adapters.ordering import KeyGate
 from engine.adapters.policy import RetryPolicy, TierTopics
 from engine.codec import DecodeError, decode
 from engine.contracts import Command as CommandModel
+from engine.dlq.headers import Failure
 from engine.kafka.client import Consumer, Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
@@ -297,15 +297,14 @@ class CommandRunner:
         return self._now_ms() + int(self.policy.delay_of(tier) * 1000)
 
     def _failure(self, rec: InRecord, exc: BaseException, stage: str, attempts: int) -> Any:
-        return safe_failure(
+        return Failure.from_exception(
             exc,
-            message=safe_message(exc),
             stage=stage,
             processor=self.processor,
             task_id=f"{self.processor}/{rec.partition}",
             now_ms=self._now_ms(),
             attempts=attempts,
-            first_failure=first_failure_ms(rec),
+            first_failure_ms=first_failure_ms(rec),
         )
 
     async def _retry(

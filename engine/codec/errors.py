@@ -10,6 +10,8 @@ class DecodeError(Exception):
     writer schema, and a record that fails model validation (the reason names the field).
     """
 
+    message_is_safe = True  # names the field and the reason, never the payload's values
+
     def __init__(
         self, topic: str | None, partition: int | None, offset: int | None, reason: str
     ) -> None:

@@ -43,19 +43,41 @@ class Failure:
         now_ms: int,
         attempts: int = 1,
         first_failure_ms: int | None = None,
+        message: str | None = None,
     ) -> Failure:
-        stack = "".join(traceback.format_exception(exc))[-MAX_STACK_CHARS:]
+        """A failure whose message and stack trace carry no payload values.
+
+        The stack trace lists frames only (file, line, code) and ends with the message, which is
+        `message` when given, else `safe_message(exc)`.
+        """
+        text = message if message is not None else safe_message(exc)
+        error_class = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        frames = "".join(traceback.format_tb(exc.__traceback__))
         return cls(
-            error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
-            message=str(exc)[:1000],
+            error_class=error_class,
+            message=text[:1000],
             stage=stage,
             processor=processor,
             task_id=task_id,
             attempts=attempts,
             first_failure_ms=first_failure_ms if first_failure_ms is not None else now_ms,
             last_failure_ms=now_ms,
-            stacktrace=stack,
+            stacktrace=f"{frames}{error_class}: {text}"[-MAX_STACK_CHARS:],
         )
+
+
+def safe_message(exc: BaseException) -> str:
+    """The exception's text when its class says it is written to be safe, else only its class.
+
+    Exceptions set `message_is_safe = True` (the codec's DecodeError, q2c's own errors) when
+    their messages name fields and reasons but never values. Any other exception may quote the
+    payload (pydantic echoes input values, KeyError echoes keys), so its text is withheld.
+    """
+    if getattr(exc, "message_is_safe", False):
+        return str(exc)
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return f"{type(exc).__name__} (message withheld: it may contain payload values)"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ log = logging.getLogger("q2c.processor")
 class UncorrelatedEvent(Exception):
     """An event's saga could not be found from its source ids within the wait bound."""
 
+    message_is_safe = True
+
 
 PROCESSOR_NAME = "q2c-saga-worker"
 

@@ -10,10 +10,10 @@ from engine.adapters.errors import (
     PermanentError,
     TransientError,
     classify,
-    safe_message,
 )
 from engine.adapters.policy import RetryPolicy, Tier, TierTopics
 from engine.codec import DecodeError
+from engine.dlq.headers import safe_message
 
 
 @pytest.mark.parametrize(

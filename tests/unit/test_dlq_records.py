@@ -11,7 +11,6 @@ from engine.adapters.moves import (
     FOLLOWED_HEADER,
     due_ms,
     previous_attempts,
-    safe_failure,
     to_dead_letter,
     to_follow,
     to_retry,
@@ -109,17 +108,11 @@ def test_moves_keep_the_first_coordinates_and_count_attempts() -> None:
         value = "secret-value"  # as handler code would hold a payload field
         raise KeyError(value)
     except KeyError as exc:
-        failure = safe_failure(
-            exc,
-            message="withheld",
-            stage="retry",
-            processor="p",
-            task_id="p/4",
-            now_ms=MS0,
-            attempts=2,
-            first_failure=None,
+        failure = Failure.from_exception(
+            exc, stage="retry", processor="p", task_id="p/4", now_ms=MS0, attempts=2
         )
     assert "secret-value" not in failure.stacktrace and "withheld" in failure.stacktrace
+    assert "secret-value" not in failure.message
     tier1 = to_retry(cmd, failure, "q2c.commands.erp.retry-1m", 1, MS0 + 60_000)
     assert tier1.partition == 4 and tier1.key == b"D-1"
     moved = InRecord(tier1.topic, 4, 0, tier1.key, tier1.value, tier1.headers, MS0 + 5)
@@ -136,3 +129,23 @@ def test_moves_keep_the_first_coordinates_and_count_attempts() -> None:
     assert origin_of(f_in).offset == 11
     again = to_follow(f_in, "q2c.commands.erp.retry-10m", 2, MS0 + 2)
     assert [k for k, _ in again.headers].count(DUE_HEADER) == 1
+
+
+def test_dead_letter_failure_text_never_quotes_a_bug_message() -> None:
+    """A handler bug's text may echo payload values: only safe messages reach the headers."""
+    from engine.codec import DecodeError
+
+    try:
+        raise ValueError("amount 120000.00 for ACME GmbH")
+    except ValueError as exc:
+        bug = Failure.from_exception(exc, stage="process", processor="p", task_id="t", now_ms=MS0)
+    assert "120000" not in bug.message and "120000" not in bug.stacktrace
+    assert "ValueError" in bug.message and "test_dlq_records.py" in bug.stacktrace
+    decode = Failure.from_exception(
+        DecodeError("t", 0, 5, "contract.currency: not an ISO 4217 code"),
+        stage="decode",
+        processor="p",
+        task_id="t",
+        now_ms=MS0,
+    )
+    assert "contract.currency" in decode.message
