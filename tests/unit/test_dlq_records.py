@@ -135,8 +135,9 @@ def test_dead_letter_failure_text_never_quotes_a_bug_message() -> None:
     """A handler bug's text may echo payload values: only safe messages reach the headers."""
     from engine.codec import DecodeError
 
+    payload = {"amount": "120000.00", "customer": "ACME GmbH"}
     try:
-        raise ValueError("amount 120000.00 for ACME GmbH")
+        raise ValueError(f"bad amount {payload['amount']} for {payload['customer']}")
     except ValueError as exc:
         bug = Failure.from_exception(exc, stage="process", processor="p", task_id="t", now_ms=MS0)
     assert "120000" not in bug.message and "120000" not in bug.stacktrace
