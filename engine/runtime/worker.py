@@ -71,6 +71,7 @@ class Worker:
         self.ready = asyncio.Event()
         self.batches = 0
         self._gauges_at = 0.0
+        self._acked_offsets: dict[TopicPartition, int] = {}
 
     @property
     def input_topics(self) -> list[str]:
@@ -108,6 +109,7 @@ class Worker:
                     await self._refresh_gauges()
         finally:
             async with self._lock:
+                await self._commit_acked_offsets()
                 for task in list(self.tasks.values()):
                     await self._close_task(task)
                 self.tasks.clear()
@@ -228,6 +230,7 @@ class Worker:
             # Tasks commit independently (one transactional producer each): overlapping their
             # broker round trips is where the throughput is.
             await asyncio.gather(*commits)
+            await self._commit_acked_offsets()
             self.batches += 1
 
     def _offsets_after(self, task: Task, records: list[InRecord]) -> dict[TopicPartition, int]:
@@ -252,8 +255,8 @@ class Worker:
                 await task.producer.commit(offsets, self._group)
             else:
                 await task.producer.send_all(outputs)
-                if offsets:
-                    await self._consumer.commit(offsets)
+                # At-least-once: offsets of every task go to the broker in one commit per batch.
+                self._acked_offsets.update(offsets)
         except ProducerFenced:
             # Another worker owns this partition now: drop our view and stop reading it until
             # the group reassigns it (the new owner re-reads from the committed offsets).
@@ -281,6 +284,20 @@ class Worker:
         for rec in records:
             metrics.END_TO_END_SECONDS.observe(max(0.0, wall - rec.timestamp_ms / 1000))
 
+    async def _commit_acked_offsets(self) -> None:
+        """At-least-once: commit the offsets whose outputs were all acknowledged.
+
+        A failed commit only means those records are read again after a restart, where the
+        sagas' event-id dedupe makes them no-ops.
+        """
+        if not self._acked_offsets or self._consumer is None:
+            return
+        offsets, self._acked_offsets = self._acked_offsets, {}
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError:
+            log.warning("offset commit failed; the records will be re-read and deduplicated")
+
     async def _fire_timers(self) -> None:
         now = self.clock()
         async with self._lock:
@@ -288,6 +305,7 @@ class Worker:
                 outputs = self.processor.fire_timers(task, now)
                 if outputs:
                     await self._commit(task, outputs, {}, [])
+            await self._commit_acked_offsets()
 
     async def _route_correlated(self) -> None:
         """Route waiting records whose correlation arrived; dead-letter the ones that expired."""
@@ -306,6 +324,7 @@ class Worker:
                 )
                 if outputs or offsets:
                     await self._commit(task, outputs, offsets, [])
+            await self._commit_acked_offsets()
 
     # -- gauges -------------------------------------------------------------------------------
 
