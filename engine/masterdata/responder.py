@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.codec import DecodeError, decode, encode, headers_for
+from engine.codec import TRACEPARENT, DecodeError, decode, encode, headers_for
 from engine.contracts import AccountValidated, AccountValidationFailed, Envelope, ValidateAccount
 from engine.contracts import Event as EventModel
 from engine.dlq.headers import Failure, dead_letter_headers
@@ -22,6 +22,7 @@ from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.masterdata.table import MasterData
 from engine.masterdata.validation import validate_account
+from engine.observability.tracing import child_of
 from engine.runtime.names import TopicNames
 
 log = logging.getLogger("q2c.masterdata")
@@ -134,11 +135,14 @@ class AccountValidator:
             )
         reply = reply_for(command, self.data, now)
         self.answered += 1
+        # The reply continues the command's trace, so one trace spans the whole deal.
+        parent = rec.header(TRACEPARENT)
+        traceparent = child_of(parent.decode(errors="replace") if parent else None)
         return OutRecord(
             self.names.events("masterdata"),
             command.deal_id.encode(),
             encode(reply),
-            tuple(headers_for(reply)),
+            tuple(headers_for(reply, traceparent=traceparent)),
         )
 
 

@@ -71,38 +71,51 @@ def _header(rec: InRecord, name: str) -> str | None:
 def record_scope(rec: InRecord) -> Iterator[str | None]:
     """Handle `rec` inside a span continuing its trace, with its ids bound to every log line."""
     parent = _header(rec, TRACEPARENT)
-    carrier = {TRACEPARENT: parent} if parent else {}
-    ctx = _propagator.extract(carrier)
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        # No SDK installed: spans would record nothing, so skip them (this is the hot path)
+        # and only continue the trace in the outputs' headers.
+        with _bound(rec, child_of(parent)) as traceparent:
+            yield traceparent
+        return
+    ctx = _propagator.extract({TRACEPARENT: parent} if parent else {})
     tracer = trace.get_tracer(TRACER_NAME)
-    with tracer.start_as_current_span(
-        "q2c.process",
-        context=ctx,
-        kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": rec.topic,
-            "messaging.kafka.partition": rec.partition,
-            "messaging.kafka.offset": rec.offset,
-        },
-    ) as span:
-        traceparent = _traceparent_of(span) or child_of(parent)
-        token = _current.set(traceparent)
-        parsed = parse(traceparent)
-        try:
-            with record_context(
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                event_id=_header(rec, EVENT_ID),
-                event_type=_header(rec, EVENT_TYPE),
-                correlation_id=_header(rec, CORRELATION_ID),
-                saga_key=_header(rec, SAGA_KEY_HEADER),
-                trace_id=parsed[0] if parsed else None,
-                span_id=parsed[1] if parsed else None,
-            ):
-                yield traceparent
-        finally:
-            _current.reset(token)
+    with (
+        tracer.start_as_current_span(
+            "q2c.process",
+            context=ctx,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": rec.topic,
+                "messaging.kafka.partition": rec.partition,
+                "messaging.kafka.offset": rec.offset,
+            },
+        ) as span,
+        _bound(rec, _traceparent_of(span) or child_of(parent)) as traceparent,
+    ):
+        yield traceparent
+
+
+@contextmanager
+def _bound(rec: InRecord, traceparent: str | None) -> Iterator[str | None]:
+    """Make `traceparent` current and bind the record's ids to the log context."""
+    token = _current.set(traceparent)
+    parsed = parse(traceparent)
+    try:
+        with record_context(
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            event_id=_header(rec, EVENT_ID),
+            event_type=_header(rec, EVENT_TYPE),
+            correlation_id=_header(rec, CORRELATION_ID),
+            saga_key=_header(rec, SAGA_KEY_HEADER),
+            trace_id=parsed[0] if parsed else None,
+            span_id=parsed[1] if parsed else None,
+        ):
+            yield traceparent
+    finally:
+        _current.reset(token)
 
 
 def _traceparent_of(span: trace.Span) -> str | None:
