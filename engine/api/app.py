@@ -18,10 +18,14 @@ from engine.api import models, views
 from engine.api.auth import Principal, Role, TokenAuthority
 from engine.api.operations import Operations
 from engine.api.sources import StateMap, StateSource
+from engine.exceptions_queue.actions import NotInException
+from engine.exceptions_queue.queue import exception_items
+from engine.ops.audit import refusal
 
 log = logging.getLogger("q2c.api")
 STATIC_DIR = FsPath(__file__).resolve().parent.parent / "observability" / "static"
 MAX_PAGE = 500
+API = "/api/v1"
 # The saga key is an Id in the contracts: bounded, no path separators.
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 
@@ -42,6 +46,10 @@ UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka u
 NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
 BAD_BODY: Responses = {400: {"model": models.Problem, "description": "body is not JSON"}}
 CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
+RESOLVE = {  # operator requests on a saga in `exception`: path suffix -> description
+    "retry": "Retry the failed step of a saga in `exception` (operators only; audited).",
+    "cancel": "Cancel a saga in `exception`; it compensates by stage (operators only; audited).",
+}
 
 
 class ApiContext:
@@ -111,17 +119,26 @@ Viewer = Annotated[Principal, Depends(viewer)]
 Operator = Annotated[Principal, Depends(operator)]
 
 
+def _action(request: Request) -> str:
+    """The audit action of an operator route: `dlq.replay`, `exceptions.retry`, ..."""
+    parts = request.url.path.removeprefix(API).strip("/").split("/")
+    return f"{parts[0]}.{parts[-1]}"
+
+
 async def _audit(
     ctx: ApiContext, actor: str, request: Request, outcome: str, params: Mapping[str, Any]
 ) -> None:
+    """Audit a call that was refused or failed (what went through the shared actions audit)."""
+    record = refusal(
+        _action(request),
+        by=actor,
+        target=request.path_params.get("saga_key", request.url.path),
+        outcome=outcome,
+        via="api",
+        details={"request": f"{request.method} {request.url.path}", **params},
+    )
     try:
-        await ctx.operations.audit(
-            actor=actor,
-            action=f"{request.method} {request.url.path}",
-            target=request.path_params.get("saga_key", request.url.path),
-            outcome=outcome,
-            params=params,
-        )
+        await ctx.operations.audit(record)
     except Exception as exc:
         # An action we cannot audit must not look like it succeeded silently.
         log.error("audit write failed: %s", type(exc).__name__)
@@ -182,16 +199,15 @@ def _probes(app: FastAPI) -> None:
 
 
 def _reads(app: FastAPI) -> None:
-    api = "/api/v1"
     errors: Responses = {**UNAUTHORIZED}
 
-    @app.get(f"{api}/whoami", response_model=models.Whoami, responses=errors, tags=["read"])
+    @app.get(f"{API}/whoami", response_model=models.Whoami, responses=errors, tags=["read"])
     def whoami(who: Viewer) -> models.Whoami:
         """The caller's role."""
         return models.Whoami(role=who.role.name.lower(), actor=who.name)
 
     @app.get(
-        f"{api}/overview",
+        f"{API}/overview",
         response_model=models.Overview,
         responses={**errors, **UNAVAILABLE},
         tags=["read"],
@@ -202,7 +218,7 @@ def _reads(app: FastAPI) -> None:
         return {"source": source, "worker_id": ctx.worker_id, **views.overview(states)}
 
     @app.get(
-        f"{api}/sagas",
+        f"{API}/sagas",
         response_model=models.SagaPage,
         responses={**errors, **UNAVAILABLE},
         tags=["read"],
@@ -229,7 +245,7 @@ def _reads(app: FastAPI) -> None:
         return {**result, "source": source}
 
     @app.get(
-        f"{api}/sagas/{{saga_key}}",
+        f"{API}/sagas/{{saga_key}}",
         response_model=models.SagasOfKey,
         responses={**errors, **NOT_FOUND, **UNAVAILABLE},
         tags=["read"],
@@ -252,7 +268,7 @@ def _reads(app: FastAPI) -> None:
         }
 
     @app.get(
-        f"{api}/deals/{{saga_key}}/invoices",
+        f"{API}/deals/{{saga_key}}/invoices",
         response_model=models.InvoiceStatus,
         responses={**errors, **NOT_FOUND, **UNAVAILABLE},
         tags=["read"],
@@ -270,17 +286,18 @@ def _reads(app: FastAPI) -> None:
         return views.invoice_status(state)
 
     @app.get(
-        f"{api}/exceptions",
+        f"{API}/exceptions",
         response_model=models.ExceptionList,
         responses={**errors, **UNAVAILABLE},
         tags=["read"],
     )
     async def exceptions(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
         """Sagas in `exception`, oldest first, with their reason and age."""
-        return {"source": source, "items": views.exceptions(await ctx.read(source), ctx.clock())}
+        items = exception_items(await ctx.read(source), ctx.clock())
+        return {"source": source, "items": [i.to_json() for i in items]}
 
     @app.get(
-        f"{api}/dlq",
+        f"{API}/dlq",
         response_model=models.DlqSummary,
         responses={**errors, **UNAVAILABLE},
         tags=["read"],
@@ -295,11 +312,10 @@ def _reads(app: FastAPI) -> None:
 
 
 def _actions(app: FastAPI) -> None:
-    api = "/api/v1"
     errors: Responses = {**UNAUTHORIZED, **FORBIDDEN, **UNAVAILABLE, **BAD_BODY}
 
     @app.post(
-        f"{api}/dlq/replay",
+        f"{API}/dlq/replay",
         response_model=models.ReplayResult,
         responses={**errors, **NOT_FOUND},
         tags=["operate"],
@@ -308,73 +324,44 @@ def _actions(app: FastAPI) -> None:
         request: Request, ctx: Ctx, who: Operator, body: models.ReplayRequest
     ) -> dict[str, Any]:
         """Re-send one dead letter to the topic it failed on (operators only; audited)."""
-        params = body.model_dump()
         try:
-            result = await ctx.operations.replay(body.topic, body.partition, body.offset)
+            result = await ctx.operations.replay(body.topic, body.partition, body.offset, who.name)
         except Exception as exc:
-            await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", params)
+            await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", body.model_dump())
             raise HTTPException(503, "replay failed: Kafka unavailable") from exc
-        await _audit(ctx, who.name, request, "done" if result else "not-found", params)
         if result is None:
             raise HTTPException(404, "no such dead letter")
         return result
 
-    async def _resolve(
+    for action, doc in RESOLVE.items():
+        _resolve_route(app, action, doc, errors)
+
+
+def _resolve_route(app: FastAPI, action: str, doc: str, errors: Responses) -> None:
+    @app.post(
+        f"{API}/exceptions/{{saga_key}}/{action}",
+        name=action,
+        description=doc,
+        response_model=models.ResolveResult,
+        responses={**errors, **NOT_FOUND, **CONFLICT},
+        tags=["operate"],
+    )
+    async def resolve(
         request: Request,
         ctx: Ctx,
-        who: Principal,
-        saga_key: str,
+        who: Operator,
+        saga_key: SagaKey,
         body: models.ResolveRequest,
-        action: str,
     ) -> dict[str, Any]:
         params = {"reason": body.reason}
         # The saga may live on another worker: the changelog is the complete view.
-        state = (await ctx.read("changelog")).get(("quote-to-cash", saga_key))
-        if state is None or state.state != "exception":
-            await _audit(ctx, who.name, request, "rejected:not-in-exception", params)
-            if state is None:
-                raise HTTPException(404, f"no quote-to-cash saga {saga_key!r}")
-            raise HTTPException(409, f"saga {saga_key!r} is {state.state}, not in exception")
+        states = await ctx.read("changelog")
         try:
-            if action == "retry":
-                attempt = int(state.data.get("attempt", 0)) + 1
-                result = await ctx.operations.retry(saga_key, attempt, who.name, body.reason)
-            else:
-                result = await ctx.operations.cancel(saga_key, who.name, body.reason)
+            result = await ctx.operations.resolve(action, saga_key, states, who.name, body.reason)
+        except NotInException as exc:
+            await _audit(ctx, who.name, request, "rejected:not-in-exception", params)
+            raise HTTPException(404 if exc.state is None else 409, str(exc)) from exc
         except Exception as exc:
             await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", params)
             raise HTTPException(503, f"{action} failed: Kafka unavailable") from exc
-        await _audit(ctx, who.name, request, "requested", {**params, **result})
         return {"saga_key": saga_key, **result}
-
-    @app.post(
-        f"{api}/exceptions/{{saga_key}}/retry",
-        response_model=models.ResolveResult,
-        responses={**errors, **NOT_FOUND, **CONFLICT},
-        tags=["operate"],
-    )
-    async def retry(
-        request: Request,
-        ctx: Ctx,
-        who: Operator,
-        saga_key: SagaKey,
-        body: models.ResolveRequest,
-    ) -> dict[str, Any]:
-        """Retry the failed step of a saga in `exception` (operators only; audited)."""
-        return await _resolve(request, ctx, who, saga_key, body, "retry")
-
-    @app.post(
-        f"{api}/exceptions/{{saga_key}}/cancel",
-        response_model=models.ResolveResult,
-        responses={**errors, **NOT_FOUND, **CONFLICT},
-        tags=["operate"],
-    )
-    async def cancel(
-        request: Request,
-        ctx: Ctx,
-        who: Operator,
-        saga_key: SagaKey,
-        body: models.ResolveRequest,
-    ) -> dict[str, Any]:
-        """Cancel a saga in `exception`; it compensates by stage (operators only; audited)."""
-        return await _resolve(request, ctx, who, saga_key, body, "cancel")

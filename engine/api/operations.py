@@ -1,19 +1,29 @@
-"""What the API's POST endpoints and DLQ summary do against Kafka, behind one small protocol."""
+"""What the API's POST endpoints and DLQ summary do against Kafka, behind one small protocol.
+
+`KafkaOperations` adds nothing of its own: it calls what `q2c dlq` and `q2c exceptions` call
+(`engine.dlq.replay`, `engine.exceptions_queue.actions`, `engine.ops.store`), with the caller's
+role and token fingerprint as `by` and `via="api"` in the audit records.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any, Protocol
 
-from engine.api import actions, dlq
-from engine.api.audit import audit_record
+from engine.api import views
+from engine.dlq.filters import DlqFilter
+from engine.dlq.plan import full_topic
+from engine.dlq.records import format_ref
+from engine.dlq.replay import load_matching, replay
+from engine.exceptions_queue.actions import States, request
 from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
-from engine.kafka.records import TopicPartition
-from engine.publisher import Publisher
+from engine.ops.audit import AuditRecord
+from engine.ops.store import write_audit
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
+
+VIA = "api"
 
 
 class Operations(Protocol):
@@ -23,22 +33,21 @@ class Operations(Protocol):
         """Counts by topic and error class, and the most recent dead letters."""
         ...
 
-    async def replay(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
-        """Re-send one dead letter (logical topic name); None when there is no such record."""
+    async def replay(
+        self, topic: str, partition: int, offset: int, actor: str
+    ) -> dict[str, Any] | None:
+        """Re-send one dead letter (logical topic name), audited; None when there is none."""
         ...
 
-    async def retry(self, saga_key: str, attempt: int, actor: str, reason: str) -> dict[str, Any]:
-        """Ask the saga to retry its failed step as `attempt`."""
+    async def resolve(
+        self, action: str, saga_key: str, states: States, actor: str, reason: str
+    ) -> dict[str, Any]:
+        """`retry` or `cancel` the saga, audited; `NotInException` when it is not in
+        `exception` in `states` (a changelog read)."""
         ...
 
-    async def cancel(self, saga_key: str, actor: str, reason: str) -> dict[str, Any]:
-        """Ask the saga to give up and compensate."""
-        ...
-
-    async def audit(
-        self, *, actor: str, action: str, target: str, outcome: str, params: Mapping[str, Any]
-    ) -> None:
-        """Record an operator action on the audit topic."""
+    async def audit(self, record: AuditRecord) -> None:
+        """Record a refused or failed call on the audit topic."""
         ...
 
     async def close(self) -> None:
@@ -54,10 +63,9 @@ class KafkaOperations:
         self.names = TopicNames(settings.topic_prefix)
         self._options = client_options(settings)
         self._producer: Producer | None = None
-        self._publisher: Publisher | None = None
         self._lock = asyncio.Lock()
 
-    async def _raw(self) -> Producer:
+    async def _audit_producer(self) -> Producer:
         async with self._lock:
             if self._producer is None:
                 producer = Producer(self._options, client_id=f"{self.settings.client_id}-api")
@@ -65,58 +73,41 @@ class KafkaOperations:
                 self._producer = producer
             return self._producer
 
-    async def _events(self) -> Publisher:
-        async with self._lock:
-            if self._publisher is None:
-                publisher = Publisher(self.settings)
-                await publisher.start()
-                self._publisher = publisher
-            return self._publisher
-
     async def dlq_summary(self) -> dict[str, Any]:
-        letters = await dlq.read_dead_letters(self._options, dlq.dlq_topics(self.names))
-        return dlq.summarize(letters, self.names)
+        letters, _purged = await load_matching(self.settings, DlqFilter())
+        return views.dlq_summary(letters, self.names)
 
-    async def replay(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
-        full = self.names.prefix + topic
-        if full not in dlq.dlq_topics(self.names):
+    async def replay(
+        self, topic: str, partition: int, offset: int, actor: str
+    ) -> dict[str, Any] | None:
+        ref = format_ref(full_topic(self.settings.topic_prefix, topic), partition, offset)
+        result = await replay(self.settings, DlqFilter(refs=(ref,)), by=actor, via=VIA)
+        if not result.sent:
             return None
-        sent = await dlq.replay(
-            await self._raw(), self._options, TopicPartition(full, partition), offset
-        )
-        if sent is None:
-            return None
+        sent = result.sent[0]
         return {
             "replayed_to": self.names.logical(sent.topic),
             "partition": sent.partition,
             "offset": sent.offset,
         }
 
-    async def retry(self, saga_key: str, attempt: int, actor: str, reason: str) -> dict[str, Any]:
-        sent = await actions.request_retry(await self._events(), saga_key, attempt, actor, reason)
-        return {"requested": "exception-retry-requested", "attempt": attempt, "offset": sent.offset}
-
-    async def cancel(self, saga_key: str, actor: str, reason: str) -> dict[str, Any]:
-        sent = await actions.request_cancel(await self._events(), saga_key, actor, reason)
-        return {"requested": "exception-cancel-requested", "offset": sent.offset}
-
-    async def audit(
-        self, *, actor: str, action: str, target: str, outcome: str, params: Mapping[str, Any]
-    ) -> None:
-        record = audit_record(
-            self.names.audit,
-            actor=actor,
-            action=action,
-            target=target,
-            outcome=outcome,
-            params=params,
+    async def resolve(
+        self, action: str, saga_key: str, states: States, actor: str, reason: str
+    ) -> dict[str, Any]:
+        result = await request(
+            self.settings, action, saga_key, by=actor, reason=reason, via=VIA, states=states
         )
-        await (await self._raw()).send_and_wait(record)
+        return {"requested": result.event_type, "attempt": result.attempt, "offset": result.offset}
+
+    async def audit(self, record: AuditRecord) -> None:
+        await write_audit(
+            self._options,
+            self.settings.topic_prefix,
+            record,
+            producer=await self._audit_producer(),
+        )
 
     async def close(self) -> None:
-        if self._publisher is not None:
-            await self._publisher.stop()
-            self._publisher = None
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+            producer, self._producer = self._producer, None
+            await producer.stop()

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.observability.business import exception_since
+from engine.dlq.filters import group_counts
+from engine.dlq.records import DeadLetter
+from engine.runtime.names import TopicNames
 from engine.runtime.store import StoreKey
 from engine.saga.model import SagaState
 from engine.sagas.quote_to_cash import NAME as QUOTE_TO_CASH
@@ -43,6 +45,7 @@ SAFE_DATA_FIELDS = (
 )
 
 States = Mapping[StoreKey, SagaState]
+RECENT_DEAD_LETTERS = 200
 
 
 def jsonable(value: Any) -> Any:
@@ -196,26 +199,6 @@ def invoice_status(state: SagaState) -> dict[str, Any]:
     }
 
 
-def exceptions(states: States, now: datetime) -> list[dict[str, Any]]:
-    """Sagas in their `exception` state with the reason and how long they have waited."""
-    out = []
-    for (_t, _k), s in states.items():
-        if s.state != "exception":
-            continue
-        since = exception_since(s.history)
-        out.append(
-            {
-                "saga_type": s.saga_type,
-                "saga_key": s.saga_key,
-                "reason": s.data.get("reason"),
-                "attempt": s.data.get("attempt", 0),
-                "since": jsonable(since),
-                "age_seconds": _age(since, now),
-            }
-        )
-    return sorted(out, key=lambda e: -(e["age_seconds"] or 0.0))
-
-
 def counts_by_state(states: States) -> dict[str, dict[str, int]]:
     """{saga_type: {state: n}}."""
     counts: Counter[tuple[str, str]] = Counter((t, s.state) for (t, _), s in states.items())
@@ -275,4 +258,34 @@ def overview(states: States) -> dict[str, Any]:
         "by_state": counts_by_state(states),
         "funnel": funnel(states.values()),
         "cycle_times": cycle_times(states.values()),
+    }
+
+
+def dead_letter(dl: DeadLetter, names: TopicNames) -> dict[str, Any]:
+    """One dead letter by its error headers (no key, no payload: they may hold PII)."""
+    return {
+        "topic": names.logical(dl.topic),
+        "partition": dl.partition,
+        "offset": dl.offset,
+        "timestamp_ms": dl.timestamp_ms,
+        "error_class": dl.error_class,
+        "message": dl.message[:300],
+        "stage": dl.stage or "unknown",
+        "original_topic": names.logical(dl.original_topic),
+        "event_type": dl.event_type,
+    }
+
+
+def dlq_summary(letters: list[DeadLetter], names: TopicNames) -> dict[str, Any]:
+    """Counts by topic and by (topic, error class), plus the most recent dead letters."""
+    by_error = sorted((names.logical(t), e, n) for t, e, n in group_counts(letters))
+    by_topic: Counter[str] = Counter()
+    for topic, _error, n in by_error:
+        by_topic[topic] += n
+    recent = sorted(letters, key=lambda d: d.timestamp_ms, reverse=True)[:RECENT_DEAD_LETTERS]
+    return {
+        "total": len(letters),
+        "by_topic": dict(sorted(by_topic.items())),
+        "by_error": [{"topic": t, "error_class": e, "count": n} for t, e, n in by_error],
+        "recent": [dead_letter(d, names) for d in recent],
     }

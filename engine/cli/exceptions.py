@@ -12,12 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.exceptions_queue.actions import (
-    NotInException,
-    list_exceptions,
-    request_cancel,
-    request_retry,
-)
+from engine.exceptions_queue.actions import NotInException, list_exceptions, request
 from engine.kafka.connection import NoBrokerError
 from engine.ops.audit import operator
 from engine.settings import SettingsError, load_settings
@@ -61,14 +56,19 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(table)
 
 
+def _request(action: str, key: str, reason: str) -> None:
+    result = _run(lambda: request(load_settings(), action, key, by=operator(), reason=reason))
+    what = action if result.attempt is None else f"{action} {result.attempt}"
+    typer.echo(f"{what} requested for {key} (event {result.event_id})")
+
+
 @app.command()
 def retry(
     key: Annotated[str, typer.Argument(help="saga key (deal id)")],
     reason: ReasonOpt = "master data fixed",
 ) -> None:
     """Ask the saga to validate again (attempt = previous + 1), audited."""
-    result = _run(lambda: request_retry(load_settings(), key, by=operator(), reason=reason))
-    typer.echo(f"retry {result.attempt} requested for {key} (event {result.event_id})")
+    _request("retry", key, reason)
 
 
 @app.command()
@@ -77,5 +77,4 @@ def cancel(
     reason: ReasonOpt = "cancelled by operator",
 ) -> None:
     """Give up on the saga (it compensates and ends cancelled), audited."""
-    result = _run(lambda: request_cancel(load_settings(), key, by=operator(), reason=reason))
-    typer.echo(f"cancel requested for {key} (event {result.event_id})")
+    _request("cancel", key, reason)

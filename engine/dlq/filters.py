@@ -17,7 +17,8 @@ class DlqFilter:
 
     `topics` match the DLQ topic or the original topic (full names, prefix applied);
     `error` matches the full exception class name or its last part (`DecodeError`);
-    `since`/`until` bound the failure time (inclusive/exclusive); `key` is the exact record key.
+    `since`/`until` bound the failure time (inclusive/exclusive); `key` is the exact record key;
+    `refs` are exact `<dlq-topic>:<partition>:<offset>` references (the API replays one).
     """
 
     topics: tuple[str, ...] = ()
@@ -25,10 +26,14 @@ class DlqFilter:
     since: datetime | None = None
     until: datetime | None = None
     key: str | None = None
+    refs: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.topics or self.error or self.since or self.until or self.key is not None)
+        return (
+            not (self.topics or self.error or self.since or self.until or self.refs)
+            and self.key is None
+        )
 
     def matches(self, dl: DeadLetter) -> bool:
         if self.topics and dl.topic not in self.topics and dl.original_topic not in self.topics:
@@ -39,11 +44,14 @@ class DlqFilter:
             return False
         if self.until and dl.failed_at >= self.until:
             return False
+        if self.refs and dl.ref not in self.refs:
+            return False
         return self.key is None or dl.key_text == self.key
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["topics"] = list(self.topics)
+        data["refs"] = list(self.refs)
         for k in ("since", "until"):
             data[k] = data[k].isoformat() if data[k] else None
         return data
@@ -56,6 +64,7 @@ class DlqFilter:
             since=datetime.fromisoformat(data["since"]) if data.get("since") else None,
             until=datetime.fromisoformat(data["until"]) if data.get("until") else None,
             key=data.get("key"),
+            refs=tuple(data.get("refs") or ()),
         )
 
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from engine.dlq.records import DeadLetter, parse_ref
-from engine.kafka.client import Consumer, read_partition
+from engine.kafka.client import Consumer, read_partition, topic_partitions
 from engine.kafka.records import InRecord, TopicPartition
 from engine.topics import load_catalog, name
 
@@ -18,14 +18,7 @@ def dlq_topics(prefix: str) -> list[str]:
 
 async def read_dead_letters(options: dict[str, Any], topics: list[str]) -> list[DeadLetter]:
     """Every record currently in `topics` (read_committed), as DeadLetters."""
-    probe = Consumer(options, group_id=None)
-    await probe.start()
-    try:
-        parts = [
-            TopicPartition(t, p) for t in topics for p in sorted(await probe.partitions_for(t))
-        ]
-    finally:
-        await probe.stop()
+    parts = await topic_partitions(options, topics)
     out: list[DeadLetter] = []
 
     def keep(rec: InRecord) -> None:

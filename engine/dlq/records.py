@@ -102,6 +102,14 @@ class DeadLetter:
         return self.errors.get("stage", "")
 
     @property
+    def event_type(self) -> str | None:
+        """The `q2c-event-type` header the record carried, if any."""
+        for k, v in self.headers:
+            if k == "q2c-event-type":
+                return v.decode(errors="replace")
+        return None
+
+    @property
     def attempts(self) -> int:
         return _int(self.errors.get("attempts"), 1)
 

@@ -16,9 +16,10 @@ writes a "purged" marker (the DLQ references) to the compacted progress topic; `
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from engine.dlq.filters import DlqFilter, first_per_origin, select
 from engine.dlq.plan import ORIGINAL, full_topic, replay_record
@@ -26,7 +27,7 @@ from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.dlq.records import DeadLetter
 from engine.kafka.client import Producer, TransactionalProducer
 from engine.kafka.connection import client_options
-from engine.kafka.records import OutRecord
+from engine.kafka.records import Delivered, OutRecord
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
 from engine.ops.progress import PurgeMarker, ReplayProgress
 from engine.ops.store import progress_topic, read_ops_state, write_audit
@@ -48,6 +49,7 @@ class ReplayResult:
     remaining: int
     status: str  # dry-run | partial | done | cancelled
     records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
+    sent: tuple[Delivered, ...] = ()  # where `records` landed, in the same order
 
 
 async def load_matching(settings: Settings, flt: DlqFilter) -> tuple[list[DeadLetter], set[str]]:
@@ -63,6 +65,7 @@ async def replay(
     flt: DlqFilter,
     *,
     by: str,
+    via: str = "cli",
     target: str = ORIGINAL,
     dry_run: bool = False,
     rate: float | None = None,
@@ -72,7 +75,10 @@ async def replay(
     on_start: Callable[[int], None] = lambda n: None,
     on_record: Callable[[DeadLetter], None] = lambda dl: None,
 ) -> ReplayResult:
-    """Replay matching dead letters; `resume_id` continues an earlier replay with its filter."""
+    """Replay matching dead letters; `resume_id` continues an earlier replay with its filter.
+
+    Audited (outcome `not-found` when nothing matched); `via` names the caller (cli or api).
+    """
     options = client_options(settings)
     prefix = settings.topic_prefix
     ops = await read_ops_state(options, prefix)
@@ -97,7 +103,9 @@ async def replay(
     todo = pending[:limit] if limit is not None else pending
     done_before = len(letters) - len(pending)
 
-    def result(status: str, replayed: int, records: list[DeadLetter]) -> ReplayResult:
+    def result(
+        status: str, replayed: int, records: list[DeadLetter], sent: Sequence[Delivered] = ()
+    ) -> ReplayResult:
         return ReplayResult(
             replay_id=progress.replay_id,
             matched=len(letters),
@@ -106,6 +114,7 @@ async def replay(
             remaining=len(pending) - replayed,
             status=status,
             records=tuple(records),
+            sent=tuple(sent),
         )
 
     if dry_run:
@@ -113,7 +122,7 @@ async def replay(
     if todo and not confirm(len(todo)):
         return result("cancelled", 0, [])
     on_start(len(todo))
-    progress = await _publish(settings, progress, todo, by, rate, on_record)
+    progress, sent = await _publish(settings, progress, todo, by, rate, on_record)
     status = "done" if len(todo) == len(pending) else "partial"
     progress = replace(progress, status=status)
     await _checkpoint(settings, progress)
@@ -129,9 +138,11 @@ async def replay(
             count=len(todo),
             filter=progress.filter,
             details={"status": status, "resumed": resume_id is not None, "total": progress.count},
+            outcome="done" if letters else "not-found",
+            via=via,
         ),
     )
-    return result(status, len(todo), todo)
+    return result(status, len(todo), todo, sent)
 
 
 async def _publish(
@@ -141,8 +152,10 @@ async def _publish(
     by: str,
     rate: float | None,
     on_record: Callable[[DeadLetter], None],
-) -> ReplayProgress:
-    """Send `todo` in transactions of up to BATCH records, each with the advanced checkpoint."""
+) -> tuple[ReplayProgress, list[Delivered]]:
+    """Send `todo` in transactions of up to BATCH records, each with the advanced checkpoint.
+
+    Returns the final checkpoint and where each record landed."""
     producer = TransactionalProducer(
         client_options(settings), f"{settings.client_id}-{progress.replay_id}"
     )
@@ -150,17 +163,21 @@ async def _publish(
     loop = asyncio.get_running_loop()
     started = loop.time()
     sent = 0
+    delivered: list[Delivered] = []
     try:
         for i in range(0, len(todo), BATCH):
             batch = todo[i : i + BATCH]
             await producer.begin()
+            acks: list[asyncio.Future[Any]] = []
             try:
                 for dl in batch:
                     if rate:
                         # Pace to `rate` records/s overall: sleep until this record's slot.
                         await asyncio.sleep(max(0.0, started + sent / rate - loop.time()))
-                    await producer.send(
-                        replay_record(dl, progress.target, progress.replay_id, by, _now())
+                    acks.append(
+                        await producer.send(
+                            replay_record(dl, progress.target, progress.replay_id, by, _now())
+                        )
                     )
                     progress = progress.advance(dl)
                     sent += 1
@@ -169,11 +186,13 @@ async def _publish(
             except BaseException:
                 await producer.abort()
                 raise
+            for meta in await asyncio.gather(*acks):
+                delivered.append(Delivered(meta.topic, meta.partition, meta.offset))
             for dl in batch:
                 on_record(dl)
     finally:
         await producer.stop()
-    return progress
+    return progress, delivered
 
 
 def _now() -> datetime:

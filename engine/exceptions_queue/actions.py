@@ -2,10 +2,13 @@
 
 Both go to the saga inbox keyed by the deal id (via the Publisher). A retry carries the saga's
 previous attempt + 1, so a retry sent twice is applied once (the saga's `newer_attempt` guard).
+The CLI (`q2c exceptions`) and the HTTP API (`POST /api/v1/exceptions/{key}/retry|cancel`) both
+call `request`; only `by` and `via` of the audit record differ.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.contracts import Envelope, ExceptionCancelRequested, ExceptionRetryRequested
@@ -13,6 +16,7 @@ from engine.contracts import Event as EventModel
 from engine.exceptions_queue.queue import (
     EXCEPTION_STATE,
     ExceptionItem,
+    StoreKey,
     exception_items,
     next_attempt,
 )
@@ -27,10 +31,20 @@ from engine.settings import Settings
 
 SAGA_TYPE = "quote-to-cash"
 SOURCE_SYSTEM = "q2c-ops"
+States = Mapping[StoreKey, SagaState]
 
 
 class NotInException(RuntimeError):
-    """The saga does not exist or is not in the exception state."""
+    """The saga does not exist (`state` None) or is not in the exception state."""
+
+    def __init__(self, key: str, state: str | None) -> None:
+        if state is None:
+            text = f"no {SAGA_TYPE} saga {key!r}"
+        else:
+            text = f"{SAGA_TYPE} {key!r} is {state!r}, not {EXCEPTION_STATE!r}"
+        super().__init__(text)
+        self.key = key
+        self.state = state
 
 
 @dataclass(frozen=True)
@@ -39,80 +53,94 @@ class ActionResult:
     event_id: str
     attempt: int | None
     action_id: str
+    event_type: str = ""
+    offset: int = -1  # of the request on the saga inbox
+
+
+async def read_states(settings: Settings) -> States:
+    """The latest state of every saga (the state changelog: complete, any worker's)."""
+    return await read_all_states(client_options(settings), TopicNames(settings.topic_prefix).state)
 
 
 async def list_exceptions(settings: Settings) -> list[ExceptionItem]:
-    states = await read_all_states(
-        client_options(settings), TopicNames(settings.topic_prefix).state
-    )
-    return exception_items(states, now_utc())
+    return exception_items(await read_states(settings), now_utc())
 
 
-async def _state_of(settings: Settings, key: str) -> SagaState:
-    states = await read_all_states(
-        client_options(settings), TopicNames(settings.topic_prefix).state
-    )
+def in_exception(states: States, key: str) -> SagaState:
+    """The quote-to-cash saga `key` when it waits in `exception`, else NotInException."""
     state = states.get((SAGA_TYPE, key))
-    if state is None:
-        raise NotInException(f"no {SAGA_TYPE} saga {key!r}")
-    if state.state != EXCEPTION_STATE:
-        raise NotInException(f"{SAGA_TYPE} {key!r} is {state.state!r}, not {EXCEPTION_STATE!r}")
+    if state is None or state.state != EXCEPTION_STATE:
+        raise NotInException(key, None if state is None else state.state)
     return state
-
-
-async def _send(settings: Settings, event: EventModel, audit: AuditRecord) -> None:
-    async with Publisher(settings) as pub:
-        await pub.publish(event)
-    await write_audit(client_options(settings), settings.topic_prefix, audit)
 
 
 def _envelope(event_type: str, key: str) -> Envelope:
     return Envelope.new(event_type, SOURCE_SYSTEM, correlation_id=key)
 
 
-async def request_retry(settings: Settings, key: str, *, by: str, reason: str) -> ActionResult:
-    """Ask the saga to validate again (after the data was fixed)."""
-    state = await _state_of(settings, key)
-    attempt = next_attempt(state)
-    event = ExceptionRetryRequested(
-        envelope=_envelope("exception-retry-requested", key),
-        deal_id=key,
-        attempt=attempt,
-        requested_by=by,
-        reason=reason,
-    )
-    action_id = new_action_id("exc-retry")
+def request_event(
+    action: str, state: SagaState, *, by: str, reason: str
+) -> tuple[EventModel, int | None]:
+    """The inbox event of `action` (retry | cancel) for `state`, and the retry's attempt.
+
+    A retry carries the saga's attempt + 1; a cancel makes the saga compensate and end
+    `cancelled`.
+    """
+    key = state.saga_key
+    if action == "retry":
+        attempt = next_attempt(state)
+        retry = ExceptionRetryRequested(
+            envelope=_envelope(ExceptionRetryRequested.EVENT_TYPE, key),
+            deal_id=key,
+            attempt=attempt,
+            requested_by=by,
+            reason=reason,
+        )
+        return retry, attempt
+    if action == "cancel":
+        cancel = ExceptionCancelRequested(
+            envelope=_envelope(ExceptionCancelRequested.EVENT_TYPE, key),
+            deal_id=key,
+            requested_by=by,
+            reason=reason,
+        )
+        return cancel, None
+    raise ValueError(f"unknown exception action {action!r} (retry | cancel)")
+
+
+async def request(
+    settings: Settings,
+    action: str,
+    key: str,
+    *,
+    by: str,
+    reason: str,
+    via: str = "cli",
+    states: States | None = None,
+) -> ActionResult:
+    """Ask saga `key` to `retry` (validate again, after the data was fixed) or `cancel`.
+
+    Refused with NotInException unless the saga waits in `exception`. `states` is a changelog
+    read the caller already made; without it the changelog is read. The request is published
+    to the saga inbox, then audited as `exceptions.<action>` with outcome `requested`.
+    """
+    state = in_exception(states if states is not None else await read_states(settings), key)
+    event, attempt = request_event(action, state, by=by, reason=reason)
+    event_id = event.envelope.event_id
+    async with Publisher(settings) as pub:
+        sent = await pub.publish(event)
+    action_id = new_action_id(f"exc-{action}")
+    details = {"attempt": attempt} if attempt is not None else {}
     audit = AuditRecord(
-        action="exceptions.retry",
+        action=f"exceptions.{action}",
         action_id=action_id,
         by=by,
         at=now_utc(),
         target=key,
         count=1,
-        details={"attempt": attempt, "event_id": event.envelope.event_id, "reason": reason},
+        details={**details, "event_id": event_id, "reason": reason},
+        outcome="requested",
+        via=via,
     )
-    await _send(settings, event, audit)
-    return ActionResult(key, event.envelope.event_id, attempt, action_id)
-
-
-async def request_cancel(settings: Settings, key: str, *, by: str, reason: str) -> ActionResult:
-    """Give up on the saga: it compensates and ends `cancelled`."""
-    await _state_of(settings, key)
-    event = ExceptionCancelRequested(
-        envelope=_envelope("exception-cancel-requested", key),
-        deal_id=key,
-        requested_by=by,
-        reason=reason,
-    )
-    action_id = new_action_id("exc-cancel")
-    audit = AuditRecord(
-        action="exceptions.cancel",
-        action_id=action_id,
-        by=by,
-        at=now_utc(),
-        target=key,
-        count=1,
-        details={"event_id": event.envelope.event_id, "reason": reason},
-    )
-    await _send(settings, event, audit)
-    return ActionResult(key, event.envelope.event_id, None, action_id)
+    await write_audit(client_options(settings), settings.topic_prefix, audit)
+    return ActionResult(key, event_id, attempt, action_id, event.envelope.event_type, sent.offset)

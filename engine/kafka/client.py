@@ -232,6 +232,16 @@ class TransactionalProducer(Producer):
         await self._producer.abort_transaction()
 
 
+async def topic_partitions(options: dict[str, Any], topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of `topics`, topic by topic in partition order (a short-lived probe)."""
+    probe = Consumer(options, group_id=None)
+    await probe.start()
+    try:
+        return [TopicPartition(t, p) for t in topics for p in sorted(await probe.partitions_for(t))]
+    finally:
+        await probe.stop()
+
+
 async def end_offsets(
     options: dict[str, Any], partitions: Iterable[TopicPartition]
 ) -> dict[TopicPartition, int]:

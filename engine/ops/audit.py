@@ -1,7 +1,10 @@
 """Audit records of operator actions (pure): who did what, to which records, and when.
 
 Written as JSON to `q2c.ops.audit`, keyed by the saga key when the action concerns one saga,
-else by the action id. Values never contain payloads, only references and filters.
+else by the action id. Values never contain payloads, only references and filters. The CLI and
+the HTTP API write the same records: `via` tells them apart, `by` is the login name (CLI) or the
+API caller's role and token fingerprint (`operator:1a2b...`, never the token), and `outcome`
+records refused and failed calls as well as the ones that went through.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class AuditRecord:
     count: int = 0
     filter: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "done"  # done | requested | not-found | denied:401 | rejected:... | error:...
+    via: str = "cli"  # cli | api
 
     @property
     def key(self) -> bytes:
@@ -61,3 +66,19 @@ class AuditRecord:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def refusal(
+    action: str, *, by: str, target: str, outcome: str, via: str, details: dict[str, Any]
+) -> AuditRecord:
+    """A call that was refused or failed before it acted (nothing was sent)."""
+    return AuditRecord(
+        action=action,
+        action_id=new_action_id(action.replace(".", "-")),
+        by=by,
+        at=now_utc(),
+        target=target,
+        outcome=outcome,
+        via=via,
+        details=details,
+    )

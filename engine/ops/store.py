@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.kafka.client import Consumer, Producer, read_partition
-from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.kafka.client import Producer, read_partition, topic_partitions
+from engine.kafka.records import InRecord, OutRecord
 from engine.ops.audit import AuditRecord
 from engine.ops.progress import OpsState
 from engine.topics import name
@@ -20,12 +20,7 @@ def progress_topic(prefix: str) -> str:
 
 
 async def _read_all(options: dict[str, Any], topic: str) -> list[InRecord]:
-    probe = Consumer(options, group_id=None)
-    await probe.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(await probe.partitions_for(topic))]
-    finally:
-        await probe.stop()
+    parts = await topic_partitions(options, [topic])
     out: list[InRecord] = []
     if parts:
         await read_partition(options, parts, out.append)
@@ -49,10 +44,26 @@ async def read_audit(options: dict[str, Any], prefix: str) -> list[AuditRecord]:
     ]
 
 
-async def write_audit(options: dict[str, Any], prefix: str, record: AuditRecord) -> None:
-    producer = Producer(options, client_id="q2c-ops")
-    await producer.start()
+def audit_out(prefix: str, record: AuditRecord) -> OutRecord:
+    """The record to send to the audit topic."""
+    return OutRecord(
+        audit_topic(prefix),
+        record.key,
+        record.to_bytes(),
+        (("content-type", b"application/json"),),
+    )
+
+
+async def write_audit(
+    options: dict[str, Any], prefix: str, record: AuditRecord, *, producer: Producer | None = None
+) -> None:
+    """Append `record` to the audit trail, on `producer` when given (else a short-lived one)."""
+    if producer is not None:
+        await producer.send_and_wait(audit_out(prefix, record))
+        return
+    own = Producer(options, client_id="q2c-ops")
+    await own.start()
     try:
-        await producer.send_and_wait(OutRecord(audit_topic(prefix), record.key, record.to_bytes()))
+        await own.send_and_wait(audit_out(prefix, record))
     finally:
-        await producer.stop()
+        await own.stop()

@@ -3,17 +3,16 @@ with replay (audited), and one trace followed from a closed-won to its issue-inv
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
 from engine.codec.headers import new_traceparent
-from engine.kafka.client import Consumer, Producer, read_partition
+from engine.kafka.client import Producer, read_partition, topic_partitions
 from engine.kafka.connection import client_options
-from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.kafka.records import InRecord, OutRecord
+from engine.ops.store import read_audit
 from engine.runtime.names import TARGETS, TopicNames
-from tests.integration.engine_support import read_topic_values
 from tests.integration.observability_support import (
     OPERATOR,
     VIEWER,
@@ -117,11 +116,11 @@ def test_dead_letter_summary_and_audited_replay(engine: EngineThread) -> None:
     assert result["replayed_to"] == "q2c.crm.events"
     # Still garbage: dead-lettered again, which shows the replay really went back to the input.
     engine.wait_for("/api/v1/dlq", lambda b: b["total"] >= 2, timeout_s=60)
-    audit = engine.call(read_topic_values(settings, [names.audit]))
-    records = [json.loads(v) for _, v in audit]
-    assert any(r["action"] == "POST /api/v1/dlq/replay" and r["outcome"] == "done" for r in records)
-    assert any(r["outcome"] == "denied:403" for r in records)
-    assert all(r["actor"] != OPERATOR for r in records)
+    # The records of `q2c dlq replay`, read back by the same reader, marked as the API's.
+    records = engine.call(read_audit(client_options(settings), settings.topic_prefix))
+    assert any(r.action == "dlq.replay" and r.via == "api" and r.outcome == "done" for r in records)
+    assert any(r.outcome == "denied:403" for r in records)
+    assert all(r.by != OPERATOR for r in records)
 
 
 def test_one_trace_from_closed_won_to_issue_invoice(engine: EngineThread) -> None:
@@ -141,16 +140,7 @@ async def _command_traces(engine: EngineThread, names: TopicNames) -> dict[tuple
     """(saga key, command type) -> traceparent header of every command record."""
     assert engine.settings is not None
     options = client_options(engine.settings)
-    probe = Consumer(options, group_id=None)
-    await probe.start()
-    try:
-        parts = [
-            TopicPartition(names.commands(t), p)
-            for t in TARGETS
-            for p in sorted(await probe.partitions_for(names.commands(t)))
-        ]
-    finally:
-        await probe.stop()
+    parts = await topic_partitions(options, [names.commands(t) for t in TARGETS])
     out: dict[tuple[str, str], str] = {}
 
     def keep(rec: InRecord) -> None:

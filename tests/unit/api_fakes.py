@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from engine.api.app import ApiContext, create_app
 from engine.api.auth import TokenAuthority
 from engine.api.sources import FixedStates, StateMap
+from engine.exceptions_queue.actions import States, in_exception
+from engine.exceptions_queue.queue import next_attempt
+from engine.ops.audit import AuditRecord
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
 from tests.unit.sagas_fixtures import (
     NOW,
@@ -67,23 +69,30 @@ class FakeOperations:
             ],
         }
 
-    async def replay(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+    async def replay(
+        self, topic: str, partition: int, offset: int, actor: str
+    ) -> dict[str, Any] | None:
         self.calls.append(("replay", (topic, partition, offset)))
-        if (topic, partition, offset) != ("q2c.crm.events.dlq", 0, 0):
+        found = (topic, partition, offset) == ("q2c.crm.events.dlq", 0, 0)
+        # engine.dlq.replay.replay audits every replay, found or not.
+        self._audited(actor, "dlq.replay", topic, "done" if found else "not-found")
+        if not found:
             return None
         return {"replayed_to": "q2c.crm.events", "partition": 0, "offset": 7}
 
-    async def retry(self, saga_key: str, attempt: int, actor: str, reason: str) -> dict[str, Any]:
-        self.calls.append(("retry", (saga_key, attempt, actor, reason)))
-        return {"requested": "exception-retry-requested", "attempt": attempt, "offset": 1}
+    async def resolve(
+        self, action: str, saga_key: str, states: States, actor: str, reason: str
+    ) -> dict[str, Any]:
+        state = in_exception(states, saga_key)  # the check actions.request makes
+        attempt = next_attempt(state) if action == "retry" else None
+        self.calls.append((action, (saga_key, attempt, actor, reason)))
+        self._audited(actor, f"exceptions.{action}", saga_key, "requested")
+        return {"requested": f"exception-{action}-requested", "attempt": attempt, "offset": 1}
 
-    async def cancel(self, saga_key: str, actor: str, reason: str) -> dict[str, Any]:
-        self.calls.append(("cancel", (saga_key, actor, reason)))
-        return {"requested": "exception-cancel-requested", "offset": 2}
+    async def audit(self, record: AuditRecord) -> None:
+        self._audited(record.by, record.action, record.target, record.outcome)
 
-    async def audit(
-        self, *, actor: str, action: str, target: str, outcome: str, params: Mapping[str, Any]
-    ) -> None:
+    def _audited(self, actor: str, action: str, target: str, outcome: str) -> None:
         self.audits.append({"actor": actor, "action": action, "target": target, "outcome": outcome})
 
     async def close(self) -> None:
