@@ -22,7 +22,6 @@ Invalid data raises `ContractError` naming the field before anything is sent.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 from engine.codec import Codec, default_codec, headers_for
@@ -33,10 +32,11 @@ from engine.contracts.validation import ContractError
 from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import Delivered, OutRecord
+from engine.lifecycle import AsyncStartStop
 from engine.settings import Settings
 
 
-class Publisher:
+class Publisher(AsyncStartStop):
     """An idempotent producer of canonical events; use as `async with Publisher(settings)`."""
 
     def __init__(self, settings: Settings, *, codec: Codec | None = None) -> None:
@@ -57,18 +57,6 @@ class Publisher:
         if self._producer is not None:
             producer, self._producer = self._producer, None
             await producer.stop()
-
-    async def __aenter__(self) -> Publisher:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def topic_for(self, event: Event) -> str:
         """The full topic name (with `settings.topic_prefix`) this event is published to."""

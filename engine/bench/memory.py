@@ -19,8 +19,8 @@ import psutil
 
 from engine.bench.results import MemoryResult, RestoreResult
 from engine.bench.workload import deal_events
-from engine.kafka.client import Consumer, read_partition
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.client import read_partition, topic_partitions
+from engine.kafka.records import InRecord
 from engine.runtime.store import SagaStore, changelog_key
 from engine.runtime.translate import to_saga_event
 from engine.saga.codec import state_to_bytes
@@ -77,14 +77,7 @@ def bytes_per_saga(count: int, target: int) -> MemoryResult:
 
 async def restore_rate(options: dict[str, Any], state_topic: str) -> RestoreResult:
     """Restore the whole changelog topic into one SagaStore, timing the records' part."""
-    probe = Consumer(options, group_id=None)
-    await probe.start()
-    try:
-        parts = [
-            TopicPartition(state_topic, p) for p in sorted(await probe.partitions_for(state_topic))
-        ]
-    finally:
-        await probe.stop()
+    parts = await topic_partitions(options, [state_topic])
     store = SagaStore()
     first: list[float] = []
 

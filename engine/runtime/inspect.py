@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.kafka.client import Consumer, read_partition
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.client import read_partition, topic_partitions
+from engine.kafka.records import InRecord
 from engine.runtime.store import SagaStore, StoreKey
 from engine.saga.model import SagaState
 
 
 async def read_all_states(options: dict[str, Any], state_topic: str) -> dict[StoreKey, SagaState]:
     """The latest committed state of every saga, by (saga_type, saga_key)."""
-    probe = Consumer(options, group_id=None)
-    await probe.start()
-    try:
-        parts = [
-            TopicPartition(state_topic, p) for p in sorted(await probe.partitions_for(state_topic))
-        ]
-    finally:
-        await probe.stop()
+    parts = await topic_partitions(options, [state_topic])
     store = SagaStore()
 
     def _restore(rec: InRecord) -> None:

@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 
 from engine.contracts import ClosedWon
+from engine.lifecycle import AsyncStartStop
 from engine.settings import Settings
 from engine.simulators.billing import BillingBehaviour, BillingConfig
 from engine.simulators.crm import CrmBehaviour
@@ -64,7 +64,7 @@ class PlatformsSnapshot:
         return sum(self.duplicates_suppressed.values())
 
 
-class Platforms:
+class Platforms(AsyncStartStop):
     """CRM, ERP and billing simulators sharing one simulated clock; `async with` runs them."""
 
     def __init__(
@@ -125,18 +125,6 @@ class Platforms:
         """Stop every platform that was started (each commits and leaves its group)."""
         started, self._started = self._started, []
         await asyncio.gather(*(r.stop() for r in started), return_exceptions=True)
-
-    async def __aenter__(self) -> Platforms:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def win(self, deals: Iterable[ClosedWon], *, batch: int = 50) -> int:
         """The CRM publishes these deals as closed-won now (sim clock); returns how many."""
