@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
+from typer.testing import CliRunner
+
+from engine.cli.main import app
 from engine.codec import decode
 from engine.contracts import Command as CommandModel
 from engine.contracts import Event as EventModel
@@ -98,3 +101,30 @@ async def wait_for_states(
 
 def states_of(all_states: dict[StoreKey, SagaState], saga_type: str) -> dict[str, str]:
     return {key: s.state for (t, key), s in all_states.items() if t == saga_type}
+
+
+def all_completed(count: int) -> Callable[[dict[StoreKey, SagaState]], bool]:
+    """A `wait_for_states` condition: exactly `count` quote-to-cash sagas, all completed."""
+
+    def done(all_states: dict[StoreKey, SagaState]) -> bool:
+        q2c = states_of(all_states, "quote-to-cash")
+        return len(q2c) == count and set(q2c.values()) == {"completed"}
+
+    return done
+
+
+def versions(all_states: dict[StoreKey, SagaState]) -> dict[StoreKey, tuple[str, int]]:
+    """Each saga's state and version: equal before and after means nothing was applied again."""
+    return {k: (s.state, s.version) for k, s in all_states.items()}
+
+
+def cli(settings: Settings, *args: str, user: str, code: int = 0) -> str:
+    """Run `q2c <args>` against the test's broker and prefix as operator `user`."""
+    env = {
+        "Q2C_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
+        "Q2C_TOPIC_PREFIX": settings.topic_prefix,
+        "USER": user,
+    }
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == code, result.output
+    return result.output

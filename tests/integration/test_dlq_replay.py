@@ -10,14 +10,13 @@ import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 from fastavro import schemaless_writer
-from typer.testing import CliRunner
 
-from engine.cli.main import app
 from engine.codec import default_codec, headers_for
 from engine.codec.framing import frame
 from engine.codec.store import SchemaEntry, load_set
@@ -32,17 +31,18 @@ from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
-from engine.saga.model import SagaState
-from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
+    all_completed,
     engine_settings,
     publish_all,
     read_commands,
     states,
     states_of,
+    versions,
     wait_for_states,
 )
+from tests.integration.engine_support import cli as run_cli
 
 pytestmark = pytest.mark.kafka
 DEALS = ["R-1", "R-2", "R-3"]
@@ -82,21 +82,7 @@ def deploy(entry: SchemaEntry, added: list[SchemaEntry]) -> None:
     added.append(entry)
 
 
-def cli(settings: Settings, *args: str) -> str:
-    env = {
-        "Q2C_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-        "Q2C_TOPIC_PREFIX": settings.topic_prefix,
-        "USER": "sre-alice",
-    }
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def versions(
-    all_states: dict[tuple[str, str], SagaState],
-) -> dict[tuple[str, str], tuple[str, int]]:
-    return {k: (s.state, s.version) for k, s in all_states.items()}
+cli = partial(run_cli, user="sre-alice")
 
 
 async def wait_processed(engine: Engine, at_least: int, timeout_s: float = 60) -> None:
@@ -181,14 +167,7 @@ async def test_replay_after_fix_completes_sagas_and_is_idempotent(
         )
         assert "done" in out and "already done 2" in out and "replayed 1" in out, out
 
-        done = await wait_for_states(
-            settings,
-            lambda s: (
-                set(states_of(s, "quote-to-cash").values()) == {"completed"}
-                and len(states_of(s, "quote-to-cash")) == len(DEALS)
-            ),
-            timeout_s=90,
-        )
+        done = await wait_for_states(settings, all_completed(len(DEALS)), timeout_s=90)
         assert states_of(done, "quote-to-cash") == dict.fromkeys(DEALS, "completed")
         on_crm = await read_dead_letters(client_options(settings), [crm])
         first = [r for r in on_crm if (REPLAY_ID, replay_id.group(1).encode()) in r.headers]

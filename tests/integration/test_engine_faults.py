@@ -13,6 +13,7 @@ from engine.settings import ProcessingMode
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from engine.workload.reference import run_reference
 from tests.integration.engine_support import (
+    all_completed,
     engine_settings,
     publish_all,
     read_commands,
@@ -38,9 +39,7 @@ def _history() -> list:  # type: ignore[type-arg]
     return events
 
 
-def _all_completed(s: dict) -> bool:  # type: ignore[type-arg]
-    q2c = states_of(s, "quote-to-cash")
-    return len(q2c) == len(DEALS) and set(q2c.values()) == {"completed"}
+_all_completed = all_completed(len(DEALS))
 
 
 async def _progress(settings, at_least: int, timeout_s: float = 120.0) -> None:  # type: ignore[no-untyped-def]

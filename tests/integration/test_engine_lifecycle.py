@@ -13,6 +13,7 @@ from engine.cli.main import app
 from engine.runtime.app import Engine
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
+    all_completed,
     engine_settings,
     publish_all,
     read_commands,
@@ -35,14 +36,7 @@ async def test_milestone_deal_completes(
     engine = Engine(settings, worker_id="w1")
     await engine.start()
     try:
-        final = await wait_for_states(
-            settings,
-            lambda s: (
-                set(states_of(s, "quote-to-cash").values()) == {"completed"}
-                and len(states_of(s, "quote-to-cash")) == 2
-            ),
-            timeout_s=90,
-        )
+        final = await wait_for_states(settings, all_completed(2), timeout_s=90)
     finally:
         await engine.stop()
     assert states_of(final, "quote-to-cash") == {"D-1": "completed", "D-2": "completed"}

@@ -6,17 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
-from typer.testing import CliRunner
 
-from engine.cli.main import app
 from engine.kafka.connection import client_options
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
 from engine.saga.model import SagaState
-from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, account_id_for, deal_history, master_data
+from tests.integration.engine_support import cli as run_cli
 from tests.integration.engine_support import engine_settings, publish_all, states, wait_for_states
 
 pytestmark = pytest.mark.kafka
@@ -24,15 +23,7 @@ DEAL = "X-1"
 Q2C = "quote-to-cash"
 
 
-def cli(settings: Settings, *args: str, code: int = 0) -> str:
-    env = {
-        "Q2C_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-        "Q2C_TOPIC_PREFIX": settings.topic_prefix,
-        "USER": "sre-carol",
-    }
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code == code, result.output
-    return result.output
+cli = partial(run_cli, user="sre-carol")
 
 
 def state_of(all_states: dict[tuple[str, str], SagaState]) -> str | None:
