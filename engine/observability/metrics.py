@@ -63,6 +63,11 @@ RESTORE_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 RESTORED_RECORDS = Counter("q2c_state_restored_records_total", "Changelog records restored")
+TIMER_FAILURES = Counter(
+    "q2c_timer_failures_total",
+    "Saga timers whose handling raised (saga left unchanged)",
+    ["saga_type"],
+)
 TIMERS_FIRED = Counter("q2c_timers_fired_total", "Saga timers fired", ["saga_type", "name"])
 
 SAGAS_BY_STATE = Gauge("q2c_sagas", "Saga instances by type and state", ["saga_type", "state"])

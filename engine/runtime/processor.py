@@ -35,7 +35,7 @@ from engine.runtime.translate import (
     to_saga_event,
 )
 from engine.saga.engine import due_timers, step
-from engine.saga.model import Command, Correlate, Event, SagaState, StatusChange
+from engine.saga.model import Command, Correlate, Decision, Event, SagaState, StatusChange
 from engine.sagas import SAGAS, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
@@ -151,27 +151,36 @@ class Processor:
 
     def _apply(self, task: Task, event: Event, now: datetime) -> list[OutRecord]:
         """Step every saga type interested in the event; stage states only when all succeed."""
-        decisions: list[tuple[StoreKey, SagaState, SagaState, tuple[Any, ...]]] = []
+        decisions: list[tuple[StoreKey, SagaState | None, Decision]] = []
         for definition in sagas_for_event(event.event_type):
             key = (definition.name, event.saga_key)
             before = task.store.get(key)
             decision = step(definition, before, event, now)
             if decision.state is not before:
-                decisions.append((key, before, decision.state, decision.effects))  # type: ignore[arg-type]
+                decisions.append((key, before, decision))
         outputs: list[OutRecord] = []
-        for key, before_state, after, effects in decisions:
-            _observe(before_state, after)
-            outputs.append(
-                OutRecord(
-                    topic=self.names.state,
-                    key=changelog_key(key),
-                    value=task.store.stage(key, after),
-                    partition=task.partition,
-                )
-            )
-            outputs += self._effects(effects, event.saga_key, now)
+        for key, before, decision in decisions:
+            outputs += self._record_step(task, key, before, decision, now)
         self.counts["processed"] += 1
         return outputs
+
+    def _record_step(
+        self,
+        task: Task,
+        key: StoreKey,
+        before: SagaState | None,
+        decision: Decision,
+        now: datetime,
+    ) -> list[OutRecord]:
+        """Stage the saga's new state and turn its effects into records."""
+        _observe(key[0], before, decision.state)
+        changelog = OutRecord(
+            topic=self.names.state,
+            key=changelog_key(key),
+            value=task.store.stage(key, decision.state),
+            partition=task.partition,
+        )
+        return [changelog, *self._effects(decision.effects, key[1], now)]
 
     def _effects(self, effects: tuple[Any, ...], saga_key: str, now: datetime) -> list[OutRecord]:
         out: list[OutRecord] = []
@@ -201,28 +210,32 @@ class Processor:
         )
 
     def fire_timers(self, task: Task, now: datetime) -> list[OutRecord]:
-        """Apply every due timer of the task's sagas as timer-fired events."""
+        """Apply every due timer of the task's sagas as timer-fired events.
+
+        A saga whose timer handling fails is logged and left as it was (its timers stay in its
+        state and are indexed again on its next change or restore); the others go on.
+        """
         outputs: list[OutRecord] = []
         for key in task.store.due(now):
             state = task.store.get(key)
             if state is None:
                 continue
             definition = SAGAS[key[0]]
-            for event in due_timers(state, now):
-                current = task.store.get(key)
-                decision = step(definition, current, event, now)
-                metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
-                if decision.state is not current:
-                    _observe(current, decision.state)
-                    outputs.append(
-                        OutRecord(
-                            topic=self.names.state,
-                            key=changelog_key(key),
-                            value=task.store.stage(key, decision.state),
-                            partition=task.partition,
-                        )
-                    )
-                    outputs += self._effects(decision.effects, key[1], now)
+            produced: list[OutRecord] = []
+            staged = state
+            try:
+                for event in due_timers(state, now):
+                    decision = step(definition, staged, event, now)
+                    metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
+                    if decision.state is not staged:
+                        produced += self._record_step(task, key, staged, decision, now)
+                        staged = decision.state
+            except Exception:
+                log.exception("timer of %s %s failed; the saga is left unchanged", *key)
+                metrics.TIMER_FAILURES.labels(key[0]).inc()
+                task.store.unstage(key)
+                continue
+            outputs += produced
         return outputs
 
     def route_waiting(
@@ -247,14 +260,19 @@ class Processor:
         offsets = {tp: task.commit_offset(tp) for tp in touched}
         return outputs, offsets
 
-    def committed(self, task: Task) -> None:
-        """Hook after a task's transaction committed (metrics attach here)."""
 
+def _observe(saga_type: str, before: SagaState | None, after: SagaState) -> None:
+    """Business metrics of a quote-to-cash step (cycle times and SLA breaches, by event time).
 
-def _observe(before: SagaState | None, after: SagaState) -> None:
-    """Business metrics of one saga step (cycle times and SLA breaches, by event time)."""
+    Metrics never stop processing: a failure here is logged and the step goes on.
+    """
+    if saga_type != "quote-to-cash":
+        return
     old = before.data if before is not None else {}
-    for cycle, seconds in cycle_observations(old, after.data):
-        metrics.CYCLE_SECONDS.labels(cycle).observe(seconds)
-    for kind in sla_breaches(old, after.data):
-        metrics.SLA_BREACHES.labels(kind).inc()
+    try:
+        for cycle, seconds in cycle_observations(old, after.data):
+            metrics.CYCLE_SECONDS.labels(cycle).observe(seconds)
+        for kind in sla_breaches(old, after.data):
+            metrics.SLA_BREACHES.labels(kind).inc()
+    except Exception:
+        log.exception("business metrics of %s failed", after.saga_key)

@@ -46,6 +46,10 @@ class SagaStore:
         self._staged[key] = state
         return state_to_bytes(state)
 
+    def unstage(self, key: StoreKey) -> None:
+        """Drop the open transaction's change to one saga."""
+        self._staged.pop(key, None)
+
     def commit(self) -> None:
         for key, state in self._staged.items():
             previous = self._committed.get(key)

@@ -35,3 +35,16 @@ def test_sla_breaches_count_new_breaches_only() -> None:
     assert sla_breaches({}, {"sla_breached": True}) == ["activation"]
     assert sla_breaches({"sla_breached": True}, {"sla_breached": True}) == []
     assert sla_breaches({"dunned": ["I1"]}, {"dunned": ["I1", "I2"]}) == ["payment"]
+
+
+def test_metrics_never_break_a_step() -> None:
+    """time-and-expense keeps invoices by period (not invoice records); odd data is skipped."""
+    from engine.runtime.processor import _observe
+    from engine.saga.model import SagaState
+
+    te = SagaState(
+        "time-and-expense", "D-1", "accruing", {"invoices": {"0": "D-1:te-invoice:period:0"}}
+    )
+    _observe("time-and-expense", None, te)
+    odd = SagaState("quote-to-cash", "D-1", "active", {"invoices": {"I-1": "not-a-record"}})
+    _observe("quote-to-cash", None, odd)  # logged, not raised
