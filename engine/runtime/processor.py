@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -26,7 +27,7 @@ from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
 from engine.runtime.names import TopicNames
 from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
-from engine.runtime.store import StoreKey, changelog_key
+from engine.runtime.store import StoreKey
 from engine.runtime.task import Task
 from engine.runtime.translate import (
     SAGA_KEY_HEADER,
@@ -58,7 +59,8 @@ class Processor:
         self.clock = clock
         self.worker_id = worker_id
         self.correlation = CorrelationTable(names.correlation)
-        self.counts: dict[str, int] = {"processed": 0, "dead_lettered": 0, "forwarded": 0}
+        # Committed outcomes (see engine.runtime.outcomes), for tests, the demo and the API.
+        self.counts: Counter[str] = Counter(processed=0, dead_lettered=0, forwarded=0)
 
     async def start(self, options: dict[str, Any]) -> None:
         await self.correlation.start(options)
@@ -100,13 +102,10 @@ class Processor:
                 task.waiting.add(rec, since)
                 return []
             if isinstance(decision, Forward):
-                self.counts["forwarded"] += 1
-                metrics.RECORDS_FORWARDED.labels(self.names.logical(rec.topic)).inc()
+                task.outcomes.forwarded(self.names.logical(rec.topic))
                 return [self._forward(rec, decision.saga_key)]
             outputs = self._apply(task, to_saga_event(model, decision.saga_key), now)
-            metrics.RECORDS_PROCESSED.labels(
-                self.names.logical(rec.topic), model.envelope.event_type
-            ).inc()
+            task.outcomes.processed(self.names.logical(rec.topic), model.envelope.event_type)
             return outputs
         except DecodeError as exc:
             return [self._dead_letter(task, rec, exc, "decode", now)]
@@ -131,8 +130,7 @@ class Processor:
     def _dead_letter(
         self, task: Task, rec: InRecord, exc: BaseException, stage: str, now: datetime
     ) -> OutRecord:
-        self.counts["dead_lettered"] += 1
-        metrics.RECORDS_DEAD_LETTERED.labels(self.names.logical(rec.topic), stage).inc()
+        task.outcomes.dead_lettered(self.names.logical(rec.topic), stage)
         failure = Failure.from_exception(
             exc,
             stage=stage,
@@ -161,7 +159,6 @@ class Processor:
         outputs: list[OutRecord] = []
         for key, before, decision in decisions:
             outputs += self._record_step(task, key, before, decision, now)
-        self.counts["processed"] += 1
         return outputs
 
     def _record_step(
@@ -172,22 +169,20 @@ class Processor:
         decision: Decision,
         now: datetime,
     ) -> list[OutRecord]:
-        """Stage the saga's new state and turn its effects into records."""
+        """Stage the saga's new state (its changelog record is written at commit) and turn its
+        effects into records."""
         _observe(key[0], before, decision.state)
-        changelog = OutRecord(
-            topic=self.names.state,
-            key=changelog_key(key),
-            value=task.store.stage(key, decision.state),
-            partition=task.partition,
-        )
-        return [changelog, *self._effects(decision.effects, key[1], now)]
+        task.store.stage(key, decision.state)
+        return self._effects(task, decision.effects, key[1], now)
 
-    def _effects(self, effects: tuple[Any, ...], saga_key: str, now: datetime) -> list[OutRecord]:
+    def _effects(
+        self, task: Task, effects: tuple[Any, ...], saga_key: str, now: datetime
+    ) -> list[OutRecord]:
         out: list[OutRecord] = []
         for effect in effects:
             if isinstance(effect, Command):
                 out.append(command_record(effect, self.names, now, current_traceparent()))
-                metrics.COMMANDS_EMITTED.labels(effect.command_type, effect.target_system).inc()
+                task.outcomes.command(effect.command_type, effect.target_system)
                 for kind, value in implied_correlations(effect):
                     out.append(self._correlate(kind, value, saga_key))
             elif isinstance(effect, StatusChange):

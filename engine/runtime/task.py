@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from engine.kafka.client import Producer
 from engine.kafka.records import TopicPartition
+from engine.runtime.outcomes import Outcomes
 from engine.runtime.store import SagaStore
 from engine.runtime.waiting import WaitRoom
 
@@ -21,6 +22,7 @@ class Task:
     partition: int
     producer: Producer
     store: SagaStore = field(default_factory=SagaStore)
+    outcomes: Outcomes = field(default_factory=Outcomes)
     # Records waiting for a correlation (source id -> saga key) to become known.
     waiting: WaitRoom = field(default_factory=WaitRoom)
     # Correlation-table version last tried for the waiting records (retry only after changes).

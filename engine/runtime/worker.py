@@ -33,6 +33,7 @@ from engine.observability import metrics
 from engine.observability.business import exception_since
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
+from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
 from engine.runtime.task import Task
 from engine.settings import ProcessingMode, Settings
 
@@ -130,7 +131,7 @@ class Worker:
         async with self._lock:
             for p in sorted({tp.partition for tp in assigned} - set(self.tasks)):
                 self.tasks[p] = await self._open_task(p)
-            await self._seek_committed(assigned)
+            await self._seek_assigned(assigned)
             self.ready.set()
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -163,6 +164,8 @@ class Worker:
             [TopicPartition(self.names.state, partition)],
             lambda rec: task.store.restore(rec.key or b"", rec.value),
         )
+        if self.exactly_once:
+            task.committed_offsets.update(task.store.input_offsets)
         metrics.RESTORE_SECONDS.observe(time.perf_counter() - began)
         metrics.RESTORED_RECORDS.inc(restored)
         log.info("task %s restored %s changelog records", partition, restored)
@@ -170,6 +173,7 @@ class Worker:
 
     async def _close_task(self, task: Task) -> None:
         task.store.abort()
+        task.outcomes.discard()
         if self.exactly_once:
             with contextlib.suppress(KafkaError):
                 await task.producer.stop()
@@ -198,6 +202,20 @@ class Worker:
                 self._consumer.seek(tp, offset)
         if unknown:
             await self._seek_committed(unknown)
+
+    async def _seek_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Start each partition where its task's own changelog record says.
+
+        Others start where the consumer itself resolves them (the group's committed offset,
+        else the earliest). No explicit seek_to_beginning here: that reset is applied lazily
+        and could land after the first records were already handed out, re-delivering them.
+        """
+        assert self._consumer is not None
+        for tp in assigned:
+            task = self.tasks.get(tp.partition)
+            offset = task.committed_offsets.get(tp) if task is not None else None
+            if offset is not None:
+                self._consumer.seek(tp, offset)
 
     async def _seek_committed(self, partitions: set[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -248,6 +266,20 @@ class Worker:
     ) -> None:
         assert self._consumer is not None
         began = time.perf_counter()
+        outputs = outputs + [
+            OutRecord(self.names.state, key, value, partition=task.partition)
+            for key, value in task.store.staged_changelog()
+        ]
+        if offsets and self.exactly_once:
+            all_offsets = {**task.committed_offsets, **offsets}
+            outputs.append(
+                OutRecord(
+                    self.names.state,
+                    INPUT_OFFSETS_KEY,
+                    encode_input_offsets(all_offsets),
+                    partition=task.partition,
+                )
+            )
         try:
             if isinstance(task.producer, TransactionalProducer):
                 await task.producer.begin()
@@ -263,6 +295,7 @@ class Worker:
             log.warning("task %s fenced by a newer owner; dropping it", task.partition)
             metrics.TXN_ABORTS.labels("fenced").inc()
             task.store.abort()
+            task.outcomes.discard()
             self.tasks.pop(task.partition, None)
             self._consumer.pause(self._task_partitions(task))
             return
@@ -272,12 +305,14 @@ class Worker:
             for rec in records:
                 metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
             task.store.abort()
+            task.outcomes.discard()
             if isinstance(task.producer, TransactionalProducer):
                 with contextlib.suppress(Exception):
                     await task.producer.abort()
             await self._rewind(task, {TopicPartition(r.topic, r.partition) for r in records})
             return
         task.store.commit()
+        task.outcomes.commit(self.processor.counts)
         task.committed_offsets.update(offsets)
         metrics.TXN_COMMIT_SECONDS.observe(time.perf_counter() - began)
         wall = time.time()
@@ -303,7 +338,7 @@ class Worker:
         async with self._lock:
             for task in list(self.tasks.values()):
                 outputs = self.processor.fire_timers(task, now)
-                if outputs:
+                if outputs or task.store.dirty:
                     await self._commit(task, outputs, {}, [])
             await self._commit_acked_offsets()
 
@@ -322,7 +357,7 @@ class Worker:
                 outputs, offsets = self.processor.route_waiting(
                     task, now, max_wait_s=self.settings.correlation_wait_s
                 )
-                if outputs or offsets:
+                if outputs or offsets or task.store.dirty:
                     await self._commit(task, outputs, offsets, [])
             await self._commit_acked_offsets()
 
