@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.saga import Command, Context
+from engine.saga import Command, Context, Outcome
 
 TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
 # Money is Avro decimal(20, 4): every computed amount is rounded to that scale.
@@ -119,3 +119,9 @@ def milestone_of_reference(deal_id: str, reference: str) -> str | None:
 def without_key(mapping: Json, key: str) -> dict[str, Any]:
     """A copy of `mapping` without `key`."""
     return {k: v for k, v in mapping.items() if k != key}
+
+
+def stop_on_cancel(ctx: Context) -> Outcome:
+    """deal-cancelled for a follower saga: nothing further is issued (its timers are disarmed
+    on entering the terminal state); the reason is kept."""
+    return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")

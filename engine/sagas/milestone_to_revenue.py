@@ -9,7 +9,7 @@ saga completes when every contract milestone has been recognised.
 from __future__ import annotations
 
 from engine.saga import Context, Outcome, SagaDefinition, transition
-from engine.sagas.common import milestone_of_reference
+from engine.sagas.common import milestone_of_reference, stop_on_cancel
 
 NAME = "milestone-to-revenue"
 
@@ -69,11 +69,6 @@ def recognize(ctx: Context) -> Outcome:
     )
 
 
-def cancel(ctx: Context) -> Outcome:
-    """deal-cancelled: recognise nothing further."""
-    return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")
-
-
 MILESTONE_TO_REVENUE = SagaDefinition(
     name=NAME,
     description=(
@@ -93,6 +88,6 @@ MILESTONE_TO_REVENUE = SagaDefinition(
             recognize,
             guard=unrecognised_milestone_invoice,
         ),
-        transition("tracking", "deal-cancelled", "cancelled", cancel),
+        transition("tracking", "deal-cancelled", "cancelled", stop_on_cancel),
     ),
 )

@@ -24,6 +24,7 @@ from engine.sagas.common import (
     issue_invoice,
     period_close,
     period_of,
+    stop_on_cancel,
     within_term,
 )
 
@@ -197,11 +198,6 @@ def close_period(ctx: Context) -> Outcome:
     return Outcome("accruing", (*effects, _period_timer(contract, period + 1)), data, detail)
 
 
-def cancel(ctx: Context) -> Outcome:
-    """deal-cancelled: stop; nothing further is invoiced (open timers are disarmed)."""
-    return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")
-
-
 TIME_AND_EXPENSE = SagaDefinition(
     name=NAME,
     description=(
@@ -221,6 +217,6 @@ TIME_AND_EXPENSE = SagaDefinition(
         ),
         transition("accruing", "expense-approved", "accruing", record_expense, guard=new_expense),
         transition("accruing", f"timer:{PERIOD_CLOSE}", ("accruing", "completed"), close_period),
-        transition("accruing", "deal-cancelled", "cancelled", cancel),
+        transition("accruing", "deal-cancelled", "cancelled", stop_on_cancel),
     ),
 )
