@@ -218,13 +218,15 @@ class Worker:
                 self._consumer.seek(tp, offset)
 
     async def _seek_committed(self, partitions: set[TopicPartition]) -> None:
+        """Back to the group's committed offset, or the log start when there is none.
+
+        Explicit seeks only: a lazy seek_to_beginning could hand out buffered records first.
+        """
         assert self._consumer is not None
+        starts = await self._consumer.beginning_offsets(partitions)
         for tp in partitions:
             committed = await self._consumer.committed(tp)
-            if committed is None:
-                await self._consumer.seek_to_beginning([tp])
-            else:
-                self._consumer.seek(tp, committed)
+            self._consumer.seek(tp, starts[tp] if committed is None else committed)
 
     # -- processing ---------------------------------------------------------------------------
 
