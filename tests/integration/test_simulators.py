@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from engine.codec import decode, encode, headers_for
 from engine.contracts import (
-    COMMAND_MODELS,
-    COMMAND_TARGETS,
     ClosedWon,
     Command,
-    CommandHeader,
     Event,
     InvoiceLine,
     IssueInvoice,
@@ -38,6 +33,7 @@ from engine.simulators import (
     generate_deals,
 )
 from engine.topics import ensure_topics
+from tests.command_builders import command
 
 pytestmark = pytest.mark.kafka
 DAY = 86_400.0
@@ -50,21 +46,6 @@ async def settings(kafka_bootstrap: str, unique: str) -> Settings:
     )
     await ensure_topics(s)
     return s
-
-
-def command(command_type: str, saga_key: str, step: str, **fields: Any) -> Command:
-    header = CommandHeader(
-        command_id=str(uuid.uuid4()),
-        command_type=command_type,
-        idempotency_key=f"{saga_key}:{step}",
-        saga_key=saga_key,
-        correlation_id=saga_key,
-        causation_id=str(uuid.uuid4()),
-        issued_at=datetime.now(UTC),
-        target_system=COMMAND_TARGETS[command_type],
-        schema_version=1,
-    )
-    return COMMAND_MODELS[command_type](header=header, **fields)
 
 
 async def send(settings: Settings, commands: list[Command]) -> None:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from engine.contracts import (
-    COMMAND_MODELS,
-    COMMAND_TARGETS,
     BillingScheduleCreated,
     ClosedWon,
     Command,
-    CommandHeader,
     ExpenseApproved,
     InvoiceIssued,
     InvoiceLine,
@@ -29,24 +25,15 @@ from engine.simulators.billing import BillingBehaviour, BillingConfig
 from engine.simulators.crm import CrmBehaviour
 from engine.simulators.deals import DealConfig, generate_deals
 from engine.simulators.erp import ErpBehaviour
+from tests.command_builders import command as build_command
 
 START = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def command(command_type: str, saga_key: str, step: str, **fields: Any) -> Command:
-    header = CommandHeader(
-        command_id=str(uuid.uuid4()),
-        command_type=command_type,
-        idempotency_key=f"{saga_key}:{step}",
-        saga_key=saga_key,
-        correlation_id=saga_key,
-        causation_id=str(uuid.uuid4()),
-        issued_at=NOW,
-        target_system=COMMAND_TARGETS[command_type],
-        schema_version=1,
-    )
-    return COMMAND_MODELS[command_type](header=header, **fields)
+    """A command issued at the behaviours' fixed NOW."""
+    return build_command(command_type, saga_key, step, issued_at=NOW, **fields)
 
 
 def deals(milestone: bool) -> list[ClosedWon]:
