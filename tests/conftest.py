@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -38,8 +39,16 @@ async def admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
         await client.close()
 
 
+class MakeTopic(Protocol):
+    """The `make_topic` fixture: creates a topic and returns its unique name."""
+
+    async def __call__(
+        self, base: str, partitions: int = 1, config: dict[str, str] | None = None
+    ) -> str: ...
+
+
 @pytest.fixture
-def make_topic(admin: AIOKafkaAdminClient, unique: str):  # type: ignore[no-untyped-def]
+def make_topic(admin: AIOKafkaAdminClient, unique: str) -> MakeTopic:
     """Create a uniquely named topic: `await make_topic("orders", partitions=3)`."""
 
     async def _make(base: str, partitions: int = 1, config: dict[str, str] | None = None) -> str:

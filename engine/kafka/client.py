@@ -13,11 +13,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as _TP
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.errors import CommitFailedError, KafkaError, ProducerFenced
 
 from engine.kafka.records import Delivered, InRecord, OutRecord, TopicPartition
 
 __all__ = [
+    "CommitFailedError",
     "Consumer",
     "KafkaError",
     "Producer",
@@ -124,6 +125,16 @@ class Consumer:
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         await self._consumer.commit({_tp(tp): off for tp, off in offsets.items()})
 
+    async def seek_to_committed(self, partitions: set[TopicPartition]) -> None:
+        """Back to the group's committed offset, or the log start when there is none.
+
+        Explicit seeks only: a lazy seek_to_beginning could hand out buffered records first.
+        """
+        starts = await self.beginning_offsets(partitions)
+        for tp in partitions:
+            committed = await self.committed(tp)
+            self.seek(tp, starts[tp] if committed is None else committed)
+
     async def end_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         raw = await self._consumer.end_offsets([_tp(tp) for tp in partitions])
         return {_ours(tp): int(off) for tp, off in raw.items()}
@@ -198,10 +209,18 @@ class Producer:
         return Delivered(meta.topic, meta.partition, meta.offset)
 
     async def send_all(self, records: Iterable[OutRecord]) -> None:
-        """Send and wait for every acknowledgement (raises on the first failure)."""
-        futures = [await self.send(r) for r in records]
-        if futures:
-            await asyncio.gather(*futures)
+        """Send and wait for every acknowledgement (raises the first failure)."""
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            for record in records:
+                futures.append(await self.send(record))
+        finally:
+            # Wait for every queued record: a failure left unawaited is logged as never
+            # retrieved, and the caller must know all outcomes before it rolls back.
+            results = await asyncio.gather(*futures, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def flush(self) -> None:
         await self._producer.flush()

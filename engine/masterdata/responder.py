@@ -17,7 +17,7 @@ from engine.codec import TRACEPARENT, DecodeError, decode, encode, headers_for
 from engine.contracts import AccountValidated, AccountValidationFailed, Envelope, ValidateAccount
 from engine.contracts import Event as EventModel
 from engine.dlq.headers import Failure, dead_letter_headers
-from engine.kafka.client import Consumer, Producer
+from engine.kafka.client import CommitFailedError, Consumer, KafkaError, Producer
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.masterdata.table import MasterData
@@ -87,11 +87,18 @@ class AccountValidator:
         self._task = asyncio.create_task(self._run(options))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._tables.stop()
+        try:
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task  # raises the loop's error, if it died of one
+        finally:
+            await self._tables.stop()
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The answering loop; it only ends on `stop` or on an error it cannot ride out."""
+        return self._task
 
     async def _run(self, options: dict[str, Any]) -> None:
         consumer = Consumer(options, group_id=self.group_id, client_id="q2c-mdm")
@@ -102,17 +109,29 @@ class AccountValidator:
             consumer.subscribe([self.names.commands("masterdata")], _noop, _noop)
             while True:
                 records = await consumer.poll(timeout_ms=200)
-                if not records:
-                    continue
-                now = datetime.now(UTC)
-                await producer.send_all([self._answer(rec, now) for rec in records])
-                offsets: dict[TopicPartition, int] = {}
-                for rec in records:
-                    offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-                await consumer.commit(offsets)
+                if records:
+                    await self._answer_batch(consumer, producer, records)
         finally:
             await consumer.stop()
             await producer.stop()
+
+    async def _answer_batch(
+        self, consumer: Consumer, producer: Producer, records: list[InRecord]
+    ) -> None:
+        now = datetime.now(UTC)
+        offsets: dict[TopicPartition, int] = {}
+        for rec in records:
+            offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
+        try:
+            await producer.send_all([self._answer(rec, now) for rec in records])
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced under this batch (a long pause, say): the partitions' new
+            # owner answers these commands again with the same event ids, which sagas drop.
+            log.warning("rebalanced before committing %s answered commands", len(records))
+        except KafkaError:
+            log.exception("replies to %s commands not delivered; reading them again", len(records))
+            await consumer.seek_to_committed(set(offsets))
 
     def _answer(self, rec: InRecord, now: datetime) -> OutRecord:
         try:

@@ -99,9 +99,17 @@ class Engine:
         """Run in the foreground until SIGTERM/SIGINT."""
         await self.start()
         self.worker.install_signal_handlers()
-        assert self._task is not None
+        assert self._task is not None and self.validator.task is not None
         try:
-            await self._task
+            await asyncio.wait(
+                {self._task, self.validator.task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not self._task.done():
+                # The validator died: exit (non-zero, raised by validator.stop below) so the
+                # orchestrator restarts the process, rather than run on without half its job.
+                log.error("account validator stopped; stopping the worker")
+                self.worker.request_stop()
+            await self._task  # raises the worker's own failure, if it had one
         finally:
             await self.validator.stop()
             await self._stop_http()

@@ -201,7 +201,7 @@ class Worker:
             else:
                 self._consumer.seek(tp, offset)
         if unknown:
-            await self._seek_committed(unknown)
+            await self._consumer.seek_to_committed(unknown)
 
     async def _seek_assigned(self, assigned: set[TopicPartition]) -> None:
         """Start each partition where its task's own changelog record says.
@@ -216,17 +216,6 @@ class Worker:
             offset = task.committed_offsets.get(tp) if task is not None else None
             if offset is not None:
                 self._consumer.seek(tp, offset)
-
-    async def _seek_committed(self, partitions: set[TopicPartition]) -> None:
-        """Back to the group's committed offset, or the log start when there is none.
-
-        Explicit seeks only: a lazy seek_to_beginning could hand out buffered records first.
-        """
-        assert self._consumer is not None
-        starts = await self._consumer.beginning_offsets(partitions)
-        for tp in partitions:
-            committed = await self._consumer.committed(tp)
-            self._consumer.seek(tp, starts[tp] if committed is None else committed)
 
     # -- processing ---------------------------------------------------------------------------
 
@@ -296,10 +285,9 @@ class Worker:
             # the group reassigns it (the new owner re-reads from the committed offsets).
             log.warning("task %s fenced by a newer owner; dropping it", task.partition)
             metrics.TXN_ABORTS.labels("fenced").inc()
-            task.store.abort()
-            task.outcomes.discard()
             self.tasks.pop(task.partition, None)
             self._consumer.pause(self._task_partitions(task))
+            await self._close_task(task)
             return
         except Exception:
             log.exception("task %s: commit failed; rolling back and rewinding", task.partition)

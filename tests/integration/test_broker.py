@@ -7,6 +7,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from tests.conftest import MakeTopic
+
 pytestmark = pytest.mark.kafka
 
 
@@ -35,7 +37,7 @@ async def _drain(bootstrap: str, topic: str, *, isolation: str, expect: int) -> 
     return values
 
 
-async def test_produce_and_consume(kafka_bootstrap: str, make_topic) -> None:  # type: ignore[no-untyped-def]
+async def test_produce_and_consume(kafka_bootstrap: str, make_topic: MakeTopic) -> None:
     topic = await make_topic("plain", partitions=3)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
@@ -49,8 +51,8 @@ async def test_produce_and_consume(kafka_bootstrap: str, make_topic) -> None:  #
 
 
 async def test_idempotent_producer_writes_each_record_once(
-    kafka_bootstrap: str, make_topic
-) -> None:  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str, make_topic: MakeTopic
+) -> None:
     topic = await make_topic("idem")
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
     await producer.start()
@@ -65,8 +67,8 @@ async def test_idempotent_producer_writes_each_record_once(
 
 
 async def test_read_committed_sees_only_committed_transactions(
-    kafka_bootstrap: str, make_topic
-) -> None:  # type: ignore[no-untyped-def]
+    kafka_bootstrap: str, make_topic: MakeTopic
+) -> None:
     topic = await make_topic("txn")
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}"
