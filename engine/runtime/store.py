@@ -1,16 +1,22 @@
 """Per-task saga state store: committed states, a staging layer for the open transaction, timers.
 
-States are immutable values, so staging is a dict of replacements: commit folds it into the
-committed map, abort drops it. The timer index is a heap rebuilt lazily (stale entries are
-skipped when popped), which keeps SetTimer/CancelTimer O(log n).
+Committed states are held as their changelog bytes (what the commit wrote, what a restore
+reads), beside their state name: a worker holds far more sagas than it touches at a time, and
+the bytes take a fraction of the decoded value's memory. A bounded LRU keeps the recently used
+states decoded. Staging is a dict of replacements (states are immutable values): commit folds
+it in, abort drops it. The timer index is a heap with lazily skipped stale entries, which keeps
+SetTimer/CancelTimer O(log n).
 """
 
 from __future__ import annotations
 
 import heapq
 import json
+import sys
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from engine.kafka.records import TopicPartition
 from engine.saga.codec import state_from_bytes, state_to_bytes
@@ -42,16 +48,32 @@ def changelog_key(key: StoreKey) -> bytes:
 
 def parse_changelog_key(raw: bytes) -> StoreKey:
     saga_type, _, saga_key = raw.decode().partition("|")
-    return saga_type, saga_key
+    return sys.intern(saga_type), saga_key
+
+
+class _Committed(NamedTuple):
+    state: str  # the state name, for gauges without decoding
+    raw: bytes  # the changelog value
+
+
+TimerSignature = tuple[tuple[str, datetime], ...]
+
+DEFAULT_CACHE_SAGAS = 2048
 
 
 class SagaStore:
     """The saga states of one task (one partition number of the co-partitioned topics)."""
 
-    def __init__(self) -> None:
-        self._committed: dict[StoreKey, SagaState] = {}
+    def __init__(self, cache_sagas: int = DEFAULT_CACHE_SAGAS) -> None:
+        self._committed: dict[StoreKey, _Committed] = {}
+        self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
+        self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState] = {}
+        self._staged_raw: dict[StoreKey, bytes] = {}
+        # Armed timers per saga that has any: commit re-indexes only sagas whose set changed.
+        self._armed: dict[StoreKey, TimerSignature] = {}
         self._timers: list[tuple[datetime, StoreKey]] = []
+        self._taken: list[StoreKey] = []  # taken off the index by `due` in the open transaction
         self.input_offsets: dict[TopicPartition, int] = {}
 
     def __len__(self) -> int:
@@ -59,19 +81,34 @@ class SagaStore:
 
     def get(self, key: StoreKey) -> SagaState | None:
         staged = self._staged.get(key)
-        return staged if staged is not None else self._committed.get(key)
+        if staged is not None:
+            return staged
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        entry = self._committed.get(key)
+        if entry is None:
+            return None
+        state = state_from_bytes(entry.raw)
+        self._remember(key, state)
+        return state
 
     def stage(self, key: StoreKey, state: SagaState) -> None:
         """Stage a new state for the open transaction."""
         self._staged[key] = state
+        self._staged_raw.pop(key, None)
 
     def staged_changelog(self) -> list[tuple[bytes, bytes]]:
         """(key, value) changelog records of the open transaction: one per saga, its last state.
 
         Written at commit rather than per event, so a saga that took several events in one
-        batch is serialised once.
+        batch is serialised once (and `commit` keeps these same bytes).
         """
-        return [(changelog_key(k), state_to_bytes(s)) for k, s in self._staged.items()]
+        for key, state in self._staged.items():
+            if key not in self._staged_raw:
+                self._staged_raw[key] = state_to_bytes(state)
+        return [(changelog_key(k), raw) for k, raw in self._staged_raw.items()]
 
     @property
     def dirty(self) -> bool:
@@ -81,18 +118,24 @@ class SagaStore:
     def unstage(self, key: StoreKey) -> None:
         """Drop the open transaction's change to one saga."""
         self._staged.pop(key, None)
+        self._staged_raw.pop(key, None)
 
     def commit(self) -> None:
         for key, state in self._staged.items():
-            previous = self._committed.get(key)
-            self._committed[key] = state
-            # Index only changed timer sets: the heap would otherwise grow with every event.
-            if previous is None or previous.timers != state.timers:
-                self._index_timers(key, state)
+            raw = self._staged_raw.get(key)
+            self._put(key, state, state_to_bytes(state) if raw is None else raw)
+            self._remember(key, state)
         self._staged.clear()
+        self._staged_raw.clear()
+        self._taken.clear()
 
     def abort(self) -> None:
         self._staged.clear()
+        self._staged_raw.clear()
+        for key in self._taken:
+            for _tid, fire_at in self._armed.get(key, ()):
+                heapq.heappush(self._timers, (fire_at, key))
+        self._taken.clear()
 
     def restore(self, raw_key: bytes, raw_value: bytes | None) -> None:
         """Apply one changelog record (None value = tombstone)."""
@@ -100,25 +143,54 @@ class SagaStore:
             self.input_offsets = decode_input_offsets(raw_value or b"{}")
             return
         key = parse_changelog_key(raw_key)
+        self._cache.pop(key, None)
         if raw_value is None:
             self._committed.pop(key, None)
+            self._armed.pop(key, None)
             return
-        state = state_from_bytes(raw_value)
-        self._committed[key] = state
-        self._index_timers(key, state)
+        self._put(key, state_from_bytes(raw_value), raw_value)
 
-    def _index_timers(self, key: StoreKey, state: SagaState) -> None:
-        for _name, fire_at, _data in state.timers.values():
-            heapq.heappush(self._timers, (fire_at, key))
+    def _put(self, key: StoreKey, state: SagaState, raw: bytes) -> None:
+        self._committed[key] = _Committed(sys.intern(state.state), raw)
+        signature = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
+        # Index only changed timer sets: the heap would otherwise grow with every event.
+        if signature != self._armed.get(key, ()):
+            for _tid, fire_at in signature:
+                heapq.heappush(self._timers, (fire_at, key))
+        if signature:
+            self._armed[key] = signature
+        else:
+            self._armed.pop(key, None)
+
+    def _remember(self, key: StoreKey, state: SagaState) -> None:
+        self._cache[key] = state
+        self._cache.move_to_end(key)
+        if len(self._cache) > self._cache_sagas:
+            self._cache.popitem(last=False)
 
     def due(self, now: datetime) -> list[StoreKey]:
-        """Keys of sagas with a timer due at `now` (each once)."""
+        """Keys of sagas with a committed timer due at `now` (each once).
+
+        Taken off the index until the open transaction ends: `abort` puts them back, so a
+        timer whose firing was rolled back fires again.
+        """
         keys: list[StoreKey] = []
         while self._timers and self._timers[0][0] <= now:
-            _, key = heapq.heappop(self._timers)
-            if key not in keys:
+            fire_at, key = heapq.heappop(self._timers)
+            armed = self._armed.get(key, ())
+            # Entries of timers since re-armed, cancelled or fired are stale: skip them.
+            if key not in keys and any(at == fire_at for _tid, at in armed):
                 keys.append(key)
+        self._taken.extend(keys)
         return keys
 
-    def items(self) -> Iterator[tuple[StoreKey, SagaState]]:
-        yield from self._committed.items()
+    def state_counts(self) -> Counter[tuple[str, str]]:
+        """Committed sagas per (saga type, state name), without decoding any."""
+        return Counter((key[0], entry.state) for key, entry in self._committed.items())
+
+    def items(self, *, in_state: str | None = None) -> Iterator[tuple[StoreKey, SagaState]]:
+        """Committed states (decoded one by one), optionally only those in state `in_state`."""
+        for key, entry in list(self._committed.items()):
+            if in_state is None or entry.state == in_state:
+                cached = self._cache.get(key)
+                yield key, cached if cached is not None else state_from_bytes(entry.raw)

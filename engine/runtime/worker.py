@@ -360,13 +360,12 @@ class Worker:
         oldest: dict[str, float] = {}
         now = self.clock()
         for task in self.tasks.values():
-            for (saga_type, _key), state in task.store.items():
-                counts[(saga_type, state.state)] += 1
-                if state.state == "exception":
-                    since = exception_since(state.history)
-                    if since is not None:
-                        age = (now - since).total_seconds()
-                        oldest[saga_type] = max(oldest.get(saga_type, 0.0), age)
+            counts.update(task.store.state_counts())
+            for (saga_type, _key), state in task.store.items(in_state="exception"):
+                since = exception_since(state.history)
+                if since is not None:
+                    age = (now - since).total_seconds()
+                    oldest[saga_type] = max(oldest.get(saga_type, 0.0), age)
         metrics.SAGAS_BY_STATE.clear()
         for (saga_type, state_name), n in counts.items():
             metrics.SAGAS_BY_STATE.labels(saga_type, state_name).set(n)

@@ -1,17 +1,26 @@
-"""The store restores saga states and the task's input offsets from its changelog."""
+"""The saga store: changelog restore, staging, the decode cache and the timer index."""
 
 from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.kafka.records import TopicPartition
 from engine.runtime.store import (
     INPUT_OFFSETS_KEY,
     SagaStore,
+    StoreKey,
     changelog_key,
     decode_input_offsets,
     encode_input_offsets,
 )
 from engine.saga.codec import state_to_bytes
-from engine.saga.model import SagaState
+from engine.saga.model import SagaState, Timer
 
 
 def test_input_offsets_round_trip_and_are_not_sagas() -> None:
@@ -34,3 +43,112 @@ def test_changelog_holds_one_record_per_saga_per_transaction() -> None:
     assert len(records) == 1 and b"creating_project" in records[0][1]
     store.abort()
     assert store.get(key) is None and not store.dirty
+
+
+# -- committed states kept as bytes behind a bounded decode cache --------------------------
+
+KEYS = [("quote-to-cash", f"D-{i}") for i in range(4)] + [("time-and-expense", "D-0")]
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _state(key: StoreKey, name: str, version: int, timer_minutes: int | None) -> SagaState:
+    timers = {}
+    if timer_minutes is not None:
+        timers["sla"] = Timer("sla", BASE + timedelta(minutes=timer_minutes), {"n": version})
+    return SagaState(
+        key[0],
+        key[1],
+        name,
+        data={"amount": Decimal("1.50"), "n": version},
+        timers=timers,
+        version=version,
+    )
+
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("stage"),
+            st.sampled_from(KEYS),
+            st.sampled_from(["validating", "active", "exception"]),
+            st.one_of(st.none(), st.integers(0, 60)),
+        ),
+        st.tuples(st.just("commit")),
+        st.tuples(st.just("abort")),
+        st.tuples(st.just("restore"), st.sampled_from(KEYS), st.booleans()),
+        st.tuples(st.just("get"), st.sampled_from(KEYS)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_ops, cache_sagas=st.sampled_from([1, 2, 1000]))
+def test_store_reads_back_what_was_committed_whatever_the_cache_size(
+    ops: list[tuple[Any, ...]], cache_sagas: int
+) -> None:
+    store = SagaStore(cache_sagas=cache_sagas)
+    committed: dict[StoreKey, SagaState] = {}  # the model: plain decoded values
+    staged: dict[StoreKey, SagaState] = {}
+    for version, op in enumerate(ops, start=1):
+        if op[0] == "stage":
+            state = _state(op[1], op[2], version, op[3])
+            store.stage(op[1], state)
+            staged[op[1]] = state
+        elif op[0] == "commit":
+            store.staged_changelog()
+            store.commit()
+            committed.update(staged)
+            staged.clear()
+        elif op[0] == "abort":
+            store.abort()
+            staged.clear()
+        elif op[0] == "restore" and not staged:  # restores happen between transactions
+            key, tombstone = op[1], op[2]
+            if tombstone:
+                store.restore(changelog_key(key), None)
+                committed.pop(key, None)
+            else:
+                state = _state(key, "restored", version, version % 3 or None)
+                store.restore(changelog_key(key), state_to_bytes(state))
+                committed[key] = state
+        elif op[0] == "get":
+            expected = staged.get(op[1], committed.get(op[1]))
+            assert store.get(op[1]) == expected
+    assert dict(store.items()) == committed
+    assert len(store) == len(committed)
+    assert store.state_counts() == Counter((k[0], s.state) for k, s in committed.items())
+    assert dict(store.items(in_state="exception")) == {
+        k: s for k, s in committed.items() if s.state == "exception"
+    }
+    # Every committed armed timer falls due exactly once; nothing else does.
+    far = BASE + timedelta(days=1)
+    assert sorted(store.due(far)) == sorted(k for k, s in committed.items() if s.timers)
+    assert store.due(far) == []
+
+
+def test_unchanged_timers_are_not_indexed_again() -> None:
+    """A saga that takes many events with the same armed timer fires once when it falls due."""
+    store = SagaStore(cache_sagas=1)
+    key = ("quote-to-cash", "D-1")
+    for version in range(50):
+        store.stage(key, _state(key, "active", version, 10))
+        store.commit()
+    assert store.due(BASE + timedelta(minutes=9)) == []
+    assert store.due(BASE + timedelta(minutes=10)) == [key]
+    assert store.due(BASE + timedelta(days=1)) == []
+
+
+def test_a_timer_whose_firing_was_rolled_back_fires_again() -> None:
+    store = SagaStore()
+    key = ("quote-to-cash", "D-1")
+    store.stage(key, _state(key, "active", 1, 10))
+    store.commit()
+    later = BASE + timedelta(minutes=11)
+    assert store.due(later) == [key]
+    store.stage(key, _state(key, "escalated", 2, None))  # the firing's new state...
+    store.abort()  # ...whose transaction failed
+    assert store.due(later) == [key]
+    store.stage(key, _state(key, "escalated", 2, None))
+    store.commit()
+    assert store.due(later + timedelta(days=1)) == []
