@@ -53,7 +53,6 @@ class Settings(BaseSettings):
     topic_prefix: str = Field(default="", description="prepended to every catalog topic name")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
-    commit_interval_ms: int = Field(default=100, ge=1, le=60_000)
     max_batch: int = Field(default=500, ge=1, le=100_000)
     correlation_wait_s: float = Field(
         default=300.0, gt=0, description="how long an event may wait for its saga key"
