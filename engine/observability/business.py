@@ -54,11 +54,3 @@ def sla_breaches(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[st
     if len(after.get("dunned", ())) > len(before.get("dunned", ())):
         kinds.append("payment")
     return kinds
-
-
-def exception_since(history: tuple[Any, ...]) -> datetime | None:
-    """When the saga last entered its `exception` state (engine clock), from its history."""
-    for record in reversed(history):
-        if record.to_state == "exception" and record.from_state != "exception":
-            return record.at
-    return None

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from engine.exceptions_queue.queue import exception_age
 from engine.kafka.client import (
     Consumer,
     KafkaError,
@@ -30,7 +31,6 @@ from engine.kafka.client import (
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
-from engine.observability.business import exception_since
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
 from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
@@ -362,10 +362,10 @@ class Worker:
         for task in self.tasks.values():
             counts.update(task.store.state_counts())
             for (saga_type, _key), state in task.store.items(in_state="exception"):
-                since = exception_since(state.history)
-                if since is not None:
-                    age = (now - since).total_seconds()
-                    oldest[saga_type] = max(oldest.get(saga_type, 0.0), age)
+                age = exception_age(state, now)
+                if age is not None:
+                    seconds = age.total_seconds()
+                    oldest[saga_type] = max(oldest.get(saga_type, 0.0), seconds)
         metrics.SAGAS_BY_STATE.clear()
         for (saga_type, state_name), n in counts.items():
             metrics.SAGAS_BY_STATE.labels(saga_type, state_name).set(n)

@@ -24,6 +24,9 @@ from engine.saga.model import (
     Timer,
 )
 
+# In-state history records a saga keeps (state changes are all kept): see `with_history`.
+HISTORY_IN_STATE_LIMIT = 50
+
 
 def step(
     definition: SagaDefinition, state: SagaState | None, event: Event, now: datetime
@@ -148,7 +151,7 @@ def _apply(
         state=to_state,
         data={**state.data, **outcome.data} if outcome.data else state.data,
         timers=timers,
-        history=(*state.history, record),
+        history=with_history(state.history, record),
         version=state.version + 1,
     )
     if definition.is_terminal(to_state) and not definition.is_terminal(from_state):
@@ -170,7 +173,7 @@ def _finish(state: SagaState, event: Event, now: datetime, effects: list[Effect]
         )
         for parked in state.parked
     )
-    return state.evolve(timers={}, parked=(), history=(*state.history, *notes))
+    return state.evolve(timers={}, parked=(), history=with_history(state.history, *notes))
 
 
 def _drain(
@@ -203,7 +206,31 @@ def _drain(
 
 def _note(state: SagaState, event: Event, now: datetime, note: str) -> SagaState:
     record = HistoryRecord(state.state, state.state, event.event_id, event.event_type, now, note)
-    return state.evolve(history=(*state.history, record), version=state.version + 1)
+    return state.evolve(history=with_history(state.history, record), version=state.version + 1)
+
+
+def with_history(
+    history: tuple[HistoryRecord, ...], *records: HistoryRecord
+) -> tuple[HistoryRecord, ...]:
+    """`history` plus `records`: every state change, and the latest in-state records only.
+
+    In-state records (events applied without a state change, notes) grow with a long-lived
+    saga's traffic, a time-and-materials project's every time entry, while the whole history is
+    written to the changelog at each commit. State changes are few and tell the saga's story:
+    when it started, when it entered its current state, which stages it reached. A dropped
+    record's event stays on its input topic (and on the status stream when it had a detail).
+    """
+    combined = (*history, *records)
+    excess = sum(1 for r in combined if r.from_state == r.to_state) - HISTORY_IN_STATE_LIMIT
+    if excess <= 0:
+        return combined
+    kept: list[HistoryRecord] = []
+    for record in combined:
+        if excess and record.from_state == record.to_state:
+            excess -= 1
+            continue
+        kept.append(record)
+    return tuple(kept)
 
 
 def _without(timers: Mapping[str, Timer], timer_id: str) -> dict[str, Timer]:
