@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from engine.runtime.translate import (
     status_record,
     to_saga_event,
 )
+from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Command, Correlate, Decision, Event, SagaState, StatusChange
 from engine.sagas import SAGAS, sagas_for_event
@@ -148,56 +149,66 @@ class Processor:
     # -- sagas ------------------------------------------------------------------------------
 
     def _apply(self, task: Task, event: Event, now: datetime) -> list[OutRecord]:
-        """Step every saga type interested in the event; stage states only when all succeed."""
-        decisions: list[tuple[StoreKey, SagaState | None, Decision]] = []
+        """Step every saga type interested in the event; stage states only when all succeed.
+
+        Every saga's records are built (and size-checked) before any state is staged, so an
+        event that fails for one saga type leaves all of them as they were: it is dead-lettered
+        whole, never half applied with the other sagas' commands lost.
+        """
+        steps: list[_Step] = []
         for definition in sagas_for_event(event.event_type):
             key = (definition.name, event.saga_key)
             before = task.store.get(key)
             decision = step(definition, before, event, now)
             if decision.state is not before:
-                decisions.append((key, before, decision))
+                steps.append(self._prepare(key, before, decision, now))
         outputs: list[OutRecord] = []
-        for key, before, decision in decisions:
-            outputs += self._record_step(task, key, before, decision, now)
+        for prepared in steps:
+            outputs += self._record(task, prepared)
         return outputs
 
-    def _record_step(
-        self,
-        task: Task,
-        key: StoreKey,
-        before: SagaState | None,
-        decision: Decision,
-        now: datetime,
-    ) -> list[OutRecord]:
-        """Stage the saga's new state (its changelog record is written at commit) and turn its
-        effects into records."""
-        _observe(key[0], before, decision.state)
-        task.store.stage(key, decision.state)
-        return self._effects(task, decision.effects, key[1], now)
-
-    def _effects(
-        self, task: Task, effects: tuple[Any, ...], saga_key: str, now: datetime
-    ) -> list[OutRecord]:
-        out: list[OutRecord] = []
-        for effect in effects:
+    def _prepare(
+        self, key: StoreKey, before: SagaState | None, decision: Decision, now: datetime
+    ) -> _Step:
+        """Everything a step writes, built without touching the task: raises on a record that
+        cannot be written (a translation bug, a record over the size limit)."""
+        outputs: list[OutRecord] = []
+        learnt: list[tuple[str, str]] = []
+        commands: list[Command] = []
+        for effect in decision.effects:
             if isinstance(effect, Command):
-                out.append(command_record(effect, self.names, now, current_traceparent()))
-                task.outcomes.command(effect.command_type, effect.target_system)
-                for kind, value in implied_correlations(effect):
-                    out.append(self._correlate(kind, value, saga_key))
+                outputs.append(command_record(effect, self.names, now, current_traceparent()))
+                commands.append(effect)
+                learnt += implied_correlations(effect)
             elif isinstance(effect, StatusChange):
                 status = status_record(effect, self.names, now, current_traceparent())
                 # The analytics stream carries the same facts with its own retention and
                 # access rules, so analytics consumers never need read access to CRM topics.
-                out += [status, replace(status, topic=self.names.analytics)]
+                outputs += [status, replace(status, topic=self.names.analytics)]
             elif isinstance(effect, Correlate):
-                out.append(self._correlate(effect.id_kind, effect.id_value, saga_key))
+                learnt.append((effect.id_kind, effect.id_value))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
-        return out
+        outputs += [self._correlation_record(kind, value, key[1]) for kind, value in learnt]
+        raw_state = state_to_bytes(decision.state)
+        _check_size(f"saga state of {key[0]} {key[1]}", raw_state)
+        for out in outputs:
+            _check_size(f"record for {out.topic}", out.value or b"", out.key)
+        return _Step(key, before, decision, raw_state, outputs, learnt, commands)
 
-    def _correlate(self, id_kind: str, id_value: str, saga_key: str) -> OutRecord:
-        # Known at once on this worker; other workers learn it from the topic.
-        self.correlation.put(id_kind, id_value, saga_key)
+    def _record(self, task: Task, prepared: _Step) -> list[OutRecord]:
+        """Stage a prepared step (its changelog record is written at commit) and return its
+        records."""
+        key, state = prepared.key, prepared.decision.state
+        _observe(key[0], prepared.before, state)
+        task.store.stage(key, state, raw=prepared.raw_state)
+        for command in prepared.commands:
+            task.outcomes.command(command.command_type, command.target_system)
+        for kind, value in prepared.learnt:
+            # Known at once on this worker; other workers learn it from the topic.
+            self.correlation.put(kind, value, key[1])
+        return prepared.outputs
+
+    def _correlation_record(self, id_kind: str, id_value: str, saga_key: str) -> OutRecord:
         return OutRecord(
             topic=self.names.correlation,
             key=index_key(id_kind, id_value).encode(),
@@ -216,21 +227,21 @@ class Processor:
             if state is None:
                 continue
             definition = SAGAS[key[0]]
-            produced: list[OutRecord] = []
-            staged = state
+            steps: list[_Step] = []
+            current = state
             try:
                 for event in due_timers(state, now):
-                    decision = step(definition, staged, event, now)
+                    decision = step(definition, current, event, now)
                     metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
-                    if decision.state is not staged:
-                        produced += self._record_step(task, key, staged, decision, now)
-                        staged = decision.state
+                    if decision.state is not current:
+                        steps.append(self._prepare(key, current, decision, now))
+                        current = decision.state
             except Exception:
                 log.exception("timer of %s %s failed; the saga is left unchanged", *key)
                 metrics.TIMER_FAILURES.labels(key[0]).inc()
-                task.store.unstage(key)
                 continue
-            outputs += produced
+            for prepared in steps:
+                outputs += self._record(task, prepared)
         return outputs
 
     def route_waiting(
@@ -271,3 +282,33 @@ def _observe(saga_type: str, before: SagaState | None, after: SagaState) -> None
             metrics.SLA_BREACHES.labels(kind).inc()
     except Exception:
         log.exception("business metrics of %s failed", after.saga_key)
+
+
+# Below the producer's max_request_size and the broker's message.max.bytes (1 MiB defaults),
+# with room for headers: a larger record would fail every commit of its partition.
+MAX_RECORD_BYTES = 1_000_000
+
+
+class RecordTooLarge(Exception):
+    """A step would write a record over `MAX_RECORD_BYTES` (sizes only: safe to log)."""
+
+    message_is_safe = True
+
+
+def _check_size(what: str, value: bytes, key: bytes | None = None) -> None:
+    size = len(value) + len(key or b"")
+    if size > MAX_RECORD_BYTES:
+        raise RecordTooLarge(f"{what} would be {size:,} bytes, over the {MAX_RECORD_BYTES:,} limit")
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One saga's step with everything it writes, built before anything is staged."""
+
+    key: StoreKey
+    before: SagaState | None
+    decision: Decision
+    raw_state: bytes
+    outputs: list[OutRecord]
+    learnt: list[tuple[str, str]]  # correlations (id kind, id value) -> this saga
+    commands: list[Command]

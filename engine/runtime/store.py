@@ -94,10 +94,13 @@ class SagaStore:
         self._remember(key, state)
         return state
 
-    def stage(self, key: StoreKey, state: SagaState) -> None:
-        """Stage a new state for the open transaction."""
+    def stage(self, key: StoreKey, state: SagaState, *, raw: bytes | None = None) -> None:
+        """Stage a new state for the open transaction (`raw`: its changelog bytes, if known)."""
         self._staged[key] = state
-        self._staged_raw.pop(key, None)
+        if raw is None:
+            self._staged_raw.pop(key, None)
+        else:
+            self._staged_raw[key] = raw
 
     def staged_changelog(self) -> list[tuple[bytes, bytes]]:
         """(key, value) changelog records of the open transaction: one per saga, its last state.
@@ -114,11 +117,6 @@ class SagaStore:
     def dirty(self) -> bool:
         """Whether the open transaction changed any saga."""
         return bool(self._staged)
-
-    def unstage(self, key: StoreKey) -> None:
-        """Drop the open transaction's change to one saga."""
-        self._staged.pop(key, None)
-        self._staged_raw.pop(key, None)
 
     def commit(self) -> None:
         for key, state in self._staged.items():
