@@ -229,8 +229,9 @@ class Producer:
         meta = await (await self.send(record))
         return Delivered(meta.topic, meta.partition, meta.offset)
 
-    async def send_all(self, records: Iterable[OutRecord]) -> None:
-        """Send and wait for every acknowledgement (raises the first failure)."""
+    async def send_all(self, records: Iterable[OutRecord]) -> list[Delivered]:
+        """Send and wait for every acknowledgement (raises the first failure); returns where
+        each record landed, in order."""
         futures: list[asyncio.Future[Any]] = []
         try:
             for record in records:
@@ -239,9 +240,12 @@ class Producer:
             # Wait for every queued record: a failure left unawaited is logged as never
             # retrieved, and the caller must know all outcomes before it rolls back.
             results = await asyncio.gather(*futures, return_exceptions=True)
+        delivered = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+            delivered.append(Delivered(result.topic, result.partition, result.offset))
+        return delivered
 
     async def flush(self) -> None:
         await self._producer.flush()

@@ -57,6 +57,10 @@ TXN_COMMIT_SECONDS = Histogram(
 TXN_ABORTS = Counter("q2c_transaction_aborts_total", "Transactions rolled back", ["reason"])
 REBALANCES = Counter("q2c_rebalances_total", "Partition assignment changes", ["kind"])
 STORE_SAGAS = Gauge("q2c_state_store_sagas", "Saga instances held by this worker")
+STORES_KEPT = Counter(
+    "q2c_state_stores_kept_total",
+    "Tasks that kept their store across a rebalance (changelog unchanged, no restore)",
+)
 RESTORE_SECONDS = Histogram(
     "q2c_state_restore_seconds",
     "Time to restore a task's store from its changelog",

@@ -32,6 +32,18 @@ class Task:
     consumed: dict[TopicPartition, int] = field(default_factory=dict)
     # What this task last committed per input partition (for rewinds after a failed commit).
     committed_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    # The changelog partition's read_committed end offset as this task's store knows it: when
+    # the partition comes back after a rebalance with that same end, nobody else wrote to it
+    # and the store is current (None: unknown, restore).
+    changelog_end: int | None = None
+
+    def suspend(self) -> None:
+        """Forget everything not committed, keeping the store for a possible reassignment."""
+        self.store.abort()
+        self.outcomes.discard()
+        self.waiting.clear()
+        self.consumed.clear()
+        self.correlation_seen = -1
 
     def commit_offset(self, tp: TopicPartition) -> int:
         """Where the group's offset for `tp` may go: past what was consumed, not past a waiter."""

@@ -26,6 +26,7 @@ from engine.kafka.client import (
     Producer,
     ProducerFenced,
     TransactionalProducer,
+    end_offsets,
     read_partition,
 )
 from engine.kafka.connection import client_options
@@ -73,6 +74,8 @@ class Worker:
         self.batches = 0
         self._gauges_at = 0.0
         self._acked_offsets: dict[TopicPartition, int] = {}
+        # Tasks revoked by the rebalance in progress, kept in case their partition comes back.
+        self._suspended: dict[int, Task] = {}
 
     @property
     def input_topics(self) -> list[str]:
@@ -129,8 +132,17 @@ class Worker:
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         metrics.REBALANCES.labels("assigned").inc()
         async with self._lock:
-            for p in sorted({tp.partition for tp in assigned} - set(self.tasks)):
-                self.tasks[p] = await self._open_task(p)
+            new = sorted({tp.partition for tp in assigned} - set(self.tasks))
+            producers = {p: await self._task_producer(p) for p in new}
+            # Read after the producers started: their start fenced any other owner and ended
+            # its open transaction, so these ends are stable.
+            ends = await end_offsets(self._options, [self._changelog(p) for p in new])
+            for p in new:
+                kept = self._suspended.pop(p, None)
+                end = ends[self._changelog(p)]
+                self.tasks[p] = await self._open_task(p, producers[p], end, kept)
+            # Stores of partitions that went elsewhere go stale from now on.
+            self._suspended.clear()
             await self._seek_assigned(assigned)
             self.ready.set()
 
@@ -142,22 +154,39 @@ class Worker:
                 task = self.tasks.pop(p, None)
                 if task is not None:
                     await self._close_task(task)
+                    # Eager rebalances revoke everything: most partitions come straight back.
+                    self._suspended[p] = task
 
-    async def _open_task(self, partition: int) -> Task:
-        if self.exactly_once:
-            producer: Producer = TransactionalProducer(
-                self._options,
-                transactional_id=f"{self._group}.task.{partition}",
-                client_id=f"q2c-{self.worker_id}-t{partition}",
-                linger_ms=2,
-            )
-            # Starting fences any zombie with this transactional id and completes (aborts)
-            # its open transaction, so the offsets and state read below are stable.
-            await producer.start()
-        else:
+    def _changelog(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.names.state, partition)
+
+    async def _task_producer(self, partition: int) -> Producer:
+        if not self.exactly_once:
             assert self._shared_producer is not None
-            producer = self._shared_producer
-        task = Task(partition=partition, producer=producer)
+            return self._shared_producer
+        producer = TransactionalProducer(
+            self._options,
+            transactional_id=f"{self._group}.task.{partition}",
+            client_id=f"q2c-{self.worker_id}-t{partition}",
+            linger_ms=2,
+        )
+        # Starting fences any zombie with this transactional id and completes (aborts) its
+        # open transaction, so the offsets and state read after it are stable.
+        await producer.start()
+        return producer
+
+    async def _open_task(
+        self, partition: int, producer: Producer, changelog_end: int, kept: Task | None
+    ) -> Task:
+        """The task for a newly assigned partition, its store restored from the changelog, or
+        `kept` (this worker's own task from before the rebalance) when the changelog has not
+        moved since its last commit: nobody else processed the partition in between."""
+        if kept is not None and kept.changelog_end == changelog_end:
+            kept.producer = producer
+            metrics.STORES_KEPT.inc()
+            log.info("task %s kept its store (changelog unchanged since its commit)", partition)
+            return kept
+        task = Task(partition=partition, producer=producer, changelog_end=changelog_end)
         began = time.perf_counter()
         restored = await read_partition(
             self._options,
@@ -172,8 +201,7 @@ class Worker:
         return task
 
     async def _close_task(self, task: Task) -> None:
-        task.store.abort()
-        task.outcomes.discard()
+        task.suspend()
         if self.exactly_once:
             with contextlib.suppress(KafkaError):
                 await task.producer.stop()
@@ -274,10 +302,10 @@ class Worker:
         try:
             if isinstance(task.producer, TransactionalProducer):
                 await task.producer.begin()
-                await task.producer.send_all(outputs)
+                delivered = await task.producer.send_all(outputs)
                 await task.producer.commit(offsets, self._group)
             else:
-                await task.producer.send_all(outputs)
+                delivered = await task.producer.send_all(outputs)
                 # At-least-once: offsets of every task go to the broker in one commit per batch.
                 self._acked_offsets.update(offsets)
         except ProducerFenced:
@@ -304,6 +332,13 @@ class Worker:
         task.store.commit()
         task.outcomes.commit(self.processor.counts)
         task.committed_offsets.update(offsets)
+        state = self.names.state
+        written = [
+            d.offset for d in delivered if d.partition == task.partition and d.topic == state
+        ]
+        if written:
+            # A committed transaction ends with its commit marker, one offset past its records.
+            task.changelog_end = max(written) + (2 if self.exactly_once else 1)
         metrics.TXN_COMMIT_SECONDS.observe(time.perf_counter() - began)
         wall = time.time()
         for rec in records:
