@@ -25,6 +25,7 @@ from engine.observability.business import cycle_observations, sla_breaches
 from engine.observability.logging import bind as bind_log_context
 from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
+from engine.runtime.limits import check_size
 from engine.runtime.names import TopicNames
 from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
 from engine.runtime.store import StoreKey
@@ -161,17 +162,29 @@ class Processor:
             before = task.store.get(key)
             decision = step(definition, before, event, now)
             if decision.state is not before:
-                steps.append(self._prepare(key, before, decision, now))
+                steps.append(
+                    self._prepare(key, before, decision, now, check_state=task.check_states)
+                )
         outputs: list[OutRecord] = []
         for prepared in steps:
             outputs += self._record(task, prepared)
         return outputs
 
     def _prepare(
-        self, key: StoreKey, before: SagaState | None, decision: Decision, now: datetime
+        self,
+        key: StoreKey,
+        before: SagaState | None,
+        decision: Decision,
+        now: datetime,
+        *,
+        check_state: bool,
     ) -> _Step:
         """Everything a step writes, built without touching the task: raises on a record that
-        cannot be written (a translation bug, a record over the size limit)."""
+        cannot be written (a translation bug, a record over the size limit).
+
+        The new state's size is checked only with `check_state`: serialising it per step costs
+        more than once per saga at commit, where the worker checks it anyway and re-runs the
+        batch with `check_state` when a state is over the limit (see `Task.check_states`)."""
         outputs: list[OutRecord] = []
         learnt: list[tuple[str, str]] = []
         commands: list[Command] = []
@@ -189,10 +202,12 @@ class Processor:
                 learnt.append((effect.id_kind, effect.id_value))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
         outputs += [self._correlation_record(kind, value, key[1]) for kind, value in learnt]
-        raw_state = state_to_bytes(decision.state)
-        _check_size(f"saga state of {key[0]} {key[1]}", raw_state)
         for out in outputs:
-            _check_size(f"record for {out.topic}", out.value or b"", out.key)
+            check_size(f"record for {out.topic}", out.value or b"", out.key)
+        raw_state = None
+        if check_state:
+            raw_state = state_to_bytes(decision.state)
+            check_size(f"saga state of {key[0]} {key[1]}", raw_state)
         return _Step(key, before, decision, raw_state, outputs, learnt, commands)
 
     def _record(self, task: Task, prepared: _Step) -> list[OutRecord]:
@@ -234,7 +249,11 @@ class Processor:
                     decision = step(definition, current, event, now)
                     metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
                     if decision.state is not current:
-                        steps.append(self._prepare(key, current, decision, now))
+                        steps.append(
+                            self._prepare(
+                                key, current, decision, now, check_state=task.check_states
+                            )
+                        )
                         current = decision.state
             except Exception:
                 log.exception("timer of %s %s failed; the saga is left unchanged", *key)
@@ -284,23 +303,6 @@ def _observe(saga_type: str, before: SagaState | None, after: SagaState) -> None
         log.exception("business metrics of %s failed", after.saga_key)
 
 
-# Below the producer's max_request_size and the broker's message.max.bytes (1 MiB defaults),
-# with room for headers: a larger record would fail every commit of its partition.
-MAX_RECORD_BYTES = 1_000_000
-
-
-class RecordTooLarge(Exception):
-    """A step would write a record over `MAX_RECORD_BYTES` (sizes only: safe to log)."""
-
-    message_is_safe = True
-
-
-def _check_size(what: str, value: bytes, key: bytes | None = None) -> None:
-    size = len(value) + len(key or b"")
-    if size > MAX_RECORD_BYTES:
-        raise RecordTooLarge(f"{what} would be {size:,} bytes, over the {MAX_RECORD_BYTES:,} limit")
-
-
 @dataclass(frozen=True, slots=True)
 class _Step:
     """One saga's step with everything it writes, built before anything is staged."""
@@ -308,7 +310,7 @@ class _Step:
     key: StoreKey
     before: SagaState | None
     decision: Decision
-    raw_state: bytes
+    raw_state: bytes | None  # computed only when the task checks state sizes
     outputs: list[OutRecord]
     learnt: list[tuple[str, str]]  # correlations (id kind, id value) -> this saga
     commands: list[Command]

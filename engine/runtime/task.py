@@ -36,6 +36,9 @@ class Task:
     # the partition comes back after a rebalance with that same end, nobody else wrote to it
     # and the store is current (None: unknown, restore).
     changelog_end: int | None = None
+    # Set when a commit found a saga state over the record limit: the batch re-runs with every
+    # step's state size checked, so the event that grew it is dead-lettered, not retried forever.
+    check_states: bool = False
 
     def suspend(self) -> None:
         """Forget everything not committed, keeping the store for a possible reassignment."""

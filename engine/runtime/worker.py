@@ -32,6 +32,7 @@ from engine.kafka.client import (
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
+from engine.runtime.limits import RecordTooLarge, check_size
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
 from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
@@ -285,21 +286,24 @@ class Worker:
     ) -> None:
         assert self._consumer is not None
         began = time.perf_counter()
-        outputs = outputs + [
-            OutRecord(self.names.state, key, value, partition=task.partition)
-            for key, value in task.store.staged_changelog()
-        ]
-        if offsets and self.exactly_once:
-            all_offsets = {**task.committed_offsets, **offsets}
-            outputs.append(
-                OutRecord(
-                    self.names.state,
-                    INPUT_OFFSETS_KEY,
-                    encode_input_offsets(all_offsets),
-                    partition=task.partition,
-                )
-            )
         try:
+            changelog = [
+                OutRecord(self.names.state, key, value, partition=task.partition)
+                for key, value in task.store.staged_changelog()
+            ]
+            for out in changelog:
+                check_size(f"saga state {out.key!r}", out.value or b"", out.key)
+            outputs = outputs + changelog
+            if offsets and self.exactly_once:
+                all_offsets = {**task.committed_offsets, **offsets}
+                outputs.append(
+                    OutRecord(
+                        self.names.state,
+                        INPUT_OFFSETS_KEY,
+                        encode_input_offsets(all_offsets),
+                        partition=task.partition,
+                    )
+                )
             if isinstance(task.producer, TransactionalProducer):
                 await task.producer.begin()
                 delivered = await task.producer.send_all(outputs)
@@ -317,9 +321,16 @@ class Worker:
             self._consumer.pause(self._task_partitions(task))
             await self._close_task(task)
             return
-        except Exception:
-            log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
-            metrics.TXN_ABORTS.labels("error").inc()
+        except Exception as exc:
+            if isinstance(exc, RecordTooLarge):
+                # Which event grew the state shows only step by step: re-run the batch with
+                # every step's state checked, so that event is dead-lettered.
+                log.warning("task %s: %s; re-running the batch step by step", task.partition, exc)
+                task.check_states = True
+                metrics.TXN_ABORTS.labels("too_large").inc()
+            else:
+                log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
+                metrics.TXN_ABORTS.labels("error").inc()
             for rec in records:
                 metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
             task.store.abort()
@@ -332,6 +343,7 @@ class Worker:
         task.store.commit()
         task.outcomes.commit(self.processor.counts)
         task.committed_offsets.update(offsets)
+        task.check_states = False
         state = self.names.state
         written = [
             d.offset for d in delivered if d.partition == task.partition and d.topic == state

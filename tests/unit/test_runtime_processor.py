@@ -9,6 +9,7 @@ import pytest
 from engine.codec import encode, headers_for
 from engine.dlq.headers import P
 from engine.kafka.records import InRecord
+from engine.runtime import limits
 from engine.runtime import processor as processor_module
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
@@ -63,15 +64,31 @@ def test_a_failure_in_one_saga_leaves_every_saga_of_the_event_unchanged(
     assert NAMES.commands("masterdata") in {o.topic for o in outputs}
 
 
-def test_a_step_that_would_write_an_oversized_record_is_dead_lettered(
+def test_checking_states_dead_letters_a_step_whose_state_is_over_the_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Kafka would refuse the record and every retry of the transaction: the partition would
-    stall. The event goes to the dead-letter topic with the sizes instead."""
-    monkeypatch.setattr(processor_module, "MAX_RECORD_BYTES", 900)
+    stall. When the worker re-runs a batch checking states, the event goes to the dead-letter
+    topic with the sizes instead."""
+    monkeypatch.setattr(limits, "MAX_RECORD_BYTES", 900)
     proc, task = Processor(NAMES, clock=lambda: NOW, worker_id="w"), _task()
+    unchecked = proc.handle(task, _won("D-2"), NOW)
+    assert NAMES.commands("masterdata") in {o.topic for o in unchecked}  # the commit checks it
+    task.store.abort()
+    task.check_states = True
     outputs = proc.handle(task, _won("D-2"), NOW)
     assert [o.topic for o in outputs] == [NAMES.dlq(NAMES.events("crm"))]
     assert "saga state of quote-to-cash D-2 would be" in _error(outputs[0])
     assert "over the 900 limit" in _error(outputs[0])
+    assert not task.store.dirty
+
+
+def test_an_output_record_over_the_limit_is_always_dead_lettered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "MAX_RECORD_BYTES", 100)
+    proc, task = Processor(NAMES, clock=lambda: NOW, worker_id="w"), _task()
+    outputs = proc.handle(task, _won("D-3"), NOW)
+    assert [o.topic for o in outputs] == [NAMES.dlq(NAMES.events("crm"))]
+    assert "record for t.q2c." in _error(outputs[0])
     assert not task.store.dirty
