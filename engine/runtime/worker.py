@@ -137,7 +137,9 @@ class Worker:
             producers = {p: await self._task_producer(p) for p in new}
             # Read after the producers started: their start fenced any other owner and ended
             # its open transaction, so these ends are stable.
-            ends = await end_offsets(self._options, [self._changelog(p) for p in new])
+            ends = (
+                await end_offsets(self._options, [self._changelog(p) for p in new]) if new else {}
+            )
             for p in new:
                 kept = self._suspended.pop(p, None)
                 end = ends[self._changelog(p)]
