@@ -55,7 +55,8 @@ async def test_joining_worker_leaves_the_others_stores_in_place(
         await first.wait_ready()
         await publish_all(settings, [e for d in deals[:6] for e in deal_history(d, options)])
         await wait_for_states(settings, all_completed(6), timeout_s=120)
-        owned_before = set(first.worker.tasks)
+        tasks_before = dict(first.worker.tasks)
+        owned_before = set(tasks_before)
         kept_before = _kept()
         second = Engine(settings, worker_id="second", http=False)
         await second.start()
@@ -67,8 +68,9 @@ async def test_joining_worker_leaves_the_others_stores_in_place(
                 and not set(first.worker.tasks) & set(second.worker.tasks)
             )
         )
-        # Every partition the first worker still owns kept its store: no restore.
-        assert _kept() - kept_before == len(first.worker.tasks)
+        # Every partition the first worker still owns kept its task and store: no restore.
+        assert all(first.worker.tasks[p] is tasks_before[p] for p in first.worker.tasks)
+        assert _kept() - kept_before >= len(first.worker.tasks)
         await publish_all(settings, [e for d in deals[6:] for e in deal_history(d, options)])
         final = await wait_for_states(settings, all_completed(12), timeout_s=120)
     finally:
