@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.dlq.headers import P
-from engine.kafka.records import InRecord
+from engine.dlq.reader import read_dead_letters
+from engine.kafka.connection import client_options
 from engine.runtime import limits
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -17,7 +17,6 @@ from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
     engine_settings,
     publish_all,
-    read_topic_values,
     states,
     states_of,
 )
@@ -61,22 +60,9 @@ async def test_the_event_that_outgrows_the_limit_is_dead_lettered_and_the_rest_g
     # The step that would have grown each deal past the limit never applied...
     assert final == {deal: "validating" for deal in DEALS}
     # ...and each account-validated reply sits in the dead-letter topic, saying why.
-    dead = await read_topic_values(settings, [names.dlq(names.events("masterdata"))])
+    dead = await read_dead_letters(
+        client_options(settings), [names.dlq(names.events("masterdata"))]
+    )
     assert len(dead) == len(DEALS)
-    raw = await _dead_letters(settings, names)
-    assert all("over the 1,250 limit" in msg and "quote-to-cash" in msg for msg in raw)
-
-
-async def _dead_letters(settings: object, names: TopicNames) -> list[str]:
-    from engine.kafka.client import read_partition, topic_partitions
-    from engine.kafka.connection import client_options
-
-    options = client_options(settings)  # type: ignore[arg-type]
-    topic = names.dlq(names.events("masterdata"))
-    messages: list[str] = []
-
-    def keep(rec: InRecord) -> None:
-        messages.append((rec.header(P + "exception.message") or b"").decode())
-
-    await read_partition(options, await topic_partitions(options, [topic]), keep)
-    return messages
+    assert {d.error_name for d in dead} == {"RecordTooLarge"}
+    assert all("over the 1,250 limit" in d.message and "quote-to-cash" in d.message for d in dead)
