@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="how long an event may wait for its saga key"
     )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
+    # Twice aiokafka's 60 s default: a broker outage shorter than this does not roll back the
+    # transaction that was open when it began. Longer ones are recovered by the worker
+    # (new producer, restore, resume). Must not exceed the broker's transaction.max.timeout.ms.
+    transaction_timeout_ms: int = Field(
+        default=120_000,
+        ge=1_000,
+        le=900_000,
+        description="broker-side timeout of each task's open transaction",
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod

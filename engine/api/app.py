@@ -183,12 +183,14 @@ def _probes(app: FastAPI) -> None:
         responses={503: {"model": models.Probe, "description": "not ready"}},
     )
     def ready(ctx: Ctx) -> Response:
-        """Partitions assigned and their state restored (200), else 503."""
-        ok = ctx.states.is_ready()
+        """Partitions assigned and restored, Kafka reachable and every task committing (200),
+        else 503 with the reason."""
+        ok, reason = ctx.states.readiness()
         body = models.Probe(
-            status="ready" if ok else "starting",
+            status="ready" if ok else "not ready",
             worker_id=ctx.worker_id,
             partitions=ctx.partitions(),
+            reason=reason,
         )
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 

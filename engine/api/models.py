@@ -13,6 +13,7 @@ class Probe(BaseModel):
     status: str
     worker_id: str
     partitions: list[int] = []
+    reason: str | None = None
 
 
 class Whoami(BaseModel):

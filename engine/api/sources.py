@@ -15,8 +15,9 @@ StateMap = dict[StoreKey, SagaState]
 class StateSource(Protocol):
     """What the API reads: this worker's sagas now, and (slower) every saga in the cluster."""
 
-    def is_ready(self) -> bool:
-        """Partitions assigned and their stores restored."""
+    def readiness(self) -> tuple[bool, str | None]:
+        """(ready, why not): partitions assigned, stores restored, Kafka reachable, every
+        task committing."""
         ...
 
     def local(self) -> StateMap:
@@ -35,8 +36,8 @@ class WorkerStates:
         self._worker = worker
         self._read_changelog = read_changelog
 
-    def is_ready(self) -> bool:
-        return self._worker.ready.is_set()
+    def readiness(self) -> tuple[bool, str | None]:
+        return self._worker.readiness()
 
     def local(self) -> StateMap:
         # A snapshot: the worker keeps processing while the response is built. Committed
@@ -57,8 +58,8 @@ class FixedStates:
         self.states = states
         self.ready = ready
 
-    def is_ready(self) -> bool:
-        return self.ready
+    def readiness(self) -> tuple[bool, str | None]:
+        return (True, None) if self.ready else (False, "starting")
 
     def local(self) -> StateMap:
         return dict(self.states)

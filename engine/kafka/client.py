@@ -14,7 +14,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka import TopicPartition as _TP
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.errors import CommitFailedError, KafkaError, ProducerFenced
+from aiokafka.errors import (
+    CommitFailedError,
+    InvalidProducerEpoch,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+)
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from engine.kafka.records import Delivered, InRecord, OutRecord, TopicPartition
@@ -22,7 +28,9 @@ from engine.kafka.records import Delivered, InRecord, OutRecord, TopicPartition
 __all__ = [
     "CommitFailedError",
     "Consumer",
+    "InvalidProducerEpoch",
     "KafkaError",
+    "OutOfOrderSequenceNumber",
     "Producer",
     "ProducerFenced",
     "TransactionalProducer",
@@ -162,6 +170,24 @@ class Consumer:
     def assignment(self) -> set[TopicPartition]:
         return {_ours(tp) for tp in self._consumer.assignment()}
 
+    async def reachable(self, timeout_s: float = 2.0) -> bool:
+        """Whether a broker answers a metadata request within `timeout_s`."""
+        try:
+            return bool(
+                await asyncio.wait_for(self._consumer._client.force_metadata_update(), timeout_s)
+            )
+        except (KafkaError, TimeoutError, OSError):
+            return False
+
+    def generation(self) -> int:
+        """The group generation this member last joined (-1 while it is not a member).
+
+        A new generation is the only way a partition changes owner, so a transaction fenced
+        while the generation stayed the same was not fenced by the partition's new owner.
+        """
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        return int(getattr(coordinator, "generation", -1))
+
     async def partitions_for(self, topic: str) -> set[int]:
         parts = self._consumer.partitions_for_topic(topic)
         if parts is None:
@@ -250,6 +276,17 @@ class Producer:
     async def flush(self) -> None:
         await self._producer.flush()
 
+    @property
+    def broken(self) -> bool:
+        """True when the producer can never send again: its sender died (fenced, out of order
+        sequence, ...) or its transaction state is fatal. Only a new producer helps then."""
+        sender = getattr(self._producer, "_sender", None)
+        task = getattr(sender, "sender_task", None)
+        if task is not None and task.done():
+            return True
+        txn = getattr(self._producer, "_txn_manager", None)
+        return bool(txn is not None and txn.is_fatal_error())
+
 
 class TransactionalProducer(Producer):
     """A producer with a transactional id: records and input offsets commit atomically.
@@ -258,8 +295,22 @@ class TransactionalProducer(Producer):
     (a zombie worker) using the same id and aborts that producer's open transaction.
     """
 
-    def __init__(self, options: dict[str, Any], transactional_id: str, **extra: Any) -> None:
-        super().__init__(options, transactional_id=transactional_id, **extra)
+    def __init__(
+        self,
+        options: dict[str, Any],
+        transactional_id: str,
+        *,
+        transaction_timeout_ms: int = 120_000,
+        **extra: Any,
+    ) -> None:
+        """`transaction_timeout_ms`: how long the broker lets a transaction stay open before it
+        aborts it and bumps the epoch (the next commit then fails with ProducerFenced)."""
+        super().__init__(
+            options,
+            transactional_id=transactional_id,
+            transaction_timeout_ms=transaction_timeout_ms,
+            **extra,
+        )
         self.transactional_id = transactional_id
 
     async def begin(self) -> None:

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from engine.kafka.link import KafkaStormFilter
+
 RECORD_FIELDS = (
     "saga_key",
     "event_id",
@@ -147,6 +149,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, **static:
         handler.setFormatter(JsonFormatter(static=static))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # A broker outage makes aiokafka log per retry: one q2c line per state change instead.
+    handler.addFilter(KafkaStormFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -55,6 +55,10 @@ TXN_COMMIT_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 TXN_ABORTS = Counter("q2c_transaction_aborts_total", "Transactions rolled back", ["reason"])
+TASK_RECOVERIES = Counter(
+    "q2c_task_recoveries_total",
+    "Tasks rebuilt in place with a new producer (fenced without a group change, fatal errors)",
+)
 REBALANCES = Counter("q2c_rebalances_total", "Partition assignment changes", ["kind"])
 STORE_SAGAS = Gauge("q2c_state_store_sagas", "Saga instances held by this worker")
 STORES_KEPT = Counter(

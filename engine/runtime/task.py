@@ -39,6 +39,12 @@ class Task:
     # Set when a commit found a saga state over the record limit: the batch re-runs with every
     # step's state size checked, so the event that grew it is dead-lettered, not retried forever.
     check_states: bool = False
+    # The group generation the partition was assigned in: a fence in the same generation was
+    # not a takeover (see engine.runtime.recovery).
+    generation: int = -1
+    # Commits failed in a row, and the last failure (for /ready and the recovery decision).
+    failures: int = 0
+    last_error: str = ""
 
     def suspend(self) -> None:
         """Forget everything not committed, keeping the store for a possible reassignment."""

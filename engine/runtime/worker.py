@@ -17,6 +17,7 @@ import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engine.exceptions_queue.queue import exception_age
@@ -24,17 +25,24 @@ from engine.kafka.client import (
     Consumer,
     KafkaError,
     Producer,
-    ProducerFenced,
     TransactionalProducer,
     end_offsets,
     read_partition,
 )
 from engine.kafka.connection import client_options
+from engine.kafka.link import LINK
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
 from engine.runtime.limits import RecordTooLarge, check_size
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
+from engine.runtime.recovery import (
+    NOT_READY_AFTER_FAILURES,
+    Action,
+    Decision,
+    decide,
+    retry_delay_s,
+)
 from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
 from engine.runtime.task import Task
 from engine.settings import ProcessingMode, Settings
@@ -44,8 +52,25 @@ log = logging.getLogger("q2c.worker")
 Clock = Callable[[], datetime]
 
 
+# Bounds on calls that wait for a broker: a gone broker must not hold the worker forever.
+ABORT_TIMEOUT_S = 30.0
+CLOSE_TIMEOUT_S = 10.0
+PROBE_EVERY_S = 1.0
+
+
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Recovering:
+    """A task taken out of service to get a new producer, and when to try (again)."""
+
+    since: float
+    reason: str
+    generation: int
+    due: float
+    attempts: int = 0
 
 
 class Worker:
@@ -77,6 +102,9 @@ class Worker:
         self._acked_offsets: dict[TopicPartition, int] = {}
         # Tasks revoked by the rebalance in progress, kept in case their partition comes back.
         self._suspended: dict[int, Task] = {}
+        # Assigned partitions whose task lost its producer and is being rebuilt in place.
+        self._recovering: dict[int, Recovering] = {}
+        self._probed_at = 0.0
 
     @property
     def input_topics(self) -> list[str]:
@@ -110,6 +138,8 @@ class Worker:
                 await self._process_batch(records)
                 await self._fire_timers()
                 await self._route_correlated()
+                await self._recover_tasks()
+                await self._probe_kafka()
                 if time.monotonic() - self._gauges_at > 2.0:
                     await self._refresh_gauges()
         finally:
@@ -123,6 +153,28 @@ class Worker:
                 await self._shared_producer.stop()
             await self.processor.stop()
 
+    def readiness(self) -> tuple[bool, str | None]:
+        """(ready, why not): not ready while starting, while Kafka is unreachable, while an
+        assigned task is out of service or keeps failing to commit."""
+        if not self.ready.is_set():
+            return False, "starting: no partitions assigned yet"
+        reasons = []
+        unreachable = LINK.unreachable_reason()
+        if unreachable is not None:
+            reasons.append(unreachable)
+        now = time.monotonic()
+        for p, rec in sorted(self._recovering.items()):
+            reasons.append(
+                f"task {p} out of service for {now - rec.since:.0f} s "
+                f"(recovery attempt {rec.attempts + 1}): {rec.reason}"
+            )
+        for p, task in sorted(self.tasks.items()):
+            if task.failures >= NOT_READY_AFTER_FAILURES:
+                reasons.append(
+                    f"task {p}: {task.failures} commits failed in a row, last: {task.last_error}"
+                )
+        return (not reasons, "; ".join(reasons) or None)
+
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -133,6 +185,8 @@ class Worker:
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         metrics.REBALANCES.labels("assigned").inc()
         async with self._lock:
+            assert self._consumer is not None
+            generation = self._consumer.generation()
             new = sorted({tp.partition for tp in assigned} - set(self.tasks))
             producers = {p: await self._task_producer(p) for p in new}
             # Read after the producers started: their start fenced any other owner and ended
@@ -144,6 +198,10 @@ class Worker:
                 kept = self._suspended.pop(p, None)
                 end = ends[self._changelog(p)]
                 self.tasks[p] = await self._open_task(p, producers[p], end, kept)
+            for task in self.tasks.values():
+                task.generation = generation
+            # A new assignment gives every partition a fresh producer: nothing left to rebuild.
+            self._recovering.clear()
             # Stores of partitions that went elsewhere go stale from now on.
             self._suspended.clear()
             await self._seek_assigned(assigned)
@@ -154,6 +212,7 @@ class Worker:
         metrics.REBALANCES.labels("revoked").inc()
         async with self._lock:
             for p in sorted({tp.partition for tp in revoked}):
+                self._recovering.pop(p, None)
                 task = self.tasks.pop(p, None)
                 if task is not None:
                     await self._close_task(task)
@@ -166,17 +225,37 @@ class Worker:
     async def _task_producer(self, partition: int) -> Producer:
         if not self.exactly_once:
             assert self._shared_producer is not None
+            if self._shared_producer.broken:
+                await self._replace_shared_producer()
             return self._shared_producer
         producer = TransactionalProducer(
             self._options,
             transactional_id=f"{self._group}.task.{partition}",
+            transaction_timeout_ms=self.settings.transaction_timeout_ms,
             client_id=f"q2c-{self.worker_id}-t{partition}",
             linger_ms=2,
         )
         # Starting fences any zombie with this transactional id and completes (aborts) its
         # open transaction, so the offsets and state read after it are stable.
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), CLOSE_TIMEOUT_S)
+            raise
         return producer
+
+    async def _replace_shared_producer(self) -> None:
+        """At-least-once: a dead idempotent producer is replaced for every task at once."""
+        old = self._shared_producer
+        fresh = Producer(self._options, client_id=f"q2c-{self.worker_id}")
+        await fresh.start()
+        self._shared_producer = fresh
+        for task in self.tasks.values():
+            task.producer = fresh
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.stop(), CLOSE_TIMEOUT_S)
 
     async def _open_task(
         self, partition: int, producer: Producer, changelog_end: int, kept: Task | None
@@ -206,8 +285,9 @@ class Worker:
     async def _close_task(self, task: Task) -> None:
         task.suspend()
         if self.exactly_once:
-            with contextlib.suppress(KafkaError):
-                await task.producer.stop()
+            # Bounded: with the broker gone, a flush of undelivered batches would wait for it.
+            with contextlib.suppress(KafkaError, TimeoutError):
+                await asyncio.wait_for(task.producer.stop(), CLOSE_TIMEOUT_S)
 
     def _task_partitions(self, task: Task) -> list[TopicPartition]:
         assert self._consumer is not None
@@ -314,16 +394,9 @@ class Worker:
                 delivered = await task.producer.send_all(outputs)
                 # At-least-once: offsets of every task go to the broker in one commit per batch.
                 self._acked_offsets.update(offsets)
-        except ProducerFenced:
-            # Another worker owns this partition now: drop our view and stop reading it until
-            # the group reassigns it (the new owner re-reads from the committed offsets).
-            log.warning("task %s fenced by a newer owner; dropping it", task.partition)
-            metrics.TXN_ABORTS.labels("fenced").inc()
-            self.tasks.pop(task.partition, None)
-            self._consumer.pause(self._task_partitions(task))
-            await self._close_task(task)
-            return
         except Exception as exc:
+            if not isinstance(exc, RecordTooLarge) and await self._commit_failed(task, exc):
+                return
             if isinstance(exc, RecordTooLarge):
                 # Which event grew the state shows only step by step: re-run the batch with
                 # every step's state checked, so that event is dead-lettered.
@@ -331,17 +404,29 @@ class Worker:
                 task.check_states = True
                 metrics.TXN_ABORTS.labels("too_large").inc()
             else:
-                log.exception("task %s: commit failed; rolling back and rewinding", task.partition)
+                log.warning(
+                    "task %s: commit failed (%s: %s); rolling back and rewinding",
+                    task.partition,
+                    type(exc).__name__,
+                    exc,
+                )
                 metrics.TXN_ABORTS.labels("error").inc()
             for rec in records:
                 metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
             task.store.abort()
             task.outcomes.discard()
             if isinstance(task.producer, TransactionalProducer):
-                with contextlib.suppress(Exception):
-                    await task.producer.abort()
+                try:
+                    await asyncio.wait_for(task.producer.abort(), ABORT_TIMEOUT_S)
+                except Exception as abort_exc:
+                    # The producer's transaction state is unknown now: only a new one is safe.
+                    reason = f"abort failed after {type(exc).__name__}: {type(abort_exc).__name__}"
+                    await self._take_out_of_service(task, Decision(Action.RECREATE, reason))
+                    return
             await self._rewind(task, {TopicPartition(r.topic, r.partition) for r in records})
             return
+        task.failures = 0
+        LINK.back()
         task.store.commit()
         task.outcomes.commit(self.processor.counts)
         task.committed_offsets.update(offsets)
@@ -357,6 +442,111 @@ class Worker:
         wall = time.time()
         for rec in records:
             metrics.END_TO_END_SECONDS.observe(max(0.0, wall - rec.timestamp_ms / 1000))
+
+    async def _commit_failed(self, task: Task, exc: Exception) -> bool:
+        """Count the failure and decide (engine.runtime.recovery); True when the task was taken
+        out of service, False when the caller rolls back and retries with the same producer."""
+        assert self._consumer is not None
+        task.failures += 1
+        task.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        decision = decide(
+            exc,
+            producer_broken=task.producer.broken,
+            generation_moved=self._consumer.generation() != task.generation,
+            failures=task.failures,
+        )
+        if decision.action is Action.RETRY:
+            return False
+        await self._take_out_of_service(task, decision)
+        return True
+
+    async def _take_out_of_service(self, task: Task, decision: Decision) -> None:
+        """Stop reading the task's partitions and drop its producer and uncommitted work.
+
+        DROP waits for the group to reassign the partition (its new owner re-reads from the
+        committed offsets); RECREATE rebuilds the task here once `decision.delay_s` passed.
+        """
+        assert self._consumer is not None
+        p = task.partition
+        self.tasks.pop(p, None)
+        self._consumer.pause(self._task_partitions(task))
+        await self._close_task(task)
+        if decision.action is Action.DROP:
+            log.warning("task %s fenced by a newer owner; dropping it (%s)", p, decision.reason)
+            metrics.TXN_ABORTS.labels("fenced").inc()
+            return
+        log.warning("task %s out of service, rebuilding its producer: %s", p, decision.reason)
+        metrics.TXN_ABORTS.labels("recreate").inc()
+        now = time.monotonic()
+        self._recovering[p] = Recovering(
+            since=now,
+            reason=decision.reason,
+            generation=task.generation,
+            due=now + decision.delay_s,
+        )
+
+    async def _recover_tasks(self) -> None:
+        """Rebuild due out-of-service tasks: a new producer (its start fences the old one and
+        aborts its open transaction), then restore from the changelog and resume from the
+        offsets the task last committed. A group change meanwhile hands the job to the
+        rebalance; a failure (broker still gone) retries with a capped backoff."""
+        if not self._recovering:
+            return
+        assert self._consumer is not None
+        async with self._lock:
+            for p, rec in list(self._recovering.items()):
+                now = time.monotonic()
+                if now < rec.due or self._recovering.get(p) is not rec:
+                    continue
+                assigned = {tp.partition for tp in self._consumer.assignment()}
+                if self._consumer.generation() != rec.generation or p not in assigned:
+                    del self._recovering[p]  # the rebalance gives the partition its owner
+                    continue
+                try:
+                    producer = await self._task_producer(p)
+                    try:
+                        ends = await end_offsets(self._options, [self._changelog(p)])
+                        task = await self._open_task(p, producer, ends[self._changelog(p)], None)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(producer.stop(), CLOSE_TIMEOUT_S)
+                        raise
+                except Exception as exc:
+                    rec.due = time.monotonic() + retry_delay_s(rec.attempts)
+                    rec.attempts += 1
+                    log.warning(
+                        "task %s: recovery attempt %s failed (%s); next in %.0f s",
+                        p,
+                        rec.attempts,
+                        type(exc).__name__,
+                        rec.due - time.monotonic(),
+                    )
+                    continue
+                del self._recovering[p]
+                task.generation = rec.generation
+                self.tasks[p] = task
+                partitions = set(self._task_partitions(task))
+                await self._rewind(task, partitions)
+                self._consumer.resume(partitions)
+                metrics.TASK_RECOVERIES.inc()
+                LINK.back()
+                log.warning(
+                    "task %s back in service after %.1f s (%s)",
+                    p,
+                    time.monotonic() - rec.since,
+                    rec.reason,
+                )
+
+    async def _probe_kafka(self) -> None:
+        """While Kafka counts as unreachable, ask for metadata once a second: the answer ends
+        the outage even when no record flows to prove it."""
+        if LINK.reachable or self._consumer is None:
+            return
+        if time.monotonic() - self._probed_at < PROBE_EVERY_S:
+            return
+        self._probed_at = time.monotonic()
+        if await self._consumer.reachable():
+            LINK.back()
 
     async def _commit_acked_offsets(self) -> None:
         """At-least-once: commit the offsets whose outputs were all acknowledged.

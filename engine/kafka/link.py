@@ -1,0 +1,114 @@
+"""Whether this process reaches Kafka, told in state changes instead of a client-log storm.
+
+While a broker is gone aiokafka logs an ERROR or WARNING per retry per connection (a 65 s
+outage wrote ~17,500 lines). `KafkaStormFilter` turns the first connectivity complaint into
+one line, "Kafka unreachable since ...", swallows the client's lines after it, and `KafkaLink.
+back` (called by the worker when a request succeeds again) logs "Kafka reachable again after
+N s" with the number of lines swallowed. A reminder is logged once a minute while it lasts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+log = logging.getLogger("q2c.kafka")
+
+# aiokafka lines that mean a broker or coordinator cannot be reached (its wording, 0.14).
+CONNECTIVITY = re.compile(
+    r"Unable (?:to )?connect|Unable to (?:update|request) metadata|connection|"
+    r"NodeNotReady|KafkaConnectionError|RequestTimedOut|KafkaTimeoutError|"
+    r"coordinator dead|session expired|not available|Failed fetch messages|"
+    r"Got error produce response|Could not send",
+    re.IGNORECASE,
+)
+REMIND_EVERY_S = 60.0
+
+
+@dataclass
+class Outage:
+    since_wall: float
+    since: float
+    reason: str
+    suppressed: int = 0
+    reminded_at: float = 0.0
+
+
+class KafkaLink:
+    """This process's view of Kafka reachability (one per process: `LINK`)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.outage: Outage | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.outage is None
+
+    def unreachable_reason(self) -> str | None:
+        """'Kafka unreachable since <time> (<first error>)', or None while it is reachable."""
+        if self.outage is None:
+            return None
+        since = datetime.fromtimestamp(self.outage.since_wall, UTC).isoformat(timespec="seconds")
+        return f"Kafka unreachable since {since} ({self.outage.reason})"
+
+    def lost(self, reason: str) -> bool:
+        """Record a connectivity failure; True (and one log line) when it starts an outage."""
+        now = self._clock()
+        if self.outage is not None:
+            self.outage.suppressed += 1
+            if now - self.outage.reminded_at >= REMIND_EVERY_S:
+                self.outage.reminded_at = now
+                log.warning(
+                    "Kafka still unreachable after %.0f s (%d client log lines suppressed)",
+                    now - self.outage.since,
+                    self.outage.suppressed,
+                )
+            return False
+        self.outage = Outage(since_wall=time.time(), since=now, reason=reason, reminded_at=now)
+        log.error("%s; client errors are suppressed until it is back", self.unreachable_reason())
+        return True
+
+    def back(self) -> float | None:
+        """Record a success; the outage's length in seconds when this ends one, else None."""
+        outage, self.outage = self.outage, None
+        if outage is None:
+            return None
+        took = self._clock() - outage.since
+        log.warning(
+            "Kafka reachable again after %.1f s (%d client log lines suppressed)",
+            took,
+            outage.suppressed,
+        )
+        return took
+
+
+LINK = KafkaLink()
+
+
+class KafkaStormFilter(logging.Filter):
+    """A handler filter: aiokafka's warnings and errors become `link` state changes.
+
+    On a handler, not a logger: logger filters do not see records of child loggers
+    (aiokafka.conn, aiokafka.consumer.group_coordinator, ...).
+    """
+
+    def __init__(self, link: KafkaLink = LINK) -> None:
+        super().__init__()
+        self.link = link
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka") or record.levelno < logging.WARNING:
+            return True
+        if not self.link.reachable:
+            self.link.lost(record.getMessage())
+            return False
+        message = record.getMessage()
+        if CONNECTIVITY.search(message):
+            self.link.lost(message[:200])
+            return False
+        return True
