@@ -238,6 +238,12 @@ class Producer:
 
     async def stop(self) -> None:
         await self._producer.stop()
+        txn = getattr(self._producer, "_txn_manager", None)
+        waiter = getattr(txn, "_transaction_waiter", None)
+        if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
+            # A dead producer's last transaction failure was already handled by the caller;
+            # retrieve it so asyncio does not report it as never retrieved.
+            waiter.exception()
 
     async def send(self, record: OutRecord) -> asyncio.Future[Any]:
         """Queue a record; the returned future resolves when the broker acknowledged it."""

@@ -90,12 +90,36 @@ class KafkaLink:
 LINK = KafkaLink()
 
 
-class KafkaStormFilter(logging.Filter):
-    """A handler filter: aiokafka's warnings and errors become `link` state changes.
+class KafkaLinkObserver(logging.Handler):
+    """Watches aiokafka's warnings and errors and tells `link` when Kafka is lost.
 
-    On a handler, not a logger: logger filters do not see records of child loggers
-    (aiokafka.conn, aiokafka.consumer.group_coordinator, ...).
+    A handler on the `aiokafka` logger (it sees every child logger's records), so the link
+    state does not depend on how the process configured its output.
     """
+
+    def __init__(self, link: KafkaLink = LINK) -> None:
+        super().__init__(level=logging.WARNING)
+        self.link = link
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.link.reachable:
+            self.link.lost(record.getMessage())
+            return
+        message = record.getMessage()
+        if CONNECTIVITY.search(message):
+            self.link.lost(message[:200])
+
+
+def observe_client_logs(link: KafkaLink = LINK) -> None:
+    """Install the observer on the `aiokafka` logger once per process (idempotent)."""
+    client = logging.getLogger("aiokafka")
+    if not any(isinstance(h, KafkaLinkObserver) and h.link is link for h in client.handlers):
+        client.addHandler(KafkaLinkObserver(link))
+
+
+class KafkaStormFilter(logging.Filter):
+    """An output handler's filter: drops aiokafka's warnings and errors while Kafka is lost
+    (the observer has said so once, and counts them)."""
 
     def __init__(self, link: KafkaLink = LINK) -> None:
         super().__init__()
@@ -104,11 +128,4 @@ class KafkaStormFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith("aiokafka") or record.levelno < logging.WARNING:
             return True
-        if not self.link.reachable:
-            self.link.lost(record.getMessage())
-            return False
-        message = record.getMessage()
-        if CONNECTIVITY.search(message):
-            self.link.lost(message[:200])
-            return False
-        return True
+        return self.link.reachable

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,9 +121,11 @@ class LocalCluster:
             raise LocalKafkaError("java is not on PATH: Java 17+ is needed for the local broker")
         return java
 
-    def _format(self, node: NodeSpec, cluster_id: str) -> None:
+    def _format(
+        self, node: NodeSpec, cluster_id: str, overrides: Mapping[str, str] | None = None
+    ) -> None:
         props = self.directory / f"node-{node.node_id}.properties"
-        props.write_text(server_properties(node, self.nodes))
+        props.write_text(server_properties(node, self.nodes, overrides))
         if (node.log_dir / "meta.properties").exists():
             return
         proc = subprocess.run(
@@ -223,11 +226,26 @@ class LocalCluster:
         self.pids.pop(node_id, None)
         self.save()
 
+    def pause_node(self, node_id: int) -> None:
+        """Freeze one node (SIGSTOP): to its clients, a network stall."""
+        self._signal_node(node_id, signal.SIGSTOP)
+
+    def resume_node(self, node_id: int) -> None:
+        """Wake a node frozen by `pause_node` (SIGCONT)."""
+        self._signal_node(node_id, signal.SIGCONT)
+
+    def _signal_node(self, node_id: int, sig: signal.Signals) -> None:
+        pid = self.pids.get(node_id)
+        if pid is None or not _pid_alive(pid):
+            raise LocalKafkaError(f"node {node_id} of cluster {self.name!r} is not running")
+        os.kill(pid, sig)
+
     def stop(self, *, timeout_s: float = 30.0) -> None:
         """Stop every node (all at once, so no controlled shutdown waits on a gone quorum)."""
         for pid in list(self.pids.values()):
             if _pid_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)  # a paused node cannot act on SIGTERM
                     os.kill(pid, signal.SIGTERM)
         for nid in list(self.pids):
             self.stop_node(nid, timeout_s=timeout_s)
@@ -264,8 +282,12 @@ def start_cluster(
     name: str = "default",
     home: Path | None = None,
     timeout_s: float = 120.0,
+    overrides: Mapping[str, str] | None = None,
 ) -> LocalCluster:
-    """Start (or reuse, when already running) a local KRaft cluster of 1 or 3 nodes."""
+    """Start (or reuse, when already running) a local KRaft cluster of 1 or 3 nodes.
+
+    `overrides`: extra broker properties (fault tests shorten broker-side timers with them).
+    """
     if nodes not in (1, 3):
         raise LocalKafkaError("a local cluster has 1 node, or 3 for fault tests")
     cluster = load_cluster(name, home)
@@ -291,7 +313,7 @@ def start_cluster(
         return cluster
     cluster_id = _cluster_id(cluster)
     for spec in cluster.nodes:
-        cluster._format(spec, cluster_id)
+        cluster._format(spec, cluster_id, overrides)
     for spec in cluster.nodes:
         cluster.start_node(spec.node_id)
     try:

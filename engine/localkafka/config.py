@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,9 @@ def quorum_voters(nodes: list[NodeSpec]) -> str:
     return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
 
 
-def server_properties(node: NodeSpec, nodes: list[NodeSpec]) -> str:
+def server_properties(
+    node: NodeSpec, nodes: list[NodeSpec], overrides: Mapping[str, str] | None = None
+) -> str:
     """Properties for `node`; replication settings follow the cluster size (RF 3/min ISR 2 at 3)."""
     size = len(nodes)
     rf = min(3, size)
@@ -59,5 +62,6 @@ def server_properties(node: NodeSpec, nodes: list[NodeSpec]) -> str:
         "num.network.threads": 2,
         "num.io.threads": 4,
         "log.retention.check.interval.ms": 60000,
+        **(overrides or {}),
     }
     return "".join(f"{k}={v}\n" for k, v in props.items())

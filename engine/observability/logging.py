@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from engine.kafka.link import KafkaStormFilter
+from engine.kafka.link import KafkaStormFilter, observe_client_logs
 
 RECORD_FIELDS = (
     "saga_key",
@@ -151,6 +151,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, **static:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     # A broker outage makes aiokafka log per retry: one q2c line per state change instead.
     handler.addFilter(KafkaStormFilter())
+    observe_client_logs()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -30,7 +30,7 @@ from engine.kafka.client import (
     read_partition,
 )
 from engine.kafka.connection import client_options
-from engine.kafka.link import LINK
+from engine.kafka.link import LINK, observe_client_logs
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
 from engine.runtime.limits import RecordTooLarge, check_size
@@ -118,6 +118,7 @@ class Worker:
 
     async def run(self) -> None:
         """Process until `request_stop` (or SIGTERM/SIGINT when run from the CLI)."""
+        observe_client_logs()  # Kafka lost/back for /ready, whatever the log set-up
         await self.processor.start(self._options)
         if not self.exactly_once:
             self._shared_producer = Producer(self._options, client_id=f"q2c-{self.worker_id}")

@@ -1,23 +1,28 @@
-"""A worker whose transactional id is taken over mid-transaction is fenced, deterministically.
+"""A task whose producer is fenced or dies mid-transaction rebuilds itself, exactly once.
 
-The SIGSTOP test in test_engine_faults shows a woken zombie causes no duplicates, but where the
-freeze lands (mid-transaction or between batches) is up to the scheduler. Here the takeover is
-injected exactly between a transaction's sends and its commit.
+The SIGSTOP test in test_engine_faults shows a woken zombie causes no duplicates after a real
+takeover (the group moved on). Here the failure is injected exactly between a transaction's
+sends and its commit, with no group change: another producer takes the transactional id (what
+the broker's transaction timeout does too), or the producer's sender dies with
+OutOfOrderSequenceNumber (seen after a graceful broker restart). No reassignment will come, so
+the worker must replace the producer itself, restore the task and resume.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import REGISTRY
 
-from engine.kafka.client import TransactionalProducer
+from engine.kafka.client import OutOfOrderSequenceNumber, TransactionalProducer
 from engine.kafka.connection import client_options
 from engine.kafka.records import TopicPartition
 from engine.runtime.app import Engine
+from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
     all_completed,
@@ -30,13 +35,32 @@ from tests.integration.engine_support import (
 pytestmark = pytest.mark.kafka
 DEALS = [f"FZ-{i}" for i in range(10)]
 
-
-def _fenced_aborts() -> float:
-    return REGISTRY.get_sample_value("q2c_transaction_aborts_total", {"reason": "fenced"}) or 0.0
+Injection = Callable[[Settings, TransactionalProducer], Awaitable[None]]
 
 
-async def test_takeover_mid_transaction_fences_the_old_owner(
-    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+async def _taken_over(settings: Settings, producer: TransactionalProducer) -> None:
+    # Another producer starts with this transactional id while our records are in flight.
+    other = TransactionalProducer(
+        client_options(settings), transactional_id=producer.transactional_id
+    )
+    await other.start()
+    await other.stop()
+
+
+async def _sender_dies(settings: Settings, producer: TransactionalProducer) -> None:
+    # What aiokafka does when a produce response says OUT_OF_ORDER_SEQUENCE_NUMBER: the
+    # sender task ends and the transaction state turns fatal for good.
+    producer._producer._txn_manager.fatal_error(OutOfOrderSequenceNumber())
+    raise OutOfOrderSequenceNumber()
+
+
+def _recoveries() -> float:
+    return REGISTRY.get_sample_value("q2c_task_recoveries_total") or 0.0
+
+
+@pytest.mark.parametrize("inject", [_taken_over, _sender_dies], ids=["fenced", "out-of-order"])
+async def test_failed_producer_mid_transaction_is_rebuilt_in_place(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, inject: Injection
 ) -> None:
     settings = await engine_settings(kafka_bootstrap, unique)
     await publish_all(settings, master_data(DEALS))
@@ -44,49 +68,38 @@ async def test_takeover_mid_transaction_fences_the_old_owner(
     events = [e for d in DEALS for e in deal_history(d, options)]
 
     real_commit = TransactionalProducer.commit
-    taken_over: list[str] = []
+    injected: list[str] = []
 
-    async def taken_over_before_commit(
+    async def failing_before_commit(
         self: TransactionalProducer, offsets: dict[TopicPartition, int] | None, group_id: str
     ) -> None:
-        if not taken_over and offsets:
-            # A new owner starts with this transactional id while our records are in flight.
-            taken_over.append(self.transactional_id)
-            new_owner = TransactionalProducer(
-                client_options(settings), transactional_id=self.transactional_id
-            )
-            await new_owner.start()
-            await new_owner.stop()
+        if not injected and offsets:
+            injected.append(self.transactional_id)
+            await inject(settings, self)
         await real_commit(self, offsets, group_id)
 
-    monkeypatch.setattr(TransactionalProducer, "commit", taken_over_before_commit)
-    fenced_before = _fenced_aborts()
-    zombie = Engine(settings, worker_id="zombie", http=False)
-    successor: Engine | None = None
-    await zombie.start()
+    monkeypatch.setattr(TransactionalProducer, "commit", failing_before_commit)
+    recoveries = _recoveries()
+    worker = Engine(settings, worker_id="only", http=False)
+    await worker.start()
     try:
-        await zombie.wait_ready()
+        await worker.wait_ready()
         await publish_all(settings, events)
-        for _ in range(600):  # bounded: 60 s for the first commit to be fenced and handled
-            if _fenced_aborts() > fenced_before:
+        final = await wait_for_states(settings, all_completed(len(DEALS)), timeout_s=120)
+        for _ in range(300):  # bounded: 30 s for the rebuilt task to be back in service
+            if _recoveries() > recoveries:
                 break
             await asyncio.sleep(0.1)
-        assert taken_over, "no transaction reached its commit"
-        assert _fenced_aborts() == fenced_before + 1
-        # The fenced worker drops the task (and pauses its partitions) instead of retrying
-        # with a dead producer; it keeps serving its other partitions.
-        fenced_task = int(taken_over[0].rsplit(".", 1)[1])
-        assert fenced_task not in zombie.worker.tasks
-        assert zombie.worker.tasks
-        # A second worker joins: the rebalance gives the fenced partition a live owner again,
-        # which re-reads what the fenced transaction had consumed.
-        successor = Engine(settings, worker_id="successor", http=False)
-        await successor.start()
-        final = await wait_for_states(settings, all_completed(len(DEALS)), timeout_s=120)
+        generation = worker.worker._consumer.generation() if worker.worker._consumer else -1
+        failed_task = int(injected[0].rsplit(".", 1)[1])
+        # The same worker, the same group generation: it got the partition back by itself.
+        assert failed_task in worker.worker.tasks
+        assert worker.worker.tasks[failed_task].generation == generation
+        assert worker.worker.readiness() == (True, None)
     finally:
-        if successor is not None:
-            await successor.stop()
-        await zombie.stop()
+        await worker.stop()
+    assert injected, "no transaction reached its commit"
+    assert _recoveries() == recoveries + 1
     assert all_completed(len(DEALS))(final)
     keys = Counter(c.header.idempotency_key for c in await read_commands(settings))
     assert [k for k, n in keys.items() if n > 1] == []

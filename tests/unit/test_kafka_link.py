@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.kafka.link import REMIND_EVERY_S, KafkaLink, KafkaStormFilter
+from engine.kafka.link import REMIND_EVERY_S, KafkaLink, KafkaLinkObserver, KafkaStormFilter
 
 
 class FakeClock:
@@ -27,6 +27,9 @@ def captured() -> Iterator[tuple[io.StringIO, KafkaLink, FakeClock]]:
     handler = logging.StreamHandler(out)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     handler.addFilter(KafkaStormFilter(link))
+    observer = KafkaLinkObserver(link)
+    client = logging.getLogger("aiokafka")
+    client.addHandler(observer)
     root = logging.getLogger()
     root.addHandler(handler)
     old = root.level
@@ -34,6 +37,7 @@ def captured() -> Iterator[tuple[io.StringIO, KafkaLink, FakeClock]]:
     try:
         yield out, link, clock
     finally:
+        client.removeHandler(observer)
         root.removeHandler(handler)
         root.setLevel(old)
 
