@@ -296,8 +296,18 @@ def _active_or_completed(
 ) -> Outcome:
     merged = {**ctx.data, **data}
     if _settled(merged):
-        return Outcome("completed", (*effects, crm_status(ctx, "completed")), data)
+        # A reopened deal (a late invoice) completes again: each completion is its own CRM
+        # update, or the CRM would drop the second one as a duplicate of the first. The count
+        # is part of the state, so a redelivered event still yields the same key.
+        completions = int(ctx.data.get("completions", 0))
+        status = crm_status(ctx, "completed", qualifier=reopen_qualifier(completions))
+        return Outcome("completed", (*effects, status), {**data, "completions": completions + 1})
     return Outcome("active", effects, data)
+
+
+def reopen_qualifier(completions: int) -> str:
+    """ "" for a deal's first completion, "reopen-<n>" for the completion after reopening n."""
+    return "" if completions == 0 else f"reopen-{completions}"
 
 
 def record_payment(ctx: Context) -> Outcome:
