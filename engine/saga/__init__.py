@@ -7,8 +7,11 @@ from engine.saga.definition import (
     ParkRule,
     SagaDefinition,
     SagaDefinitionError,
+    TimerFiring,
+    TimerOn,
     Transition,
     park,
+    timer,
     transition,
 )
 from engine.saga.engine import due_timers, next_timer_at, step
@@ -43,6 +46,8 @@ __all__ = [
     "SetTimer",
     "StatusChange",
     "Timer",
+    "TimerFiring",
+    "TimerOn",
     "Transition",
     "due_timers",
     "next_timer_at",
@@ -50,5 +55,6 @@ __all__ = [
     "state_from_bytes",
     "state_to_bytes",
     "step",
+    "timer",
     "transition",
 ]

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from engine.contracts import DealCancelled, IssueInvoice, UpdateCrmStatus
 from engine.saga import Command, Context, Outcome
 
 TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
@@ -69,8 +70,8 @@ def crm_status(
 ) -> Command:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
-    return ctx.command(
-        "update-crm-status", "crm", step, deal_id=ctx.saga_key, status=status, detail=detail or ""
+    return ctx.send(
+        UpdateCrmStatus, step=step, deal_id=ctx.saga_key, status=status, detail=detail or ""
     )
 
 
@@ -92,10 +93,9 @@ def issue_invoice(
     """issue-invoice whose invoice_reference is its own idempotency key (billing echoes it)."""
     currency = contract["currency"]
     total = sum((line["amount"]["amount"] for line in lines), Decimal(0))
-    return ctx.command(
-        "issue-invoice",
-        "billing",
-        step,
+    return ctx.send(
+        IssueInvoice,
+        step=step,
         project_id=project_id,
         deal_id=ctx.saga_key,
         invoice_reference=f"{ctx.saga_key}:{step}",
@@ -121,7 +121,7 @@ def without_key(mapping: Json, key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
 
 
-def stop_on_cancel(ctx: Context) -> Outcome:
+def stop_on_cancel(ctx: Context[DealCancelled]) -> Outcome:
     """deal-cancelled for a follower saga: nothing further is issued (its timers are disarmed
     on entering the terminal state); the reason is kept."""
     return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")

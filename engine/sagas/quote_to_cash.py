@@ -12,6 +12,27 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from engine.contracts import (
+    AccountValidated,
+    AccountValidationFailed,
+    BillingScheduleCreated,
+    CancelBillingSchedule,
+    ClosedWon,
+    CloseProject,
+    CreateBillingSchedule,
+    CreateProject,
+    DealCancelled,
+    Escalate,
+    ExceptionCancelRequested,
+    ExceptionRetryRequested,
+    InvoiceIssued,
+    MilestoneCompleted,
+    PaymentReceived,
+    ProjectActivated,
+    ProjectCreated,
+    SendDunning,
+    ValidateAccount,
+)
 from engine.saga import (
     CancelTimer,
     Context,
@@ -20,7 +41,9 @@ from engine.saga import (
     Outcome,
     SagaDefinition,
     SetTimer,
+    TimerFiring,
     park,
+    timer,
     transition,
 )
 from engine.sagas.common import (
@@ -53,24 +76,24 @@ LIVE = (*PRE_ACTIVE, "active")
 # --- guards -------------------------------------------------------------------------------
 
 
-def newer_attempt(ctx: Context) -> bool:
+def newer_attempt(ctx: Context[ExceptionRetryRequested]) -> bool:
     """A retry request for an attempt not made yet (a re-sent request is not a new retry)."""
     return int(ctx.payload["attempt"]) > int(ctx.data.get("attempt", 0))
 
 
-def our_project(ctx: Context) -> bool:
+def our_project(ctx: Context[MilestoneCompleted | ProjectActivated]) -> bool:
     """The event is about this deal's project."""
     return bool(ctx.payload["project_id"] == ctx.data.get("project_id"))
 
 
-def milestone_due(ctx: Context) -> bool:
+def milestone_due(ctx: Context[MilestoneCompleted]) -> bool:
     """A milestone of this contract that has not been invoiced yet."""
     mid = ctx.payload["milestone_id"]
     known = any(m["milestone_id"] == mid for m in ctx.data["contract"]["milestones"])
     return our_project(ctx) and known and mid not in ctx.data.get("invoiced_milestones", {})
 
 
-def new_invoice_of_deal(ctx: Context) -> bool:
+def new_invoice_of_deal(ctx: Context[InvoiceIssued]) -> bool:
     """An invoice raised for this deal (by any saga) that is not recorded yet."""
     invoice = ctx.payload["invoice"]
     return invoice["invoice_reference"].startswith(f"{ctx.saga_key}:") and invoice[
@@ -78,24 +101,24 @@ def new_invoice_of_deal(ctx: Context) -> bool:
     ] not in ctx.data.get("invoices", {})
 
 
-def new_payment_of_known_invoice(ctx: Context) -> bool:
+def new_payment_of_known_invoice(ctx: Context[PaymentReceived]) -> bool:
     """A payment not applied yet, for an invoice already recorded (else it waits for it)."""
     payment = ctx.payload["payment"]
     invoice = ctx.data.get("invoices", {}).get(payment["invoice_id"])
     return invoice is not None and payment["payment_id"] not in invoice["payment_ids"]
 
 
-def invoice_unpaid(ctx: Context) -> bool:
+def invoice_unpaid(ctx: Context[TimerFiring]) -> bool:
     """The dunned invoice still has an amount due."""
     return not ctx.data["invoices"][ctx.payload["invoice_id"]]["paid"]
 
 
-def project_not_recorded(ctx: Context) -> bool:
+def project_not_recorded(ctx: Context[ProjectCreated]) -> bool:
     """A late reply about a project this (cancelled) saga never recorded."""
     return "project_id" not in ctx.data
 
 
-def schedule_not_recorded(ctx: Context) -> bool:
+def schedule_not_recorded(ctx: Context[BillingScheduleCreated]) -> bool:
     """A late reply about a billing schedule this (cancelled) saga never recorded."""
     return "schedule_id" not in ctx.data
 
@@ -103,12 +126,11 @@ def schedule_not_recorded(ctx: Context) -> bool:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def _validate_account(ctx: Context, data: Any, attempt: int) -> tuple[Effect, ...]:
+def _validate_account(ctx: Context[object], data: Any, attempt: int) -> tuple[Effect, ...]:
     return (
-        ctx.command(
-            "validate-account",
-            "masterdata",
-            attempt_step("validate-account", attempt),
+        ctx.send(
+            ValidateAccount,
+            step=attempt_step("validate-account", attempt),
             deal_id=ctx.saga_key,
             account=data["account"],
             contract_currency=data["contract"]["currency"],
@@ -117,7 +139,7 @@ def _validate_account(ctx: Context, data: Any, attempt: int) -> tuple[Effect, ..
     )
 
 
-def begin(ctx: Context) -> Outcome:
+def begin(ctx: Context[ClosedWon]) -> Outcome:
     """closed-won: remember the deal and ask master data to validate the account."""
     p = ctx.payload
     data = {
@@ -131,7 +153,7 @@ def begin(ctx: Context) -> Outcome:
     return Outcome(effects=_validate_account(ctx, data, 0), data=data)
 
 
-def retry_validation(ctx: Context) -> Outcome:
+def retry_validation(ctx: Context[ExceptionRetryRequested]) -> Outcome:
     """exception-retry-requested: validate again under a new, attempt-numbered step."""
     attempt = int(ctx.payload["attempt"])
     return Outcome(
@@ -141,7 +163,7 @@ def retry_validation(ctx: Context) -> Outcome:
     )
 
 
-def validation_failed(ctx: Context) -> Outcome:
+def validation_failed(ctx: Context[AccountValidationFailed]) -> Outcome:
     """account-validation-failed: park the deal in `exception` with the reason; no project."""
     reason = ctx.payload["reason"]
     qualifier = retry_qualifier(int(ctx.data["attempt"]))
@@ -152,7 +174,7 @@ def validation_failed(ctx: Context) -> Outcome:
     )
 
 
-def create_project(ctx: Context) -> Outcome:
+def create_project(ctx: Context[AccountValidated]) -> Outcome:
     """account-validated: ask the ERP for a project, with the validated legal data."""
     p = ctx.payload
     account = {
@@ -160,10 +182,9 @@ def create_project(ctx: Context) -> Outcome:
         "legal_entity": p["legal_entity"],
         "tax_registration": p["tax_registration"],
     }
-    command = ctx.command(
-        "create-project",
-        "erp",
-        "create-project",
+    command = ctx.send(
+        CreateProject,
+        step="create-project",
         deal_id=ctx.saga_key,
         account=account,
         contract=ctx.data["contract"],
@@ -173,7 +194,7 @@ def create_project(ctx: Context) -> Outcome:
     )
 
 
-def await_activation(ctx: Context) -> Outcome:
+def await_activation(ctx: Context[ProjectCreated]) -> Outcome:
     """project-created: correlate the ERP project id and start the activation SLA clock."""
     project_id = ctx.payload["project_id"]
     hours = int(ctx.data["activation_sla_hours"])
@@ -187,13 +208,12 @@ def await_activation(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data={"project_id": project_id})
 
 
-def escalate_activation(ctx: Context) -> Outcome:
+def escalate_activation(ctx: Context[TimerFiring]) -> Outcome:
     """Activation SLA expired while still awaiting activation: escalate, keep waiting."""
     detail = f"project {ctx.data['project_id']} not activated within {ctx.payload['hours']}h"
-    command = ctx.command(
-        "escalate",
-        "crm",
-        f"escalate:{ACTIVATION_SLA}",
+    command = ctx.send(
+        Escalate,
+        step=f"escalate:{ACTIVATION_SLA}",
         deal_id=ctx.saga_key,
         kind=ACTIVATION_SLA,
         detail=detail,
@@ -201,12 +221,11 @@ def escalate_activation(ctx: Context) -> Outcome:
     return Outcome(effects=(command,), data={"sla_breached": True}, detail=detail)
 
 
-def schedule_billing(ctx: Context) -> Outcome:
+def schedule_billing(ctx: Context[ProjectActivated]) -> Outcome:
     """project-activated: stop the SLA clock and ask billing for a schedule."""
-    command = ctx.command(
-        "create-billing-schedule",
-        "billing",
-        "create-billing-schedule",
+    command = ctx.send(
+        CreateBillingSchedule,
+        step="create-billing-schedule",
         project_id=ctx.data["project_id"],
         deal_id=ctx.saga_key,
         contract=ctx.data["contract"],
@@ -216,7 +235,7 @@ def schedule_billing(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data={"activated_at": ctx.event.occurred_at})
 
 
-def activate(ctx: Context) -> Outcome:
+def activate(ctx: Context[BillingScheduleCreated]) -> Outcome:
     """billing-schedule-created: billing starts; a T&M contract arms its end-of-contract timer."""
     contract = ctx.data["contract"]
     effects: tuple[Effect, ...] = (crm_status(ctx, "active"),)
@@ -227,7 +246,7 @@ def activate(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data=data)
 
 
-def invoice_milestone(ctx: Context) -> Outcome:
+def invoice_milestone(ctx: Context[MilestoneCompleted]) -> Outcome:
     """milestone-completed: invoice that milestone once, with the contract's amount."""
     mid = ctx.payload["milestone_id"]
     contract = ctx.data["contract"]
@@ -247,7 +266,7 @@ def invoice_milestone(ctx: Context) -> Outcome:
     return replace(outcome, detail=f"milestone {mid} completed: invoice requested")
 
 
-def record_invoice(ctx: Context) -> Outcome:
+def record_invoice(ctx: Context[InvoiceIssued]) -> Outcome:
     """invoice-issued: correlate it, tell CRM, and arm dunning for when it falls overdue."""
     invoice = ctx.payload["invoice"]
     invoice_id = invoice["invoice_id"]
@@ -310,7 +329,7 @@ def reopen_qualifier(completions: int) -> str:
     return "" if completions == 0 else f"reopen-{completions}"
 
 
-def record_payment(ctx: Context) -> Outcome:
+def record_payment(ctx: Context[PaymentReceived]) -> Outcome:
     """payment-received: add to the invoice's paid amount; paid in full stops its dunning."""
     payment = ctx.payload["payment"]
     invoice_id = payment["invoice_id"]
@@ -329,16 +348,15 @@ def record_payment(ctx: Context) -> Outcome:
     return _active_or_completed(ctx, {"invoices": invoices}, effects)
 
 
-def send_dunning(ctx: Context) -> Outcome:
+def send_dunning(ctx: Context[TimerFiring]) -> Outcome:
     """Dunning timer fired on an unpaid invoice: ask billing to chase the amount due."""
     invoice_id = ctx.payload["invoice_id"]
     invoice = ctx.data["invoices"][invoice_id]
     due = invoice["total"]["amount"] - invoice["paid_amount"]
     days = (ctx.event.occurred_at.date() - invoice["due_date"]).days
-    command = ctx.command(
-        "send-dunning",
-        "billing",
-        f"dunning:{invoice_id}",
+    command = ctx.send(
+        SendDunning,
+        step=f"dunning:{invoice_id}",
         deal_id=ctx.saga_key,
         invoice_id=invoice_id,
         amount_due=money(due, invoice["total"]["currency"]),
@@ -349,12 +367,12 @@ def send_dunning(ctx: Context) -> Outcome:
     return Outcome(effects=(command,), data={"dunned": dunned}, detail=detail)
 
 
-def end_contract(ctx: Context) -> Outcome:
+def end_contract(ctx: Context[TimerFiring]) -> Outcome:
     """T&M contract term (and its last billing period) is over: complete once all is paid."""
     return _active_or_completed(ctx, {"contract_ended": True}, ())
 
 
-def _compensations(ctx: Context, reason: str) -> tuple[Effect, ...]:
+def _compensations(ctx: Context[object], reason: str) -> tuple[Effect, ...]:
     """Undo what the saga already caused, by what it has recorded so far (its stage)."""
     effects: list[Effect] = []
     if "project_id" in ctx.data:
@@ -364,31 +382,29 @@ def _compensations(ctx: Context, reason: str) -> tuple[Effect, ...]:
     return tuple(effects)
 
 
-def close_project_command(ctx: Context, project_id: str, reason: str) -> Effect:
+def close_project_command(ctx: Context[object], project_id: str, reason: str) -> Effect:
     """close-project, one per deal."""
-    return ctx.command(
-        "close-project",
-        "erp",
-        "close-project",
+    return ctx.send(
+        CloseProject,
+        step="close-project",
         project_id=project_id,
         deal_id=ctx.saga_key,
         reason=reason,
     )
 
 
-def cancel_schedule_command(ctx: Context, project_id: str, reason: str) -> Effect:
+def cancel_schedule_command(ctx: Context[object], project_id: str, reason: str) -> Effect:
     """cancel-billing-schedule, one per deal."""
-    return ctx.command(
-        "cancel-billing-schedule",
-        "billing",
-        "cancel-billing-schedule",
+    return ctx.send(
+        CancelBillingSchedule,
+        step="cancel-billing-schedule",
         project_id=project_id,
         deal_id=ctx.saga_key,
         reason=reason,
     )
 
 
-def cancel(ctx: Context) -> Outcome:
+def cancel(ctx: Context[DealCancelled | ExceptionCancelRequested]) -> Outcome:
     """deal-cancelled / exception-cancel-requested: compensate by stage, then `cancelled`."""
     reason = str(ctx.payload.get("reason") or f"{ctx.event.event_type} in {ctx.state}")
     effects = (*_compensations(ctx, reason), crm_status(ctx, "cancelled", reason))
@@ -397,7 +413,7 @@ def cancel(ctx: Context) -> Outcome:
     )
 
 
-def close_late_project(ctx: Context) -> Outcome:
+def close_late_project(ctx: Context[ProjectCreated]) -> Outcome:
     """A project created after the deal was cancelled (create-project was in flight): close it."""
     project_id = ctx.payload["project_id"]
     reason = f"deal cancelled: {ctx.data['reason']}"
@@ -408,7 +424,7 @@ def close_late_project(ctx: Context) -> Outcome:
     )
 
 
-def cancel_late_schedule(ctx: Context) -> Outcome:
+def cancel_late_schedule(ctx: Context[BillingScheduleCreated]) -> Outcome:
     """A billing schedule created after the deal was cancelled: cancel it."""
     reason = f"deal cancelled: {ctx.data['reason']}"
     return Outcome(
@@ -425,7 +441,7 @@ QUOTE_TO_CASH = SagaDefinition(
         "schedule -> milestone invoices, dunning and payments -> completed; compensates "
         "on cancellation."
     ),
-    starts_on=("closed-won",),
+    starts_on=(ClosedWon,),
     states=(
         "pending",
         "validating",
@@ -439,65 +455,63 @@ QUOTE_TO_CASH = SagaDefinition(
     ),
     terminal=("completed", "cancelled"),
     transitions=(
-        transition("pending", "closed-won", "validating", begin),
-        transition("validating", "account-validation-failed", "exception", validation_failed),
-        transition("validating", "account-validated", "creating_project", create_project),
+        transition("pending", ClosedWon, "validating", begin),
+        transition("validating", AccountValidationFailed, "exception", validation_failed),
+        transition("validating", AccountValidated, "creating_project", create_project),
         transition(
             "exception",
-            "exception-retry-requested",
+            ExceptionRetryRequested,
             "validating",
             retry_validation,
             guard=newer_attempt,
         ),
-        transition("exception", "exception-cancel-requested", "cancelled", cancel),
-        transition("creating_project", "project-created", "awaiting_activation", await_activation),
+        transition("exception", ExceptionCancelRequested, "cancelled", cancel),
+        transition("creating_project", ProjectCreated, "awaiting_activation", await_activation),
         transition(
             "awaiting_activation",
-            f"timer:{ACTIVATION_SLA}",
+            timer(ACTIVATION_SLA),
             "awaiting_activation",
             escalate_activation,
         ),
         transition(
             "awaiting_activation",
-            "project-activated",
+            ProjectActivated,
             "scheduling_billing",
             schedule_billing,
             guard=our_project,
         ),
-        transition("scheduling_billing", "billing-schedule-created", "active", activate),
+        transition("scheduling_billing", BillingScheduleCreated, "active", activate),
         transition(
             "active",
-            "milestone-completed",
+            MilestoneCompleted,
             ("active", "completed"),
             invoice_milestone,
             guard=milestone_due,
         ),
-        transition("active", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal),
+        transition("active", InvoiceIssued, "active", record_invoice, guard=new_invoice_of_deal),
         # A T&M deal can be judged complete before the time-and-expense saga's last invoice
         # comes back from billing; that invoice reopens the deal until it is paid.
-        transition(
-            "completed", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal
-        ),
+        transition("completed", InvoiceIssued, "active", record_invoice, guard=new_invoice_of_deal),
         transition(
             "active",
-            "payment-received",
+            PaymentReceived,
             ("active", "completed"),
             record_payment,
             guard=new_payment_of_known_invoice,
         ),
-        transition("active", f"timer:{DUNNING}", "active", send_dunning, guard=invoice_unpaid),
-        transition("active", f"timer:{CONTRACT_END}", ("active", "completed"), end_contract),
-        transition(LIVE, "deal-cancelled", "cancelled", cancel),
+        transition("active", timer(DUNNING), "active", send_dunning, guard=invoice_unpaid),
+        transition("active", timer(CONTRACT_END), ("active", "completed"), end_contract),
+        transition(LIVE, DealCancelled, "cancelled", cancel),
         transition(
             "cancelled",
-            "project-created",
+            ProjectCreated,
             "cancelled",
             close_late_project,
             guard=project_not_recorded,
         ),
         transition(
             "cancelled",
-            "billing-schedule-created",
+            BillingScheduleCreated,
             "cancelled",
             cancel_late_schedule,
             guard=schedule_not_recorded,
@@ -505,12 +519,12 @@ QUOTE_TO_CASH = SagaDefinition(
     ),
     park_in=(
         # Replies and ERP/billing events can overtake the step they follow.
-        park("project-created", ("validating",)),
-        park("project-activated", (*BEFORE_PROJECT, "awaiting_activation")),
-        park("billing-schedule-created", (*BEFORE_PROJECT, "awaiting_activation")),
-        park("milestone-completed", PRE_ACTIVE),
-        park("invoice-issued", PRE_ACTIVE),
+        park(ProjectCreated, ("validating",)),
+        park(ProjectActivated, (*BEFORE_PROJECT, "awaiting_activation")),
+        park(BillingScheduleCreated, (*BEFORE_PROJECT, "awaiting_activation")),
+        park(MilestoneCompleted, PRE_ACTIVE),
+        park(InvoiceIssued, PRE_ACTIVE),
         # In `active` a payment also waits for the invoice-issued it pays.
-        park("payment-received", LIVE),
+        park(PaymentReceived, LIVE),
     ),
 )
