@@ -213,7 +213,7 @@ def _reads(app: FastAPI) -> None:
         tags=["read"],
     )
     async def overview(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
-        """Counts by type and state, the quote-to-cash funnel and cycle times."""
+        """Counts by type and state, the deal funnel and cycle times."""
         states = await ctx.read(source)
         return {"source": source, "worker_id": ctx.worker_id, **views.overview(states)}
 
@@ -279,11 +279,16 @@ def _reads(app: FastAPI) -> None:
         saga_key: SagaKey,
         source: SourceParam = "local",
     ) -> dict[str, Any]:
-        """Invoices and payments of a deal, as the quote-to-cash saga recorded them."""
-        state = (await ctx.read(source)).get(("quote-to-cash", saga_key))
+        """Invoices and payments of a deal, as the saga declaring the "invoices" view (the
+        deal's saga) recorded them."""
+        found = views.document("invoices")
+        if found is None:
+            raise HTTPException(404, "no saga type declares an invoices view")
+        saga_type, build = found
+        state = (await ctx.read(source)).get((saga_type, saga_key))
         if state is None:
-            raise HTTPException(404, f"no quote-to-cash saga {saga_key!r} ({source})")
-        return views.invoice_status(state)
+            raise HTTPException(404, f"no {saga_type} saga {saga_key!r} ({source})")
+        return build(state)
 
     @app.get(
         f"{API}/exceptions",

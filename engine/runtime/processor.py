@@ -21,7 +21,6 @@ from engine.contracts import Event as EventModel
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
-from engine.observability.business import cycle_observations, sla_breaches
 from engine.observability.logging import bind as bind_log_context
 from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
@@ -39,7 +38,7 @@ from engine.runtime.translate import (
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Command, Correlate, Decision, Event, SagaState, StatusChange
-from engine.sagas import SAGAS, sagas_for_event
+from engine.sagas import SAGAS, hooks_of, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
 
@@ -287,17 +286,19 @@ class Processor:
 
 
 def _observe(saga_type: str, before: SagaState | None, after: SagaState) -> None:
-    """Business metrics of a quote-to-cash step (cycle times and SLA breaches, by event time).
+    """Business metrics the saga type declares for a step (cycle times and SLA breaches, by
+    event time).
 
     Metrics never stop processing: a failure here is logged and the step goes on.
     """
-    if saga_type != "quote-to-cash":
+    hooks = hooks_of(saga_type)
+    if not hooks.observes:
         return
     old = before.data if before is not None else {}
     try:
-        for cycle, seconds in cycle_observations(old, after.data):
+        for cycle, seconds in hooks.cycle_observations(old, after.data):
             metrics.CYCLE_SECONDS.labels(cycle).observe(seconds)
-        for kind in sla_breaches(old, after.data):
+        for kind in hooks.sla_breaches(old, after.data):
             metrics.SLA_BREACHES.labels(kind).inc()
     except Exception:
         log.exception("business metrics of %s failed", after.saga_key)

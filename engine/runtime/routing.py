@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.contracts import Event as EventModel
-from engine.contracts import InvoiceIssued
 from engine.saga.model import Command
+from engine.sagas import correlation_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +45,9 @@ def source_id(model: EventModel) -> tuple[str, str]:
 
 
 def lookup_ids(model: EventModel) -> list[tuple[str, str]]:
-    """Ids to look the saga key up by, best first.
-
-    A new invoice is only known by the reference q2c gave it in issue-invoice; its own
-    invoice id becomes known to the index once the saga has seen the invoice.
-    """
-    if isinstance(model, InvoiceIssued):
-        return [("invoice_reference", model.invoice.invoice_reference), source_id(model)]
-    return [source_id(model)]
+    """Ids to look the saga key up by, best first: those the sagas declare for this event type
+    (e.g. the invoice reference a saga gave billing), then its own business key."""
+    return [*correlation_ids(model), source_id(model)]
 
 
 def implied_correlations(command: Command) -> list[tuple[str, str]]:

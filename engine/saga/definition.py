@@ -3,7 +3,7 @@
 A definition reads like a table, written against the contract classes::
 
     SagaDefinition(
-        name="quote-to-cash",
+        name="deal",
         description="...",
         starts_on=(ClosedWon,),
         states=("pending", "validating", ...),

@@ -15,6 +15,9 @@ TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
 _MONEY_SCALE = Decimal("0.0001")
 
 Json = Mapping[str, Any]
+# Data fields of the sagas that follow a deal (time-and-expense, milestone-to-revenue) that any
+# viewer may see: ids and the cancel reason.
+FOLLOWER_SAFE_FIELDS = ("deal_id", "project_id", "reason")
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:

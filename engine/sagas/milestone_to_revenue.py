@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from engine.contracts import ClosedWon, DealCancelled, InvoiceIssued, RecognizeRevenue
 from engine.saga import Context, Outcome, SagaDefinition, transition
-from engine.sagas.common import milestone_of_reference, stop_on_cancel
+from engine.saga.hooks import SagaHooks, SagaView
+from engine.sagas.common import FOLLOWER_SAFE_FIELDS, milestone_of_reference, stop_on_cancel
 
 NAME = "milestone-to-revenue"
 
@@ -91,3 +92,5 @@ MILESTONE_TO_REVENUE = SagaDefinition(
         transition("tracking", DealCancelled, "cancelled", stop_on_cancel),
     ),
 )
+# Only ids are shown to viewers; no business metrics or exception actions of its own.
+MILESTONE_TO_REVENUE_HOOKS = SagaHooks(view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS))

@@ -26,7 +26,9 @@ from engine.saga import (
     timer,
     transition,
 )
+from engine.saga.hooks import SagaHooks, SagaView
 from engine.sagas.common import (
+    FOLLOWER_SAFE_FIELDS,
     Json,
     final_period,
     invoice_line,
@@ -228,3 +230,5 @@ TIME_AND_EXPENSE = SagaDefinition(
         transition("accruing", DealCancelled, "cancelled", stop_on_cancel),
     ),
 )
+# Only ids are shown to viewers; no business metrics or exception actions of its own.
+TIME_AND_EXPENSE_HOOKS = SagaHooks(view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS))

@@ -9,9 +9,9 @@ from engine.api.app import ApiContext, create_app
 from engine.api.auth import TokenAuthority
 from engine.api.sources import FixedStates, StateMap
 from engine.exceptions_queue.actions import States, in_exception
-from engine.exceptions_queue.queue import next_attempt
 from engine.ops.audit import AuditRecord
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
+from engine.sagas.quote_to_cash_hooks import next_attempt
 from tests.unit.sagas_fixtures import (
     NOW,
     History,
