@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from engine.saga.definition import Context, SagaDefinition, Transition, event_key
 from engine.saga.model import (
@@ -100,13 +101,13 @@ def _receive(
     return _note(state, event, now, f"ignored: not accepted in state {state.state!r}")
 
 
-def _context(state: SagaState, event: Event) -> Context:
+def _context(state: SagaState, event: Event) -> Context[Any]:
     return Context(state.saga_type, state.saga_key, state.state, state.data, event)
 
 
 def _match(
     definition: SagaDefinition, state: SagaState, event: Event, key: str
-) -> tuple[Transition, Context] | None:
+) -> tuple[Transition, Context[Any]] | None:
     candidates = definition.transitions_for(state.state, key)
     if not candidates:
         return None
@@ -121,7 +122,7 @@ def _apply(
     definition: SagaDefinition,
     state: SagaState,
     event: Event,
-    chosen: tuple[Transition, Context],
+    chosen: tuple[Transition, Context[Any]],
     now: datetime,
     effects: list[Effect],
 ) -> SagaState:

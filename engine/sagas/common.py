@@ -37,7 +37,8 @@ def start_of_day(day: date) -> datetime:
 
 def period_of(contract: Json, day: date) -> int:
     """Billing period index of `day`: floor((day - start_date) / billing_period_days)."""
-    return (day - contract["start_date"]).days // int(contract["billing_period_days"])
+    elapsed: int = (day - contract["start_date"]).days
+    return elapsed // int(contract["billing_period_days"])
 
 
 def period_close(contract: Json, period: int) -> datetime:
@@ -69,7 +70,7 @@ def attempt_step(step: str, attempt: int) -> str:
 
 
 def crm_status(
-    ctx: Context, status: str, detail: str | None = None, qualifier: str = ""
+    ctx: Context[object], status: str, detail: str | None = None, qualifier: str = ""
 ) -> Command:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
@@ -91,7 +92,7 @@ def invoice_line(
 
 
 def issue_invoice(
-    ctx: Context, step: str, project_id: str, contract: Json, lines: Sequence[Json]
+    ctx: Context[object], step: str, project_id: str, contract: Json, lines: Sequence[Json]
 ) -> Command:
     """issue-invoice whose invoice_reference is its own idempotency key (billing echoes it)."""
     currency = contract["currency"]

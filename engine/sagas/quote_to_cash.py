@@ -311,7 +311,7 @@ def _settled(data: Any) -> bool:
 
 
 def _active_or_completed(
-    ctx: Context, data: dict[str, Any], effects: tuple[Effect, ...]
+    ctx: Context[object], data: dict[str, Any], effects: tuple[Effect, ...]
 ) -> Outcome:
     merged = {**ctx.data, **data}
     if _settled(merged):

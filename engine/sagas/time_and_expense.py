@@ -110,7 +110,7 @@ def not_applicable(ctx: Context[ClosedWon]) -> Outcome:
 
 
 def _accrue(
-    ctx: Context,
+    ctx: Context[object],
     item_id: str,
     day: date,
     rejection: str | None,
