@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.exceptions_queue.queue import ExceptionItem, StoreKey, exception_items
 from engine.kafka.connection import client_options
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
@@ -77,7 +77,7 @@ def in_exception(states: States, key: str) -> SagaState:
 
 def request_event(
     action: str, state: SagaState, *, by: str, reason: str
-) -> tuple[EventModel, int | None]:
+) -> tuple[Event, int | None]:
     """The inbox event of `action` (retry | cancel) for `state`, and the retry's attempt, as
     the saga type's exception policy builds them."""
     policy = exception_policies()[state.saga_type]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.codec import DecodeError, decode
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
@@ -37,7 +37,7 @@ from engine.runtime.translate import (
 )
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
-from engine.saga.model import Command, Correlate, Decision, Event, SagaState, StatusChange
+from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
@@ -88,7 +88,7 @@ class Processor:
             return []
         try:
             model = self._decode(rec)
-            if not isinstance(model, EventModel):
+            if not isinstance(model, Event):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
             if rec.topic == self.names.inbox:
                 key = rec.header(SAGA_KEY_HEADER)
@@ -148,7 +148,7 @@ class Processor:
 
     # -- sagas ------------------------------------------------------------------------------
 
-    def _apply(self, task: Task, event: Event, now: datetime) -> list[OutRecord]:
+    def _apply(self, task: Task, event: SagaEvent, now: datetime) -> list[OutRecord]:
         """Step every saga type interested in the event; stage states only when all succeed.
 
         Every saga's records are built (and size-checked) before any state is staged, so an
@@ -186,9 +186,9 @@ class Processor:
         batch with `check_state` when a state is over the limit (see `Task.check_states`)."""
         outputs: list[OutRecord] = []
         learnt: list[tuple[str, str]] = []
-        commands: list[Command] = []
+        commands: list[SagaCommand] = []
         for effect in decision.effects:
-            if isinstance(effect, Command):
+            if isinstance(effect, SagaCommand):
                 outputs.append(command_record(effect, self.names, now, current_traceparent()))
                 commands.append(effect)
                 learnt += implied_correlations(effect)
@@ -314,4 +314,4 @@ class _Step:
     raw_state: bytes | None  # computed only when the task checks state sizes
     outputs: list[OutRecord]
     learnt: list[tuple[str, str]]  # correlations (id kind, id value) -> this saga
-    commands: list[Command]
+    commands: list[SagaCommand]

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar, overload
 
-from engine.contracts.commands import Command as CommandModel
-from engine.contracts.events import Event as EventModel
+from engine.contracts.commands import Command
+from engine.contracts.events import Event
 from engine.contracts.registry import EVENT_MODELS
-from engine.saga.model import PENDING, TIMER_FIRED, Command, Effect, Event
+from engine.saga.model import PENDING, TIMER_FIRED, Effect, SagaCommand, SagaEvent
 
 TIMER_PREFIX = "timer:"
 
@@ -50,7 +50,7 @@ class SagaDefinitionError(ValueError):
     """A definition is inconsistent, or a handler broke its declaration."""
 
 
-def event_key(event: Event) -> str:
+def event_key(event: SagaEvent) -> str:
     """The `on` key an event matches: its type, or "timer:<name>" for a timer firing."""
     if event.event_type == TIMER_FIRED:
         return f"{TIMER_PREFIX}{event.payload['name']}"
@@ -74,10 +74,10 @@ def timer(name: str) -> TimerOn:
     return TimerOn(name)
 
 
-On = type[EventModel] | TimerOn
+On = type[Event] | TimerOn
 # Covariant: a handler for `Context[A | B]` may be registered for A and for B.
 E_co = TypeVar("E_co", covariant=True)
-E = TypeVar("E", bound=EventModel)
+E = TypeVar("E", bound=Event)
 
 
 def on_key(on: On) -> str:
@@ -99,14 +99,14 @@ class Context(Generic[E_co]):
     saga_key: str
     state: str
     data: Mapping[str, Any]
-    event: Event
+    event: SagaEvent
 
     @property
     def payload(self) -> Mapping[str, Any]:
         """The event's payload."""
         return self.event.payload
 
-    def send(self, command: type[CommandModel], /, step: str, **payload: Any) -> Command:
+    def send(self, command: type[Command], /, step: str, **payload: Any) -> SagaCommand:
         """`command` (a contract class: its type and target system come from the class) caused
         by this event, with idempotency key "<saga_key>:<step>" and `payload` as its fields
         after the header. Field names are checked against the contract here, so a misspelt or
@@ -119,7 +119,7 @@ class Context(Generic[E_co]):
                 f"{self.saga_type}: {command.COMMAND_TYPE} in state {self.state!r} on "
                 f"{self.event.event_type!r}: unknown fields {unknown}, missing fields {missing}"
             )
-        return Command(
+        return SagaCommand(
             command_type=command.COMMAND_TYPE,
             target_system=command.TARGET,
             idempotency_key=f"{self.saga_key}:{step}",
@@ -130,7 +130,7 @@ class Context(Generic[E_co]):
 
 
 @cache
-def _payload_fields(command: type[CommandModel]) -> tuple[frozenset[str], frozenset[str]]:
+def _payload_fields(command: type[Command]) -> tuple[frozenset[str], frozenset[str]]:
     """(every field, required fields) of a command contract, header excepted."""
     fields = {name: info for name, info in command.model_fields.items() if name != "header"}
     required = frozenset(name for name, info in fields.items() if info.is_required())
@@ -247,7 +247,7 @@ class SagaDefinition:
 
     name: str
     description: str
-    starts_on: tuple[type[EventModel], ...]
+    starts_on: tuple[type[Event], ...]
     states: tuple[str, ...]
     terminal: tuple[str, ...]
     transitions: tuple[Transition, ...]

@@ -14,13 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.contracts.events import Event as EventModel
+from engine.contracts.events import Event
 from engine.saga.model import SagaState
 
 Data = Mapping[str, Any]
 Observation = tuple[str, float]  # (cycle name, seconds)
 IdPair = tuple[str, str]  # (id kind, id value), e.g. ("invoice_reference", "D-1:invoice:...")
-RequestEvent = Callable[[SagaState, str, str], EventModel]  # (state, by, reason) -> event
+RequestEvent = Callable[[SagaState, str, str], Event]  # (state, by, reason) -> event
 
 
 def _no_observations(before: Data, after: Data) -> list[Observation]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.saga import SagaDefinition
 from engine.saga.hooks import ExceptionPolicy, IdPair, SagaHooks
 from engine.sagas.milestone_to_revenue import MILESTONE_TO_REVENUE, MILESTONE_TO_REVENUE_HOOKS
@@ -62,7 +62,7 @@ def hooks_of(saga_type: str) -> SagaHooks:
     return _NO_HOOKS if registered is None else registered.hooks
 
 
-def correlation_ids(model: EventModel) -> list[IdPair]:
+def correlation_ids(model: Event) -> list[IdPair]:
     """Ids the sagas declare for looking `model`'s saga key up by, before its business key."""
     extractors = _CORRELATION_IDS.get(model.envelope.event_type, ())
     return [pair for extract in extractors for pair in extract(model)]

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.contracts import DealCancelled, IssueInvoice, UpdateCrmStatus
-from engine.saga import Command, Context, Outcome
+from engine.saga import Context, Outcome, SagaCommand
 
 TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
 # Money is Avro decimal(20, 4): every computed amount is rounded to that scale.
@@ -71,7 +71,7 @@ def attempt_step(step: str, attempt: int) -> str:
 
 def crm_status(
     ctx: Context[object], status: str, detail: str | None = None, qualifier: str = ""
-) -> Command:
+) -> SagaCommand:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
     return ctx.send(
@@ -93,7 +93,7 @@ def invoice_line(
 
 def issue_invoice(
     ctx: Context[object], step: str, project_id: str, contract: Json, lines: Sequence[Json]
-) -> Command:
+) -> SagaCommand:
     """issue-invoice whose invoice_reference is its own idempotency key (billing echoes it)."""
     currency = contract["currency"]
     total = sum((line["amount"]["amount"] for line in lines), Decimal(0))

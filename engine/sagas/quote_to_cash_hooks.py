@@ -8,11 +8,11 @@ from typing import Any
 
 from engine.contracts import (
     Envelope,
+    Event,
     ExceptionCancelRequested,
     ExceptionRetryRequested,
     InvoiceIssued,
 )
-from engine.contracts import Event as EventModel
 from engine.exceptions_queue.queue import EXCEPTION_STATE
 from engine.saga.hooks import (
     Data,
@@ -156,7 +156,7 @@ def invoice_status(state: SagaState) -> dict[str, Any]:
     }
 
 
-def invoice_ids(model: EventModel) -> list[IdPair]:
+def invoice_ids(model: Event) -> list[IdPair]:
     """A new invoice is only known by the reference the saga gave it in issue-invoice (its
     idempotency key); its own invoice id becomes known once the saga has seen it."""
     assert isinstance(model, InvoiceIssued)
@@ -172,7 +172,7 @@ def _envelope(event_type: str, key: str) -> Envelope:
     return Envelope.new(event_type, OPS_SOURCE_SYSTEM, correlation_id=key)
 
 
-def retry_request(state: SagaState, by: str, reason: str) -> EventModel:
+def retry_request(state: SagaState, by: str, reason: str) -> Event:
     """Validate the account again (after the data was fixed), as attempt + 1: a retry sent
     twice is applied once (the saga's `newer_attempt` guard)."""
     return ExceptionRetryRequested(
@@ -184,7 +184,7 @@ def retry_request(state: SagaState, by: str, reason: str) -> EventModel:
     )
 
 
-def cancel_request(state: SagaState, by: str, reason: str) -> EventModel:
+def cancel_request(state: SagaState, by: str, reason: str) -> Event:
     """Give the deal up: the saga compensates and ends `cancelled`."""
     return ExceptionCancelRequested(
         envelope=_envelope(ExceptionCancelRequested.EVENT_TYPE, state.saga_key),

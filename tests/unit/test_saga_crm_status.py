@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.contracts import UpdateCrmStatus
-from engine.saga import Command
+from engine.saga import SagaCommand
 from engine.sagas import SAGAS
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from engine.workload.reference import run_reference
@@ -34,7 +34,7 @@ CONTRACT_END = Tick(T0.replace(month=3, day=2, hour=0))
 INVOICES = (("I-1", "800"), ("I-2", "300"), ("I-3", "125"))
 
 
-def crm_accepted_statuses(commands: Iterable[Command]) -> list[str]:
+def crm_accepted_statuses(commands: Iterable[SagaCommand]) -> list[str]:
     """The statuses a CRM that drops repeated idempotency keys applies, in order."""
     seen: set[str] = set()
     accepted: list[str] = []

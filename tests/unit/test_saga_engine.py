@@ -20,10 +20,10 @@ from engine.contracts import (
 from engine.saga import (
     CancelTimer,
     Context,
-    Event,
     Outcome,
     SagaDefinition,
     SagaDefinitionError,
+    SagaEvent,
     SetTimer,
     StatusChange,
     due_timers,
@@ -89,8 +89,8 @@ TOY = SagaDefinition(
 )
 
 
-def ev(n: int, event_type: str, **payload: object) -> Event:
-    return Event(f"e{n}", event_type, "k", T + timedelta(minutes=n), payload)
+def ev(n: int, event_type: str, **payload: object) -> SagaEvent:
+    return SagaEvent(f"e{n}", event_type, "k", T + timedelta(minutes=n), payload)
 
 
 def test_start_creates_instance_and_reports_no_from_state() -> None:
@@ -179,7 +179,7 @@ def test_timers_fire_once_and_stale_firings_are_ignored() -> None:
     assert decision.state.data["log"] == [ClosedWon, "nudge-1"]
     assert [e.detail for e in decision.effects if isinstance(e, StatusChange)] == ["nudged"]
     # A firing of a timer that is no longer armed (other id) is only noted.
-    stale = Event("toy:k:timer:zz", TIMER_FIRED, "k", T, {"timer_id": "zz", "name": "nudge"})
+    stale = SagaEvent("toy:k:timer:zz", TIMER_FIRED, "k", T, {"timer_id": "zz", "name": "nudge"})
     after = step(TOY, decision.state, stale, T)
     assert after.effects == ()
     assert after.state.data == decision.state.data
@@ -273,7 +273,7 @@ def test_a_command_with_a_field_its_contract_lacks_names_the_command_and_the_fie
         terminal=("done",),
         transitions=(transition("pending", ClosedWon, "done", bad),),
     )
-    event = Event("e-1", "closed-won", "D", datetime(2024, 1, 1, tzinfo=UTC), {})
+    event = SagaEvent("e-1", "closed-won", "D", datetime(2024, 1, 1, tzinfo=UTC), {})
     with pytest.raises(SagaDefinitionError) as error:
         step(definition, None, event, datetime(2024, 1, 1, tzinfo=UTC))
     assert "escalate" in str(error.value)
