@@ -18,7 +18,7 @@ from engine.api import models, views
 from engine.api.auth import Principal, Role, TokenAuthority
 from engine.api.operations import Operations
 from engine.api.sources import StateMap, StateSource
-from engine.exceptions_queue.actions import NotInException
+from engine.exceptions_queue.actions import ExceptionAction, NotInException
 from engine.exceptions_queue.queue import exception_items
 from engine.ops.audit import refusal
 
@@ -46,7 +46,9 @@ UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka u
 NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
 BAD_BODY: Responses = {400: {"model": models.Problem, "description": "body is not JSON"}}
 CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
-RESOLVE = {  # operator requests on a saga in `exception`: path suffix -> description
+RESOLVE: dict[
+    ExceptionAction, str
+] = {  # operator requests on a saga in `exception`: path suffix -> description
     "retry": "Retry the failed step of a saga in `exception` (operators only; audited).",
     "cancel": "Cancel a saga in `exception`; it compensates by stage (operators only; audited).",
 }
@@ -342,7 +344,7 @@ def _actions(app: FastAPI) -> None:
         _resolve_route(app, action, doc, errors)
 
 
-def _resolve_route(app: FastAPI, action: str, doc: str, errors: Responses) -> None:
+def _resolve_route(app: FastAPI, action: ExceptionAction, doc: str, errors: Responses) -> None:
     @app.post(
         f"{API}/exceptions/{{saga_key}}/{action}",
         name=action,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from engine.contracts import Event
 from engine.exceptions_queue.queue import ExceptionItem, StoreKey, exception_items
@@ -24,6 +25,7 @@ from engine.sagas import exception_policies
 from engine.settings import Settings
 
 States = Mapping[StoreKey, SagaState]
+ExceptionAction = Literal["retry", "cancel"]
 
 
 def _saga_types() -> str:
@@ -76,7 +78,7 @@ def in_exception(states: States, key: str) -> SagaState:
 
 
 def request_event(
-    action: str, state: SagaState, *, by: str, reason: str
+    action: ExceptionAction, state: SagaState, *, by: str, reason: str
 ) -> tuple[Event, int | None]:
     """The inbox event of `action` (retry | cancel) for `state`, and the retry's attempt, as
     the saga type's exception policy builds them."""
@@ -90,7 +92,7 @@ def request_event(
 
 async def request(
     settings: Settings,
-    action: str,
+    action: ExceptionAction,
     key: str,
     *,
     by: str,

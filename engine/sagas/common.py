@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from engine.contracts import DealCancelled, IssueInvoice, UpdateCrmStatus
 from engine.saga import Context, Outcome, SagaCommand
@@ -18,6 +18,18 @@ Json = Mapping[str, Any]
 # Data fields of the sagas that follow a deal (time-and-expense, milestone-to-revenue) that any
 # viewer may see: ids and the cancel reason.
 FOLLOWER_SAFE_FIELDS = ("deal_id", "project_id", "reason")
+# What the CRM shows of a deal: the deal saga's business states, plus "invoiced" per invoice.
+CrmStatus = Literal[
+    "validating",
+    "exception",
+    "creating_project",
+    "awaiting_activation",
+    "scheduling_billing",
+    "active",
+    "invoiced",
+    "completed",
+    "cancelled",
+]
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -70,7 +82,7 @@ def attempt_step(step: str, attempt: int) -> str:
 
 
 def crm_status(
-    ctx: Context[object], status: str, detail: str | None = None, qualifier: str = ""
+    ctx: Context[object], status: CrmStatus, detail: str | None = None, qualifier: str = ""
 ) -> SagaCommand:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")

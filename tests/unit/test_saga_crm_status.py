@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import get_args
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from engine.contracts import UpdateCrmStatus
 from engine.saga import SagaCommand
 from engine.sagas import SAGAS
+from engine.sagas.common import CrmStatus
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from engine.workload.reference import run_reference
 from tests.unit.sagas_fixtures import (
@@ -135,3 +137,7 @@ def test_crm_last_accepted_status_is_the_final_state_of_every_reference_deal() -
             seen.add(key)
             last[command.deal_id] = command.status
     assert last == finals
+
+
+def test_every_business_state_of_the_deal_saga_is_a_crm_status() -> None:
+    assert set(Q2C.states) - {"pending"} <= set(get_args(CrmStatus))
