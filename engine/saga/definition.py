@@ -19,9 +19,9 @@ A definition reads like a table, written against the contract classes::
     )
 
 `on` is an event contract class, or `timer(name)` for a timer firing with that name. Handlers
-are small plain functions `Context[E] -> Outcome` and guards `Context[E] -> bool`, where `E` is
-the contract class they are registered for: mypy refuses a handler declared for another event.
-Commands are sent by contract class (`ctx.send(IssueInvoice, step=..., ...)`), which names
+are small plain functions `Context[E, D] -> Outcome` and guards `Context[E, D] -> bool`, where
+`E` is the contract class they are registered for (mypy refuses a handler declared for another
+event) and `D` the saga's data TypedDict. Commands are sent by contract class (`ctx.send(IssueInvoice, step=..., ...)`), which names
 their type and target system. Every new saga starts in the placeholder state "pending";
 `starts_on` names the events that leave it.
 
@@ -75,9 +75,12 @@ def timer(name: str) -> TimerOn:
 
 
 On = type[Event] | TimerOn
-# Covariant: a handler for `Context[A | B]` may be registered for A and for B.
+# Covariant: a handler for `Context[A | B, D]` may be registered for A and for B, and a helper
+# taking `Context[object, Mapping[str, Any]]` accepts every handler's context.
 E_co = TypeVar("E_co", covariant=True)
+D_co = TypeVar("D_co", covariant=True, bound=Mapping[str, Any])
 E = TypeVar("E", bound=Event)
+D = TypeVar("D", bound=Mapping[str, Any])
 
 
 def on_key(on: On) -> str:
@@ -88,17 +91,19 @@ def on_key(on: On) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Context(Generic[E_co]):
+class Context(Generic[E_co, D_co]):
     """What a guard or handler sees: the saga instance's current state and the event.
 
     `E_co` is the contract class of the event the handler is registered for; it ties the
-    handler to its transition for mypy (the payload holds that contract's fields).
+    handler to its transition for mypy (the payload holds that contract's fields). `D_co` is
+    the saga's data: a TypedDict each saga declares, so mypy checks the keys a handler reads
+    (at run time it is the plain dict the state codec reads and writes).
     """
 
     saga_type: str
     saga_key: str
     state: str
-    data: Mapping[str, Any]
+    data: D_co
     event: SagaEvent
 
     @property
@@ -152,8 +157,8 @@ class Outcome:
     detail: str | None = None
 
 
-Guard = Callable[[Context[Any]], bool]
-Handler = Callable[[Context[Any]], Outcome]
+Guard = Callable[[Context[Any, Any]], bool]
+Handler = Callable[[Context[Any, Any]], Outcome]
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +212,9 @@ def transition(
     source: str | Iterable[str],
     on: type[E],
     target: str | Iterable[str],
-    handler: Callable[[Context[E]], Outcome],
+    handler: Callable[[Context[E, D]], Outcome],
     *,
-    guard: Callable[[Context[E]], bool] | None = None,
+    guard: Callable[[Context[E, D]], bool] | None = None,
 ) -> Transition: ...
 
 
@@ -218,9 +223,9 @@ def transition(
     source: str | Iterable[str],
     on: TimerOn,
     target: str | Iterable[str],
-    handler: Callable[[Context[TimerFiring]], Outcome],
+    handler: Callable[[Context[TimerFiring, D]], Outcome],
     *,
-    guard: Callable[[Context[TimerFiring]], bool] | None = None,
+    guard: Callable[[Context[TimerFiring, D]], bool] | None = None,
 ) -> Transition: ...
 
 

@@ -101,13 +101,13 @@ def _receive(
     return _note(state, event, now, f"ignored: not accepted in state {state.state!r}")
 
 
-def _context(state: SagaState, event: SagaEvent) -> Context[Any]:
+def _context(state: SagaState, event: SagaEvent) -> Context[Any, Any]:
     return Context(state.saga_type, state.saga_key, state.state, state.data, event)
 
 
 def _match(
     definition: SagaDefinition, state: SagaState, event: SagaEvent, key: str
-) -> tuple[Transition, Context[Any]] | None:
+) -> tuple[Transition, Context[Any, Any]] | None:
     candidates = definition.transitions_for(state.state, key)
     if not candidates:
         return None
@@ -122,7 +122,7 @@ def _apply(
     definition: SagaDefinition,
     state: SagaState,
     event: SagaEvent,
-    chosen: tuple[Transition, Context[Any]],
+    chosen: tuple[Transition, Context[Any, Any]],
     now: datetime,
     effects: list[Effect],
 ) -> SagaState:

@@ -82,7 +82,7 @@ def attempt_step(step: str, attempt: int) -> str:
 
 
 def crm_status(
-    ctx: Context[object], status: CrmStatus, detail: str | None = None, qualifier: str = ""
+    ctx: Context[object, Json], status: CrmStatus, detail: str | None = None, qualifier: str = ""
 ) -> SagaCommand:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
@@ -104,7 +104,7 @@ def invoice_line(
 
 
 def issue_invoice(
-    ctx: Context[object], step: str, project_id: str, contract: Json, lines: Sequence[Json]
+    ctx: Context[object, Json], step: str, project_id: str, contract: Json, lines: Sequence[Json]
 ) -> SagaCommand:
     """issue-invoice whose invoice_reference is its own idempotency key (billing echoes it)."""
     currency = contract["currency"]
@@ -137,7 +137,7 @@ def without_key(mapping: Json, key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
 
 
-def stop_on_cancel(ctx: Context[DealCancelled]) -> Outcome:
+def stop_on_cancel(ctx: Context[DealCancelled, Json]) -> Outcome:
     """deal-cancelled for a follower saga: nothing further is issued (its timers are disarmed
     on entering the terminal state); the reason is kept."""
     return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")

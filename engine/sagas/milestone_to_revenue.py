@@ -8,6 +8,8 @@ saga completes when every contract milestone has been recognised.
 
 from __future__ import annotations
 
+from typing import TypedDict, TypeVar
+
 from engine.contracts import ClosedWon, DealCancelled, InvoiceIssued, RecognizeRevenue
 from engine.saga import Context, Outcome, SagaDefinition, transition
 from engine.saga.hooks import SagaHooks, SagaView
@@ -16,23 +18,36 @@ from engine.sagas.common import FOLLOWER_SAFE_FIELDS, milestone_of_reference, st
 NAME = "milestone-to-revenue"
 
 
-def has_milestones(ctx: Context[ClosedWon]) -> bool:
+class RevenueData(TypedDict, total=False):
+    """The saga's data (a plain dict at run time: the state codec reads and writes it)."""
+
+    deal_id: str
+    milestones: list[str]  # the contract's milestone ids
+    recognized: dict[str, str]  # milestone id -> invoice reference
+    reason: str | None
+
+
+E = TypeVar("E")
+Ctx = Context[E, RevenueData]
+
+
+def has_milestones(ctx: Ctx[ClosedWon]) -> bool:
     """The won contract bills milestones."""
     return bool(ctx.payload["contract"]["milestones"])
 
 
-def no_milestones(ctx: Context[ClosedWon]) -> bool:
+def no_milestones(ctx: Ctx[ClosedWon]) -> bool:
     """The won contract has no milestones: no revenue to recognise here."""
     return not has_milestones(ctx)
 
 
-def unrecognised_milestone_invoice(ctx: Context[InvoiceIssued]) -> bool:
+def unrecognised_milestone_invoice(ctx: Ctx[InvoiceIssued]) -> bool:
     """A milestone invoice of this contract not recognised yet."""
     mid = milestone_of_reference(ctx.saga_key, ctx.payload["invoice"]["invoice_reference"])
     return mid in ctx.data["milestones"] and mid not in ctx.data["recognized"]
 
 
-def begin(ctx: Context[ClosedWon]) -> Outcome:
+def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won: remember which milestones the contract bills."""
     milestones = [m["milestone_id"] for m in ctx.payload["contract"]["milestones"]]
     return Outcome(
@@ -40,12 +55,12 @@ def begin(ctx: Context[ClosedWon]) -> Outcome:
     )
 
 
-def not_applicable(ctx: Context[ClosedWon]) -> Outcome:
+def not_applicable(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won without milestones: nothing to recognise."""
     return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail="contract has no milestones")
 
 
-def recognize(ctx: Context[InvoiceIssued]) -> Outcome:
+def recognize(ctx: Ctx[InvoiceIssued]) -> Outcome:
     """invoice-issued for a milestone: recognise its total as revenue, once."""
     invoice = ctx.payload["invoice"]
     reference = invoice["invoice_reference"]

@@ -8,9 +8,9 @@ time-and-expense saga raises and complete once the contract has ended and all of
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from engine.contracts import (
     AccountValidated,
@@ -47,6 +47,7 @@ from engine.saga import (
     transition,
 )
 from engine.sagas.common import (
+    Json,
     attempt_step,
     crm_status,
     final_period,
@@ -72,28 +73,70 @@ BEFORE_PROJECT = ("validating", "exception", "creating_project")
 PRE_ACTIVE = (*BEFORE_PROJECT, "awaiting_activation", "scheduling_billing")
 LIVE = (*PRE_ACTIVE, "active")
 
+E = TypeVar("E")
+
+
+class InvoiceRecord(TypedDict):
+    """An invoice of the deal as the saga keeps it (`QuoteToCashData.invoices`)."""
+
+    reference: str
+    total: Json  # Money
+    due_date: date
+    paid_amount: Decimal
+    payment_ids: list[str]
+    paid: bool
+    issued_at: datetime
+    paid_at: NotRequired[datetime | None]
+
+
+class QuoteToCashData(TypedDict, total=False):
+    """The saga's data (a plain dict at run time: the state codec reads and writes it)."""
+
+    deal_id: str
+    account: Json  # Account
+    contract: Json  # Contract
+    activation_sla_hours: int
+    closed_won_at: datetime
+    attempt: int
+    reason: str | None
+    project_id: str
+    sla_breached: bool
+    activated_at: datetime
+    schedule_id: str
+    billing_ready_at: datetime
+    invoiced_milestones: dict[str, str]  # milestone id -> invoice reference
+    milestones_completed_at: dict[str, datetime]
+    invoices: dict[str, InvoiceRecord]  # by invoice id
+    dunned: list[str]  # invoice ids
+    contract_ended: bool
+    cancelled_in: str
+    completions: int  # times the deal completed (a late invoice reopens it)
+
+
+Ctx = Context[E, QuoteToCashData]
+
 
 # --- guards -------------------------------------------------------------------------------
 
 
-def newer_attempt(ctx: Context[ExceptionRetryRequested]) -> bool:
+def newer_attempt(ctx: Ctx[ExceptionRetryRequested]) -> bool:
     """A retry request for an attempt not made yet (a re-sent request is not a new retry)."""
     return int(ctx.payload["attempt"]) > int(ctx.data.get("attempt", 0))
 
 
-def our_project(ctx: Context[MilestoneCompleted | ProjectActivated]) -> bool:
+def our_project(ctx: Ctx[MilestoneCompleted | ProjectActivated]) -> bool:
     """The event is about this deal's project."""
     return bool(ctx.payload["project_id"] == ctx.data.get("project_id"))
 
 
-def milestone_due(ctx: Context[MilestoneCompleted]) -> bool:
+def milestone_due(ctx: Ctx[MilestoneCompleted]) -> bool:
     """A milestone of this contract that has not been invoiced yet."""
     mid = ctx.payload["milestone_id"]
     known = any(m["milestone_id"] == mid for m in ctx.data["contract"]["milestones"])
     return our_project(ctx) and known and mid not in ctx.data.get("invoiced_milestones", {})
 
 
-def new_invoice_of_deal(ctx: Context[InvoiceIssued]) -> bool:
+def new_invoice_of_deal(ctx: Ctx[InvoiceIssued]) -> bool:
     """An invoice raised for this deal (by any saga) that is not recorded yet."""
     invoice = ctx.payload["invoice"]
     return invoice["invoice_reference"].startswith(f"{ctx.saga_key}:") and invoice[
@@ -101,24 +144,24 @@ def new_invoice_of_deal(ctx: Context[InvoiceIssued]) -> bool:
     ] not in ctx.data.get("invoices", {})
 
 
-def new_payment_of_known_invoice(ctx: Context[PaymentReceived]) -> bool:
+def new_payment_of_known_invoice(ctx: Ctx[PaymentReceived]) -> bool:
     """A payment not applied yet, for an invoice already recorded (else it waits for it)."""
     payment = ctx.payload["payment"]
     invoice = ctx.data.get("invoices", {}).get(payment["invoice_id"])
     return invoice is not None and payment["payment_id"] not in invoice["payment_ids"]
 
 
-def invoice_unpaid(ctx: Context[TimerFiring]) -> bool:
+def invoice_unpaid(ctx: Ctx[TimerFiring]) -> bool:
     """The dunned invoice still has an amount due."""
     return not ctx.data["invoices"][ctx.payload["invoice_id"]]["paid"]
 
 
-def project_not_recorded(ctx: Context[ProjectCreated]) -> bool:
+def project_not_recorded(ctx: Ctx[ProjectCreated]) -> bool:
     """A late reply about a project this (cancelled) saga never recorded."""
     return "project_id" not in ctx.data
 
 
-def schedule_not_recorded(ctx: Context[BillingScheduleCreated]) -> bool:
+def schedule_not_recorded(ctx: Ctx[BillingScheduleCreated]) -> bool:
     """A late reply about a billing schedule this (cancelled) saga never recorded."""
     return "schedule_id" not in ctx.data
 
@@ -126,7 +169,7 @@ def schedule_not_recorded(ctx: Context[BillingScheduleCreated]) -> bool:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def _validate_account(ctx: Context[object], data: Any, attempt: int) -> tuple[Effect, ...]:
+def _validate_account(ctx: Ctx[object], data: Any, attempt: int) -> tuple[Effect, ...]:
     return (
         ctx.send(
             ValidateAccount,
@@ -139,7 +182,7 @@ def _validate_account(ctx: Context[object], data: Any, attempt: int) -> tuple[Ef
     )
 
 
-def begin(ctx: Context[ClosedWon]) -> Outcome:
+def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won: remember the deal and ask master data to validate the account."""
     p = ctx.payload
     data = {
@@ -153,7 +196,7 @@ def begin(ctx: Context[ClosedWon]) -> Outcome:
     return Outcome(effects=_validate_account(ctx, data, 0), data=data)
 
 
-def retry_validation(ctx: Context[ExceptionRetryRequested]) -> Outcome:
+def retry_validation(ctx: Ctx[ExceptionRetryRequested]) -> Outcome:
     """exception-retry-requested: validate again under a new, attempt-numbered step."""
     attempt = int(ctx.payload["attempt"])
     return Outcome(
@@ -163,7 +206,7 @@ def retry_validation(ctx: Context[ExceptionRetryRequested]) -> Outcome:
     )
 
 
-def validation_failed(ctx: Context[AccountValidationFailed]) -> Outcome:
+def validation_failed(ctx: Ctx[AccountValidationFailed]) -> Outcome:
     """account-validation-failed: park the deal in `exception` with the reason; no project."""
     reason = ctx.payload["reason"]
     qualifier = retry_qualifier(int(ctx.data["attempt"]))
@@ -174,7 +217,7 @@ def validation_failed(ctx: Context[AccountValidationFailed]) -> Outcome:
     )
 
 
-def create_project(ctx: Context[AccountValidated]) -> Outcome:
+def create_project(ctx: Ctx[AccountValidated]) -> Outcome:
     """account-validated: ask the ERP for a project, with the validated legal data."""
     p = ctx.payload
     account = {
@@ -194,7 +237,7 @@ def create_project(ctx: Context[AccountValidated]) -> Outcome:
     )
 
 
-def await_activation(ctx: Context[ProjectCreated]) -> Outcome:
+def await_activation(ctx: Ctx[ProjectCreated]) -> Outcome:
     """project-created: correlate the ERP project id and start the activation SLA clock."""
     project_id = ctx.payload["project_id"]
     hours = int(ctx.data["activation_sla_hours"])
@@ -208,7 +251,7 @@ def await_activation(ctx: Context[ProjectCreated]) -> Outcome:
     return Outcome(effects=effects, data={"project_id": project_id})
 
 
-def escalate_activation(ctx: Context[TimerFiring]) -> Outcome:
+def escalate_activation(ctx: Ctx[TimerFiring]) -> Outcome:
     """Activation SLA expired while still awaiting activation: escalate, keep waiting."""
     detail = f"project {ctx.data['project_id']} not activated within {ctx.payload['hours']}h"
     command = ctx.send(
@@ -221,7 +264,7 @@ def escalate_activation(ctx: Context[TimerFiring]) -> Outcome:
     return Outcome(effects=(command,), data={"sla_breached": True}, detail=detail)
 
 
-def schedule_billing(ctx: Context[ProjectActivated]) -> Outcome:
+def schedule_billing(ctx: Ctx[ProjectActivated]) -> Outcome:
     """project-activated: stop the SLA clock and ask billing for a schedule."""
     command = ctx.send(
         CreateBillingSchedule,
@@ -235,7 +278,7 @@ def schedule_billing(ctx: Context[ProjectActivated]) -> Outcome:
     return Outcome(effects=effects, data={"activated_at": ctx.event.occurred_at})
 
 
-def activate(ctx: Context[BillingScheduleCreated]) -> Outcome:
+def activate(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     """billing-schedule-created: billing starts; a T&M contract arms its end-of-contract timer."""
     contract = ctx.data["contract"]
     effects: tuple[Effect, ...] = (crm_status(ctx, "active"),)
@@ -246,7 +289,7 @@ def activate(ctx: Context[BillingScheduleCreated]) -> Outcome:
     return Outcome(effects=effects, data=data)
 
 
-def invoice_milestone(ctx: Context[MilestoneCompleted]) -> Outcome:
+def invoice_milestone(ctx: Ctx[MilestoneCompleted]) -> Outcome:
     """milestone-completed: invoice that milestone once, with the contract's amount."""
     mid = ctx.payload["milestone_id"]
     contract = ctx.data["contract"]
@@ -266,7 +309,7 @@ def invoice_milestone(ctx: Context[MilestoneCompleted]) -> Outcome:
     return replace(outcome, detail=f"milestone {mid} completed: invoice requested")
 
 
-def record_invoice(ctx: Context[InvoiceIssued]) -> Outcome:
+def record_invoice(ctx: Ctx[InvoiceIssued]) -> Outcome:
     """invoice-issued: correlate it, tell CRM, and arm dunning for when it falls overdue."""
     invoice = ctx.payload["invoice"]
     invoice_id = invoice["invoice_id"]
@@ -311,7 +354,7 @@ def _settled(data: Any) -> bool:
 
 
 def _active_or_completed(
-    ctx: Context[object], data: dict[str, Any], effects: tuple[Effect, ...]
+    ctx: Ctx[object], data: dict[str, Any], effects: tuple[Effect, ...]
 ) -> Outcome:
     merged = {**ctx.data, **data}
     if _settled(merged):
@@ -329,7 +372,7 @@ def reopen_qualifier(completions: int) -> str:
     return "" if completions == 0 else f"reopen-{completions}"
 
 
-def record_payment(ctx: Context[PaymentReceived]) -> Outcome:
+def record_payment(ctx: Ctx[PaymentReceived]) -> Outcome:
     """payment-received: add to the invoice's paid amount; paid in full stops its dunning."""
     payment = ctx.payload["payment"]
     invoice_id = payment["invoice_id"]
@@ -348,7 +391,7 @@ def record_payment(ctx: Context[PaymentReceived]) -> Outcome:
     return _active_or_completed(ctx, {"invoices": invoices}, effects)
 
 
-def send_dunning(ctx: Context[TimerFiring]) -> Outcome:
+def send_dunning(ctx: Ctx[TimerFiring]) -> Outcome:
     """Dunning timer fired on an unpaid invoice: ask billing to chase the amount due."""
     invoice_id = ctx.payload["invoice_id"]
     invoice = ctx.data["invoices"][invoice_id]
@@ -367,12 +410,12 @@ def send_dunning(ctx: Context[TimerFiring]) -> Outcome:
     return Outcome(effects=(command,), data={"dunned": dunned}, detail=detail)
 
 
-def end_contract(ctx: Context[TimerFiring]) -> Outcome:
+def end_contract(ctx: Ctx[TimerFiring]) -> Outcome:
     """T&M contract term (and its last billing period) is over: complete once all is paid."""
     return _active_or_completed(ctx, {"contract_ended": True}, ())
 
 
-def _compensations(ctx: Context[object], reason: str) -> tuple[Effect, ...]:
+def _compensations(ctx: Ctx[object], reason: str) -> tuple[Effect, ...]:
     """Undo what the saga already caused, by what it has recorded so far (its stage)."""
     effects: list[Effect] = []
     if "project_id" in ctx.data:
@@ -382,7 +425,7 @@ def _compensations(ctx: Context[object], reason: str) -> tuple[Effect, ...]:
     return tuple(effects)
 
 
-def close_project_command(ctx: Context[object], project_id: str, reason: str) -> Effect:
+def close_project_command(ctx: Ctx[object], project_id: str, reason: str) -> Effect:
     """close-project, one per deal."""
     return ctx.send(
         CloseProject,
@@ -393,7 +436,7 @@ def close_project_command(ctx: Context[object], project_id: str, reason: str) ->
     )
 
 
-def cancel_schedule_command(ctx: Context[object], project_id: str, reason: str) -> Effect:
+def cancel_schedule_command(ctx: Ctx[object], project_id: str, reason: str) -> Effect:
     """cancel-billing-schedule, one per deal."""
     return ctx.send(
         CancelBillingSchedule,
@@ -404,7 +447,7 @@ def cancel_schedule_command(ctx: Context[object], project_id: str, reason: str) 
     )
 
 
-def cancel(ctx: Context[DealCancelled | ExceptionCancelRequested]) -> Outcome:
+def cancel(ctx: Ctx[DealCancelled | ExceptionCancelRequested]) -> Outcome:
     """deal-cancelled / exception-cancel-requested: compensate by stage, then `cancelled`."""
     reason = str(ctx.payload.get("reason") or f"{ctx.event.event_type} in {ctx.state}")
     effects = (*_compensations(ctx, reason), crm_status(ctx, "cancelled", reason))
@@ -413,7 +456,7 @@ def cancel(ctx: Context[DealCancelled | ExceptionCancelRequested]) -> Outcome:
     )
 
 
-def close_late_project(ctx: Context[ProjectCreated]) -> Outcome:
+def close_late_project(ctx: Ctx[ProjectCreated]) -> Outcome:
     """A project created after the deal was cancelled (create-project was in flight): close it."""
     project_id = ctx.payload["project_id"]
     reason = f"deal cancelled: {ctx.data['reason']}"
@@ -424,7 +467,7 @@ def close_late_project(ctx: Context[ProjectCreated]) -> Outcome:
     )
 
 
-def cancel_late_schedule(ctx: Context[BillingScheduleCreated]) -> Outcome:
+def cancel_late_schedule(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     """A billing schedule created after the deal was cancelled: cancel it."""
     reason = f"deal cancelled: {ctx.data['reason']}"
     return Outcome(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
 from engine.contracts import ClosedWon, DealCancelled, ExpenseApproved, TimeEntryApproved
 from engine.saga import (
@@ -46,6 +46,23 @@ PERIOD_CLOSE = "period-close"
 Bucket = dict[str, Any]
 
 
+class TimeAndExpenseData(TypedDict, total=False):
+    """The saga's data (a plain dict at run time: the state codec reads and writes it)."""
+
+    deal_id: str
+    contract: Json  # Contract
+    periods: dict[str, Bucket]  # billing period index (as text) -> what it accrued
+    rejected: dict[str, str]  # item id -> why
+    closed_through: int  # the last closed period, -1 before the first
+    invoices: dict[str, str]  # period index -> invoice reference
+    project_id: str
+    reason: str | None
+
+
+E = TypeVar("E")
+Ctx = Context[E, TimeAndExpenseData]
+
+
 def _period_timer(contract: Json, period: int) -> SetTimer:
     return SetTimer(
         f"{PERIOD_CLOSE}:{period}", PERIOD_CLOSE, period_close(contract, period), {"period": period}
@@ -59,29 +76,29 @@ def _empty_bucket() -> Bucket:
 # --- guards -------------------------------------------------------------------------------
 
 
-def time_and_materials(ctx: Context[ClosedWon]) -> bool:
+def time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
     """The won deal bills time and materials."""
     return is_time_and_materials(ctx.payload["contract"])
 
 
-def not_time_and_materials(ctx: Context[ClosedWon]) -> bool:
+def not_time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
     """The won deal bills milestones: nothing for this saga to do."""
     return not time_and_materials(ctx)
 
 
-def _is_new(ctx: Context[object], item_id: str) -> bool:
+def _is_new(ctx: Ctx[object], item_id: str) -> bool:
     # Ids are checked per period bucket so recording an item copies one bucket, not all ids.
     if item_id in ctx.data["rejected"]:
         return False
     return not any(item_id in bucket["entries"] for bucket in ctx.data["periods"].values())
 
 
-def new_time_entry(ctx: Context[TimeEntryApproved]) -> bool:
+def new_time_entry(ctx: Ctx[TimeEntryApproved]) -> bool:
     """A time entry not counted (or rejected) before: re-sent entries count once."""
     return _is_new(ctx, ctx.payload["entry"]["entry_id"])
 
 
-def new_expense(ctx: Context[ExpenseApproved]) -> bool:
+def new_expense(ctx: Ctx[ExpenseApproved]) -> bool:
     """An expense not counted (or rejected) before."""
     return _is_new(ctx, ctx.payload["expense"]["expense_id"])
 
@@ -89,7 +106,7 @@ def new_expense(ctx: Context[ExpenseApproved]) -> bool:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def begin(ctx: Context[ClosedWon]) -> Outcome:
+def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (T&M): remember the contract and arm the first period's close."""
     contract = ctx.payload["contract"]
     data = {
@@ -103,14 +120,14 @@ def begin(ctx: Context[ClosedWon]) -> Outcome:
     return Outcome(effects=(_period_timer(contract, 0),), data=data)
 
 
-def not_applicable(ctx: Context[ClosedWon]) -> Outcome:
+def not_applicable(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (milestone billing): this saga ignores the deal."""
     model = ctx.payload["contract"]["billing_model"]
     return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail=f"billing model {model}")
 
 
 def _accrue(
-    ctx: Context[object],
+    ctx: Ctx[object],
     item_id: str,
     day: date,
     rejection: str | None,
@@ -139,7 +156,7 @@ def _out_of_term(contract: Json, kind: str, item_id: str, day: date) -> str | No
     return f"{kind} {item_id} rejected: {day} is outside the contract term"
 
 
-def record_time(ctx: Context[TimeEntryApproved]) -> Outcome:
+def record_time(ctx: Ctx[TimeEntryApproved]) -> Outcome:
     """time-entry-approved: hours per role in the entry's period (unknown role: rejected)."""
     entry = ctx.payload["entry"]
     contract = ctx.data["contract"]
@@ -156,7 +173,7 @@ def record_time(ctx: Context[TimeEntryApproved]) -> Outcome:
     return _accrue(ctx, entry["entry_id"], entry["work_date"], rejection, add)
 
 
-def record_expense(ctx: Context[ExpenseApproved]) -> Outcome:
+def record_expense(ctx: Ctx[ExpenseApproved]) -> Outcome:
     """expense-approved: amount per category in the expense's period."""
     expense = ctx.payload["expense"]
     contract = ctx.data["contract"]
@@ -190,7 +207,7 @@ def _lines(contract: Json, period: int, bucket: Bucket) -> list[dict[str, Any]]:
     return lines
 
 
-def close_period(ctx: Context[TimerFiring]) -> Outcome:
+def close_period(ctx: Ctx[TimerFiring]) -> Outcome:
     """A period closed: invoice it (when it has anything billable), then open the next one."""
     period = int(ctx.payload["period"])
     contract = ctx.data["contract"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ from engine.saga import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _go(ctx: Context[object]) -> Outcome:
+def _go(ctx: Context[object, Mapping[str, object]]) -> Outcome:
     return Outcome()
 
 
@@ -149,13 +150,16 @@ def test_a_module_with_a_broken_definition_fails_at_import(tmp_path: Path) -> No
 WRONG_TYPES = """
 from engine.contracts import ClosedWon, InvoiceIssued, PaymentReceived
 from engine.saga import Context, Outcome, transition
+from engine.sagas.quote_to_cash import QuoteToCashData
+
+Ctx = Context[PaymentReceived, QuoteToCashData]
 
 
-def record_payment(ctx: Context[PaymentReceived]) -> Outcome:
-    return Outcome()
+def record_payment(ctx: Ctx) -> Outcome:
+    return Outcome(data={"project": ctx.data["projet_id"]})
 
 
-def send_string_command(ctx: Context[InvoiceIssued]) -> Outcome:
+def send_string_command(ctx: Context[InvoiceIssued, QuoteToCashData]) -> Outcome:
     return Outcome(effects=(ctx.send("issue-invoice", step="x"),))
 
 
@@ -180,6 +184,7 @@ def test_mypy_refuses_a_handler_for_another_event_and_a_command_by_name(tmp_path
     assert status == 1
     errors = [line for line in out.splitlines() if ": error:" in line]
     lines = sorted({int(line.split(":")[1]) for line in errors})
-    # Line 11: a command named by a string; 14: a payment handler on invoice-issued;
-    # 16: an event named by a string. Line 15 (the right registration) is clean.
-    assert lines == [11, 14, 16], out
+    # Line 10: a data key the saga's data does not have; 14: a command named by a string;
+    # 17: a payment handler on invoice-issued; 19: an event named by a string. Line 18 (the
+    # right registration) is clean.
+    assert lines == [10, 14, 17, 19], out
