@@ -6,8 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.contracts import COMMAND_MODELS, COMMAND_TARGETS, CommandHeader
-from engine.contracts import Command as CommandModel
+from engine.contracts import COMMAND_MODELS, COMMAND_TARGETS, Command, CommandHeader
 
 
 def command(
@@ -17,7 +16,7 @@ def command(
     *,
     issued_at: datetime | None = None,
     **fields: Any,
-) -> CommandModel:
+) -> Command:
     """A `command_type` command for `saga_key` with idempotency key `<saga_key>:<step>`."""
     header = CommandHeader(
         command_id=str(uuid.uuid4()),

@@ -57,7 +57,7 @@ from engine.adapters.moves import (
 from engine.adapters.ordering import KeyGate
 from engine.adapters.policy import RetryPolicy, TierTopics
 from engine.codec import DecodeError, decode
-from engine.contracts import Command as CommandModel
+from engine.contracts import Command
 from engine.dlq.headers import Failure
 from engine.kafka.client import Consumer, Producer
 from engine.kafka.connection import client_options
@@ -287,9 +287,9 @@ class CommandRunner:
         self.counts.handled += 1
         self.counts.by_tier[tier] = self.counts.by_tier.get(tier, 0) + 1
 
-    def _decode(self, rec: InRecord) -> CommandModel:
+    def _decode(self, rec: InRecord) -> Command:
         model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
-        if not isinstance(model, CommandModel):
+        if not isinstance(model, Command):
             raise DecodeError(rec.topic, rec.partition, rec.offset, "not a command")
         return model
 

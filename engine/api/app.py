@@ -18,7 +18,7 @@ from engine.api import models, views
 from engine.api.auth import Principal, Role, TokenAuthority
 from engine.api.operations import Operations
 from engine.api.sources import StateMap, StateSource
-from engine.exceptions_queue.actions import NotInException
+from engine.exceptions_queue.actions import ExceptionAction, NotInException
 from engine.exceptions_queue.queue import exception_items
 from engine.ops.audit import refusal
 
@@ -46,7 +46,9 @@ UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka u
 NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
 BAD_BODY: Responses = {400: {"model": models.Problem, "description": "body is not JSON"}}
 CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
-RESOLVE = {  # operator requests on a saga in `exception`: path suffix -> description
+RESOLVE: dict[
+    ExceptionAction, str
+] = {  # operator requests on a saga in `exception`: path suffix -> description
     "retry": "Retry the failed step of a saga in `exception` (operators only; audited).",
     "cancel": "Cancel a saga in `exception`; it compensates by stage (operators only; audited).",
 }
@@ -215,7 +217,7 @@ def _reads(app: FastAPI) -> None:
         tags=["read"],
     )
     async def overview(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
-        """Counts by type and state, the quote-to-cash funnel and cycle times."""
+        """Counts by type and state, the deal funnel and cycle times."""
         states = await ctx.read(source)
         return {"source": source, "worker_id": ctx.worker_id, **views.overview(states)}
 
@@ -281,11 +283,16 @@ def _reads(app: FastAPI) -> None:
         saga_key: SagaKey,
         source: SourceParam = "local",
     ) -> dict[str, Any]:
-        """Invoices and payments of a deal, as the quote-to-cash saga recorded them."""
-        state = (await ctx.read(source)).get(("quote-to-cash", saga_key))
+        """Invoices and payments of a deal, as the saga declaring the "invoices" view (the
+        deal's saga) recorded them."""
+        found = views.document("invoices")
+        if found is None:
+            raise HTTPException(404, "no saga type declares an invoices view")
+        saga_type, build = found
+        state = (await ctx.read(source)).get((saga_type, saga_key))
         if state is None:
-            raise HTTPException(404, f"no quote-to-cash saga {saga_key!r} ({source})")
-        return views.invoice_status(state)
+            raise HTTPException(404, f"no {saga_type} saga {saga_key!r} ({source})")
+        return build(state)
 
     @app.get(
         f"{API}/exceptions",
@@ -339,7 +346,7 @@ def _actions(app: FastAPI) -> None:
         _resolve_route(app, action, doc, errors)
 
 
-def _resolve_route(app: FastAPI, action: str, doc: str, errors: Responses) -> None:
+def _resolve_route(app: FastAPI, action: ExceptionAction, doc: str, errors: Responses) -> None:
     @app.post(
         f"{API}/exceptions/{{saga_key}}/{action}",
         name=action,

@@ -119,6 +119,7 @@ class Overview(BaseModel):
     source: Source
     worker_id: str
     sagas: int
+    deal_saga: str
     by_state: dict[str, dict[str, int]]
     funnel: list[FunnelStage]
     cycle_times: dict[str, list[float]]

@@ -15,7 +15,7 @@ from engine.dlq.filters import DlqFilter
 from engine.dlq.plan import full_topic
 from engine.dlq.records import format_ref
 from engine.dlq.replay import load_matching, replay
-from engine.exceptions_queue.actions import States, request
+from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
 from engine.ops.audit import AuditRecord
@@ -40,7 +40,7 @@ class Operations(Protocol):
         ...
 
     async def resolve(
-        self, action: str, saga_key: str, states: States, actor: str, reason: str
+        self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
         """`retry` or `cancel` the saga, audited; `NotInException` when it is not in
         `exception` in `states` (a changelog read)."""
@@ -92,7 +92,7 @@ class KafkaOperations:
         }
 
     async def resolve(
-        self, action: str, saga_key: str, states: States, actor: str, reason: str
+        self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
         result = await request(
             self.settings, action, saga_key, by=actor, reason=reason, via=VIA, states=states

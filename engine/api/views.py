@@ -3,62 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from engine.dlq.filters import group_counts
 from engine.dlq.records import DeadLetter
 from engine.runtime.names import TopicNames
 from engine.runtime.store import StoreKey
+from engine.saga.hooks import SagaView, jsonable
 from engine.saga.model import SagaState
-from engine.sagas.quote_to_cash import NAME as QUOTE_TO_CASH
-
-# The happy path of a deal, in order: the funnel counts deals that ever reached each state.
-FUNNEL = (
-    "validating",
-    "creating_project",
-    "awaiting_activation",
-    "scheduling_billing",
-    "active",
-    "completed",
-)
-# Business timestamps (event time) kept in quote-to-cash data, as (cycle, start, end).
-CYCLES = (
-    ("closed_won_to_activation", "closed_won_at", "activated_at"),
-    ("activation_to_billing_ready", "activated_at", "billing_ready_at"),
-)
-# Data fields safe to show any viewer: ids and timestamps, never amounts, names or tax ids.
-SAFE_DATA_FIELDS = (
-    "deal_id",
-    "project_id",
-    "schedule_id",
-    "closed_won_at",
-    "activated_at",
-    "billing_ready_at",
-    "attempt",
-    "reason",
-    "sla_breached",
-    "contract_ended",
-    "cancelled_in",
-)
+from engine.sagas import DEAL_SAGA, REGISTRY, hooks_of
 
 States = Mapping[StoreKey, SagaState]
 RECENT_DEAD_LETTERS = 200
-
-
-def jsonable(value: Any) -> Any:
-    """Dates as ISO strings and Decimals as strings (exact amounts), recursively."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def entered_current_state(state: SagaState) -> datetime | None:
@@ -96,7 +54,11 @@ def saga_detail(state: SagaState, now: datetime) -> dict[str, Any]:
     """Everything the API shows of one saga: parked events, timers and its full history."""
     return {
         **saga_summary(state, now),
-        "data": {k: jsonable(state.data[k]) for k in SAFE_DATA_FIELDS if k in state.data},
+        "data": {
+            k: jsonable(state.data[k])
+            for k in hooks_of(state.saga_type).view.safe_fields
+            if k in state.data
+        },
         "parked": [
             {
                 "event_id": e.event_id,
@@ -124,7 +86,7 @@ def saga_detail(state: SagaState, now: datetime) -> dict[str, Any]:
 
 
 def sagas_of_key(states: States, saga_key: str) -> list[SagaState]:
-    """Every saga type's instance for one key (a deal has quote-to-cash and more)."""
+    """Every saga type's instance for one key (a deal has several)."""
     return sorted(
         (s for (_, key), s in states.items() if key == saga_key), key=lambda s: s.saga_type
     )
@@ -163,40 +125,13 @@ def page(items: list[Any], offset: int, limit: int) -> dict[str, Any]:
     }
 
 
-def invoice_status(state: SagaState) -> dict[str, Any]:
-    """Invoices and payments of a deal as the quote-to-cash saga recorded them (not billing's)."""
-    data = state.data
-    by_reference = {ref: mid for mid, ref in data.get("invoiced_milestones", {}).items()}
-    invoices = []
-    for invoice_id, inv in sorted(data.get("invoices", {}).items()):
-        total = inv.get("total", {})
-        invoices.append(
-            {
-                "invoice_id": invoice_id,
-                "reference": inv.get("reference"),
-                "milestone_id": by_reference.get(inv.get("reference")),
-                "total": jsonable(total.get("amount")),
-                "currency": total.get("currency"),
-                "paid_amount": jsonable(inv.get("paid_amount")),
-                "paid": bool(inv.get("paid")),
-                "issued_at": jsonable(inv.get("issued_at")),
-                "due_date": jsonable(inv.get("due_date")),
-                "paid_at": jsonable(inv.get("paid_at")),
-                "payment_ids": list(inv.get("payment_ids", [])),
-                "dunned": invoice_id in data.get("dunned", []),
-            }
-        )
-    issued_refs = {inv["reference"] for inv in invoices}
-    requested = sorted(
-        mid for mid, ref in data.get("invoiced_milestones", {}).items() if ref not in issued_refs
-    )
-    return {
-        "deal_id": state.saga_key,
-        "state": state.state,
-        "invoices": invoices,
-        "requested_not_issued": requested,
-        "all_paid": all(i["paid"] for i in invoices),
-    }
+def document(name: str) -> tuple[str, Callable[[SagaState], dict[str, Any]]] | None:
+    """The saga type declaring the view `name` (e.g. "invoices") and its builder, if any."""
+    for saga_type, registered in REGISTRY.items():
+        build = registered.hooks.view.documents.get(name)
+        if build is not None:
+            return saga_type, build
+    return None
 
 
 def counts_by_state(states: States) -> dict[str, dict[str, int]]:
@@ -208,46 +143,38 @@ def counts_by_state(states: States) -> dict[str, dict[str, int]]:
     return out
 
 
+def _views() -> list[tuple[str, SagaView]]:
+    return [(saga_type, r.hooks.view) for saga_type, r in REGISTRY.items()]
+
+
 def funnel(states: Iterable[SagaState]) -> list[dict[str, Any]]:
-    """How many quote-to-cash deals ever reached each happy-path state."""
-    reached: Counter[str] = Counter()
-    deals = 0
+    """How many sagas ever reached each stage of the funnels their types declare (the first
+    stage counts every instance of the type)."""
+    funnels = {saga_type: view.funnel for saga_type, view in _views() if view.funnel}
+    reached: Counter[tuple[str, str]] = Counter()
     for s in states:
-        if s.saga_type != QUOTE_TO_CASH:
+        stages = funnels.get(s.saga_type)
+        if not stages:
             continue
-        deals += 1
-        seen = {r.to_state for r in s.history} | {s.state}
-        for stage in FUNNEL:
-            if stage in seen:
-                reached[stage] += 1
-    return [{"stage": "closed_won", "count": deals}] + [
-        {"stage": stage, "count": reached[stage]} for stage in FUNNEL
+        seen = {r.to_state for r in s.history} | {s.state, stages[0]}
+        reached.update((s.saga_type, stage) for stage in stages if stage in seen)
+    return [
+        {"stage": stage, "count": reached[(saga_type, stage)]}
+        for saga_type, stages in funnels.items()
+        for stage in stages
     ]
 
 
 def cycle_times(states: Iterable[SagaState]) -> dict[str, list[float]]:
-    """Per cycle, the seconds each deal took (event time), from the deals' own timestamps."""
-    out: dict[str, list[float]] = {name: [] for name, _, _ in CYCLES}
-    out["milestone_to_invoice"] = []
-    out["invoice_to_payment"] = []
+    """Per cycle, the seconds each saga took (event time), from the sagas' own timestamps, for
+    the cycles their types declare."""
+    out: dict[str, list[float]] = {name: [] for _, view in _views() for name in view.cycle_names}
     for s in states:
-        if s.saga_type != QUOTE_TO_CASH:
+        measure = hooks_of(s.saga_type).view.cycle_times
+        if measure is None:
             continue
-        data = s.data
-        for name, start, end in CYCLES:
-            a, b = data.get(start), data.get(end)
-            if isinstance(a, datetime) and isinstance(b, datetime):
-                out[name].append(max(0.0, (b - a).total_seconds()))
-        completed = data.get("milestones_completed_at", {})
-        by_reference = {ref: mid for mid, ref in data.get("invoiced_milestones", {}).items()}
-        for inv in data.get("invoices", {}).values():
-            issued = inv.get("issued_at")
-            done = completed.get(by_reference.get(inv.get("reference")))
-            if isinstance(done, datetime) and isinstance(issued, datetime):
-                out["milestone_to_invoice"].append(max(0.0, (issued - done).total_seconds()))
-            paid = inv.get("paid_at")
-            if isinstance(paid, datetime) and isinstance(issued, datetime):
-                out["invoice_to_payment"].append(max(0.0, (paid - issued).total_seconds()))
+        for name, seconds in measure(s.data).items():
+            out[name] += seconds
     return {k: sorted(v) for k, v in out.items()}
 
 
@@ -255,6 +182,7 @@ def overview(states: States) -> dict[str, Any]:
     """What the status page's first screen shows."""
     return {
         "sagas": len(states),
+        "deal_saga": DEAL_SAGA,
         "by_state": counts_by_state(states),
         "funnel": funnel(states.values()),
         "cycle_times": cycle_times(states.values()),

@@ -13,7 +13,7 @@ from engine.runtime.correlation import index_key
 from engine.runtime.names import TopicNames
 from engine.runtime.routing import implied_correlations
 from engine.runtime.translate import command_record, status_record
-from engine.saga.model import Command, Correlate, Effect, StatusChange
+from engine.saga.model import Correlate, Effect, SagaCommand, StatusChange
 
 
 def effect_records(
@@ -22,7 +22,7 @@ def effect_records(
     """The records the engine would produce for `effects` (timers stay in the state)."""
     out: list[OutRecord] = []
     for effect in effects:
-        if isinstance(effect, Command):
+        if isinstance(effect, SagaCommand):
             out.append(command_record(effect, names, now))
             out += [_correlate(names, k, v, saga_key) for k, v in implied_correlations(effect)]
         elif isinstance(effect, StatusChange):

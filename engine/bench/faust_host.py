@@ -18,7 +18,7 @@ from faust.serializers import codecs
 
 from engine.bench.effects import effect_records
 from engine.codec import decode
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.runtime.names import TopicNames
 from engine.runtime.translate import to_saga_event
 from engine.saga.codec import state_from_bytes, state_to_bytes
@@ -72,7 +72,7 @@ def build_app(
         async for event in stream.events():
             msg = event.message
             model = decode(msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
-            if not isinstance(model, EventModel):
+            if not isinstance(model, Event):
                 continue  # the inputs are event topics; anything else is not the saga's
             saga_key = model.envelope.correlation_id or (msg.key or b"").decode()
             saga_event = to_saga_event(model, saga_key)

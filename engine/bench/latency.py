@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.codec import DecodeError, decode
-from engine.contracts import Command as CommandModel
+from engine.contracts import Command
 from engine.kafka.client import Consumer
 from engine.kafka.records import InRecord, TopicPartition
 
@@ -27,7 +27,7 @@ def causation_of(rec: InRecord) -> str | None:
         return None
     with contextlib.suppress(DecodeError):
         model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
-        if isinstance(model, CommandModel):
+        if isinstance(model, Command):
             return model.header.causation_id
     return None
 

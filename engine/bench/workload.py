@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engine.codec import encode, headers_for
-from engine.contracts import AccountValidated, Envelope
-from engine.contracts import Event as EventModel
+from engine.contracts import AccountValidated, Envelope, Event
 from engine.contracts.registry import record_key, topic_for
 from engine.workload.histories import (
     CURRENCY,
@@ -58,13 +57,13 @@ def account_validated(deal_id: str, base: datetime) -> AccountValidated:
     )
 
 
-def deal_events(deal_id: str, options: HistoryOptions) -> list[EventModel]:
+def deal_events(deal_id: str, options: HistoryOptions) -> list[Event]:
     """A deal's whole lifecycle with the account-validated reply right after closed-won."""
     history = deal_history(deal_id, options)
     return [history[0], account_validated(deal_id, options.base_time), *history[1:]]
 
 
-def encode_event(model: EventModel) -> BenchRecord:
+def encode_event(model: Event) -> BenchRecord:
     """Avro value, record key and headers exactly as `Publisher` would write them."""
     return BenchRecord(
         topic=topic_for(model),

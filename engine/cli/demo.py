@@ -32,6 +32,7 @@ from engine.runtime.app import Engine
 from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TARGETS, TopicNames
 from engine.saga.model import SagaState
+from engine.sagas import DEAL_SAGA, SAGAS
 from engine.settings import Settings, SettingsError, load_settings
 from engine.simulators import (
     DealBook,
@@ -44,11 +45,12 @@ from engine.simulators import (
     generate_deals,
     seed_master_data,
 )
-from engine.simulators.board import QUOTE_TO_CASH, SagaBoard, percentile
+from engine.simulators.board import SagaBoard, percentile
 from engine.topics import ensure_topics
 
 log = logging.getLogger("q2c.demo")
-SAGA_TYPES = (QUOTE_TO_CASH, "time-and-expense", "milestone-to-revenue")
+# The deal saga first: the others follow it.
+SAGA_TYPES = (DEAL_SAGA, *(name for name in SAGAS if name != DEAL_SAGA))
 TICK_S = 0.5
 # Time to let the other sagas of settled deals reach their end before the final read.
 SETTLE_GRACE_S = 5.0
@@ -224,7 +226,7 @@ class _Live:
             f"sim {self.clock():%Y-%m-%d %H:%M}  real {now - self.started:5.1f}s  "
             f"events/s {self.rates.get('events', 0):6.1f}  "
             f"commands/s {self.rates.get('commands', 0):6.1f}  "
-            f"DLQ {self.dlq}  exceptions {counts[QUOTE_TO_CASH].get('exception', 0)}  "
+            f"DLQ {self.dlq}  exceptions {counts[DEAL_SAGA].get('exception', 0)}  "
             f"retries {sum(snap.transient_failures.values())}  "
             f"duplicates {snap.duplicates_total}" + (f"  OUTAGE: {', '.join(down)}" if down else "")
         )
@@ -303,7 +305,7 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             f"{sum(len(v) for v in result.invoices_by_deal.values())}"
         ),
         Text("Inspect afterwards:", style="bold"),
-        Text(f"  {env} q2c sagas show {QUOTE_TO_CASH} {example}"),
+        Text(f"  {env} q2c sagas show {DEAL_SAGA} {example}"),
         Text(f"  {env} q2c dlq list"),
         Text(f"  {env} q2c sagas list --state exception"),
     ]
@@ -374,7 +376,7 @@ async def run_demo(
         answered = engine.validator.answered
     deal_ids = {d.deal_id for d in book.deals}
     mine = {k: s for k, s in final.items() if k[1] in deal_ids}
-    q2c = {k[1]: s for k, s in mine.items() if k[0] == QUOTE_TO_CASH}
+    q2c = {k[1]: s for k, s in mine.items() if k[0] == DEAL_SAGA}
     unaccounted = sorted(
         d
         for d in deal_ids
@@ -404,7 +406,7 @@ async def run_demo(
 def _others_settled(board: SagaBoard) -> bool:
     """Every non-exception deal's other sagas are in a terminal state."""
     for deal_id in board.deal_ids:
-        if board.state(QUOTE_TO_CASH, deal_id) == "exception":
+        if board.state(DEAL_SAGA, deal_id) == "exception":
             continue
         for saga_type in SAGA_TYPES[1:]:
             if board.state(saga_type, deal_id) not in {"completed", "cancelled", "not_applicable"}:

@@ -12,7 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.exceptions_queue.actions import NotInException, list_exceptions, request
+from engine.exceptions_queue.actions import (
+    ExceptionAction,
+    NotInException,
+    list_exceptions,
+    request,
+)
 from engine.kafka.connection import NoBrokerError
 from engine.ops.audit import operator
 from engine.settings import SettingsError, load_settings
@@ -56,7 +61,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(table)
 
 
-def _request(action: str, key: str, reason: str) -> None:
+def _request(action: ExceptionAction, key: str, reason: str) -> None:
     result = _run(lambda: request(load_settings(), action, key, by=operator(), reason=reason))
     what = action if result.attempt is None else f"{action} {result.attempt}"
     typer.echo(f"{what} requested for {key} (event {result.event_id})")

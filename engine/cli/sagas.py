@@ -31,7 +31,7 @@ def list_sagas() -> None:
         )
         typer.echo(definition.name)
         typer.echo(f"  {definition.description}")
-        typer.echo(f"  starts on: {', '.join(definition.starts_on)}")
+        typer.echo(f"  starts on: {', '.join(e.EVENT_TYPE for e in definition.starts_on)}")
         typer.echo(f"  states:    {states}")
         typer.echo(f"  consumes:  {', '.join(sorted(definition.consumed_event_types))}")
 

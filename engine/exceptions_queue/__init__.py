@@ -5,7 +5,6 @@ from engine.exceptions_queue.queue import (
     ExceptionItem,
     exception_age,
     exception_items,
-    next_attempt,
 )
 
-__all__ = ["EXCEPTION_STATE", "ExceptionItem", "exception_age", "exception_items", "next_attempt"]
+__all__ = ["EXCEPTION_STATE", "ExceptionItem", "exception_age", "exception_items"]

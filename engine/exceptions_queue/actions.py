@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
-from engine.contracts import Envelope, ExceptionCancelRequested, ExceptionRetryRequested
-from engine.contracts import Event as EventModel
-from engine.exceptions_queue.queue import (
-    EXCEPTION_STATE,
-    ExceptionItem,
-    StoreKey,
-    exception_items,
-    next_attempt,
-)
+from engine.contracts import Event
+from engine.exceptions_queue.queue import ExceptionItem, StoreKey, exception_items
 from engine.kafka.connection import client_options
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
 from engine.ops.store import write_audit
@@ -27,24 +21,29 @@ from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TopicNames
 from engine.saga.model import SagaState
+from engine.sagas import exception_policies
 from engine.settings import Settings
 
-SAGA_TYPE = "quote-to-cash"
-SOURCE_SYSTEM = "q2c-ops"
 States = Mapping[StoreKey, SagaState]
+ExceptionAction = Literal["retry", "cancel"]
+
+
+def _saga_types() -> str:
+    return " or ".join(exception_policies())
 
 
 class NotInException(RuntimeError):
     """The saga does not exist (`state` None) or is not in the exception state."""
 
-    def __init__(self, key: str, state: str | None) -> None:
+    def __init__(self, key: str, state: SagaState | None) -> None:
         if state is None:
-            text = f"no {SAGA_TYPE} saga {key!r}"
+            text = f"no {_saga_types()} saga {key!r}"
         else:
-            text = f"{SAGA_TYPE} {key!r} is {state!r}, not {EXCEPTION_STATE!r}"
+            policy = exception_policies()[state.saga_type]
+            text = f"{state.saga_type} {key!r} is {state.state!r}, not {policy.state!r}"
         super().__init__(text)
         self.key = key
-        self.state = state
+        self.state = None if state is None else state.state
 
 
 @dataclass(frozen=True)
@@ -67,50 +66,33 @@ async def list_exceptions(settings: Settings) -> list[ExceptionItem]:
 
 
 def in_exception(states: States, key: str) -> SagaState:
-    """The quote-to-cash saga `key` when it waits in `exception`, else NotInException."""
-    state = states.get((SAGA_TYPE, key))
-    if state is None or state.state != EXCEPTION_STATE:
-        raise NotInException(key, None if state is None else state.state)
-    return state
-
-
-def _envelope(event_type: str, key: str) -> Envelope:
-    return Envelope.new(event_type, SOURCE_SYSTEM, correlation_id=key)
+    """The saga `key` of a type with exception actions when it waits in its exception state,
+    else NotInException."""
+    found = None
+    for saga_type, policy in exception_policies().items():
+        state = states.get((saga_type, key))
+        if state is not None and state.state == policy.state:
+            return state
+        found = found or state
+    raise NotInException(key, found)
 
 
 def request_event(
-    action: str, state: SagaState, *, by: str, reason: str
-) -> tuple[EventModel, int | None]:
-    """The inbox event of `action` (retry | cancel) for `state`, and the retry's attempt.
-
-    A retry carries the saga's attempt + 1; a cancel makes the saga compensate and end
-    `cancelled`.
-    """
-    key = state.saga_key
+    action: ExceptionAction, state: SagaState, *, by: str, reason: str
+) -> tuple[Event, int | None]:
+    """The inbox event of `action` (retry | cancel) for `state`, and the retry's attempt, as
+    the saga type's exception policy builds them."""
+    policy = exception_policies()[state.saga_type]
     if action == "retry":
-        attempt = next_attempt(state)
-        retry = ExceptionRetryRequested(
-            envelope=_envelope(ExceptionRetryRequested.EVENT_TYPE, key),
-            deal_id=key,
-            attempt=attempt,
-            requested_by=by,
-            reason=reason,
-        )
-        return retry, attempt
+        return policy.retry(state, by, reason), policy.next_attempt(state)
     if action == "cancel":
-        cancel = ExceptionCancelRequested(
-            envelope=_envelope(ExceptionCancelRequested.EVENT_TYPE, key),
-            deal_id=key,
-            requested_by=by,
-            reason=reason,
-        )
-        return cancel, None
+        return policy.cancel(state, by, reason), None
     raise ValueError(f"unknown exception action {action!r} (retry | cancel)")
 
 
 async def request(
     settings: Settings,
-    action: str,
+    action: ExceptionAction,
     key: str,
     *,
     by: str,

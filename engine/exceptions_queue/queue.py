@@ -1,8 +1,9 @@
 """The business-exception queue read from saga states (pure).
 
-A saga is in the queue while its state is `exception` (today: quote-to-cash after account
-validation failed). Its reason comes from `state.data["reason"]`, else the detail of the
-history record that entered the state; its age counts from that record.
+A saga is in the queue while its state is `exception` (today: a deal whose account validation
+failed; `engine.sagas` says which saga types have exception actions). Its reason comes from
+`state.data["reason"]`, else the detail of the history record that entered the state; its age
+counts from that record.
 """
 
 from __future__ import annotations
@@ -64,11 +65,6 @@ def reason_of(state: SagaState) -> str:
         if record.to_state == EXCEPTION_STATE and record.note:
             return record.note
     return "unknown"
-
-
-def next_attempt(state: SagaState) -> int:
-    """The attempt number an exception-retry-requested must carry to count as a new retry."""
-    return int(state.data.get("attempt", 0)) + 1
 
 
 def exception_items(states: Mapping[StoreKey, SagaState], now: datetime) -> list[ExceptionItem]:

@@ -14,8 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.codec import TRACEPARENT, DecodeError, decode, encode, headers_for
-from engine.contracts import AccountValidated, AccountValidationFailed, Envelope, ValidateAccount
-from engine.contracts import Event as EventModel
+from engine.contracts import (
+    AccountValidated,
+    AccountValidationFailed,
+    Envelope,
+    Event,
+    ValidateAccount,
+)
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.client import CommitFailedError, Consumer, KafkaError, Producer
 from engine.kafka.global_table import TopicFollower
@@ -30,7 +35,7 @@ REPLY_NAMESPACE = uuid.UUID("0b5f3f55-2a43-4d2c-8a4e-7d4f3c2b1a90")
 SOURCE_SYSTEM = "q2c-mdm"
 
 
-def reply_for(command: ValidateAccount, data: MasterData, now: datetime) -> EventModel:
+def reply_for(command: ValidateAccount, data: MasterData, now: datetime) -> Event:
     """The account-validated or account-validation-failed event answering `command`."""
     verdict = validate_account(command.account, command.contract_currency, data)
     event_type = "account-validated" if verdict.ok else "account-validation-failed"

@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from engine.codec import DecodeError, decode
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
-from engine.observability.business import cycle_observations, sla_breaches
 from engine.observability.logging import bind as bind_log_context
 from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
@@ -38,8 +37,8 @@ from engine.runtime.translate import (
 )
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
-from engine.saga.model import Command, Correlate, Decision, Event, SagaState, StatusChange
-from engine.sagas import SAGAS, sagas_for_event
+from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
+from engine.sagas import SAGAS, hooks_of, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
 
@@ -89,7 +88,7 @@ class Processor:
             return []
         try:
             model = self._decode(rec)
-            if not isinstance(model, EventModel):
+            if not isinstance(model, Event):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
             if rec.topic == self.names.inbox:
                 key = rec.header(SAGA_KEY_HEADER)
@@ -149,7 +148,7 @@ class Processor:
 
     # -- sagas ------------------------------------------------------------------------------
 
-    def _apply(self, task: Task, event: Event, now: datetime) -> list[OutRecord]:
+    def _apply(self, task: Task, event: SagaEvent, now: datetime) -> list[OutRecord]:
         """Step every saga type interested in the event; stage states only when all succeed.
 
         Every saga's records are built (and size-checked) before any state is staged, so an
@@ -187,9 +186,9 @@ class Processor:
         batch with `check_state` when a state is over the limit (see `Task.check_states`)."""
         outputs: list[OutRecord] = []
         learnt: list[tuple[str, str]] = []
-        commands: list[Command] = []
+        commands: list[SagaCommand] = []
         for effect in decision.effects:
-            if isinstance(effect, Command):
+            if isinstance(effect, SagaCommand):
                 outputs.append(command_record(effect, self.names, now, current_traceparent()))
                 commands.append(effect)
                 learnt += implied_correlations(effect)
@@ -287,17 +286,19 @@ class Processor:
 
 
 def _observe(saga_type: str, before: SagaState | None, after: SagaState) -> None:
-    """Business metrics of a quote-to-cash step (cycle times and SLA breaches, by event time).
+    """Business metrics the saga type declares for a step (cycle times and SLA breaches, by
+    event time).
 
     Metrics never stop processing: a failure here is logged and the step goes on.
     """
-    if saga_type != "quote-to-cash":
+    hooks = hooks_of(saga_type)
+    if not hooks.observes:
         return
     old = before.data if before is not None else {}
     try:
-        for cycle, seconds in cycle_observations(old, after.data):
+        for cycle, seconds in hooks.cycle_observations(old, after.data):
             metrics.CYCLE_SECONDS.labels(cycle).observe(seconds)
-        for kind in sla_breaches(old, after.data):
+        for kind in hooks.sla_breaches(old, after.data):
             metrics.SLA_BREACHES.labels(kind).inc()
     except Exception:
         log.exception("business metrics of %s failed", after.saga_key)
@@ -313,4 +314,4 @@ class _Step:
     raw_state: bytes | None  # computed only when the task checks state sizes
     outputs: list[OutRecord]
     learnt: list[tuple[str, str]]  # correlations (id kind, id value) -> this saga
-    commands: list[Command]
+    commands: list[SagaCommand]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.contracts import Event as EventModel
-from engine.contracts import InvoiceIssued
-from engine.saga.model import Command
+from engine.contracts import Event
+from engine.saga.model import SagaCommand
+from engine.sagas import correlation_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ Route = Process | Forward | Wait
 Lookup = Callable[[str, str], "str | None"]
 
 
-def source_id(model: EventModel) -> tuple[str, str]:
+def source_id(model: Event) -> tuple[str, str]:
     """(id kind, value) of the event's business key, e.g. ("project_id", "PRJ-7")."""
     value: object = model
     for part in model.KEY_FIELD.split("."):
@@ -44,24 +44,19 @@ def source_id(model: EventModel) -> tuple[str, str]:
     return model.KEY_FIELD.rsplit(".", 1)[-1], str(value)
 
 
-def lookup_ids(model: EventModel) -> list[tuple[str, str]]:
-    """Ids to look the saga key up by, best first.
-
-    A new invoice is only known by the reference q2c gave it in issue-invoice; its own
-    invoice id becomes known to the index once the saga has seen the invoice.
-    """
-    if isinstance(model, InvoiceIssued):
-        return [("invoice_reference", model.invoice.invoice_reference), source_id(model)]
-    return [source_id(model)]
+def lookup_ids(model: Event) -> list[tuple[str, str]]:
+    """Ids to look the saga key up by, best first: those the sagas declare for this event type
+    (e.g. the invoice reference a saga gave billing), then its own business key."""
+    return [*correlation_ids(model), source_id(model)]
 
 
-def implied_correlations(command: Command) -> list[tuple[str, str]]:
+def implied_correlations(command: SagaCommand) -> list[tuple[str, str]]:
     """Ids a command hands to another system that its replies will quote back."""
     reference = command.payload.get("invoice_reference")
     return [("invoice_reference", str(reference))] if reference else []
 
 
-def route(model: EventModel, record_key: bytes | None, lookup: Lookup) -> Route:
+def route(model: Event, record_key: bytes | None, lookup: Lookup) -> Route:
     """Where `model`, consumed with `record_key`, must be processed.
 
     The saga key is the envelope's correlation id when the adapter knew it, the deal id when the

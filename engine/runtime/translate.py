@@ -8,23 +8,28 @@ from enum import Enum
 from typing import Any
 
 from engine.codec import encode, headers_for
-from engine.contracts import COMMAND_MODELS, COMMAND_TARGETS, CommandHeader, SagaStatusChanged
-from engine.contracts import Event as EventModel
+from engine.contracts import (
+    COMMAND_MODELS,
+    COMMAND_TARGETS,
+    CommandHeader,
+    Event,
+    SagaStatusChanged,
+)
 from engine.kafka.records import OutRecord
 from engine.runtime.names import TopicNames
-from engine.saga.model import Command, Event, StatusChange
+from engine.saga.model import SagaCommand, SagaEvent, StatusChange
 
 # Command ids derive from idempotency keys, so a re-emitted command is recognisably the same.
 COMMAND_NAMESPACE = uuid.UUID("6f1d3c1e-9a57-4f55-9a1e-2c7a4f0b9d11")
 SAGA_KEY_HEADER = "q2c-saga-key"
 
 
-def to_saga_event(model: EventModel, saga_key: str) -> Event:
+def to_saga_event(model: Event, saga_key: str) -> SagaEvent:
     """The saga core's view of a decoded event: its fields minus the envelope."""
     payload: dict[str, Any] = {
         name: getattr(model, name) for name in type(model).model_fields if name != "envelope"
     }
-    return Event(
+    return SagaEvent(
         event_id=model.envelope.event_id,
         event_type=model.envelope.event_type,
         saga_key=saga_key,
@@ -51,7 +56,7 @@ def _plain(value: Any) -> Any:
 
 
 def command_record(
-    cmd: Command, names: TopicNames, now: datetime, traceparent: str | None = None
+    cmd: SagaCommand, names: TopicNames, now: datetime, traceparent: str | None = None
 ) -> OutRecord:
     """Encode a saga command for its target system's topic, keyed by saga key.
 

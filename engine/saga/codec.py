@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.saga.model import Event, HistoryRecord, SagaState, Timer
+from engine.saga.model import HistoryRecord, SagaEvent, SagaState, Timer
 from engine.saga.seen import SeenIds
 
 FORMAT_VERSION = 1
@@ -43,13 +43,13 @@ def _decode_object(obj: dict[str, Any]) -> Any:
     return obj
 
 
-def _event_to_json(event: Event) -> list[Any]:
+def _event_to_json(event: SagaEvent) -> list[Any]:
     return [event.event_id, event.event_type, event.saga_key, event.occurred_at, event.payload]
 
 
-def _event_from_json(raw: list[Any]) -> Event:
+def _event_from_json(raw: list[Any]) -> SagaEvent:
     event_id, event_type, saga_key, occurred_at, payload = raw
-    return Event(event_id, event_type, saga_key, occurred_at, payload)
+    return SagaEvent(event_id, event_type, saga_key, occurred_at, payload)
 
 
 def state_to_bytes(state: SagaState) -> bytes:

@@ -1,35 +1,47 @@
 """Declarative saga definitions: states, transitions and park rules declared as data.
 
-A definition reads like a table::
+A definition reads like a table, written against the contract classes::
 
     SagaDefinition(
-        name="quote-to-cash",
+        name="deal",
         description="...",
-        starts_on=("closed-won",),
+        starts_on=(ClosedWon,),
         states=("pending", "validating", ...),
         terminal=("completed", "cancelled"),
         transitions=(
-            transition("pending", "closed-won", "validating", begin_validation),
-            transition("active", "payment-received", ("active", "completed"),
+            transition("pending", ClosedWon, "validating", begin_validation),
+            transition("active", PaymentReceived, ("active", "completed"),
                        record_payment, guard=invoice_known),
-            transition("awaiting_activation", "timer:activation-sla", "awaiting_activation",
+            transition("awaiting_activation", timer("activation-sla"), "awaiting_activation",
                        escalate_sla),
         ),
-        park_in=(park("milestone-completed", PRE_ACTIVE),),
+        park_in=(park(MilestoneCompleted, PRE_ACTIVE),),
     )
 
-`on` is an event type, or "timer:<name>" for a timer firing with that name. Handlers are small
-plain functions `Context -> Outcome`; guards are `Context -> bool`. Every new saga starts in the
-placeholder state "pending"; `starts_on` names the events that leave it.
+`on` is an event contract class, or `timer(name)` for a timer firing with that name. Handlers
+are small plain functions `Context[E, D] -> Outcome` and guards `Context[E, D] -> bool`, where
+`E` is the contract class they are registered for (mypy refuses a handler declared for another
+event) and `D` the saga's data TypedDict. Commands are sent by contract class (`ctx.send(IssueInvoice, step=..., ...)`), which names
+their type and target system. Every new saga starts in the placeholder state "pending";
+`starts_on` names the events that leave it.
+
+A definition is checked when it is built, so a broken one fails at import with a message naming
+the saga, the state and the event: every `on` is an event of the contracts, every state is
+reachable from "pending", no non-terminal state is a trap (nothing leaves it) and every one can
+reach a terminal state, and every state a park rule names exists and is not terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Generic, TypeVar, overload
 
-from engine.saga.model import PENDING, TIMER_FIRED, Command, Effect, Event
+from engine.contracts.commands import Command
+from engine.contracts.events import Event
+from engine.contracts.registry import EVENT_MODELS
+from engine.saga.model import PENDING, TIMER_FIRED, Effect, SagaCommand, SagaEvent
 
 TIMER_PREFIX = "timer:"
 
@@ -38,38 +50,96 @@ class SagaDefinitionError(ValueError):
     """A definition is inconsistent, or a handler broke its declaration."""
 
 
-def event_key(event: Event) -> str:
+def event_key(event: SagaEvent) -> str:
     """The `on` key an event matches: its type, or "timer:<name>" for a timer firing."""
     if event.event_type == TIMER_FIRED:
         return f"{TIMER_PREFIX}{event.payload['name']}"
     return event.event_type
 
 
+class TimerFiring:
+    """The event class of a timer firing (`on=timer(name)`): `Context[TimerFiring]`. Its
+    payload is {"timer_id", "name", **the data the timer was armed with}."""
+
+
 @dataclass(frozen=True, slots=True)
-class Context:
-    """What a guard or handler sees: the saga instance's current state and the event."""
+class TimerOn:
+    """`on` for a timer firing with this name (see `timer`)."""
+
+    name: str
+
+
+def timer(name: str) -> TimerOn:
+    """`on` for the firing of timers armed with `SetTimer(..., name=name, ...)`."""
+    return TimerOn(name)
+
+
+On = type[Event] | TimerOn
+# Covariant: a handler for `Context[A | B, D]` may be registered for A and for B, and a helper
+# taking `Context[object, Mapping[str, Any]]` accepts every handler's context.
+E_co = TypeVar("E_co", covariant=True)
+D_co = TypeVar("D_co", covariant=True, bound=Mapping[str, Any])
+E = TypeVar("E", bound=Event)
+D = TypeVar("D", bound=Mapping[str, Any])
+
+
+def on_key(on: On) -> str:
+    """The key `on` matches in `event_key`: the event type, or "timer:<name>"."""
+    if isinstance(on, TimerOn):
+        return f"{TIMER_PREFIX}{on.name}"
+    return on.EVENT_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Context(Generic[E_co, D_co]):
+    """What a guard or handler sees: the saga instance's current state and the event.
+
+    `E_co` is the contract class of the event the handler is registered for; it ties the
+    handler to its transition for mypy (the payload holds that contract's fields). `D_co` is
+    the saga's data: a TypedDict each saga declares, so mypy checks the keys a handler reads
+    (at run time it is the plain dict the state codec reads and writes).
+    """
 
     saga_type: str
     saga_key: str
     state: str
-    data: Mapping[str, Any]
-    event: Event
+    data: D_co
+    event: SagaEvent
 
     @property
     def payload(self) -> Mapping[str, Any]:
         """The event's payload."""
         return self.event.payload
 
-    def command(self, command_type: str, target_system: str, step: str, **payload: Any) -> Command:
-        """A command caused by this event, idempotency key "<saga_key>:<step>"."""
-        return Command(
-            command_type=command_type,
-            target_system=target_system,
+    def send(self, command: type[Command], /, step: str, **payload: Any) -> SagaCommand:
+        """`command` (a contract class: its type and target system come from the class) caused
+        by this event, with idempotency key "<saga_key>:<step>" and `payload` as its fields
+        after the header. Field names are checked against the contract here, so a misspelt or
+        missing field names the command and the field instead of failing at encoding."""
+        allowed, required = _payload_fields(command)
+        names = payload.keys()
+        if not names <= allowed or not required <= names:
+            unknown, missing = sorted(names - allowed), sorted(required - names)
+            raise SagaDefinitionError(
+                f"{self.saga_type}: {command.COMMAND_TYPE} in state {self.state!r} on "
+                f"{self.event.event_type!r}: unknown fields {unknown}, missing fields {missing}"
+            )
+        return SagaCommand(
+            command_type=command.COMMAND_TYPE,
+            target_system=command.TARGET,
             idempotency_key=f"{self.saga_key}:{step}",
             saga_key=self.saga_key,
             causation_id=self.event.event_id,
             payload=payload,
         )
+
+
+@cache
+def _payload_fields(command: type[Command]) -> tuple[frozenset[str], frozenset[str]]:
+    """(every field, required fields) of a command contract, header excepted."""
+    fields = {name: info for name, info in command.model_fields.items() if name != "header"}
+    required = frozenset(name for name, info in fields.items() if info.is_required())
+    return frozenset(fields), required
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +157,8 @@ class Outcome:
     detail: str | None = None
 
 
-Guard = Callable[[Context], bool]
-Handler = Callable[[Context], Outcome]
+Guard = Callable[[Context[Any, Any]], bool]
+Handler = Callable[[Context[Any, Any]], Outcome]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,21 +207,43 @@ def _names(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+@overload
 def transition(
     source: str | Iterable[str],
-    on: str,
+    on: type[E],
+    target: str | Iterable[str],
+    handler: Callable[[Context[E, D]], Outcome],
+    *,
+    guard: Callable[[Context[E, D]], bool] | None = None,
+) -> Transition: ...
+
+
+@overload
+def transition(
+    source: str | Iterable[str],
+    on: TimerOn,
+    target: str | Iterable[str],
+    handler: Callable[[Context[TimerFiring, D]], Outcome],
+    *,
+    guard: Callable[[Context[TimerFiring, D]], bool] | None = None,
+) -> Transition: ...
+
+
+def transition(
+    source: str | Iterable[str],
+    on: On,
     target: str | Iterable[str],
     handler: Handler,
     *,
     guard: Guard | None = None,
 ) -> Transition:
     """Declare a transition (sources and targets may be one state name or several)."""
-    return Transition(_names(source), on, _names(target), handler, guard)
+    return Transition(_names(source), on_key(on), _names(target), handler, guard)
 
 
-def park(on: str, states: str | Iterable[str]) -> ParkRule:
+def park(on: On, states: str | Iterable[str]) -> ParkRule:
     """Declare that `on` events may wait (be parked) while the saga is in `states`."""
-    return ParkRule(on, _names(states))
+    return ParkRule(on_key(on), _names(states))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +252,7 @@ class SagaDefinition:
 
     name: str
     description: str
-    starts_on: tuple[str, ...]
+    starts_on: tuple[type[Event], ...]
     states: tuple[str, ...]
     terminal: tuple[str, ...]
     transitions: tuple[Transition, ...]
@@ -198,7 +290,9 @@ class SagaDefinition:
                     raise SagaDefinitionError(
                         f"{self.name}: transition on {t.on!r} names unknown state {name!r}"
                     )
+            _check_contract_event(self.name, f"transition from {t.sources[0]!r}", t.on)
         for rule in self.park_in:
+            _check_contract_event(self.name, f"park rule in {rule.states}", rule.on)
             for name in rule.states:
                 if name not in known or name in self.terminal:
                     raise SagaDefinitionError(
@@ -206,11 +300,48 @@ class SagaDefinition:
                         "(unknown or terminal state)"
                     )
         starters = {t.on for t in self.transitions if PENDING in t.sources}
-        missing = set(self.starts_on) - starters
+        missing = {on_key(on) for on in self.starts_on} - starters
         if missing:
             raise SagaDefinitionError(
                 f"{self.name}: no transition out of {PENDING!r} on {sorted(missing)}"
             )
+        self._validate_graph()
+
+    def _validate_graph(self) -> None:
+        """Every state reachable from "pending"; no trap; a terminal reachable from each."""
+        edges: dict[str, set[str]] = {s: set() for s in self.states}
+        events_out: dict[str, list[str]] = {s: [] for s in self.states}
+        for t in self.transitions:
+            for source in t.sources:
+                edges[source].update(t.targets)
+                events_out[source].append(t.on)
+        reachable = _closure({PENDING}, edges)
+        for name in self.states:
+            if name not in reachable:
+                raise SagaDefinitionError(
+                    f"{self.name}: state {name!r} is unreachable from {PENDING!r} "
+                    "(no transition leads to it)"
+                )
+        reverse: dict[str, set[str]] = {s: set() for s in self.states}
+        for source, targets in edges.items():
+            for target in targets:
+                reverse[target].add(source)
+        ending = _closure(set(self.terminal), reverse)
+        for name in self.states:
+            if name in self.terminal:
+                continue
+            if not edges[name] - {name}:
+                on = f" (only {sorted(set(events_out[name]))} loop on it)" if edges[name] else ""
+                raise SagaDefinitionError(
+                    f"{self.name}: state {name!r} is a trap: not terminal and no transition "
+                    f"leaves it{on}"
+                )
+            if name not in ending:
+                raise SagaDefinitionError(
+                    f"{self.name}: state {name!r} cannot reach a terminal state {self.terminal} "
+                    f"(its transitions on {sorted(set(events_out[name]))} lead to "
+                    f"{sorted(edges[name])})"
+                )
 
     def transitions_for(self, state: str, key: str) -> tuple[Transition, ...]:
         """Transitions declared out of `state` on `key` (in declaration order)."""
@@ -236,3 +367,19 @@ class SagaDefinition:
         return frozenset(
             TIMER_FIRED if k.startswith(TIMER_PREFIX) else k for k in self._consumed_keys
         )
+
+
+def _check_contract_event(saga: str, where: str, key: str) -> None:
+    if not key.startswith(TIMER_PREFIX) and key not in EVENT_MODELS:
+        raise SagaDefinitionError(f"{saga}: {where} on {key!r}: no such event in the contracts")
+
+
+def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    """Every state reachable from `start` along `edges` (start included)."""
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from engine.saga.definition import Context, SagaDefinition, Transition, event_key
 from engine.saga.model import (
@@ -16,8 +17,8 @@ from engine.saga.model import (
     CancelTimer,
     Decision,
     Effect,
-    Event,
     HistoryRecord,
+    SagaEvent,
     SagaState,
     SetTimer,
     StatusChange,
@@ -29,7 +30,7 @@ HISTORY_IN_STATE_LIMIT = 50
 
 
 def step(
-    definition: SagaDefinition, state: SagaState | None, event: Event, now: datetime
+    definition: SagaDefinition, state: SagaState | None, event: SagaEvent, now: datetime
 ) -> Decision:
     """Apply `event` to `state` (None: no instance yet) and return the new state and effects.
 
@@ -50,7 +51,7 @@ def step(
     return Decision(state, tuple(effects))
 
 
-def due_timers(state: SagaState, now: datetime) -> list[Event]:
+def due_timers(state: SagaState, now: datetime) -> list[SagaEvent]:
     """ "timer-fired" events for the armed timers with fire_at <= now, earliest first.
 
     Event ids are deterministic, so asking twice before feeding them to `step` is harmless.
@@ -61,7 +62,7 @@ def due_timers(state: SagaState, now: datetime) -> list[Event]:
         if timer.fire_at <= now
     )
     return [
-        Event(
+        SagaEvent(
             event_id=f"{state.saga_type}:{state.saga_key}:timer:{timer_id}",
             event_type=TIMER_FIRED,
             saga_key=state.saga_key,
@@ -80,7 +81,7 @@ def next_timer_at(state: SagaState) -> datetime | None:
 def _receive(
     definition: SagaDefinition,
     state: SagaState,
-    event: Event,
+    event: SagaEvent,
     now: datetime,
     effects: list[Effect],
 ) -> SagaState:
@@ -100,13 +101,13 @@ def _receive(
     return _note(state, event, now, f"ignored: not accepted in state {state.state!r}")
 
 
-def _context(state: SagaState, event: Event) -> Context:
+def _context(state: SagaState, event: SagaEvent) -> Context[Any, Any]:
     return Context(state.saga_type, state.saga_key, state.state, state.data, event)
 
 
 def _match(
-    definition: SagaDefinition, state: SagaState, event: Event, key: str
-) -> tuple[Transition, Context] | None:
+    definition: SagaDefinition, state: SagaState, event: SagaEvent, key: str
+) -> tuple[Transition, Context[Any, Any]] | None:
     candidates = definition.transitions_for(state.state, key)
     if not candidates:
         return None
@@ -120,8 +121,8 @@ def _match(
 def _apply(
     definition: SagaDefinition,
     state: SagaState,
-    event: Event,
-    chosen: tuple[Transition, Context],
+    event: SagaEvent,
+    chosen: tuple[Transition, Context[Any, Any]],
     now: datetime,
     effects: list[Effect],
 ) -> SagaState:
@@ -159,7 +160,7 @@ def _apply(
     return state
 
 
-def _finish(state: SagaState, event: Event, now: datetime, effects: list[Effect]) -> SagaState:
+def _finish(state: SagaState, event: SagaEvent, now: datetime, effects: list[Effect]) -> SagaState:
     """Entering a terminal state: disarm every timer and drop every parked event (noted)."""
     effects.extend(CancelTimer(timer_id) for timer_id in sorted(state.timers))
     notes = tuple(
@@ -204,7 +205,7 @@ def _drain(
     return state
 
 
-def _note(state: SagaState, event: Event, now: datetime, note: str) -> SagaState:
+def _note(state: SagaState, event: SagaEvent, now: datetime, note: str) -> SagaState:
     record = HistoryRecord(state.state, state.state, event.event_id, event.event_type, now, note)
     return state.evolve(history=with_history(state.history, record), version=state.version + 1)
 

@@ -19,7 +19,7 @@ PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class SagaEvent:
     """An input to a saga: a domain event (payload = its CONTRACTS.md fields minus `envelope`)
     or a timer firing (event_type "timer-fired", payload {"timer_id", "name", **timer data})."""
 
@@ -31,7 +31,7 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class SagaCommand:
     """A request to a target system; payload = the command's fields after `header`."""
 
     command_type: str
@@ -81,7 +81,7 @@ class Correlate:
     id_value: str
 
 
-Effect = Command | StatusChange | SetTimer | CancelTimer | Correlate
+Effect = SagaCommand | StatusChange | SetTimer | CancelTimer | Correlate
 
 
 class Timer(NamedTuple):
@@ -115,7 +115,7 @@ class SagaState:
     saga_key: str
     state: str = PENDING
     data: Mapping[str, Any] = field(default_factory=dict)
-    parked: tuple[Event, ...] = ()
+    parked: tuple[SagaEvent, ...] = ()
     seen: SeenIds = field(default_factory=SeenIds)
     timers: Mapping[str, Timer] = field(default_factory=dict)
     history: tuple[HistoryRecord, ...] = ()

@@ -5,15 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
-from engine.saga import Command, Context, Outcome
+from engine.contracts import DealCancelled, IssueInvoice, UpdateCrmStatus
+from engine.saga import Context, Outcome, SagaCommand
 
 TIME_AND_MATERIALS = "TIME_AND_MATERIALS"
 # Money is Avro decimal(20, 4): every computed amount is rounded to that scale.
 _MONEY_SCALE = Decimal("0.0001")
 
 Json = Mapping[str, Any]
+# Data fields of the sagas that follow a deal (time-and-expense, milestone-to-revenue) that any
+# viewer may see: ids and the cancel reason.
+FOLLOWER_SAFE_FIELDS = ("deal_id", "project_id", "reason")
+# What the CRM shows of a deal: the deal saga's business states, plus "invoiced" per invoice.
+CrmStatus = Literal[
+    "validating",
+    "exception",
+    "creating_project",
+    "awaiting_activation",
+    "scheduling_billing",
+    "active",
+    "invoiced",
+    "completed",
+    "cancelled",
+]
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -33,7 +49,8 @@ def start_of_day(day: date) -> datetime:
 
 def period_of(contract: Json, day: date) -> int:
     """Billing period index of `day`: floor((day - start_date) / billing_period_days)."""
-    return (day - contract["start_date"]).days // int(contract["billing_period_days"])
+    elapsed: int = (day - contract["start_date"]).days
+    return elapsed // int(contract["billing_period_days"])
 
 
 def period_close(contract: Json, period: int) -> datetime:
@@ -65,12 +82,12 @@ def attempt_step(step: str, attempt: int) -> str:
 
 
 def crm_status(
-    ctx: Context, status: str, detail: str | None = None, qualifier: str = ""
-) -> Command:
+    ctx: Context[object, Json], status: CrmStatus, detail: str | None = None, qualifier: str = ""
+) -> SagaCommand:
     """update-crm-status; `qualifier` keeps repeated statuses (per invoice, per retry) distinct."""
     step = f"crm-status:{status}" + (f":{qualifier}" if qualifier else "")
-    return ctx.command(
-        "update-crm-status", "crm", step, deal_id=ctx.saga_key, status=status, detail=detail or ""
+    return ctx.send(
+        UpdateCrmStatus, step=step, deal_id=ctx.saga_key, status=status, detail=detail or ""
     )
 
 
@@ -87,15 +104,14 @@ def invoice_line(
 
 
 def issue_invoice(
-    ctx: Context, step: str, project_id: str, contract: Json, lines: Sequence[Json]
-) -> Command:
+    ctx: Context[object, Json], step: str, project_id: str, contract: Json, lines: Sequence[Json]
+) -> SagaCommand:
     """issue-invoice whose invoice_reference is its own idempotency key (billing echoes it)."""
     currency = contract["currency"]
     total = sum((line["amount"]["amount"] for line in lines), Decimal(0))
-    return ctx.command(
-        "issue-invoice",
-        "billing",
-        step,
+    return ctx.send(
+        IssueInvoice,
+        step=step,
         project_id=project_id,
         deal_id=ctx.saga_key,
         invoice_reference=f"{ctx.saga_key}:{step}",
@@ -121,7 +137,7 @@ def without_key(mapping: Json, key: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k != key}
 
 
-def stop_on_cancel(ctx: Context) -> Outcome:
+def stop_on_cancel(ctx: Context[DealCancelled, Json]) -> Outcome:
     """deal-cancelled for a follower saga: nothing further is issued (its timers are disarmed
     on entering the terminal state); the reason is kept."""
     return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")

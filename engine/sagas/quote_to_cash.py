@@ -8,10 +8,31 @@ time-and-expense saga raises and complete once the contract has ended and all of
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar
 
+from engine.contracts import (
+    AccountValidated,
+    AccountValidationFailed,
+    BillingScheduleCreated,
+    CancelBillingSchedule,
+    ClosedWon,
+    CloseProject,
+    CreateBillingSchedule,
+    CreateProject,
+    DealCancelled,
+    Escalate,
+    ExceptionCancelRequested,
+    ExceptionRetryRequested,
+    InvoiceIssued,
+    MilestoneCompleted,
+    PaymentReceived,
+    ProjectActivated,
+    ProjectCreated,
+    SendDunning,
+    ValidateAccount,
+)
 from engine.saga import (
     CancelTimer,
     Context,
@@ -20,10 +41,13 @@ from engine.saga import (
     Outcome,
     SagaDefinition,
     SetTimer,
+    TimerFiring,
     park,
+    timer,
     transition,
 )
 from engine.sagas.common import (
+    Json,
     attempt_step,
     crm_status,
     final_period,
@@ -49,28 +73,70 @@ BEFORE_PROJECT = ("validating", "exception", "creating_project")
 PRE_ACTIVE = (*BEFORE_PROJECT, "awaiting_activation", "scheduling_billing")
 LIVE = (*PRE_ACTIVE, "active")
 
+E = TypeVar("E")
+
+
+class InvoiceRecord(TypedDict):
+    """An invoice of the deal as the saga keeps it (`QuoteToCashData.invoices`)."""
+
+    reference: str
+    total: Json  # Money
+    due_date: date
+    paid_amount: Decimal
+    payment_ids: list[str]
+    paid: bool
+    issued_at: datetime
+    paid_at: NotRequired[datetime | None]
+
+
+class QuoteToCashData(TypedDict, total=False):
+    """The saga's data (a plain dict at run time: the state codec reads and writes it)."""
+
+    deal_id: str
+    account: Json  # Account
+    contract: Json  # Contract
+    activation_sla_hours: int
+    closed_won_at: datetime
+    attempt: int
+    reason: str | None
+    project_id: str
+    sla_breached: bool
+    activated_at: datetime
+    schedule_id: str
+    billing_ready_at: datetime
+    invoiced_milestones: dict[str, str]  # milestone id -> invoice reference
+    milestones_completed_at: dict[str, datetime]
+    invoices: dict[str, InvoiceRecord]  # by invoice id
+    dunned: list[str]  # invoice ids
+    contract_ended: bool
+    cancelled_in: str
+    completions: int  # times the deal completed (a late invoice reopens it)
+
+
+Ctx = Context[E, QuoteToCashData]
+
 
 # --- guards -------------------------------------------------------------------------------
 
 
-def newer_attempt(ctx: Context) -> bool:
+def newer_attempt(ctx: Ctx[ExceptionRetryRequested]) -> bool:
     """A retry request for an attempt not made yet (a re-sent request is not a new retry)."""
     return int(ctx.payload["attempt"]) > int(ctx.data.get("attempt", 0))
 
 
-def our_project(ctx: Context) -> bool:
+def our_project(ctx: Ctx[MilestoneCompleted | ProjectActivated]) -> bool:
     """The event is about this deal's project."""
     return bool(ctx.payload["project_id"] == ctx.data.get("project_id"))
 
 
-def milestone_due(ctx: Context) -> bool:
+def milestone_due(ctx: Ctx[MilestoneCompleted]) -> bool:
     """A milestone of this contract that has not been invoiced yet."""
     mid = ctx.payload["milestone_id"]
     known = any(m["milestone_id"] == mid for m in ctx.data["contract"]["milestones"])
     return our_project(ctx) and known and mid not in ctx.data.get("invoiced_milestones", {})
 
 
-def new_invoice_of_deal(ctx: Context) -> bool:
+def new_invoice_of_deal(ctx: Ctx[InvoiceIssued]) -> bool:
     """An invoice raised for this deal (by any saga) that is not recorded yet."""
     invoice = ctx.payload["invoice"]
     return invoice["invoice_reference"].startswith(f"{ctx.saga_key}:") and invoice[
@@ -78,24 +144,24 @@ def new_invoice_of_deal(ctx: Context) -> bool:
     ] not in ctx.data.get("invoices", {})
 
 
-def new_payment_of_known_invoice(ctx: Context) -> bool:
+def new_payment_of_known_invoice(ctx: Ctx[PaymentReceived]) -> bool:
     """A payment not applied yet, for an invoice already recorded (else it waits for it)."""
     payment = ctx.payload["payment"]
     invoice = ctx.data.get("invoices", {}).get(payment["invoice_id"])
     return invoice is not None and payment["payment_id"] not in invoice["payment_ids"]
 
 
-def invoice_unpaid(ctx: Context) -> bool:
+def invoice_unpaid(ctx: Ctx[TimerFiring]) -> bool:
     """The dunned invoice still has an amount due."""
     return not ctx.data["invoices"][ctx.payload["invoice_id"]]["paid"]
 
 
-def project_not_recorded(ctx: Context) -> bool:
+def project_not_recorded(ctx: Ctx[ProjectCreated]) -> bool:
     """A late reply about a project this (cancelled) saga never recorded."""
     return "project_id" not in ctx.data
 
 
-def schedule_not_recorded(ctx: Context) -> bool:
+def schedule_not_recorded(ctx: Ctx[BillingScheduleCreated]) -> bool:
     """A late reply about a billing schedule this (cancelled) saga never recorded."""
     return "schedule_id" not in ctx.data
 
@@ -103,12 +169,11 @@ def schedule_not_recorded(ctx: Context) -> bool:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def _validate_account(ctx: Context, data: Any, attempt: int) -> tuple[Effect, ...]:
+def _validate_account(ctx: Ctx[object], data: Any, attempt: int) -> tuple[Effect, ...]:
     return (
-        ctx.command(
-            "validate-account",
-            "masterdata",
-            attempt_step("validate-account", attempt),
+        ctx.send(
+            ValidateAccount,
+            step=attempt_step("validate-account", attempt),
             deal_id=ctx.saga_key,
             account=data["account"],
             contract_currency=data["contract"]["currency"],
@@ -117,7 +182,7 @@ def _validate_account(ctx: Context, data: Any, attempt: int) -> tuple[Effect, ..
     )
 
 
-def begin(ctx: Context) -> Outcome:
+def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won: remember the deal and ask master data to validate the account."""
     p = ctx.payload
     data = {
@@ -131,7 +196,7 @@ def begin(ctx: Context) -> Outcome:
     return Outcome(effects=_validate_account(ctx, data, 0), data=data)
 
 
-def retry_validation(ctx: Context) -> Outcome:
+def retry_validation(ctx: Ctx[ExceptionRetryRequested]) -> Outcome:
     """exception-retry-requested: validate again under a new, attempt-numbered step."""
     attempt = int(ctx.payload["attempt"])
     return Outcome(
@@ -141,7 +206,7 @@ def retry_validation(ctx: Context) -> Outcome:
     )
 
 
-def validation_failed(ctx: Context) -> Outcome:
+def validation_failed(ctx: Ctx[AccountValidationFailed]) -> Outcome:
     """account-validation-failed: park the deal in `exception` with the reason; no project."""
     reason = ctx.payload["reason"]
     qualifier = retry_qualifier(int(ctx.data["attempt"]))
@@ -152,7 +217,7 @@ def validation_failed(ctx: Context) -> Outcome:
     )
 
 
-def create_project(ctx: Context) -> Outcome:
+def create_project(ctx: Ctx[AccountValidated]) -> Outcome:
     """account-validated: ask the ERP for a project, with the validated legal data."""
     p = ctx.payload
     account = {
@@ -160,10 +225,9 @@ def create_project(ctx: Context) -> Outcome:
         "legal_entity": p["legal_entity"],
         "tax_registration": p["tax_registration"],
     }
-    command = ctx.command(
-        "create-project",
-        "erp",
-        "create-project",
+    command = ctx.send(
+        CreateProject,
+        step="create-project",
         deal_id=ctx.saga_key,
         account=account,
         contract=ctx.data["contract"],
@@ -173,7 +237,7 @@ def create_project(ctx: Context) -> Outcome:
     )
 
 
-def await_activation(ctx: Context) -> Outcome:
+def await_activation(ctx: Ctx[ProjectCreated]) -> Outcome:
     """project-created: correlate the ERP project id and start the activation SLA clock."""
     project_id = ctx.payload["project_id"]
     hours = int(ctx.data["activation_sla_hours"])
@@ -187,13 +251,12 @@ def await_activation(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data={"project_id": project_id})
 
 
-def escalate_activation(ctx: Context) -> Outcome:
+def escalate_activation(ctx: Ctx[TimerFiring]) -> Outcome:
     """Activation SLA expired while still awaiting activation: escalate, keep waiting."""
     detail = f"project {ctx.data['project_id']} not activated within {ctx.payload['hours']}h"
-    command = ctx.command(
-        "escalate",
-        "crm",
-        f"escalate:{ACTIVATION_SLA}",
+    command = ctx.send(
+        Escalate,
+        step=f"escalate:{ACTIVATION_SLA}",
         deal_id=ctx.saga_key,
         kind=ACTIVATION_SLA,
         detail=detail,
@@ -201,12 +264,11 @@ def escalate_activation(ctx: Context) -> Outcome:
     return Outcome(effects=(command,), data={"sla_breached": True}, detail=detail)
 
 
-def schedule_billing(ctx: Context) -> Outcome:
+def schedule_billing(ctx: Ctx[ProjectActivated]) -> Outcome:
     """project-activated: stop the SLA clock and ask billing for a schedule."""
-    command = ctx.command(
-        "create-billing-schedule",
-        "billing",
-        "create-billing-schedule",
+    command = ctx.send(
+        CreateBillingSchedule,
+        step="create-billing-schedule",
         project_id=ctx.data["project_id"],
         deal_id=ctx.saga_key,
         contract=ctx.data["contract"],
@@ -216,7 +278,7 @@ def schedule_billing(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data={"activated_at": ctx.event.occurred_at})
 
 
-def activate(ctx: Context) -> Outcome:
+def activate(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     """billing-schedule-created: billing starts; a T&M contract arms its end-of-contract timer."""
     contract = ctx.data["contract"]
     effects: tuple[Effect, ...] = (crm_status(ctx, "active"),)
@@ -227,7 +289,7 @@ def activate(ctx: Context) -> Outcome:
     return Outcome(effects=effects, data=data)
 
 
-def invoice_milestone(ctx: Context) -> Outcome:
+def invoice_milestone(ctx: Ctx[MilestoneCompleted]) -> Outcome:
     """milestone-completed: invoice that milestone once, with the contract's amount."""
     mid = ctx.payload["milestone_id"]
     contract = ctx.data["contract"]
@@ -247,7 +309,7 @@ def invoice_milestone(ctx: Context) -> Outcome:
     return replace(outcome, detail=f"milestone {mid} completed: invoice requested")
 
 
-def record_invoice(ctx: Context) -> Outcome:
+def record_invoice(ctx: Ctx[InvoiceIssued]) -> Outcome:
     """invoice-issued: correlate it, tell CRM, and arm dunning for when it falls overdue."""
     invoice = ctx.payload["invoice"]
     invoice_id = invoice["invoice_id"]
@@ -292,15 +354,25 @@ def _settled(data: Any) -> bool:
 
 
 def _active_or_completed(
-    ctx: Context, data: dict[str, Any], effects: tuple[Effect, ...]
+    ctx: Ctx[object], data: dict[str, Any], effects: tuple[Effect, ...]
 ) -> Outcome:
     merged = {**ctx.data, **data}
     if _settled(merged):
-        return Outcome("completed", (*effects, crm_status(ctx, "completed")), data)
+        # A reopened deal (a late invoice) completes again: each completion is its own CRM
+        # update, or the CRM would drop the second one as a duplicate of the first. The count
+        # is part of the state, so a redelivered event still yields the same key.
+        completions = int(ctx.data.get("completions", 0))
+        status = crm_status(ctx, "completed", qualifier=reopen_qualifier(completions))
+        return Outcome("completed", (*effects, status), {**data, "completions": completions + 1})
     return Outcome("active", effects, data)
 
 
-def record_payment(ctx: Context) -> Outcome:
+def reopen_qualifier(completions: int) -> str:
+    """ "" for a deal's first completion, "reopen-<n>" for the completion after reopening n."""
+    return "" if completions == 0 else f"reopen-{completions}"
+
+
+def record_payment(ctx: Ctx[PaymentReceived]) -> Outcome:
     """payment-received: add to the invoice's paid amount; paid in full stops its dunning."""
     payment = ctx.payload["payment"]
     invoice_id = payment["invoice_id"]
@@ -319,16 +391,15 @@ def record_payment(ctx: Context) -> Outcome:
     return _active_or_completed(ctx, {"invoices": invoices}, effects)
 
 
-def send_dunning(ctx: Context) -> Outcome:
+def send_dunning(ctx: Ctx[TimerFiring]) -> Outcome:
     """Dunning timer fired on an unpaid invoice: ask billing to chase the amount due."""
     invoice_id = ctx.payload["invoice_id"]
     invoice = ctx.data["invoices"][invoice_id]
     due = invoice["total"]["amount"] - invoice["paid_amount"]
     days = (ctx.event.occurred_at.date() - invoice["due_date"]).days
-    command = ctx.command(
-        "send-dunning",
-        "billing",
-        f"dunning:{invoice_id}",
+    command = ctx.send(
+        SendDunning,
+        step=f"dunning:{invoice_id}",
         deal_id=ctx.saga_key,
         invoice_id=invoice_id,
         amount_due=money(due, invoice["total"]["currency"]),
@@ -339,12 +410,12 @@ def send_dunning(ctx: Context) -> Outcome:
     return Outcome(effects=(command,), data={"dunned": dunned}, detail=detail)
 
 
-def end_contract(ctx: Context) -> Outcome:
+def end_contract(ctx: Ctx[TimerFiring]) -> Outcome:
     """T&M contract term (and its last billing period) is over: complete once all is paid."""
     return _active_or_completed(ctx, {"contract_ended": True}, ())
 
 
-def _compensations(ctx: Context, reason: str) -> tuple[Effect, ...]:
+def _compensations(ctx: Ctx[object], reason: str) -> tuple[Effect, ...]:
     """Undo what the saga already caused, by what it has recorded so far (its stage)."""
     effects: list[Effect] = []
     if "project_id" in ctx.data:
@@ -354,31 +425,29 @@ def _compensations(ctx: Context, reason: str) -> tuple[Effect, ...]:
     return tuple(effects)
 
 
-def close_project_command(ctx: Context, project_id: str, reason: str) -> Effect:
+def close_project_command(ctx: Ctx[object], project_id: str, reason: str) -> Effect:
     """close-project, one per deal."""
-    return ctx.command(
-        "close-project",
-        "erp",
-        "close-project",
+    return ctx.send(
+        CloseProject,
+        step="close-project",
         project_id=project_id,
         deal_id=ctx.saga_key,
         reason=reason,
     )
 
 
-def cancel_schedule_command(ctx: Context, project_id: str, reason: str) -> Effect:
+def cancel_schedule_command(ctx: Ctx[object], project_id: str, reason: str) -> Effect:
     """cancel-billing-schedule, one per deal."""
-    return ctx.command(
-        "cancel-billing-schedule",
-        "billing",
-        "cancel-billing-schedule",
+    return ctx.send(
+        CancelBillingSchedule,
+        step="cancel-billing-schedule",
         project_id=project_id,
         deal_id=ctx.saga_key,
         reason=reason,
     )
 
 
-def cancel(ctx: Context) -> Outcome:
+def cancel(ctx: Ctx[DealCancelled | ExceptionCancelRequested]) -> Outcome:
     """deal-cancelled / exception-cancel-requested: compensate by stage, then `cancelled`."""
     reason = str(ctx.payload.get("reason") or f"{ctx.event.event_type} in {ctx.state}")
     effects = (*_compensations(ctx, reason), crm_status(ctx, "cancelled", reason))
@@ -387,7 +456,7 @@ def cancel(ctx: Context) -> Outcome:
     )
 
 
-def close_late_project(ctx: Context) -> Outcome:
+def close_late_project(ctx: Ctx[ProjectCreated]) -> Outcome:
     """A project created after the deal was cancelled (create-project was in flight): close it."""
     project_id = ctx.payload["project_id"]
     reason = f"deal cancelled: {ctx.data['reason']}"
@@ -398,7 +467,7 @@ def close_late_project(ctx: Context) -> Outcome:
     )
 
 
-def cancel_late_schedule(ctx: Context) -> Outcome:
+def cancel_late_schedule(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     """A billing schedule created after the deal was cancelled: cancel it."""
     reason = f"deal cancelled: {ctx.data['reason']}"
     return Outcome(
@@ -415,7 +484,7 @@ QUOTE_TO_CASH = SagaDefinition(
         "schedule -> milestone invoices, dunning and payments -> completed; compensates "
         "on cancellation."
     ),
-    starts_on=("closed-won",),
+    starts_on=(ClosedWon,),
     states=(
         "pending",
         "validating",
@@ -429,65 +498,63 @@ QUOTE_TO_CASH = SagaDefinition(
     ),
     terminal=("completed", "cancelled"),
     transitions=(
-        transition("pending", "closed-won", "validating", begin),
-        transition("validating", "account-validation-failed", "exception", validation_failed),
-        transition("validating", "account-validated", "creating_project", create_project),
+        transition("pending", ClosedWon, "validating", begin),
+        transition("validating", AccountValidationFailed, "exception", validation_failed),
+        transition("validating", AccountValidated, "creating_project", create_project),
         transition(
             "exception",
-            "exception-retry-requested",
+            ExceptionRetryRequested,
             "validating",
             retry_validation,
             guard=newer_attempt,
         ),
-        transition("exception", "exception-cancel-requested", "cancelled", cancel),
-        transition("creating_project", "project-created", "awaiting_activation", await_activation),
+        transition("exception", ExceptionCancelRequested, "cancelled", cancel),
+        transition("creating_project", ProjectCreated, "awaiting_activation", await_activation),
         transition(
             "awaiting_activation",
-            f"timer:{ACTIVATION_SLA}",
+            timer(ACTIVATION_SLA),
             "awaiting_activation",
             escalate_activation,
         ),
         transition(
             "awaiting_activation",
-            "project-activated",
+            ProjectActivated,
             "scheduling_billing",
             schedule_billing,
             guard=our_project,
         ),
-        transition("scheduling_billing", "billing-schedule-created", "active", activate),
+        transition("scheduling_billing", BillingScheduleCreated, "active", activate),
         transition(
             "active",
-            "milestone-completed",
+            MilestoneCompleted,
             ("active", "completed"),
             invoice_milestone,
             guard=milestone_due,
         ),
-        transition("active", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal),
+        transition("active", InvoiceIssued, "active", record_invoice, guard=new_invoice_of_deal),
         # A T&M deal can be judged complete before the time-and-expense saga's last invoice
         # comes back from billing; that invoice reopens the deal until it is paid.
-        transition(
-            "completed", "invoice-issued", "active", record_invoice, guard=new_invoice_of_deal
-        ),
+        transition("completed", InvoiceIssued, "active", record_invoice, guard=new_invoice_of_deal),
         transition(
             "active",
-            "payment-received",
+            PaymentReceived,
             ("active", "completed"),
             record_payment,
             guard=new_payment_of_known_invoice,
         ),
-        transition("active", f"timer:{DUNNING}", "active", send_dunning, guard=invoice_unpaid),
-        transition("active", f"timer:{CONTRACT_END}", ("active", "completed"), end_contract),
-        transition(LIVE, "deal-cancelled", "cancelled", cancel),
+        transition("active", timer(DUNNING), "active", send_dunning, guard=invoice_unpaid),
+        transition("active", timer(CONTRACT_END), ("active", "completed"), end_contract),
+        transition(LIVE, DealCancelled, "cancelled", cancel),
         transition(
             "cancelled",
-            "project-created",
+            ProjectCreated,
             "cancelled",
             close_late_project,
             guard=project_not_recorded,
         ),
         transition(
             "cancelled",
-            "billing-schedule-created",
+            BillingScheduleCreated,
             "cancelled",
             cancel_late_schedule,
             guard=schedule_not_recorded,
@@ -495,12 +562,12 @@ QUOTE_TO_CASH = SagaDefinition(
     ),
     park_in=(
         # Replies and ERP/billing events can overtake the step they follow.
-        park("project-created", ("validating",)),
-        park("project-activated", (*BEFORE_PROJECT, "awaiting_activation")),
-        park("billing-schedule-created", (*BEFORE_PROJECT, "awaiting_activation")),
-        park("milestone-completed", PRE_ACTIVE),
-        park("invoice-issued", PRE_ACTIVE),
+        park(ProjectCreated, ("validating",)),
+        park(ProjectActivated, (*BEFORE_PROJECT, "awaiting_activation")),
+        park(BillingScheduleCreated, (*BEFORE_PROJECT, "awaiting_activation")),
+        park(MilestoneCompleted, PRE_ACTIVE),
+        park(InvoiceIssued, PRE_ACTIVE),
         # In `active` a payment also waits for the invoice-issued it pays.
-        park("payment-received", LIVE),
+        park(PaymentReceived, LIVE),
     ),
 )

@@ -13,10 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
-from engine.saga import Context, Effect, Outcome, SagaDefinition, SetTimer, transition
+from engine.contracts import ClosedWon, DealCancelled, ExpenseApproved, TimeEntryApproved
+from engine.saga import (
+    Context,
+    Effect,
+    Outcome,
+    SagaDefinition,
+    SetTimer,
+    TimerFiring,
+    timer,
+    transition,
+)
+from engine.saga.hooks import SagaHooks, SagaView
 from engine.sagas.common import (
+    FOLLOWER_SAFE_FIELDS,
     Json,
     final_period,
     invoice_line,
@@ -34,6 +46,23 @@ PERIOD_CLOSE = "period-close"
 Bucket = dict[str, Any]
 
 
+class TimeAndExpenseData(TypedDict, total=False):
+    """The saga's data (a plain dict at run time: the state codec reads and writes it)."""
+
+    deal_id: str
+    contract: Json  # Contract
+    periods: dict[str, Bucket]  # billing period index (as text) -> what it accrued
+    rejected: dict[str, str]  # item id -> why
+    closed_through: int  # the last closed period, -1 before the first
+    invoices: dict[str, str]  # period index -> invoice reference
+    project_id: str
+    reason: str | None
+
+
+E = TypeVar("E")
+Ctx = Context[E, TimeAndExpenseData]
+
+
 def _period_timer(contract: Json, period: int) -> SetTimer:
     return SetTimer(
         f"{PERIOD_CLOSE}:{period}", PERIOD_CLOSE, period_close(contract, period), {"period": period}
@@ -47,29 +76,29 @@ def _empty_bucket() -> Bucket:
 # --- guards -------------------------------------------------------------------------------
 
 
-def time_and_materials(ctx: Context) -> bool:
+def time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
     """The won deal bills time and materials."""
     return is_time_and_materials(ctx.payload["contract"])
 
 
-def not_time_and_materials(ctx: Context) -> bool:
+def not_time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
     """The won deal bills milestones: nothing for this saga to do."""
     return not time_and_materials(ctx)
 
 
-def _is_new(ctx: Context, item_id: str) -> bool:
+def _is_new(ctx: Ctx[object], item_id: str) -> bool:
     # Ids are checked per period bucket so recording an item copies one bucket, not all ids.
     if item_id in ctx.data["rejected"]:
         return False
     return not any(item_id in bucket["entries"] for bucket in ctx.data["periods"].values())
 
 
-def new_time_entry(ctx: Context) -> bool:
+def new_time_entry(ctx: Ctx[TimeEntryApproved]) -> bool:
     """A time entry not counted (or rejected) before: re-sent entries count once."""
     return _is_new(ctx, ctx.payload["entry"]["entry_id"])
 
 
-def new_expense(ctx: Context) -> bool:
+def new_expense(ctx: Ctx[ExpenseApproved]) -> bool:
     """An expense not counted (or rejected) before."""
     return _is_new(ctx, ctx.payload["expense"]["expense_id"])
 
@@ -77,7 +106,7 @@ def new_expense(ctx: Context) -> bool:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def begin(ctx: Context) -> Outcome:
+def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (T&M): remember the contract and arm the first period's close."""
     contract = ctx.payload["contract"]
     data = {
@@ -91,14 +120,14 @@ def begin(ctx: Context) -> Outcome:
     return Outcome(effects=(_period_timer(contract, 0),), data=data)
 
 
-def not_applicable(ctx: Context) -> Outcome:
+def not_applicable(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (milestone billing): this saga ignores the deal."""
     model = ctx.payload["contract"]["billing_model"]
     return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail=f"billing model {model}")
 
 
 def _accrue(
-    ctx: Context,
+    ctx: Ctx[object],
     item_id: str,
     day: date,
     rejection: str | None,
@@ -127,7 +156,7 @@ def _out_of_term(contract: Json, kind: str, item_id: str, day: date) -> str | No
     return f"{kind} {item_id} rejected: {day} is outside the contract term"
 
 
-def record_time(ctx: Context) -> Outcome:
+def record_time(ctx: Ctx[TimeEntryApproved]) -> Outcome:
     """time-entry-approved: hours per role in the entry's period (unknown role: rejected)."""
     entry = ctx.payload["entry"]
     contract = ctx.data["contract"]
@@ -144,7 +173,7 @@ def record_time(ctx: Context) -> Outcome:
     return _accrue(ctx, entry["entry_id"], entry["work_date"], rejection, add)
 
 
-def record_expense(ctx: Context) -> Outcome:
+def record_expense(ctx: Ctx[ExpenseApproved]) -> Outcome:
     """expense-approved: amount per category in the expense's period."""
     expense = ctx.payload["expense"]
     contract = ctx.data["contract"]
@@ -178,7 +207,7 @@ def _lines(contract: Json, period: int, bucket: Bucket) -> list[dict[str, Any]]:
     return lines
 
 
-def close_period(ctx: Context) -> Outcome:
+def close_period(ctx: Ctx[TimerFiring]) -> Outcome:
     """A period closed: invoice it (when it has anything billable), then open the next one."""
     period = int(ctx.payload["period"])
     contract = ctx.data["contract"]
@@ -204,19 +233,19 @@ TIME_AND_EXPENSE = SagaDefinition(
         "T&M deals only: accumulate approved time (hours x role rate) and expenses per billing "
         "period and issue one invoice per closed period until the contract's last period."
     ),
-    starts_on=("closed-won",),
+    starts_on=(ClosedWon,),
     states=("pending", "accruing", "completed", "cancelled", "not_applicable"),
     terminal=("completed", "cancelled", "not_applicable"),
     transitions=(
-        transition("pending", "closed-won", "accruing", begin, guard=time_and_materials),
+        transition("pending", ClosedWon, "accruing", begin, guard=time_and_materials),
         transition(
-            "pending", "closed-won", "not_applicable", not_applicable, guard=not_time_and_materials
+            "pending", ClosedWon, "not_applicable", not_applicable, guard=not_time_and_materials
         ),
-        transition(
-            "accruing", "time-entry-approved", "accruing", record_time, guard=new_time_entry
-        ),
-        transition("accruing", "expense-approved", "accruing", record_expense, guard=new_expense),
-        transition("accruing", f"timer:{PERIOD_CLOSE}", ("accruing", "completed"), close_period),
-        transition("accruing", "deal-cancelled", "cancelled", stop_on_cancel),
+        transition("accruing", TimeEntryApproved, "accruing", record_time, guard=new_time_entry),
+        transition("accruing", ExpenseApproved, "accruing", record_expense, guard=new_expense),
+        transition("accruing", timer(PERIOD_CLOSE), ("accruing", "completed"), close_period),
+        transition("accruing", DealCancelled, "cancelled", stop_on_cancel),
     ),
 )
+# Only ids are shown to viewers; no business metrics or exception actions of its own.
+TIME_AND_EXPENSE_HOOKS = SagaHooks(view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS))

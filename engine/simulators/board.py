@@ -13,9 +13,9 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from engine.contracts import SagaStatusChanged
+from engine.sagas import DEAL_SAGA
 from engine.sagas.common import milestone_of_reference
 
-QUOTE_TO_CASH = "quote-to-cash"
 SETTLED_STATES = frozenset({"completed", "cancelled", "exception"})
 _MILESTONE_DETAIL = re.compile(r"^milestone (?P<mid>\S+) completed")
 _INVOICE_DETAIL = re.compile(r"^invoice \S+ issued \((?P<ref>[^)]+)\)")
@@ -49,7 +49,7 @@ class SagaBoard:
             return
         self.transitions += 1
         self.latest[(status.saga_type, key)] = status
-        if status.saga_type != QUOTE_TO_CASH:
+        if status.saga_type != DEAL_SAGA:
             return
         cause, at = status.cause_event_type, status.occurred_at
         if cause == "closed-won":
@@ -70,7 +70,7 @@ class SagaBoard:
         status = self.latest.get((saga_type, deal_id))
         return status.to_state if status else None
 
-    def counts(self, saga_type: str = QUOTE_TO_CASH) -> Counter[str]:
+    def counts(self, saga_type: str = DEAL_SAGA) -> Counter[str]:
         """How many sagas of a type are in each state (deals not seen yet count as `waiting`)."""
         counts: Counter[str] = Counter()
         for deal_id in self.deal_ids:
@@ -78,10 +78,8 @@ class SagaBoard:
         return counts
 
     def unsettled(self) -> list[str]:
-        """Deals whose quote-to-cash saga is neither finished nor in exception."""
-        return sorted(
-            d for d in self.deal_ids if self.state(QUOTE_TO_CASH, d) not in SETTLED_STATES
-        )
+        """Deals whose deal saga is neither finished nor in exception."""
+        return sorted(d for d in self.deal_ids if self.state(DEAL_SAGA, d) not in SETTLED_STATES)
 
     def activation_times(self) -> list[timedelta]:
         """closed-won -> project-activated, per deal that got that far."""

@@ -20,6 +20,7 @@ from engine.contracts import (
     ClosedWon,
     Contract,
     Envelope,
+    Event,
     Invoice,
     InvoiceIssued,
     InvoiceLine,
@@ -32,7 +33,6 @@ from engine.contracts import (
     ProjectActivated,
     ProjectCreated,
 )
-from engine.contracts import Event as EventModel
 from engine.contracts.shared import BillingModel
 
 HISTORY_NAMESPACE = uuid.UUID("3d0c5e3a-7f7e-4b6e-9a55-0c1f2b9e8d41")
@@ -66,7 +66,7 @@ def account_id_for(deal_id: str) -> str:
     return f"ACC-{deal_id}"
 
 
-def master_data(deal_ids: list[str]) -> list[EventModel]:
+def master_data(deal_ids: list[str]) -> list[Event]:
     """The legal entity and one valid account per deal, so validation passes."""
     base = HistoryOptions().base_time
     entity = LegalEntityUpserted(
@@ -77,7 +77,7 @@ def master_data(deal_ids: list[str]) -> list[EventModel]:
         currencies=(CURRENCY,),
         active=True,
     )
-    accounts: list[EventModel] = [
+    accounts: list[Event] = [
         AccountMasterUpserted(
             envelope=_envelope(deal_id, "account-master-upserted", 0, "mdm", False, base),
             account=_account(deal_id),
@@ -135,7 +135,7 @@ def milestone_invoice_reference(deal_id: str, milestone_id: str) -> str:
     return f"{deal_id}:invoice:milestone:{milestone_id}"
 
 
-def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[EventModel]:
+def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[Event]:
     """closed-won and every platform reply up to the last payment, in lifecycle order.
 
     account-validated is not included: the engine's account validator answers that from the
@@ -146,7 +146,7 @@ def deal_history(deal_id: str, options: HistoryOptions | None = None) -> list[Ev
     project_id = f"PRJ-{deal_id}"
     base = opts.base_time
     won = closed_won(deal_id, opts)
-    events: list[EventModel] = [
+    events: list[Event] = [
         won,
         ProjectCreated(
             envelope=_envelope(deal_id, "project-created", 1, "netsuite", True, base),

@@ -10,9 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.contracts import Command as CommandModel
-from engine.contracts import Event as EventModel
-from engine.contracts import ValidateAccount
+from engine.contracts import Command, Event, ValidateAccount
 from engine.masterdata.responder import reply_for
 from engine.masterdata.table import MasterData
 from engine.runtime.names import TopicNames
@@ -20,7 +18,7 @@ from engine.runtime.routing import Wait, implied_correlations, route
 from engine.runtime.store import StoreKey
 from engine.runtime.translate import command_record, to_saga_event
 from engine.saga.engine import step
-from engine.saga.model import Command, Correlate, SagaState
+from engine.saga.model import Correlate, SagaCommand, SagaState
 from engine.sagas import sagas_for_event
 
 _NAMES = TopicNames()
@@ -31,20 +29,18 @@ class ReferenceRun:
     """Final states and every command (as contract models) of a broker-free run."""
 
     states: dict[StoreKey, SagaState] = field(default_factory=dict)
-    commands: list[CommandModel] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
     correlation: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def run_reference(
-    events: list[EventModel], master: list[EventModel], now: datetime
-) -> ReferenceRun:
+def run_reference(events: list[Event], master: list[Event], now: datetime) -> ReferenceRun:
     """Apply `events` in order (answering validate-account from `master`) until quiet."""
     data = MasterData()
     for record in master:
         data.apply(record)
     run = ReferenceRun()
-    queue: deque[EventModel] = deque(events)
-    waiting: list[EventModel] = []
+    queue: deque[Event] = deque(events)
+    waiting: list[Event] = []
     for _ in range(100 * (len(events) + 10)):  # bounded: each event is handled a few times
         if not queue:
             break
@@ -63,25 +59,25 @@ def run_reference(
                     [(effect.id_kind, effect.id_value)]
                     if isinstance(effect, Correlate)
                     else implied_correlations(effect)
-                    if isinstance(effect, Command)
+                    if isinstance(effect, SagaCommand)
                     else []
                 )
                 for ids in learned:
                     run.correlation[ids] = event.saga_key
                     queue.extend(waiting)
                     waiting.clear()
-                if isinstance(effect, Command):
+                if isinstance(effect, SagaCommand):
                     run.commands.append(_as_model(effect, now))
                     if isinstance(run.commands[-1], ValidateAccount):
                         queue.append(reply_for(run.commands[-1], data, now))
     return run
 
 
-def _as_model(cmd: Command, now: datetime) -> CommandModel:
+def _as_model(cmd: SagaCommand, now: datetime) -> Command:
     """Through the runtime's own encoder, so a payload the contract refuses fails here too."""
     from engine.codec import decode
 
     record = command_record(cmd, _NAMES, now)
     model = decode(record.value, topic=record.topic, partition=0, offset=0)
-    assert isinstance(model, CommandModel)
+    assert isinstance(model, Command)
     return model

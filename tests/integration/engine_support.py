@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.codec import decode
-from engine.contracts import Command as CommandModel
-from engine.contracts import Event as EventModel
+from engine.contracts import Command, Event
 from engine.kafka.client import Consumer
 from engine.kafka.connection import client_options
 from engine.kafka.records import TopicPartition
@@ -35,7 +34,7 @@ async def engine_settings(bootstrap: str, unique: str, **extra: object) -> Setti
     return settings
 
 
-async def publish_all(settings: Settings, events: Iterable[EventModel]) -> int:
+async def publish_all(settings: Settings, events: Iterable[Event]) -> int:
     count = 0
     async with Publisher(settings) as pub:
         for event in events:
@@ -68,13 +67,13 @@ async def read_topic_values(settings: Settings, topics: list[str]) -> list[tuple
     return out
 
 
-async def read_commands(settings: Settings) -> list[CommandModel]:
+async def read_commands(settings: Settings) -> list[Command]:
     names = TopicNames(settings.topic_prefix)
     values = await read_topic_values(settings, [names.commands(t) for t in TARGETS])
     commands = []
     for topic, value in values:
         model = decode(value, topic=topic, partition=0, offset=0)
-        assert isinstance(model, CommandModel)
+        assert isinstance(model, Command)
         commands.append(model)
     return commands
 

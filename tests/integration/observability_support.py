@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.publisher import Publisher
 from engine.runtime.app import Engine
 from engine.settings import Settings
@@ -87,7 +87,7 @@ class EngineThread:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def publish(self, events: list[EventModel], traceparent: str | None = None) -> int:
+    def publish(self, events: list[Event], traceparent: str | None = None) -> int:
         """Publish events (optionally all in one trace, as trace-propagating platforms would)."""
         assert self.settings is not None
         settings = self.settings
@@ -145,7 +145,7 @@ def deals(n: int, prefix: str = "DEAL") -> list[str]:
     return [f"{prefix}-{i:03d}" for i in range(1, n + 1)]
 
 
-def demo_events(deal_ids: list[str]) -> tuple[list[EventModel], list[EventModel]]:
+def demo_events(deal_ids: list[str]) -> tuple[list[Event], list[Event]]:
     """(master data, every deal's history): deals complete when all of it is processed."""
     opts = HistoryOptions(milestones=2)
     return master_data(deal_ids), [e for d in deal_ids for e in deal_history(d, opts)]

@@ -16,7 +16,7 @@ from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord
 from engine.runtime.names import TopicNames
 from engine.runtime.translate import command_record
-from engine.saga.model import Command
+from engine.saga.model import SagaCommand
 from tests.integration.engine_support import engine_settings
 
 pytestmark = pytest.mark.kafka
@@ -30,8 +30,8 @@ POLICY = RetryPolicy(
 )
 
 
-def escalate(key: str, n: int) -> Command:
-    return Command(
+def escalate(key: str, n: int) -> SagaCommand:
+    return SagaCommand(
         "escalate",
         "crm",
         f"{key}:escalate:{n}",

@@ -8,10 +8,10 @@ from typing import Any
 from engine.api.app import ApiContext, create_app
 from engine.api.auth import TokenAuthority
 from engine.api.sources import FixedStates, StateMap
-from engine.exceptions_queue.actions import States, in_exception
-from engine.exceptions_queue.queue import next_attempt
+from engine.exceptions_queue.actions import ExceptionAction, States, in_exception
 from engine.ops.audit import AuditRecord
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
+from engine.sagas.quote_to_cash_hooks import next_attempt
 from tests.unit.sagas_fixtures import (
     NOW,
     History,
@@ -81,7 +81,7 @@ class FakeOperations:
         return {"replayed_to": "q2c.crm.events", "partition": 0, "offset": 7}
 
     async def resolve(
-        self, action: str, saga_key: str, states: States, actor: str, reason: str
+        self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
         state = in_exception(states, saga_key)  # the check actions.request makes
         attempt = next_attempt(state) if action == "retry" else None

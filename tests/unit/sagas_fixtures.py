@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 from engine.saga import (
-    Command,
     Correlate,
     Effect,
-    Event,
+    SagaCommand,
     SagaDefinition,
+    SagaEvent,
     SagaState,
     StatusChange,
     due_timers,
@@ -108,12 +108,12 @@ class History:
 
     def event(
         self, event_type: str, payload: Mapping[str, Any], at: datetime | None = None
-    ) -> Event:
+    ) -> SagaEvent:
         self.counter += 1
         self.at = at or self.at + timedelta(minutes=1)
-        return Event(f"ev-{self.counter}", event_type, self.deal_id, self.at, dict(payload))
+        return SagaEvent(f"ev-{self.counter}", event_type, self.deal_id, self.at, dict(payload))
 
-    def closed_won(self, contract: Mapping[str, Any], sla_hours: int = 72) -> Event:
+    def closed_won(self, contract: Mapping[str, Any], sla_hours: int = 72) -> SagaEvent:
         return self.event(
             "closed-won",
             {
@@ -124,7 +124,7 @@ class History:
             },
         )
 
-    def account_validated(self) -> Event:
+    def account_validated(self) -> SagaEvent:
         return self.event(
             "account-validated",
             {
@@ -136,30 +136,30 @@ class History:
             },
         )
 
-    def account_validation_failed(self, reason: str = "unknown legal entity") -> Event:
+    def account_validation_failed(self, reason: str = "unknown legal entity") -> SagaEvent:
         return self.event(
             "account-validation-failed",
             {"deal_id": self.deal_id, "account_id": "A-1", "reason": reason},
         )
 
-    def retry(self, attempt: int) -> Event:
+    def retry(self, attempt: int) -> SagaEvent:
         return self.event("exception-retry-requested", {"attempt": attempt})
 
-    def cancel_exception(self) -> Event:
+    def cancel_exception(self) -> SagaEvent:
         return self.event("exception-cancel-requested", {"reason": "given up"})
 
-    def project_created(self, project_id: str = PROJECT) -> Event:
+    def project_created(self, project_id: str = PROJECT) -> SagaEvent:
         return self.event("project-created", {"deal_id": self.deal_id, "project_id": project_id})
 
-    def project_activated(self, project_id: str = PROJECT) -> Event:
+    def project_activated(self, project_id: str = PROJECT) -> SagaEvent:
         return self.event("project-activated", {"project_id": project_id, "activated_at": self.at})
 
-    def billing_schedule_created(self, project_id: str = PROJECT) -> Event:
+    def billing_schedule_created(self, project_id: str = PROJECT) -> SagaEvent:
         return self.event(
             "billing-schedule-created", {"project_id": project_id, "schedule_id": "S-1"}
         )
 
-    def milestone_completed(self, milestone_id: str, project_id: str = PROJECT) -> Event:
+    def milestone_completed(self, milestone_id: str, project_id: str = PROJECT) -> SagaEvent:
         return self.event(
             "milestone-completed",
             {"project_id": project_id, "milestone_id": milestone_id, "completed_at": self.at},
@@ -167,7 +167,7 @@ class History:
 
     def invoice_issued(
         self, invoice_id: str, reference: str, total: str, due: date = date(2024, 4, 1)
-    ) -> Event:
+    ) -> SagaEvent:
         invoice = {
             "invoice_id": invoice_id,
             "invoice_reference": reference,
@@ -178,7 +178,7 @@ class History:
         }
         return self.event("invoice-issued", {"invoice": invoice})
 
-    def payment_received(self, payment_id: str, invoice_id: str, amount: str) -> Event:
+    def payment_received(self, payment_id: str, invoice_id: str, amount: str) -> SagaEvent:
         payment = {
             "payment_id": payment_id,
             "invoice_id": invoice_id,
@@ -187,10 +187,10 @@ class History:
         }
         return self.event("payment-received", {"payment": payment})
 
-    def deal_cancelled(self, reason: str = "customer withdrew") -> Event:
+    def deal_cancelled(self, reason: str = "customer withdrew") -> SagaEvent:
         return self.event("deal-cancelled", {"deal_id": self.deal_id, "reason": reason})
 
-    def time_entry(self, entry_id: str, role: str, work_date: date, hours: str) -> Event:
+    def time_entry(self, entry_id: str, role: str, work_date: date, hours: str) -> SagaEvent:
         entry = {
             "entry_id": entry_id,
             "resource": {"resource_id": f"R-{role}", "name": role.title(), "role": role},
@@ -202,7 +202,7 @@ class History:
 
     def expense(
         self, expense_id: str, category: str, day: date, amount: str, currency: str = CURRENCY
-    ) -> Event:
+    ) -> SagaEvent:
         expense = {
             "expense_id": expense_id,
             "resource_id": "R-engineer",
@@ -224,7 +224,7 @@ class Tick:
     now: datetime
 
 
-Item = Event | Tick
+Item = SagaEvent | Tick
 
 
 @dataclass
@@ -235,8 +235,8 @@ class Run:
     effects: list[Effect] = field(default_factory=list)
 
     @property
-    def commands(self) -> list[Command]:
-        return [e for e in self.effects if isinstance(e, Command)]
+    def commands(self) -> list[SagaCommand]:
+        return [e for e in self.effects if isinstance(e, SagaCommand)]
 
     @property
     def keys(self) -> set[str]:
@@ -262,7 +262,7 @@ def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | No
     effects: list[Effect] = []
     fed: set[str] = set()
 
-    def feed(event: Event) -> None:
+    def feed(event: SagaEvent) -> None:
         nonlocal state
         decision = step(definition, state, event, NOW)
         if event.event_id in fed:
@@ -273,7 +273,7 @@ def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | No
         effects.extend(decision.effects)
 
     for item in items:
-        if isinstance(item, Event):
+        if isinstance(item, SagaEvent):
             feed(item)
             continue
         assert state is not None, "a Tick needs a saga instance"
@@ -283,7 +283,7 @@ def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | No
     return Run(state, effects)
 
 
-def milestone_happy_path(h: History) -> list[Event]:
+def milestone_happy_path(h: History) -> list[SagaEvent]:
     """A MILESTONE deal from closed-won to the last payment, in causal order."""
     return [
         h.closed_won(milestone_contract()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.bench.workload import build_records, deal_ids, events_per_deal
 from engine.codec import decode
-from engine.contracts import Event as EventModel
+from engine.contracts import Event
 from engine.workload.histories import HistoryOptions
 
 
@@ -17,7 +17,7 @@ def test_each_deal_contributes_its_whole_lifecycle_in_order() -> None:
         for r in records
         if r.key == ids[0].encode()
     ]
-    types = [m.envelope.event_type for m in first if isinstance(m, EventModel)]
+    types = [m.envelope.event_type for m in first if isinstance(m, Event)]
     assert types[:2] == ["closed-won", "account-validated"]
     assert types[-1] == "payment-received"
     assert len({r.event_id for r in records}) == len(records)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine.exceptions_queue import exception_age, exception_items, next_attempt
+from engine.exceptions_queue import exception_age, exception_items
 from engine.saga.model import HistoryRecord, SagaState
+from engine.sagas.quote_to_cash_hooks import next_attempt
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine.observability.business import cycle_observations, sla_breaches
 from engine.runtime.translate import to_saga_event
 from engine.saga.engine import step
 from engine.sagas import SAGAS
+from engine.sagas.quote_to_cash_hooks import cycle_observations, sla_breaches
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from engine.workload.reference import run_reference
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.saga import (
-    Event,
     HistoryRecord,
+    SagaEvent,
     SagaState,
     Timer,
     state_from_bytes,
@@ -43,7 +43,7 @@ values = st.recursive(
 )
 data_maps = st.dictionaries(st.text(max_size=8), values, max_size=6)
 ids = st.text(min_size=1, max_size=12)
-events = st.builds(Event, ids, ids, ids, datetimes, data_maps)
+events = st.builds(SagaEvent, ids, ids, ids, datetimes, data_maps)
 history = st.builds(
     HistoryRecord, st.none() | ids, ids, ids, ids, datetimes, st.none() | st.text(max_size=10)
 )

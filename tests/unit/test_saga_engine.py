@@ -6,19 +6,31 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from engine.contracts import (
+    AccountValidated,
+    ClosedWon,
+    DealCancelled,
+    Escalate,
+    InvoiceIssued,
+    MilestoneCompleted,
+    PaymentReceived,
+    ProjectActivated,
+    ProjectCreated,
+)
 from engine.saga import (
     CancelTimer,
     Context,
-    Event,
     Outcome,
     SagaDefinition,
     SagaDefinitionError,
+    SagaEvent,
     SetTimer,
     StatusChange,
     due_timers,
     next_timer_at,
     park,
     step,
+    timer,
     transition,
 )
 from engine.saga.model import TIMER_FIRED
@@ -29,7 +41,7 @@ T = datetime(2024, 1, 1, tzinfo=UTC)
 def _start(ctx: Context) -> Outcome:
     return Outcome(
         effects=(SetTimer("t1", "nudge", T + timedelta(hours=1), {"n": 1}),),
-        data={"log": ["start"]},
+        data={"log": [ClosedWon]},
     )
 
 
@@ -48,37 +60,41 @@ def _nudge(ctx: Context) -> Outcome:
 
 
 def _finish(ctx: Context) -> Outcome:
-    return Outcome(to="done", data={"log": [*ctx.data["log"], "finish"]})
+    return Outcome(to="done", data={"log": [*ctx.data["log"], ProjectActivated]})
 
 
 TOY = SagaDefinition(
     name="toy",
     description="a -> b -> c -> done",
-    starts_on=("start",),
+    starts_on=(ClosedWon,),
     states=("pending", "a", "b", "c", "done"),
     terminal=("done",),
     transitions=(
-        transition("pending", "start", "a", _start),
-        transition("a", "go-b", "b", _log("b")),
-        transition("b", "go-c", "c", _log("c")),
+        transition("pending", ClosedWon, "a", _start),
+        transition("a", AccountValidated, "b", _log("b")),
+        transition("b", ProjectCreated, "c", _log("c")),
         transition(
             ("a", "b"),
-            "timer:nudge",
+            timer("nudge"),
             ("a", "b"),
             _nudge,
         ),
-        transition("c", "finish", ("c", "done"), _finish),
+        transition("c", ProjectActivated, ("c", "done"), _finish),
     ),
-    park_in=(park("go-c", "a"), park("finish", ("a", "b")), park("stray", "a")),
+    park_in=(
+        park(ProjectCreated, "a"),
+        park(ProjectActivated, ("a", "b")),
+        park(DealCancelled, "a"),
+    ),
 )
 
 
-def ev(n: int, event_type: str, **payload: object) -> Event:
-    return Event(f"e{n}", event_type, "k", T + timedelta(minutes=n), payload)
+def ev(n: int, event_type: str, **payload: object) -> SagaEvent:
+    return SagaEvent(f"e{n}", event_type, "k", T + timedelta(minutes=n), payload)
 
 
 def test_start_creates_instance_and_reports_no_from_state() -> None:
-    decision = step(TOY, None, ev(1, "start"), T)
+    decision = step(TOY, None, ev(1, "closed-won"), T)
     assert decision.state.state == "a"
     assert decision.state.version == 1
     (status,) = [e for e in decision.effects if isinstance(e, StatusChange)]
@@ -87,31 +103,31 @@ def test_start_creates_instance_and_reports_no_from_state() -> None:
 
 
 def test_duplicate_event_id_is_a_no_op() -> None:
-    first = step(TOY, None, ev(1, "start"), T).state
-    again = step(TOY, first, ev(1, "start"), T)
+    first = step(TOY, None, ev(1, "closed-won"), T).state
+    again = step(TOY, first, ev(1, "closed-won"), T)
     assert again.state is first
     assert again.effects == ()
 
 
 def test_reply_before_start_waits_in_pending_placeholder() -> None:
-    decision = step(TOY, None, ev(1, "go-b"), T)
+    decision = step(TOY, None, ev(1, "account-validated"), T)
     assert decision.state.state == "pending"
     assert [e.event_id for e in decision.state.parked] == ["e1"]
     assert decision.effects == ()
-    started = step(TOY, decision.state, ev(2, "start"), T).state
+    started = step(TOY, decision.state, ev(2, "closed-won"), T).state
     assert started.state == "b"
     assert started.parked == ()
-    assert started.data["log"] == ["start", "b"]
+    assert started.data["log"] == [ClosedWon, "b"]
 
 
 def test_parked_events_drain_repeatedly_in_arrival_order() -> None:
-    state = step(TOY, None, ev(1, "start"), T).state
-    state = step(TOY, state, ev(2, "finish"), T).state  # parked in a
-    state = step(TOY, state, ev(3, "go-c"), T).state  # parked in a
+    state = step(TOY, None, ev(1, "closed-won"), T).state
+    state = step(TOY, state, ev(2, "project-activated"), T).state  # parked in a
+    state = step(TOY, state, ev(3, "project-created"), T).state  # parked in a
     assert [e.event_id for e in state.parked] == ["e2", "e3"]
-    decision = step(TOY, state, ev(4, "go-b"), T)
+    decision = step(TOY, state, ev(4, "account-validated"), T)
     # go-b applies, then go-c (only now acceptable), then finish (needs c): one pass is not enough.
-    assert decision.state.data["log"] == ["start", "b", "c", "finish"]
+    assert decision.state.data["log"] == [ClosedWon, "b", "c", ProjectActivated]
     assert decision.state.state == "done"
     assert [s.to_state for s in decision.effects if isinstance(s, StatusChange)] == [
         "b",
@@ -126,32 +142,32 @@ def test_parked_events_drain_repeatedly_in_arrival_order() -> None:
 
 
 def test_event_never_valid_is_ignored_with_a_note() -> None:
-    state = step(TOY, None, ev(1, "start"), T).state
-    decision = step(TOY, state, ev(2, "unknown-thing"), T)
+    state = step(TOY, None, ev(1, "closed-won"), T).state
+    decision = step(TOY, state, ev(2, "payment-received"), T)
     assert decision.effects == ()
     assert decision.state.state == "a"
     assert decision.state.parked == ()
     note = decision.state.history[-1]
     assert note.event_id == "e2" and note.note is not None and note.note.startswith("ignored")
     # and it is remembered: the same id again changes nothing.
-    assert step(TOY, decision.state, ev(2, "unknown-thing"), T).state is decision.state
+    assert step(TOY, decision.state, ev(2, "payment-received"), T).state is decision.state
 
 
 def test_parked_event_no_longer_acceptable_is_discarded_with_a_note() -> None:
-    state = step(TOY, None, ev(1, "start"), T).state
-    state = step(TOY, state, ev(2, "stray"), T).state  # may wait in a only
+    state = step(TOY, None, ev(1, "closed-won"), T).state
+    state = step(TOY, state, ev(2, "deal-cancelled"), T).state  # may wait in a only
     assert [e.event_id for e in state.parked] == ["e2"]
     # A nudge keeps the saga in a: the stray event still waits.
     state = step(TOY, state, due_timers(state, T + timedelta(hours=2))[0], T).state
     assert [e.event_id for e in state.parked] == ["e2"]
-    state = step(TOY, state, ev(3, "go-b"), T).state
+    state = step(TOY, state, ev(3, "account-validated"), T).state
     assert state.parked == ()
     assert state.history[-1].event_id == "e2"
     assert state.history[-1].note is not None and "discarded" in state.history[-1].note
 
 
 def test_timers_fire_once_and_stale_firings_are_ignored() -> None:
-    state = step(TOY, None, ev(1, "start"), T).state
+    state = step(TOY, None, ev(1, "closed-won"), T).state
     assert next_timer_at(state) == T + timedelta(hours=1)
     assert due_timers(state, T + timedelta(minutes=59)) == []
     (fired,) = due_timers(state, T + timedelta(hours=1))
@@ -160,10 +176,10 @@ def test_timers_fire_once_and_stale_firings_are_ignored() -> None:
     assert fired.payload == {"timer_id": "t1", "name": "nudge", "n": 1}
     decision = step(TOY, state, fired, T)
     assert decision.state.timers == {}
-    assert decision.state.data["log"] == ["start", "nudge-1"]
+    assert decision.state.data["log"] == [ClosedWon, "nudge-1"]
     assert [e.detail for e in decision.effects if isinstance(e, StatusChange)] == ["nudged"]
     # A firing of a timer that is no longer armed (other id) is only noted.
-    stale = Event("toy:k:timer:zz", TIMER_FIRED, "k", T, {"timer_id": "zz", "name": "nudge"})
+    stale = SagaEvent("toy:k:timer:zz", TIMER_FIRED, "k", T, {"timer_id": "zz", "name": "nudge"})
     after = step(TOY, decision.state, stale, T)
     assert after.effects == ()
     assert after.state.data == decision.state.data
@@ -176,18 +192,18 @@ def test_terminal_state_disarms_timers_and_drops_parked_events() -> None:
     definition = SagaDefinition(
         name="t2",
         description="",
-        starts_on=("start",),
+        starts_on=(ClosedWon,),
         states=("pending", "a", "done"),
         terminal=("done",),
         transitions=(
-            transition("pending", "start", "a", _start),
-            transition("a", "stop", "done", to_done),
+            transition("pending", ClosedWon, "a", _start),
+            transition("a", InvoiceIssued, "done", to_done),
         ),
-        park_in=(park("later", "a"),),
+        park_in=(park(MilestoneCompleted, "a"),),
     )
-    state = step(definition, None, ev(1, "start"), T).state
-    state = step(definition, state, ev(2, "later"), T).state
-    decision = step(definition, state, ev(3, "stop"), T)
+    state = step(definition, None, ev(1, "closed-won"), T).state
+    state = step(definition, state, ev(2, "milestone-completed"), T).state
+    decision = step(definition, state, ev(3, "invoice-issued"), T)
     assert CancelTimer("t1") in decision.effects
     assert decision.state.timers == {}
     assert decision.state.parked == ()
@@ -200,19 +216,19 @@ def test_terminal_state_disarms_timers_and_drops_parked_events() -> None:
     [
         ({"states": ("a", "b")}, "must include 'pending'"),
         ({"terminal": ("zzz",)}, "unknown terminal"),
-        ({"starts_on": ("nope",)}, "no transition out of 'pending'"),
-        ({"park_in": (park("x", "done"),)}, "cannot park"),
-        ({"transitions": (transition("pending", "start", "nowhere", _start),)}, "unknown state"),
+        ({"starts_on": (PaymentReceived,)}, "no transition out of 'pending'"),
+        ({"park_in": (park(DealCancelled, "done"),)}, "cannot park"),
+        ({"transitions": (transition("pending", ClosedWon, "nowhere", _start),)}, "unknown state"),
     ],
 )
 def test_inconsistent_definitions_are_rejected(kwargs: dict[str, object], message: str) -> None:
     base: dict[str, object] = {
         "name": "bad",
         "description": "",
-        "starts_on": ("start",),
+        "starts_on": (ClosedWon,),
         "states": ("pending", "a", "b", "done"),
         "terminal": ("done",),
-        "transitions": (transition("pending", "start", "a", _start),),
+        "transitions": (transition("pending", ClosedWon, "a", _start),),
     }
     with pytest.raises(SagaDefinitionError, match=message):
         SagaDefinition(**{**base, **kwargs})  # type: ignore[arg-type]
@@ -222,14 +238,43 @@ def test_handler_choosing_an_undeclared_target_is_an_error() -> None:
     definition = SagaDefinition(
         name="liar",
         description="",
-        starts_on=("start",),
+        starts_on=(ClosedWon,),
         states=("pending", "a", "b"),
-        terminal=(),
-        transitions=(transition("pending", "start", "a", lambda ctx: Outcome(to="b")),),
+        terminal=("b",),
+        transitions=(
+            transition("pending", ClosedWon, "a", lambda ctx: Outcome(to="b")),
+            transition("a", AccountValidated, "b", lambda ctx: Outcome()),
+        ),
     )
     with pytest.raises(SagaDefinitionError, match="declared targets"):
-        step(definition, None, ev(1, "start"), T)
+        step(definition, None, ev(1, "closed-won"), T)
 
 
 def test_consumed_event_types_fold_timers() -> None:
-    assert TOY.consumed_event_types == {"start", "go-b", "go-c", "finish", "stray", TIMER_FIRED}
+    assert TOY.consumed_event_types == {
+        "closed-won",
+        "account-validated",
+        "project-created",
+        "project-activated",
+        "deal-cancelled",
+        TIMER_FIRED,
+    }
+
+
+def test_a_command_with_a_field_its_contract_lacks_names_the_command_and_the_field() -> None:
+    def bad(ctx: Context) -> Outcome:
+        return Outcome(effects=(ctx.send(Escalate, step="x", deal_id="D", kind="k", detial="d"),))
+
+    definition = SagaDefinition(
+        name="broken-send",
+        description="a handler that misspells a command field",
+        starts_on=(ClosedWon,),
+        states=("pending", "done"),
+        terminal=("done",),
+        transitions=(transition("pending", ClosedWon, "done", bad),),
+    )
+    event = SagaEvent("e-1", "closed-won", "D", datetime(2024, 1, 1, tzinfo=UTC), {})
+    with pytest.raises(SagaDefinitionError) as error:
+        step(definition, None, event, datetime(2024, 1, 1, tzinfo=UTC))
+    assert "escalate" in str(error.value)
+    assert "unknown fields ['detial'], missing fields ['detail']" in str(error.value)

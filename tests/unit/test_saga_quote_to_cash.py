@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.saga import CancelTimer, Correlate, Event, SetTimer
+from engine.saga import CancelTimer, Correlate, SagaEvent, SetTimer
 from engine.sagas import SAGAS
 from tests.unit.sagas_fixtures import (
     DEAL,
@@ -104,7 +104,7 @@ def test_cancel_requested_in_exception_cancels() -> None:
     assert result.command_types()[-1] == "update-crm-status"
 
 
-def _prefix(h: History, stage: str) -> list[Event]:
+def _prefix(h: History, stage: str) -> list[SagaEvent]:
     steps = [
         ("validating", lambda: h.closed_won(milestone_contract())),
         ("creating_project", h.account_validated),
@@ -112,7 +112,7 @@ def _prefix(h: History, stage: str) -> list[Event]:
         ("scheduling_billing", h.project_activated),
         ("active", h.billing_schedule_created),
     ]
-    events: list[Event] = []
+    events: list[SagaEvent] = []
     for name, make in steps:
         events.append(make())
         if name == stage:
@@ -182,7 +182,7 @@ def test_activation_in_time_disarms_the_sla() -> None:
     assert CancelTimer("activation-sla") in result.effects
 
 
-def _active(h: History) -> list[Event]:
+def _active(h: History) -> list[SagaEvent]:
     return [*_prefix(h, "active"), h.milestone_completed("M1")]
 
 

@@ -54,10 +54,14 @@ function fill(tbody, rows) {
   tbody.replaceChildren(...rows);
 }
 
+// The saga type that follows a deal end to end, as the overview names it.
+let dealSaga = "";
+
 function renderOverview(o) {
   $("#worker").textContent = `worker ${o.worker_id}`;
   $("#total-sagas").textContent = o.sagas;
-  const deals = o.by_state["quote-to-cash"] || {};
+  dealSaga = o.deal_saga;
+  const deals = o.by_state[dealSaga] || {};
   $("#total-deals").textContent = Object.values(deals).reduce((a, b) => a + b, 0);
   const rows = [];
   const states = new Set();
@@ -92,7 +96,7 @@ function renderOverview(o) {
 
 async function loadList() {
   const state = $("#list-state").value;
-  const query = new URLSearchParams({ limit: "50", source: source(), saga_type: "quote-to-cash" });
+  const query = new URLSearchParams({ limit: "50", source: source(), saga_type: dealSaga });
   if (state) query.set("state", state);
   const list = await api(`/sagas?${query}`);
   fill($("#saga-list tbody"), list.items.map((s) => el("tr", {},
