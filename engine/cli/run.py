@@ -7,6 +7,7 @@ import socket
 
 import typer
 
+from engine.installation import IncompleteInstallation, check_installation
 from engine.observability.logging import configure_logging
 from engine.observability.tracing import configure_tracing
 from engine.runtime.app import Engine
@@ -29,7 +30,8 @@ def run(
     configure_tracing()
     try:
         settings = load_settings()
-    except SettingsError as exc:
+        check_installation()
+    except (SettingsError, IncompleteInstallation) as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())

@@ -22,10 +22,15 @@ ROOT_OPTION = typer.Option(SCHEMAS_DIR, "--root", help="schema folder (with hist
 
 def _load(root: Path, console: Console) -> SchemaStore:
     try:
-        return SchemaStore(root)
+        store = SchemaStore(root)
     except SchemaStoreError as exc:
         console.print(f"[red]schema error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
+    if not store.current.entries:
+        # A check over nothing passes vacuously: an install without its schemas must not.
+        typer.echo(f"no Avro schemas (*.avsc) in {root}", err=True)
+        raise typer.Exit(1)
+    return store
 
 
 def _table(store: SchemaStore) -> Table:
