@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 ASSETS = {
     "schemas": ("*.avsc", "history/*/*.avsc"),
     "topics": ("*.yaml",),
-    "deploy/kafka": ("pom.xml", "log4j2.properties"),
+    "deploy/kafka": ("pom.xml", "*.properties"),
 }
 
 
