@@ -182,13 +182,15 @@ def reader_problems(
     reader_defs: Definitions,
     writer_defs: Definitions,
     direction: Direction = Direction.BACKWARD,
+    writer_name: str | None = None,
 ) -> list[tuple[str, str]]:
     """`(path, reason)` pairs why `name` as defined by the reader cannot read the writer's.
 
     `direction` only words the reasons: FORWARD when the reader is the older schema.
+    `writer_name` is the writer's type when it differs (a type renamed with an alias).
     """
     checker = _Checker(reader_defs, writer_defs, direction)
-    return list(checker.check(name, name, name.rpartition(".")[2]))
+    return list(checker.check(name, writer_name or name, name.rpartition(".")[2]))
 
 
 def check_store(
