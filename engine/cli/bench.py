@@ -12,9 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from engine.bench.results import to_json
-from engine.bench.suite import external_bootstrap, run_bench
-from engine.bench.table import render
+from engine.cli.extras import require_extra
 
 
 def bench(
@@ -29,6 +27,12 @@ def bench(
 
     Uses Q2C_BOOTSTRAP_SERVERS when set; otherwise starts a local broker and stops it after.
     """
+    # The bench's baselines and readings are the optional `bench` extra: imported only here.
+    require_extra("bench", "bench", "psutil", "faust", *(("pyinstrument",) if profile else ()))
+    from engine.bench.results import to_json
+    from engine.bench.suite import external_bootstrap, run_bench
+    from engine.bench.table import render
+
     logging.basicConfig(level=logging.ERROR)
     console = Console(stderr=True)
     began = time.monotonic()

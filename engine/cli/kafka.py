@@ -1,7 +1,9 @@
-"""`q2c kafka start|stop|status|kill-node|start-node`: the local KRaft broker."""
+"""`q2c kafka start|stop|status|stop-node|start-node`: the local KRaft broker; `q2c kafka tool`."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 
 import typer
@@ -83,3 +85,40 @@ def start_node(node_id: int, name: str = typer.Option("default")) -> None:
         raise typer.Exit(1)
     cluster.start_node(node_id)
     cluster.wait_ready()
+
+
+@app.command(
+    "tool",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def tool(
+    ctx: typer.Context,
+    tool_name: str = typer.Argument(..., metavar="NAME", help="e.g. kafka-consumer-groups"),
+) -> None:
+    """Run one of Kafka's operator tools (NAME ARGS... as `bin/NAME.sh ARGS...`); its exit code.
+
+    `--bootstrap-server` defaults to q2c's cluster (Q2C_BOOTSTRAP_SERVERS or the local broker).
+    Lag note: on partitions written transactionally the end offset counts each commit marker,
+    so external monitors (kafka-consumer-groups --describe, Burrow) show lag 1 per partition
+    while q2c's `q2c_consumer_lag_records` reads 0.
+    """
+    from engine.kafka.connection import NoBrokerError, resolve_bootstrap
+    from engine.localkafka.jars import JarFetchError, ensure_jars
+    from engine.localkafka.tools import UnknownTool, tool_argv
+    from engine.settings import SettingsError, load_settings
+
+    java = shutil.which("java")
+    try:
+        if java is None:
+            raise JarFetchError("java is not on PATH: Kafka's tools need Java 17+")
+        try:
+            bootstrap: str | None = resolve_bootstrap(load_settings())
+        except NoBrokerError:
+            bootstrap = None  # the tool reports the missing --bootstrap-server itself
+        argv = tool_argv(
+            tool_name, list(ctx.args), java=java, jars=ensure_jars(), bootstrap=bootstrap
+        )
+    except (UnknownTool, JarFetchError, SettingsError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(subprocess.run(argv, check=False).returncode)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import typer
 
 from engine.cli import (
@@ -23,6 +25,35 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml is its only source)."""
+    try:
+        return version("q2c")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"q2c {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="print the installed version and exit",
+    ),
+) -> None:
+    """q2c: quote-to-cash orchestration on Apache Kafka."""
+
+
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")

@@ -13,6 +13,7 @@ import typer
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
 from engine.contracts.validation import ContractError
+from engine.installation import IncompleteInstallation, check_installation
 from engine.kafka.connection import NoBrokerError
 from engine.publisher import Publisher
 from engine.settings import SettingsError, load_settings
@@ -60,8 +61,9 @@ def publish(
         typer.echo(f"valid {event_type} (event_id {event.envelope.event_id})")
         return
     try:
+        check_installation()
         where = asyncio.run(_send(event))
-    except (NoBrokerError, SettingsError) as exc:
+    except (NoBrokerError, SettingsError, IncompleteInstallation) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"published {event_type} {event.envelope.event_id} to {where}")

@@ -7,7 +7,9 @@ import socket
 
 import typer
 
+from engine.installation import IncompleteInstallation, check_installation
 from engine.observability.logging import configure_logging
+from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
 from engine.runtime.app import Engine
 from engine.settings import SettingsError, load_settings
@@ -29,7 +31,9 @@ def run(
     configure_tracing()
     try:
         settings = load_settings()
-    except SettingsError as exc:
+        check_installation()
+    except (SettingsError, IncompleteInstallation) as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
+    export_known_labels()  # alert rules need a 0 before the first dead letter
     asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())

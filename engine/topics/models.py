@@ -29,6 +29,13 @@ class CleanupPolicy(StrEnum):
         return self in (CleanupPolicy.DELETE, CleanupPolicy.COMPACT_DELETE)
 
 
+class Compatibility(StrEnum):
+    """How the Avro schemas written to a topic may change (checked by `q2c schemas check`)."""
+
+    BACKWARD = "backward"  # the new schema reads old records (only q2c reads the topic)
+    FULL = "full"  # and readers pinned to an old schema read new records (other teams read it)
+
+
 class TopicSpec(BaseModel):
     """One catalog entry: a topic's logical name, layout, configs and documentation."""
 
@@ -46,6 +53,8 @@ class TopicSpec(BaseModel):
     description: str = Field(min_length=1)
     copartition_group: str | None = None
     configs: dict[str, str] = Field(default_factory=dict)
+    # Full unless the catalog says only q2c reads the topic: safe for a new topic by default.
+    compatibility: Compatibility = Compatibility.FULL
 
     @field_validator("name")
     @classmethod

@@ -1,4 +1,5 @@
-"""`q2c schemas check`: parse errors and backward-incompatible changes are refused."""
+"""`q2c schemas check`: parse errors and incompatible changes (backward, or full where the
+catalog asks for it) are refused."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastavro import schemaless_reader, schemaless_writer
 from typer.testing import CliRunner
 
@@ -18,6 +20,7 @@ from engine.cli.main import app
 from engine.codec import SchemaStore
 from engine.codec.compat import check_store, reader_problems
 from engine.paths import SCHEMAS_DIR
+from engine.topics.loader import DEFAULT_CATALOG
 
 runner = CliRunner()
 Edit = Callable[[dict[str, Any]], None]
@@ -29,6 +32,17 @@ def schemas(tmp_path: Path) -> Path:
     root = tmp_path / "schemas"
     shutil.copytree(SCHEMAS_DIR, root)
     return root
+
+
+@pytest.fixture
+def backward_only(tmp_path: Path) -> Path:
+    """The real catalog with every topic declared `compatibility: backward`."""
+    raw = yaml.safe_load(DEFAULT_CATALOG.read_text())
+    for topic in raw["topics"]:
+        topic["compatibility"] = "backward"
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
 
 
 def edit(root: Path, type_name: str, change: Edit) -> None:
@@ -51,8 +65,9 @@ def retype(name: str, new_type: Any) -> Edit:
     return change
 
 
-def check(root: Path) -> Any:
-    return runner.invoke(app, ["schemas", "check", "--root", str(root), "--quiet"])
+def check(root: Path, catalog: Path = DEFAULT_CATALOG) -> Any:
+    args = ["schemas", "check", "--root", str(root), "--catalog", str(catalog), "--quiet"]
+    return runner.invoke(app, args)
 
 
 def test_the_repository_schemas_pass() -> None:
@@ -69,20 +84,48 @@ def test_new_field_with_default_is_compatible(schemas: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_new_field_without_default_is_refused(schemas: Path) -> None:
+def test_new_field_without_default_is_refused(schemas: Path, backward_only: Path) -> None:
     edit(schemas, "Account", add_field({"name": "segment", "type": "string"}))
-    result = check(schemas)
+    result = check(schemas, backward_only)
     assert result.exit_code == 1
     assert (
-        "io.q2c.Account (vs v1) at Account.segment: field added without a default" in result.output
+        "io.q2c.Account (backward vs v1) at Account.segment: field added without a default"
+        in result.output
     )
     # Types embedding Account are reported too, with the path to the field.
-    assert "io.q2c.ClosedWon (vs v1) at ClosedWon.account.segment" in result.output
+    assert "io.q2c.ClosedWon (backward vs v1) at ClosedWon.account.segment" in result.output
 
 
-def test_removed_field_is_compatible(schemas: Path) -> None:
+def test_removed_field_is_backward_compatible(schemas: Path) -> None:
+    # DealCancelled is written only to topics q2c alone reads (compatibility: backward).
     edit(schemas, "DealCancelled", lambda s: s["fields"].pop())
     assert check(schemas).exit_code == 0
+
+
+def test_removed_field_breaks_pinned_consumers_of_a_full_topic(schemas: Path) -> None:
+    # CreateProject goes to q2c.commands.erp, which the ERP connector reads with its own schema.
+    edit(schemas, "CreateProject", lambda s: s["fields"].pop())
+    result = check(schemas)
+    assert result.exit_code == 1
+    assert "io.q2c.CreateProject (forward vs v1) at CreateProject." in result.output
+    assert "field removed, older readers have no default for it" in result.output
+    assert "Consumers pinned to an older schema" in result.output
+
+
+def test_enum_symbol_added_breaks_pinned_consumers(schemas: Path, backward_only: Path) -> None:
+    edit(schemas, "BillingModel", lambda s: s["symbols"].append("RETAINER"))
+    assert check(schemas, backward_only).exit_code == 0  # new readers read old records
+    result = check(schemas)  # BillingModel is inside CreateBillingSchedule (a command)
+    assert result.exit_code == 1
+    assert "enum symbols added, older readers have no default: ['RETAINER']" in result.output
+
+
+def test_int_to_long_breaks_pinned_consumers(schemas: Path) -> None:
+    edit(schemas, "Contract", retype("payment_terms_days", "long"))
+    result = check(schemas)
+    assert result.exit_code == 1
+    assert "(forward vs v1)" in result.output
+    assert "type changed from int to long (not an Avro promotion)" in result.output
 
 
 @pytest.mark.parametrize(
@@ -97,9 +140,11 @@ def test_removed_field_is_compatible(schemas: Path) -> None:
         ("start_date", {"type": "long", "logicalType": "timestamp-millis"}, False),
     ],
 )
-def test_type_changes(schemas: Path, field: str, new_type: Any, ok: bool) -> None:
+def test_backward_type_changes(
+    schemas: Path, backward_only: Path, field: str, new_type: Any, ok: bool
+) -> None:
     edit(schemas, "Contract", retype(field, new_type))
-    result = check(schemas)
+    result = check(schemas, backward_only)
     assert (result.exit_code == 0) is ok, result.output
 
 
