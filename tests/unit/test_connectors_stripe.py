@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from pydantic import SecretStr
 
 from engine.connectors.protocol import AuthError, NativeRequest
 from engine.connectors.registry import load_mappings, translate_request
@@ -27,7 +28,7 @@ def _request(header: str | None, body: bytes = BODY) -> NativeRequest:
 
 
 def _auth(header: str | None, secrets: str = OLD, body: bytes = BODY) -> str:
-    settings = ConnectorSettings(stripe_endpoint_secrets=secrets)
+    settings = ConnectorSettings(stripe_endpoint_secrets=SecretStr(secrets))
     return StripeInbound().authenticate(
         _request(header, body), settings, datetime.fromtimestamp(NOW, UTC)
     )
