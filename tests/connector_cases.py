@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.connectors.protocol import NativeRequest, Unmapped
+from engine.connectors.registry import CONNECTORS
 from engine.contracts.events import Event
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "platforms"
 RECEIVED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SIDE_FILES = (".request.json", ".expected.json", ".headers.json")
+# Fixture folders whose events arrive through another platform's connector.
+FOLDER_PLATFORM = {"certinia": "salesforce"}
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,9 @@ def all_cases() -> list[Case]:
             meta: dict[str, Any] = json.loads(side.read_text()) if side.exists() else {}
             content_type = "application/xml" if body.suffix == ".xml" else "application/json"
             headers = {"content-type": content_type, **meta.get("headers", {})}
-            platform = meta.get("platform", folder.name)
-            cases.append(
-                Case(f"{folder.name}/{name}", body, platform, meta.get("route", platform), headers)
-            )
+            platform = meta.get("platform", FOLDER_PLATFORM.get(folder.name, folder.name))
+            route = meta.get("route", CONNECTORS[platform].routes[0].path)
+            cases.append(Case(f"{folder.name}/{name}", body, platform, route, headers))
     return cases
 
 

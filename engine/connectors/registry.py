@@ -13,17 +13,18 @@ from pathlib import Path
 from engine.connectors.mapping import MappingFile, load_mapping, translate
 from engine.connectors.mapping.engine import Translation
 from engine.connectors.protocol import InboundConnector, NativeRequest, ParseError, Unmapped
+from engine.connectors.salesforce.inbound import SalesforceInbound
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.stripe.inbound import StripeInbound
 from engine.contracts.events import Event
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-_CONNECTORS: tuple[InboundConnector, ...] = (StripeInbound(),)
+_CONNECTORS: tuple[InboundConnector, ...] = (SalesforceInbound(), StripeInbound())
 CONNECTORS: dict[str, InboundConnector] = {c.platform: c for c in _CONNECTORS}
 """platform -> inbound connector (one gateway route set and one native topic each)."""
 
-MAPPING_NAMES: tuple[str, ...] = ("stripe",)
+MAPPING_NAMES: tuple[str, ...] = ("salesforce", "certinia", "stripe")
 """Every mapping file shipped (Certinia has its own, applied to Salesforce CDC of pse__ objects)."""
 
 

@@ -14,7 +14,13 @@ from typing import Any
 from engine.connectors.dedupe import canonical_event_id
 from engine.connectors.mapping.model import Condition, MappingFile, Rule, ValueSpec
 from engine.connectors.mapping.paths import resolve
-from engine.connectors.mapping.values import CONVERTERS, ValueProblem, from_minor_units, to_string
+from engine.connectors.mapping.values import (
+    CONVERTERS,
+    ValueProblem,
+    from_minor_units,
+    json_text,
+    to_string,
+)
 from engine.connectors.protocol import NativeEvent, Unmapped
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
@@ -166,10 +172,17 @@ def _where(spec: ValueSpec) -> str:
 
 def _value(spec: ValueSpec, doc: Any, item: Any) -> Any:
     """The converted value of `spec`, `_OMIT` for an absent optional one; `_Stop` otherwise."""
+    if spec.if_present is not None and _resolve(doc, spec.if_present, item) is None:
+        return _OMIT
     if spec.each is not None:
         elements = _resolve(doc, spec.each, item)
         if elements is None:
             return _missing(spec)
+        if isinstance(elements, str) and spec.as_ == "json":
+            try:
+                elements = json_text(elements)
+            except ValueProblem as problem:
+                raise _Stop(Unmapped(str(problem), spec.each)) from None
         if not isinstance(elements, list):
             raise _Stop(Unmapped("expected a list", spec.each))
         assert spec.fields is not None  # the model pairs each with fields

@@ -70,7 +70,9 @@ class Condition(_Strict):
 
 class ValueSpec(_Strict):
     """Where a canonical value comes from: a native path (first present of several), a
-    constant, or each element of an array; then a conversion, a value map, a case."""
+    constant, or each element of an array (`as: json` when the array is JSON in a text
+    field); then a value map, a conversion, a case. `if_present`: set only when that native
+    path has a value (an optional record)."""
 
     path: str | list[str] | None = None
     const: Any = None
@@ -83,6 +85,7 @@ class ValueSpec(_Strict):
     optional: bool = False
     each: str | None = None
     fields: dict[str, ValueSpec] | None = None
+    if_present: str | None = None
 
     @field_validator("path")
     @classmethod
@@ -91,7 +94,7 @@ class ValueSpec(_Strict):
             _check_path(p)
         return value
 
-    @field_validator("each")
+    @field_validator("each", "if_present")
     @classmethod
     def _each(cls, value: str | None) -> str | None:
         return None if value is None else _check_path(value)
