@@ -14,7 +14,7 @@ from engine.kafka.records import Headers, InRecord, OutRecord
 
 H = "q2c-native-"
 HTTP = H + "h-"
-_KEPT_EXACT = frozenset({"content-type", "stripe-signature", "soapaction", "x-q2c-event-id"})
+_KEPT_EXACT = frozenset({"content-type", "stripe-signature", "soapaction", "x-q2c-signature"})
 _KEPT_PREFIXES = ("x-ms-dynamics-", "x-ms-correlation-", "ce-", "x-netsuite-", "x-oic-")
 
 

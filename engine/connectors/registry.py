@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from engine.connectors.dynamics.inbound import DynamicsInbound
 from engine.connectors.mapping import MappingFile, load_mapping, translate
 from engine.connectors.mapping.engine import Translation
+from engine.connectors.netsuite.inbound import NetSuiteInbound
 from engine.connectors.protocol import InboundConnector, NativeRequest, ParseError, Unmapped
 from engine.connectors.salesforce.inbound import SalesforceInbound
 from engine.connectors.settings import ConnectorSettings
@@ -20,11 +22,16 @@ from engine.contracts.events import Event
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
-_CONNECTORS: tuple[InboundConnector, ...] = (SalesforceInbound(), StripeInbound())
+_CONNECTORS: tuple[InboundConnector, ...] = (
+    SalesforceInbound(),
+    DynamicsInbound(),
+    NetSuiteInbound(),
+    StripeInbound(),
+)
 CONNECTORS: dict[str, InboundConnector] = {c.platform: c for c in _CONNECTORS}
 """platform -> inbound connector (one gateway route set and one native topic each)."""
 
-MAPPING_NAMES: tuple[str, ...] = ("salesforce", "certinia", "stripe")
+MAPPING_NAMES: tuple[str, ...] = ("salesforce", "certinia", "dynamics", "netsuite", "stripe")
 """Every mapping file shipped (Certinia has its own, applied to Salesforce CDC of pse__ objects)."""
 
 
