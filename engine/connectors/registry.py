@@ -14,8 +14,10 @@ from engine.connectors.dynamics.inbound import DynamicsInbound
 from engine.connectors.mapping import MappingFile, load_mapping, translate
 from engine.connectors.mapping.engine import Translation
 from engine.connectors.netsuite.inbound import NetSuiteInbound
+from engine.connectors.oracle.inbound import OracleInbound
 from engine.connectors.protocol import InboundConnector, NativeRequest, ParseError, Unmapped
 from engine.connectors.salesforce.inbound import SalesforceInbound
+from engine.connectors.sap.inbound import SapInbound
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.stripe.inbound import StripeInbound
 from engine.contracts.events import Event
@@ -26,12 +28,22 @@ _CONNECTORS: tuple[InboundConnector, ...] = (
     SalesforceInbound(),
     DynamicsInbound(),
     NetSuiteInbound(),
+    SapInbound(),
+    OracleInbound(),
     StripeInbound(),
 )
 CONNECTORS: dict[str, InboundConnector] = {c.platform: c for c in _CONNECTORS}
 """platform -> inbound connector (one gateway route set and one native topic each)."""
 
-MAPPING_NAMES: tuple[str, ...] = ("salesforce", "certinia", "dynamics", "netsuite", "stripe")
+MAPPING_NAMES: tuple[str, ...] = (
+    "salesforce",
+    "certinia",
+    "dynamics",
+    "netsuite",
+    "sap",
+    "oracle",
+    "stripe",
+)
 """Every mapping file shipped (Certinia has its own, applied to Salesforce CDC of pse__ objects)."""
 
 
