@@ -87,6 +87,8 @@ def _check_target(
         return _check(current, spec.fields, (*where, "fields"), f"{prefix}{target}[].")
     if _is_record(current) and not is_list:
         return [(where, f"{prefix}{target} is a record: map its fields ({target}.<field>)")]
+    if _is_record(current):
+        return [(where, f"{prefix}{target} is a list of records: map it with each and fields")]
     return []
 
 
