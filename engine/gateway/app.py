@@ -21,7 +21,7 @@ from engine.connectors.protocol import AuthError, InboundConnector, NativeReques
 from engine.connectors.registry import CONNECTORS, native_topic
 from engine.connectors.settings import ConnectorSettings
 from engine.gateway import metrics
-from engine.gateway.store import NativeStore, StoreUnavailable
+from engine.gateway.store import Store, StoreUnavailable
 from engine.topics import name
 
 log = logging.getLogger("q2c.gateway")
@@ -61,7 +61,7 @@ def _delivery_key(connector: InboundConnector, native: NativeRequest) -> str | N
 
 
 def create_gateway(
-    store: NativeStore,
+    store: Store,
     settings: ConnectorSettings,
     topic_prefix: str,
     clock: Clock = lambda: datetime.now(UTC),

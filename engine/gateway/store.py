@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Protocol
 
 from engine.kafka.client import KafkaError, Producer
 from engine.kafka.connection import NoBrokerError, client_options
@@ -24,6 +25,14 @@ class StoreUnavailable(RuntimeError):
     """Kafka did not acknowledge the record in time."""
 
     message_is_safe = True
+
+
+class Store(Protocol):
+    """Where the gateway writes authenticated requests (Kafka here; a fake in unit tests)."""
+
+    async def store(self, record: OutRecord) -> Delivered: ...
+
+    async def ready(self) -> bool: ...
 
 
 class NativeStore:
