@@ -8,9 +8,11 @@ import typer
 
 from engine.cli import (
     bench,
+    connectors,
     demo,
     dlq,
     exceptions,
+    gateway,
     kafka,
     publish,
     replay,
@@ -18,6 +20,7 @@ from engine.cli import (
     sagas,
     schemas,
     topics,
+    translate,
 )
 
 app = typer.Typer(
@@ -60,6 +63,9 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")
+app.add_typer(connectors.app, name="connectors")
+app.command("gateway")(gateway.gateway)
+app.command("translate")(translate.translate)
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)

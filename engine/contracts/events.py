@@ -12,7 +12,15 @@ from pydantic import model_validator
 
 from engine.contracts.base import Record
 from engine.contracts.envelope import Envelope
-from engine.contracts.shared import Account, Contract, Expense, Invoice, Payment, TimeEntry
+from engine.contracts.shared import (
+    Account,
+    Contract,
+    Expense,
+    Invoice,
+    Payment,
+    PositiveMoney,
+    TimeEntry,
+)
 from engine.contracts.types import CountryCode, CurrencyCode, Id, PositiveInt32, UtcTimestamp
 
 
@@ -152,6 +160,25 @@ class PaymentReceived(Event):
     KEY_FIELD = "payment.invoice_id"
 
     payment: Payment
+
+
+class PaymentFailed(Event):
+    """A collection attempt on an issued invoice failed: input of the dunning path.
+
+    `attempt_count` numbers the billing platform's attempts (a redelivered failure repeats the
+    same count); `next_attempt_at` is when the platform retries on its own, if it will.
+    """
+
+    EVENT_TYPE = "payment-failed"
+    DOMAIN = "billing"
+    KEY_FIELD = "invoice_id"
+
+    invoice_id: Id
+    amount_due: PositiveMoney
+    attempt_count: PositiveInt32
+    failed_at: UtcTimestamp
+    next_attempt_at: UtcTimestamp | None = None
+    reason: str | None = None
 
 
 class ExceptionRetryRequested(Event):

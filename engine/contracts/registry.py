@@ -37,6 +37,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     events.BillingScheduleCreated,
     events.InvoiceIssued,
     events.PaymentReceived,
+    events.PaymentFailed,
     events.ExceptionRetryRequested,
     events.ExceptionCancelRequested,
     events.LegalEntityUpserted,

@@ -14,6 +14,10 @@ from engine.topics import Catalog, CatalogError, load_catalog, name
 INBOUND = ["q2c.crm.events", "q2c.erp.events", "q2c.billing.events", "q2c.masterdata.events"]
 COMMANDS = [f"q2c.commands.{t}" for t in ("masterdata", "erp", "billing", "crm")]
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
+# The gateway's per-platform native-event topics and their dead letters (engine.connectors).
+NATIVE = [
+    f"q2c.native.{p}" for p in ("salesforce", "dynamics", "netsuite", "sap", "oracle", "stripe")
+]
 
 # Names the runtime and the publisher address directly; renaming one breaks them.
 REQUIRED = {
@@ -34,6 +38,8 @@ REQUIRED = {
     "q2c.ops.replay-progress",
     *(f"{t}.{q}" for t in [*INBOUND, "q2c.saga.inbox"] for q in ("retry-1m", "retry-10m", "dlq")),
     *(f"{t}.{q}" for t in COMMANDS for q in ("retry-1m", "retry-10m")),
+    *NATIVE,
+    *(f"{t}.dlq" for t in NATIVE),
 }
 
 

@@ -1,0 +1,43 @@
+"""`q2c translate`: the translator stage (native topics -> canonical events, exactly once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from engine.connectors.mapping import MappingError
+from engine.connectors.registry import load_mappings
+from engine.connectors.settings import ConnectorSettings
+from engine.connectors.translator import Translator
+from engine.observability.logging import configure_logging
+from engine.settings import SettingsError, load_settings
+
+
+async def _run(translator: Translator) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, translator.request_stop)
+    await translator.run()
+
+
+def translate(log_level: str = typer.Option("INFO", help="logging level")) -> None:
+    """Translate stored native events with the current mappings until SIGTERM.
+
+    Runs in its own consumer group (`<Q2C_GROUP_ID>-translator`); untranslatable records go to
+    `q2c.native.<platform>.dlq` (see `q2c dlq list`).
+    """
+    configure_logging(log_level, json_lines=True, worker_id="translator")
+    try:
+        settings = load_settings()
+        mappings = load_mappings(ConnectorSettings())
+    except MappingError as exc:
+        typer.echo(f"mapping error:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SettingsError, ValueError) as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    asyncio.run(_run(Translator(settings, mappings)))

@@ -1,0 +1,134 @@
+"""`q2c translate`: native topics -> canonical events, exactly once (I/O).
+
+Each assigned native partition has its own transactional producer (transactional id
+`<client_id>-translate-<topic>-<partition>`, so a zombie translator of that partition is
+fenced when a new owner starts it: aiokafka sends offsets without KIP-447's generation).
+A batch of one partition is translated and its canonical events (or dead letters) are
+written together with the consumed offsets in one transaction: a crash either loses the
+whole batch's output and offsets (it is read again) or commits both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from engine.codec import Codec, default_codec
+from engine.connectors.mapping import MappingFile
+from engine.connectors.outputs import Outputs, outputs_for
+from engine.connectors.registry import CONNECTORS, native_topic
+from engine.gateway import metrics
+from engine.kafka.client import Consumer, TransactionalProducer
+from engine.kafka.connection import client_options
+from engine.kafka.records import InRecord, TopicPartition
+from engine.settings import Settings
+from engine.topics import name
+
+log = logging.getLogger("q2c.translator")
+RETRY_PAUSE_S = 1.0
+
+
+class Translator:
+    """Consumes the native topics in group `<group_id>-translator` until `request_stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mappings: dict[str, MappingFile],
+        *,
+        platforms: Iterable[str] | None = None,
+        codec: Codec | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mappings = mappings
+        self.codec = codec or default_codec()
+        self.group_id = f"{settings.group_id}-translator"
+        chosen = list(platforms) if platforms is not None else list(CONNECTORS)
+        self.topics = [name(settings.topic_prefix, native_topic(p)) for p in chosen]
+        self._options: dict[str, Any] = client_options(settings)
+        self._producers: dict[TopicPartition, TransactionalProducer] = {}
+        self._stop = asyncio.Event()
+        self.translated = 0  # native records committed (events or dead letters)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def _assigned(self, parts: set[TopicPartition]) -> None:
+        for tp in sorted(parts, key=lambda t: (t.topic, t.partition)):
+            if tp in self._producers:
+                continue
+            producer = TransactionalProducer(
+                self._options, f"{self.settings.client_id}-translate-{tp.topic}-{tp.partition}"
+            )
+            await producer.start()
+            self._producers[tp] = producer
+        await self._consumer.seek_to_committed(parts)
+
+    async def _revoked(self, parts: set[TopicPartition]) -> None:
+        for tp in parts:
+            producer = self._producers.pop(tp, None)
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+
+    async def run(self) -> None:
+        """Translate until `request_stop()`; leaves the group cleanly."""
+        self._consumer = Consumer(self._options, group_id=self.group_id, client_id="q2c-translator")
+        await self._consumer.start()
+        self._consumer.subscribe(self.topics, self._assigned, self._revoked)
+        try:
+            while not self._stop.is_set():
+                records = await self._consumer.poll(timeout_ms=200)
+                by_partition: dict[TopicPartition, list[InRecord]] = defaultdict(list)
+                for rec in records:
+                    by_partition[TopicPartition(rec.topic, rec.partition)].append(rec)
+                for tp, batch in by_partition.items():
+                    await self._commit_batch(tp, batch)
+        finally:
+            await self._revoked(set(self._producers))
+            await self._consumer.stop()
+
+    async def _commit_batch(self, tp: TopicPartition, batch: list[InRecord]) -> None:
+        producer = self._producers.get(tp)
+        if producer is None:  # revoked while the batch was in flight
+            return
+        now_ms = int(time.time() * 1000)
+        planned = [
+            outputs_for(r, self.mappings, self.codec, self.settings.topic_prefix, now_ms)
+            for r in batch
+        ]
+        try:
+            await producer.begin()
+            try:
+                futures = [await producer.send(out) for p in planned for out in p.records]
+                await producer.commit({tp: batch[-1].offset + 1}, self.group_id)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.abort()
+                raise
+            for fut in futures:
+                await fut
+        except Exception as exc:
+            # Nothing of the batch was committed: read it again after a pause.
+            log.warning("translation batch of %s rolled back: %s", tp, type(exc).__name__)
+            self._consumer.seek(tp, batch[0].offset)
+            await asyncio.sleep(RETRY_PAUSE_S)
+            return
+        self.translated += len(batch)
+        platform = tp.topic.rsplit(".", 1)[-1]
+        for p in planned:
+            _count(platform, p)
+
+
+def _count(platform: str, outputs: Outputs) -> None:
+    if outputs.unmapped is not None:
+        metrics.UNMAPPED.labels(platform).inc()
+    elif not outputs.events:
+        metrics.NOTHING.labels(platform).inc()
+    for event in outputs.events:
+        metrics.TRANSLATED.labels(platform, event.EVENT_TYPE).inc()
