@@ -1,0 +1,1 @@
+"""Platform connectors: inbound (native events to canonical) and outbound (commands to platform APIs)."""

@@ -1,0 +1,1 @@
+"""Certinia PSA connector."""
