@@ -87,7 +87,7 @@ async def test_validation_error_is_permanent_with_code_and_path(netsuite: NetSui
 async def test_the_restlet_limit_code_is_a_rate_limit_not_a_failure(
     netsuite: NetSuiteEmulator,
 ) -> None:
-    netsuite.fail_next(1, 400, json.loads(ns_error(400, "SSS_REQUEST_LIMIT_EXCEEDED").body))
+    netsuite.fail_next(1, 400, json.loads(bytes(ns_error(400, "SSS_REQUEST_LIMIT_EXCEEDED").body)))
     async with _connector(netsuite, max_retry_after_s=1.0) as ns:
         await ns.handle(create_project("D-1"))
     assert netsuite.effects.count("create", "job") == 1

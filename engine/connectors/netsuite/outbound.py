@@ -156,10 +156,12 @@ class NetSuiteConnector(AsyncStartStop):
             },
             ok=(400,),
         )
-        if reply.status_code == 400:
-            if detail_of(parse_body(reply.content)).code != "IDEMPOTENCY_ERROR":
-                self._raise(reply)
-            # Already accepted earlier: the original job answers for it.
+        # A 400 IDEMPOTENCY_ERROR means accepted earlier: the original job answers for it.
+        if (
+            reply.status_code == 400
+            and detail_of(parse_body(reply.content)).code != "IDEMPOTENCY_ERROR"
+        ):
+            self._raise(reply)
         return await self._job_result(reply.headers.get("location"))
 
     def _raise(self, reply: httpx.Response) -> None:
