@@ -17,3 +17,4 @@ if [ -z "${Q2C_BOOTSTRAP_SERVERS:-}" ] && { ! ls deploy/kafka/target/lib/kafka_2
   command -v mvn >/dev/null || { echo "Maven (mvn) is needed to fetch the Kafka jars" >&2; exit 1; }
   (cd deploy/kafka && mvn -q -B dependency:copy-dependencies)
 fi
+scripts/install_stripe_mock.sh

@@ -1,0 +1,99 @@
+"""Certinia PSA outbound: create-project and close-project as `pse__Proj__c` upserts.
+
+Certinia lives in a Salesforce org, so this is Salesforce's REST API (`SalesforceRest`): the
+project and its milestones (`pse__Milestone__c`) are upserted by q2c external ids in one
+all-or-none composite request (one API call; milestones reference the project by
+`@{project.id}`), so a redelivered command updates the same records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.adapters.errors import PermanentError
+from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.fields import OutboundFields, load_fields
+from engine.connectors.outbound.replies import project_created
+from engine.connectors.salesforce.outbound import MAX_COMPOSITE, SalesforceRest, with_client_header
+from engine.contracts import CloseProject, Command, CreateProject, Event
+from engine.lifecycle import AsyncStartStop
+
+PLATFORM = "certinia"
+
+
+def milestone_key(deal_id: str, milestone_id: str) -> str:
+    """A milestone's external id: unique across deals, stable across redeliveries."""
+    return f"{deal_id}:{milestone_id}"
+
+
+class CertiniaConnector(AsyncStartStop):
+    """Commands of the erp target against Certinia PSA."""
+
+    platform = PLATFORM
+    commands = frozenset({"create-project", "close-project"})
+
+    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
+        self.http = PlatformHttp(with_client_header(config))
+        self.rest = SalesforceRest(self.http, fields or load_fields(PLATFORM))
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def stop(self) -> None:
+        await self.http.stop()
+
+    async def handle(self, command: Command) -> Sequence[Event]:
+        if isinstance(command, CreateProject):
+            return [project_created(command, PLATFORM, await self.create_project(command))]
+        if isinstance(command, CloseProject):
+            stage = self.rest.fields.record("closed_stage").name
+            await self.rest.upsert(
+                "project",
+                command.deal_id,
+                {"pse__Stage__c": stage, "pse__Is_Active__c": False},
+                update_only=True,
+            )
+            return []
+        raise PermanentError(f"certinia does not handle {command.header.command_type}")
+
+    async def create_project(self, command: CreateProject) -> str:
+        """Project and milestones; returns the project's Salesforce Id."""
+        contract = command.contract
+        project: dict[str, Any] = {
+            "Name": f"{command.account.name} {contract.contract_id}",
+            "pse__Start_Date__c": contract.start_date.isoformat(),
+            "pse__End_Date__c": contract.end_date.isoformat(),
+        }
+        milestones = [
+            (m.milestone_id, {"Name": m.name, "pse__Target_Date__c": m.due_date.isoformat(),
+                              "pse__Milestone_Amount__c": str(m.amount.amount)})
+            for m in contract.milestones
+        ]  # fmt: skip
+        first = [
+            self.rest.sub_upsert("project", "project", command.deal_id, project, update_only=False)
+        ]
+        project_ref = "@{project.id}"
+        chunks = [
+            milestones[i : i + MAX_COMPOSITE - 1]
+            for i in range(0, len(milestones), MAX_COMPOSITE - 1)
+        ]
+        project_id = ""
+        for n, chunk in enumerate(chunks or [[]]):
+            subs = [
+                self.rest.sub_upsert(
+                    f"m{i}",
+                    "milestone",
+                    milestone_key(command.deal_id, mid),
+                    {**body, "pse__Project__c": project_ref},
+                    update_only=False,
+                )
+                for i, (mid, body) in enumerate(chunk)
+            ]
+            results = await self.rest.composite([*(first if n == 0 else []), *subs])
+            if n == 0:
+                project_id = str((results.get("project") or {}).get("id", ""))
+                project_ref = project_id
+        if not project_id:
+            raise PermanentError("certinia returned no id for the project")
+        return project_id

@@ -1,0 +1,1 @@
+"""Shared pieces of the outbound connectors: errors, limiter, circuit breaker, routing, fields."""

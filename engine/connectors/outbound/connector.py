@@ -1,0 +1,66 @@
+"""What an outbound connector is, and the `CommandRunner` handler that drives one.
+
+A connector turns a canonical command into the platform's HTTP requests and returns the
+canonical reply events (possibly none). `ConnectorHandler` routes each command to its
+platform's connector and publishes the replies through the `Publisher`, so the runner commits
+the command only after its replies were acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from engine.adapters.errors import PermanentError
+from engine.contracts import Command, Event
+from engine.publisher import Publisher
+
+
+class OutboundConnector(Protocol):
+    """One platform's side of the commands it owns."""
+
+    platform: str
+    commands: frozenset[str]
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def handle(self, command: Command) -> Sequence[Event]:
+        """Make the command's effect on the platform (idempotently); return its replies."""
+        ...
+
+
+class ConnectorHandler:
+    """A `CommandRunner` handler: command -> its connector -> replies published."""
+
+    def __init__(self, connectors: Sequence[OutboundConnector], publisher: Publisher) -> None:
+        self.publisher = publisher
+        self.connectors = list(connectors)
+        self.routes: Mapping[str, OutboundConnector] = routes_of(self.connectors)
+        self.published = 0
+
+    async def __call__(self, command: Command) -> None:
+        connector = self.routes.get(command.header.command_type)
+        if connector is None:
+            raise PermanentError(
+                f"no connector handles {command.header.command_type} "
+                f"(configured: {', '.join(sorted(c.platform for c in self.connectors))})"
+            )
+        for event in await connector.handle(command):
+            await self.publisher.publish(event)
+            self.published += 1
+
+
+def routes_of(connectors: Sequence[OutboundConnector]) -> dict[str, OutboundConnector]:
+    """Command type -> connector; two connectors claiming one command type is a set-up error."""
+    routes: dict[str, OutboundConnector] = {}
+    for connector in connectors:
+        for command_type in connector.commands:
+            if command_type in routes:
+                raise ValueError(
+                    f"{command_type} is claimed by both {routes[command_type].platform} "
+                    f"and {connector.platform}"
+                )
+            routes[command_type] = connector
+    return routes

@@ -1,0 +1,143 @@
+"""SAP S/4HANA outbound (OData V2, API_ENTERPRISE_PROJECT_SRV): create-project, close-project.
+
+Modifying calls need a CSRF token: fetched with `X-CSRF-Token: Fetch` on a GET, then sent
+with the session cookies (httpx keeps them); a 403 answering `X-CSRF-Token: Required` means
+the token went stale, so it is fetched again and the call resent once. The API has no
+repeatable-request support to rely on, so create-project checks before it creates: the
+project is looked up by `ProjectExternalID` (= the q2c deal id) and only created when absent.
+Updates carry the entity's ETag in `If-Match`; a 412 (changed meanwhile) rereads and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+
+from engine.adapters.errors import PermanentError
+from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.errors import PlatformError, error_for, parse_body
+from engine.connectors.outbound.fields import OutboundFields, load_fields
+from engine.connectors.outbound.replies import project_created
+from engine.contracts import CloseProject, Command, CreateProject, Event
+from engine.lifecycle import AsyncStartStop
+
+PLATFORM = "sap"
+SERVICE = "/sap/opu/odata/sap/API_ENTERPRISE_PROJECT_SRV;v=0002"
+
+
+def odata_date(day: date) -> str:
+    """OData V2's `/Date(<ms since epoch>)/`."""
+    ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    return f"/Date({ms})/"
+
+
+def odata_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _stale_token(reply: httpx.Response) -> bool:
+    return reply.status_code == 403 and reply.headers.get("x-csrf-token", "").lower() == "required"
+
+
+class SapConnector(AsyncStartStop):
+    """Commands of the erp target against SAP S/4HANA."""
+
+    platform = PLATFORM
+    commands = frozenset({"create-project", "close-project"})
+
+    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
+        headers = {"Accept": "application/json", **config.headers}
+        self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
+        self.fields = fields or load_fields(PLATFORM)
+        self._token: str | None = None
+        self.entity = self.fields.record("project")
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def stop(self) -> None:
+        await self.http.stop()
+
+    async def handle(self, command: Command) -> Sequence[Event]:
+        if isinstance(command, CreateProject):
+            return [project_created(command, PLATFORM, await self.create_project(command))]
+        if isinstance(command, CloseProject):
+            await self.close_project(command.project_id)
+            return []
+        raise PermanentError(f"sap does not handle {command.header.command_type}")
+
+    async def _fetch_token(self) -> str:
+        reply = await self.http.request("GET", f"{SERVICE}/", headers={"X-CSRF-Token": "Fetch"})
+        token = reply.headers.get("x-csrf-token")
+        if not token:
+            raise PlatformError("sap answered no CSRF token")
+        self._token = token
+        return token
+
+    async def _modify(
+        self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """A modifying call with the CSRF token; refetched once when SAP says it is stale."""
+        for attempt in range(2):
+            token = self._token or await self._fetch_token()
+            reply = await self.http.request(
+                method, url, json=dict(body), headers={**headers, "X-CSRF-Token": token},
+                ok=(403, 412),
+            )  # fmt: skip
+            if _stale_token(reply) and attempt == 0:
+                self._token = None
+                continue
+            error = error_for(PLATFORM, reply.status_code, reply.headers, parse_body(reply.content))
+            if error is not None and reply.status_code != 412:
+                raise error
+            return reply
+        raise PlatformError("sap kept refusing the CSRF token")  # pragma: no cover
+
+    async def find_project(self, external_id: str) -> dict[str, Any] | None:
+        reply = await self.http.request(
+            "GET",
+            f"{SERVICE}/{self.entity.name}",
+            params={
+                "$filter": f"{self.entity.external_id} eq {odata_literal(external_id)}",
+                "$format": "json",
+            },
+        )
+        results = reply.json().get("d", {}).get("results", [])
+        if len(results) > 1:
+            raise PermanentError(f"sap has several projects with one {self.entity.external_id}")
+        return results[0] if results else None
+
+    async def create_project(self, command: CreateProject) -> str:
+        """Check before create; returns the project's ProjectUUID."""
+        found = await self.find_project(command.deal_id)
+        if found is None:
+            contract = command.contract
+            body = {
+                **self.entity.defaults,
+                "Project": f"Q2C-{command.deal_id}"[:24],
+                "ProjectDescription": f"{command.account.name} {contract.contract_id}"[:40],
+                self.entity.external_id or "ProjectExternalID": command.deal_id,
+                "ProjectStartDate": odata_date(contract.start_date),
+                "ProjectEndDate": odata_date(contract.end_date),
+            }
+            reply = await self._modify("POST", f"{SERVICE}/{self.entity.name}", body, {})
+            found = reply.json()["d"]
+        return str(found["ProjectUUID"])
+
+    async def close_project(self, project_uuid: str) -> None:
+        url = f"{SERVICE}/{self.entity.name}(guid'{project_uuid}')"
+        closed = self.fields.record("closed_status").name
+        for _ in range(2):
+            current = (await self.http.request("GET", url, params={"$format": "json"})).json()["d"]
+            if current.get("ProcessingStatus") == closed:
+                return
+            etag = current.get("__metadata", {}).get("etag", "*")
+            reply = await self._modify(
+                "PATCH", url, {"ProcessingStatus": closed}, {"If-Match": etag}
+            )
+            if reply.status_code != 412:
+                return
+        raise PlatformError("sap project kept changing under close-project (412)")

@@ -1,0 +1,93 @@
+"""NetSuite connector against the NetSuite emulator: eid upserts and async idempotency keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from engine.connectors.netsuite.outbound import NetSuiteConnector
+from engine.connectors.outbound.errors import Rejected
+from engine.contracts import ProjectCreated
+from tests.connectors.conftest import emulator_config
+from tests.connectors.samples import close_project, create_project, recognize_revenue
+from tests.emulators.netsuite import NetSuiteEmulator, ns_error
+
+
+@pytest.fixture
+def netsuite() -> Iterator[NetSuiteEmulator]:
+    with NetSuiteEmulator().running() as emulator:
+        assert isinstance(emulator, NetSuiteEmulator)
+        yield emulator
+
+
+def _connector(netsuite: NetSuiteEmulator, **overrides: object) -> NetSuiteConnector:
+    return NetSuiteConnector(emulator_config(netsuite, "netsuite", **overrides))
+
+
+async def test_create_project_twice_creates_one_customer_and_one_job(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    command = create_project("D-1")
+    async with _connector(netsuite) as ns:
+        (first,) = await ns.handle(command)
+        (second,) = await ns.handle(command)
+    assert isinstance(first, ProjectCreated) and isinstance(second, ProjectCreated)
+    assert first.project_id == second.project_id
+    assert first.envelope.event_id == second.envelope.event_id
+    assert netsuite.effects.count("create", "customer") == 1
+    assert netsuite.effects.count("create", "job") == 1
+    job = netsuite.by_external_id("job", "D-1")
+    assert job is not None and job["parent"] == {"externalId": "A-1"}
+
+
+async def test_close_project_updates_the_job_by_its_internal_id(netsuite: NetSuiteEmulator) -> None:
+    async with _connector(netsuite) as ns:
+        (created,) = await ns.handle(create_project("D-1"))
+        assert isinstance(created, ProjectCreated)
+        await ns.handle(close_project(created.project_id))
+    job = netsuite.by_external_id("job", "D-1")
+    assert job is not None and job["entityStatus"] == {"id": "CLOSED"}
+
+
+async def test_recognize_revenue_redelivered_creates_one_journal_entry(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    command = recognize_revenue("D-1")
+    async with _connector(netsuite) as ns:
+        await ns.handle(command)
+        await ns.handle(command)  # 400 IDEMPOTENCY_ERROR: already done, not an error
+    assert netsuite.effects.count("create", "journalEntry") == 1
+    assert len(netsuite.job_keys) == 1
+
+
+async def test_a_lost_reply_then_a_retry_is_still_one_journal_entry(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    netsuite.lose_replies(1, delay_s=1.5)
+    command = recognize_revenue("D-1")
+    async with _connector(netsuite, timeout_s=0.5) as ns:
+        with pytest.raises(Exception, match="timed out"):
+            await ns.handle(command)
+        await ns.handle(command)  # what the runner's retry does
+    assert netsuite.effects.count("create", "journalEntry") == 1
+
+
+async def test_validation_error_is_permanent_with_code_and_path(netsuite: NetSuiteEmulator) -> None:
+    netsuite.required["customer"] = ("subsidiary",)
+    async with _connector(netsuite) as ns:
+        with pytest.raises(Rejected) as caught:
+            await ns.handle(create_project("D-1"))
+    assert (caught.value.code, caught.value.path) == ("USER_ERROR", "subsidiary")
+    assert "Acme" not in str(caught.value)  # payload values stay out of the error
+    assert netsuite.effects.count() == 0
+
+
+async def test_the_restlet_limit_code_is_a_rate_limit_not_a_failure(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    netsuite.fail_next(1, 400, json.loads(bytes(ns_error(400, "SSS_REQUEST_LIMIT_EXCEEDED").body)))
+    async with _connector(netsuite, max_retry_after_s=1.0) as ns:
+        await ns.handle(create_project("D-1"))
+    assert netsuite.effects.count("create", "job") == 1

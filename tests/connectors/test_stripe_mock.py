@@ -1,0 +1,60 @@
+"""The Stripe connector against Stripe's official stripe-mock: requests validate against Stripe's spec.
+
+stripe-mock is stateless (fixture responses, no idempotency replay), so these tests prove the
+calls, parameters and headers are what Stripe's API accepts; idempotency replay itself is
+Stripe's documented behaviour and is covered by the error classification tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.adapters.errors import PermanentError
+from engine.connectors.outbound.errors import Rejected
+from engine.connectors.stripe.outbound import StripeConnector, idempotency_key
+from engine.contracts import InvoiceIssued
+from tests.connectors.conftest import stripe_config
+from tests.connectors.samples import issue_invoice
+
+pytestmark = pytest.mark.stripe_mock
+
+
+async def test_issue_invoice_replies_with_stripes_invoice_id(stripe_mock_url: str) -> None:
+    command = issue_invoice("D-1", "invoice-1", "1000", "250.50")
+    async with _connector(stripe_mock_url) as stripe:
+        (reply,) = await stripe.handle(command)
+        sent = stripe.http.requests
+    assert isinstance(reply, InvoiceIssued)
+    assert reply.invoice.invoice_id.startswith("in_")
+    assert reply.invoice.invoice_reference == command.invoice_reference
+    assert reply.envelope.correlation_id == "D-1"
+    # customer search, invoice, two items, finalize: every one accepted by Stripe's spec
+    assert sent == 5
+
+
+async def test_the_same_command_twice_gives_the_same_reply_event(stripe_mock_url: str) -> None:
+    command = issue_invoice()
+    async with _connector(stripe_mock_url) as stripe:
+        (first,) = await stripe.handle(command)
+        (second,) = await stripe.handle(command)
+    assert first.envelope.event_id == second.envelope.event_id
+
+
+async def test_a_parameter_stripe_refuses_is_a_permanent_error(stripe_mock_url: str) -> None:
+    async with _connector(stripe_mock_url) as stripe:
+        with pytest.raises(Rejected) as caught:
+            await stripe.http.request("POST", "/v1/invoices", data={"no_such_param": "x"})
+    assert isinstance(caught.value, PermanentError)
+    assert caught.value.status == 400
+    assert "no_such_param" not in str(caught.value) or caught.value.path == "no_such_param"
+
+
+def test_idempotency_keys_are_per_step_and_within_stripes_limit() -> None:
+    assert idempotency_key("D-1:invoice-1", "item/1") != idempotency_key("D-1:invoice-1", "item/2")
+    long_key = idempotency_key("x" * 400, "finalize")
+    assert len(long_key) <= 255
+    assert long_key == idempotency_key("x" * 400, "finalize")
+
+
+def _connector(url: str) -> StripeConnector:
+    return StripeConnector(stripe_config(url))

@@ -1,0 +1,101 @@
+"""Oracle Fusion REST emulator: projects and receivablesInvoices (platforms.md §5).
+
+- `POST …/projects` with `Upsert-Mode: true` updates the project with the same `ProjectNumber`
+  instead of creating a second one; without it, POST always creates.
+- `GET …/<resource>?q=<Field>='<value>'` finds; `PATCH …/<resource>/<id>` updates.
+- `receivablesInvoices` has no upsert; its PATCH may only change `InvoiceStatus`,
+  `PaymentTerms` and `TransactionDate` (400 otherwise).
+- Errors: `{title, status, o:errorDetails: [{detail, o:errorCode, o:errorPath}]}`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tests.emulators.base import Emulator, RecordStore
+
+BASE = "/fscmRestApi/resources/11.13.18.05"
+KEYS = {
+    "projects": ("ProjectId", "ProjectNumber"),
+    "receivablesInvoices": ("CustomerTransactionId", "TransactionNumber"),
+}
+INVOICE_PATCHABLE = {"InvoiceStatus", "PaymentTerms", "TransactionDate"}
+_Q = re.compile(r"^(\w+)='((?:[^']|'')*)'$")
+
+
+def ora_error(status: int, code: str, path: str | None = None) -> Response:
+    detail: dict[str, Any] = {"detail": code, "o:errorCode": code}
+    if path:
+        detail["o:errorPath"] = path
+    return JSONResponse(
+        {"title": code, "status": str(status), "o:errorDetails": [detail]}, status_code=status
+    )
+
+
+class OracleEmulator(Emulator):
+    name = "oracle"
+
+    def __init__(self, *, rate_per_s: float | None = None) -> None:
+        super().__init__(rate_per_s=rate_per_s)
+        self.store = RecordStore("3000000")
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(BASE + "/{resource}", self._collection, methods=["GET", "POST"]),
+            Route(BASE + "/{resource}/{rid}", self._item, methods=["GET", "PATCH"]),
+        ]
+
+    def items(self, resource: str) -> list[dict[str, Any]]:
+        return list(self.store.of(resource).values())
+
+    async def _collection(self, request: Request) -> Response:
+        resource = request.path_params["resource"]
+        if resource not in KEYS:
+            return ora_error(404, "NOT_FOUND")
+        id_field, number_field = KEYS[resource]
+        if request.method == "GET":
+            found = self.items(resource)
+            if (q := request.query_params.get("q")) is not None:
+                match = _Q.match(q)
+                if match is None:
+                    return ora_error(400, "INVALID_QUERY")
+                found = [r for r in found if str(r.get(match[1])) == match[2].replace("''", "'")]
+            return JSONResponse({"items": found, "count": len(found), "hasMore": False})
+        body = json.loads(await request.body() or b"{}")
+        if number_field not in body:
+            return ora_error(400, "REQUIRED", number_field)
+        upsert = request.headers.get("upsert-mode") == "true" and resource == "projects"
+        existing = self.store.find(resource, number_field, body[number_field])
+        if upsert and existing:
+            record = self.store.of(resource)[existing[0]]
+            record.update(body)
+            self.record(request, "update", resource, body[number_field], body)
+            return JSONResponse(record, status_code=200)
+        rid = self.store.new_id()
+        record = {**body, id_field: rid}
+        if resource == "receivablesInvoices":
+            record["InvoiceStatus"] = "Incomplete"
+        self.store.of(resource)[rid] = record
+        self.record(request, "create", resource, body[number_field], body)
+        return JSONResponse(record, status_code=201)
+
+    async def _item(self, request: Request) -> Response:
+        resource, rid = request.path_params["resource"], request.path_params["rid"]
+        record = self.store.of(resource).get(rid)
+        if resource not in KEYS or record is None:
+            return ora_error(404, "NOT_FOUND")
+        if request.method == "GET":
+            return JSONResponse(record)
+        body = json.loads(await request.body() or b"{}")
+        if resource == "receivablesInvoices" and (bad := set(body) - INVOICE_PATCHABLE):
+            return ora_error(400, "NOT_UPDATABLE", sorted(bad)[0])
+        record.update(body)
+        kind = "complete" if body.get("InvoiceStatus") == "Complete" else "update"
+        self.record(request, kind, resource, str(record[KEYS[resource][1]]), body)
+        return JSONResponse(record)
