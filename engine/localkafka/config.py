@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +25,17 @@ def quorum_voters(nodes: list[NodeSpec]) -> str:
     return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
 
 
-def server_properties(node: NodeSpec, nodes: list[NodeSpec]) -> str:
-    """Properties for `node`; replication settings follow the cluster size (RF 3/min ISR 2 at 3)."""
+def server_properties(
+    node: NodeSpec, nodes: list[NodeSpec], overrides: Mapping[str, str] | None = None
+) -> str:
+    """Properties for `node`; replication settings follow the cluster size (RF 3/min ISR 2 at 3).
+
+    `overrides` replace or add entries (the secured listeners of engine.localkafka.secure).
+    """
     size = len(nodes)
     rf = min(3, size)
     min_isr = 2 if size >= 3 else 1
-    props = {
+    props: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
         "controller.quorum.voters": quorum_voters(nodes),
@@ -60,4 +66,5 @@ def server_properties(node: NodeSpec, nodes: list[NodeSpec]) -> str:
         "num.io.threads": 4,
         "log.retention.check.interval.ms": 60000,
     }
+    props.update(overrides or {})
     return "".join(f"{k}={v}\n" for k, v in props.items())
