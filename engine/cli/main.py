@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from engine.cli import (
+    acls,
     bench,
     demo,
     dlq,
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
+app.add_typer(acls.app, name="acls")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")
