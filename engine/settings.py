@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -44,9 +44,24 @@ class Settings(BaseSettings):
         default=None, description="Kafka bootstrap servers; unset means the local broker"
     )
     security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
-    sasl_mechanism: str | None = None
+    sasl_mechanism: str | None = Field(
+        default=None, description="SCRAM-SHA-512 (default with SASL), SCRAM-SHA-256 or PLAIN"
+    )
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password; prefer Q2C_SASL_PASSWORD_FILE"
+    )
+    sasl_password_file: Path | None = Field(
+        default=None, description="file holding the SASL password (read at connect time)"
+    )
+    ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle (PEM) that signed the brokers' certificates"
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="client certificate (PEM) for mutual TLS"
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="private key of ssl_certfile")
+    ssl_key_password: SecretStr | None = None
     client_id: str = "q2c"
     group_id: str = "q2c-engine"
     processing_mode: ProcessingMode = ProcessingMode.EXACTLY_ONCE
@@ -106,5 +121,12 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             name = "Q2C_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            # A secret's value is never echoed, not even a malformed one.
+            got = "" if _is_secret(err["loc"]) else f" (got {err.get('input')!r})"
+            lines.append(f"{name}: {err['msg']}{got}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    field = Settings.model_fields.get(str(loc[0])) if loc else None
+    return field is not None and field.annotation == SecretStr | None

@@ -9,6 +9,8 @@ import time
 import typer
 
 from engine.localkafka import LocalKafkaError, load_cluster, start_cluster
+from engine.localkafka.secure import client_env
+from engine.security.principals import LAUNCHER_USER
 
 app = typer.Typer(
     help="Start, stop and inspect the local Apache Kafka (KRaft) broker.", no_args_is_help=True
@@ -20,15 +22,34 @@ def start(
     nodes: int = typer.Option(1, help="1 for a single broker, 3 for a fault-test cluster"),
     name: str = typer.Option("default", help="cluster name (several can run side by side)"),
     timeout: float = typer.Option(120.0, help="seconds to wait for the broker to answer"),
+    secure: bool = typer.Option(
+        False, help="TLS + SASL/SCRAM-SHA-512 + ACLs (deny unless allowed); prints client settings"
+    ),
 ) -> None:
-    """Start a local broker (fetching the jars with Maven on first use) and print its address."""
+    """Start a local broker (fetching the jars with Maven on first use) and print its address.
+
+    With --secure it prints, as `export` lines, the settings of the launcher's super user
+    (to run `q2c topics apply` and `q2c acls apply`), and where each principal's password is.
+    """
     began = time.monotonic()
     try:
-        cluster = start_cluster(nodes, name=name, timeout_s=timeout)
+        cluster = start_cluster(nodes, name=name, timeout_s=timeout, secure=secure)
     except LocalKafkaError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    typer.echo(cluster.bootstrap_servers)
+    layout = cluster.security
+    if layout is None:
+        typer.echo(cluster.bootstrap_servers)
+    else:
+        for key, value in client_env(layout, cluster.bootstrap_servers, LAUNCHER_USER).items():
+            typer.echo(f"export {key}={value}")
+        typer.echo(
+            "# components connect as their own principal: same settings, with\n"
+            "# Q2C_SASL_USERNAME=<user> and Q2C_SASL_PASSWORD_FILE=<file> from:"
+        )
+        for user in layout.users():
+            if user != LAUNCHER_USER:
+                typer.echo(f"#   {user}: {layout.password_file(user)}")
     typer.echo(f"ready in {time.monotonic() - began:.1f}s", err=True)
 
 

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from engine.cli import (
+    acls,
     bench,
     connectors,
     demo,
@@ -60,6 +61,7 @@ def main(
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
+app.add_typer(acls.app, name="acls")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.kafka.security import security_options
 from engine.localkafka import load_cluster
-from engine.settings import Settings
+from engine.settings import SecurityProtocol, Settings
 
 
 class NoBrokerError(RuntimeError):
@@ -21,17 +22,14 @@ def resolve_bootstrap(settings: Settings) -> str:
         raise NoBrokerError(
             "no Kafka: set Q2C_BOOTSTRAP_SERVERS, or start the local broker with `q2c kafka start`"
         )
+    if cluster.secure and settings.security_protocol is SecurityProtocol.PLAINTEXT:
+        raise NoBrokerError(
+            f"the local broker {cluster.name!r} is secured: set the Q2C_SECURITY_PROTOCOL, "
+            "Q2C_SSL_CAFILE and Q2C_SASL_* settings `q2c kafka start --secure` printed"
+        )
     return cluster.bootstrap_servers
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
     """Connection options shared by every producer, consumer and admin client."""
-    opts: dict[str, Any] = {
-        "bootstrap_servers": resolve_bootstrap(settings),
-        "security_protocol": settings.security_protocol.value,
-    }
-    if settings.sasl_mechanism:
-        opts["sasl_mechanism"] = settings.sasl_mechanism
-        opts["sasl_plain_username"] = settings.sasl_username
-        opts["sasl_plain_password"] = settings.sasl_password
-    return opts
+    return {"bootstrap_servers": resolve_bootstrap(settings), **security_options(settings)}

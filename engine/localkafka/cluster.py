@@ -19,11 +19,20 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.localkafka.config import NodeSpec, server_properties
 from engine.localkafka.jars import ensure_jars
 from engine.localkafka.probe import broker_answers_metadata
+from engine.localkafka.secure import (
+    SecureLayout,
+    create_material,
+    launcher_options,
+    scram_format_args,
+    secure_overrides,
+)
 from engine.paths import KAFKA_DEPLOY_DIR, runtime_home
+from engine.security.principals import load_principals
 
 JVM_HEAP = ["-Xms256m", "-Xmx512m"]
 # Two cores: a serial GC and a capped processor count keep the JVM from crowding the engine.
@@ -69,10 +78,20 @@ class LocalCluster:
     directory: Path
     nodes: list[NodeSpec]
     pids: dict[int, int] = field(default_factory=dict)
+    secure: bool = False
 
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(n.bootstrap for n in self.nodes)
+
+    @property
+    def security(self) -> SecureLayout | None:
+        """TLS material and SCRAM users of a secured cluster (None when it is PLAINTEXT)."""
+        return SecureLayout(self.directory / "security") if self.secure else None
+
+    def launcher_options(self) -> dict[str, Any]:
+        """Connection options of the launcher itself: its super user on a secured cluster."""
+        return launcher_options(self.security) if self.security else {}
 
     @property
     def state_file(self) -> Path:
@@ -104,6 +123,7 @@ class LocalCluster:
                 for n in self.nodes
             ],
             "pids": {str(k): v for k, v in self.pids.items()},
+            "secure": self.secure,
         }
         self.state_file.write_text(json.dumps(data, indent=2))
 
@@ -125,7 +145,11 @@ class LocalCluster:
         self, node: NodeSpec, cluster_id: str, overrides: Mapping[str, str] | None = None
     ) -> None:
         props = self.directory / f"node-{node.node_id}.properties"
-        props.write_text(server_properties(node, self.nodes, overrides))
+        layout = self.security
+        merged = {**(secure_overrides(node, layout) if layout else {}), **(overrides or {})}
+        props.write_text(server_properties(node, self.nodes, merged))
+        if layout:
+            os.chmod(props, 0o600)  # it holds the inter-broker SCRAM password
         if (node.log_dir / "meta.properties").exists():
             return
         proc = subprocess.run(
@@ -140,6 +164,8 @@ class LocalCluster:
                 # `=` form: a base64 id may start with "-" and must not parse as an option.
                 f"--cluster-id={cluster_id}",
                 f"--config={props}",
+                # KRaft: SCRAM users are written into the metadata log before the first start.
+                *(scram_format_args(layout) if layout else []),
             ],
             capture_output=True,
             text=True,
@@ -196,7 +222,11 @@ class LocalCluster:
                         f"broker node {nid} exited during start-up; log tail:\n"
                         f"{_tail(self.log_file(nid))}\n{_tail(self.directory / f'node-{nid}.out')}"
                     )
-                if broker_answers_metadata(self.node(nid).bootstrap, expected_brokers=len(pending)):
+                if broker_answers_metadata(
+                    self.node(nid).bootstrap,
+                    expected_brokers=len(pending),
+                    security=self.launcher_options(),
+                ):
                     pending.discard(nid)
             if pending:
                 time.sleep(0.5)
@@ -273,7 +303,13 @@ def load_cluster(name: str = "default", home: Path | None = None) -> LocalCluste
         for n in data["nodes"]
     ]
     pids = {int(k): int(v) for k, v in data.get("pids", {}).items()}
-    return LocalCluster(name=data["name"], directory=directory, nodes=nodes, pids=pids)
+    return LocalCluster(
+        name=data["name"],
+        directory=directory,
+        nodes=nodes,
+        pids=pids,
+        secure=bool(data.get("secure", False)),
+    )
 
 
 def start_cluster(
@@ -283,15 +319,19 @@ def start_cluster(
     home: Path | None = None,
     timeout_s: float = 120.0,
     overrides: Mapping[str, str] | None = None,
+    secure: bool = False,
+    users: list[str] | None = None,
 ) -> LocalCluster:
     """Start (or reuse, when already running) a local KRaft cluster of 1 or 3 nodes.
 
     `overrides`: extra broker properties (fault tests shorten broker-side timers with them).
+    `secure`: TLS + SCRAM + ACLs (engine.localkafka.secure), with a SCRAM user for each of
+    `users` (default: the principals file) besides the launcher's super user.
     """
     if nodes not in (1, 3):
         raise LocalKafkaError("a local cluster has 1 node, or 3 for fault tests")
     cluster = load_cluster(name, home)
-    if cluster is not None and len(cluster.nodes) != nodes:
+    if cluster is not None and (len(cluster.nodes) != nodes or cluster.secure != secure):
         cluster.destroy()
         cluster = None
     if cluster is None:
@@ -305,7 +345,11 @@ def start_cluster(
             )
             for i in range(1, nodes + 1)
         ]
-        cluster = LocalCluster(name=name, directory=directory, nodes=specs)
+        cluster = LocalCluster(name=name, directory=directory, nodes=specs, secure=secure)
+        if secure:
+            create_material(
+                directory / "security", users if users is not None else load_principals().names
+            )
         cluster.save()
     running = cluster.running_nodes()
     if len(running) == nodes:

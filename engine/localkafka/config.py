@@ -28,11 +28,14 @@ def quorum_voters(nodes: list[NodeSpec]) -> str:
 def server_properties(
     node: NodeSpec, nodes: list[NodeSpec], overrides: Mapping[str, str] | None = None
 ) -> str:
-    """Properties for `node`; replication settings follow the cluster size (RF 3/min ISR 2 at 3)."""
+    """Properties for `node`; replication settings follow the cluster size (RF 3/min ISR 2 at 3).
+
+    `overrides` replace or add entries (the secured listeners of engine.localkafka.secure).
+    """
     size = len(nodes)
     rf = min(3, size)
     min_isr = 2 if size >= 3 else 1
-    props = {
+    props: dict[str, object] = {
         "process.roles": "broker,controller",
         "node.id": node.node_id,
         "controller.quorum.voters": quorum_voters(nodes),
@@ -62,6 +65,6 @@ def server_properties(
         "num.network.threads": 2,
         "num.io.threads": 4,
         "log.retention.check.interval.ms": 60000,
-        **(overrides or {}),
     }
+    props.update(overrides or {})
     return "".join(f"{k}={v}\n" for k, v in props.items())
