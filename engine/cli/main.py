@@ -6,6 +6,7 @@ import typer
 
 from engine.cli import (
     bench,
+    chaos,
     demo,
     dlq,
     exceptions,
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(chaos.app, name="chaos")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
