@@ -65,14 +65,15 @@ class OwnProcesses:
         return sorted(w for w, p in self.workers.items() if p.poll() is None)
 
     async def kill_worker(self, worker_id: str) -> None:
-        proc = self.workers.pop(worker_id)
+        proc = self.workers[worker_id]
         if proc.poll() is None:
             self.signal(proc.pid, signal.SIGKILL)
         await asyncio.to_thread(proc.wait, STOP_TIMEOUT_S)
+        del self.workers[worker_id]
 
     async def stop_worker(self, worker_id: str) -> int:
         """Graceful (SIGTERM: finish the batch, commit, leave); SIGKILL after a timeout."""
-        proc = self.workers.pop(worker_id)
+        proc = self.workers[worker_id]
         if proc.poll() is None:
             self.signal(proc.pid, signal.SIGTERM)
         try:
@@ -80,6 +81,8 @@ class OwnProcesses:
         except subprocess.TimeoutExpired:
             self.signal(proc.pid, signal.SIGKILL)
             return await asyncio.to_thread(proc.wait, STOP_TIMEOUT_S)
+        finally:
+            self.workers.pop(worker_id, None)
 
     async def stop_all_workers(self) -> None:
         for worker_id in list(self.workers):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def run(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     configure_logging("WARNING", json_lines=False)
-    console = Console(stderr=as_json)
+    # Leader moves while topics are created and brokers come and go are the point here.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    console = Console(stderr=as_json, width=max(110, Console().width))
     base = home or Path(tempfile.mkdtemp(prefix="q2c-chaos-"))
     opts = RunOptions(scenario=chosen, deals=deals, seed=seed, home=base, rate=rate)
     verdict = asyncio.run(run_chaos(opts, progress=lambda m: console.print(f"[dim]{m}[/]")))

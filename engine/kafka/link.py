@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 log = logging.getLogger("q2c.kafka")
 
 # aiokafka lines that mean a broker or coordinator cannot be reached (its wording, 0.14).
+# Not leader changes or a coordinator still loading: those are routine and pass to the log.
 CONNECTIVITY = re.compile(
     r"Unable (?:to )?connect|Unable to (?:update|request) metadata|connection|"
     r"NodeNotReady|KafkaConnectionError|RequestTimedOut|KafkaTimeoutError|"
-    r"coordinator dead|session expired|not available|Failed fetch messages|"
-    r"Got error produce response|Could not send",
+    r"Failed fetch messages|Could not send",
     re.IGNORECASE,
 )
 REMIND_EVERY_S = 60.0
