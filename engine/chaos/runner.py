@@ -40,6 +40,15 @@ from engine.topics import ensure_topics
 log = logging.getLogger("q2c.chaos")
 PUBLISH_RETRIES = 240  # per event, 0.5 s apart: two minutes of broker absence
 Progress = Callable[[str], None]
+MAX_RATE = 60.0
+
+
+def paced_rate(events: int, scenario: Scenario) -> float:
+    """Events per second so that publishing outlasts the scenario's outages: the engine is
+    mid-stream when each fault hits and has work left when it ends (which is what makes the
+    time to recover measurable)."""
+    outages = sum(f.down_s for f in scenario.expand())
+    return max(2.0, min(MAX_RATE, events / (1.5 * outages + 10.0)))
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class RunOptions:
     deals: int
     seed: int
     home: Path
-    rate: float = 60.0  # events per second published
+    rate: float | None = None  # events per second published; None: `paced_rate`
     settle_timeout_s: float = 300.0
 
 
@@ -65,6 +74,7 @@ class _Run:
         )
         self.rng = random.Random(opts.seed)
         self.published = 0
+        self.rate = opts.rate or MAX_RATE
         env = {
             **os.environ,
             "Q2C_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
@@ -90,7 +100,7 @@ class _Run:
                         await asyncio.sleep(0.5)
                 if paced:
                     self.published += 1
-                    await asyncio.sleep(1.0 / self.opts.rate)
+                    await asyncio.sleep(1.0 / self.rate)
 
     async def wait_published(self, fraction: float, total: int) -> None:
         for _ in range(100_000):  # bounded by the trickle's own length
@@ -195,7 +205,9 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
         for _ in range(scenario.workers):
             run.procs.start_worker()
         await run.observer.start()
-        progress(f"{len(workload.events)} events of {opts.deals} deals at {opts.rate:g}/s")
+        rate = opts.rate or paced_rate(len(workload.events), scenario)
+        run.rate = rate
+        progress(f"{len(workload.events)} events of {opts.deals} deals at {rate:.3g}/s")
         trickle = asyncio.create_task(run.publish(workload.events, paced=True))
         timings = []
         for fault in scenario.expand():
@@ -218,7 +230,8 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
     measured = []
     for t in timings:
         recovered = run.observer.first_after(t.ended_at)
-        end = recovered if recovered is not None else t.ended_at
+        # Pauses count only while work was left: idle time after the last command is not one.
+        end = recovered if recovered is not None else max([t.started_at, *arrivals])
         measured.append(
             FaultTiming(
                 t.label,

@@ -34,7 +34,9 @@ def run(
     name: str = typer.Argument(..., help="scenario (see `q2c chaos list`)"),
     deals: int = typer.Option(50, min=1, help="deals to push through"),
     seed: int = typer.Option(1, help="seeds the deals, their interleaving and fault targets"),
-    rate: float = typer.Option(60.0, min=1.0, help="events published per second"),
+    rate: float | None = typer.Option(
+        None, min=1.0, help="events published per second (default: publishing outlasts the faults)"
+    ),
     down: float | None = typer.Option(None, min=0.0, help="override every outage's length (s)"),
     home: Path | None = HOME_OPTION,
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
