@@ -9,6 +9,7 @@ import typer
 from engine.cli import (
     acls,
     bench,
+    chaos,
     connectors,
     demo,
     dlq,
@@ -59,6 +60,7 @@ def main(
 
 
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(chaos.app, name="chaos")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 app.add_typer(acls.app, name="acls")

@@ -195,6 +195,20 @@ class Consumer:
             parts = self._consumer.partitions_for_topic(topic)
         return set(parts or ())
 
+    async def leaders(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """The broker id leading each partition of `topics` (fresh metadata; -1: none)."""
+        topics = list(topics)
+        for topic in topics:
+            self._consumer._client.add_topic(topic)
+        await self._consumer._client.force_metadata_update()
+        cluster = self._consumer._client.cluster
+        out: dict[TopicPartition, int] = {}
+        for topic in topics:
+            for p in cluster.partitions_for_topic(topic) or ():
+                leader = cluster.leader_for_partition(_TP(topic, p))
+                out[TopicPartition(topic, p)] = -1 if leader is None else int(leader)
+        return out
+
     async def poll(self, timeout_ms: int = 200) -> list[InRecord]:
         """Up to `max_records` records from any assigned partitions, in offset order per partition."""
         batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self._max_records)

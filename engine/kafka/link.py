@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 log = logging.getLogger("q2c.kafka")
 
 # aiokafka lines that mean a broker or coordinator cannot be reached (its wording, 0.14).
+# Not leader changes or a coordinator still loading: those are routine and pass to the log.
 CONNECTIVITY = re.compile(
     r"Unable (?:to )?connect|Unable to (?:update|request) metadata|connection|"
     r"NodeNotReady|KafkaConnectionError|RequestTimedOut|KafkaTimeoutError|"
-    r"coordinator dead|session expired|not available|Failed fetch messages|"
-    r"Got error produce response|Could not send",
+    r"Failed fetch messages|Could not send",
     re.IGNORECASE,
 )
 REMIND_EVERY_S = 60.0
@@ -44,10 +44,46 @@ class KafkaLink:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.outage: Outage | None = None
+        # A complaint not yet confirmed by a probe: one broker of several may be gone while
+        # the cluster still answers (a broker kill on 3 nodes is not "Kafka unreachable").
+        self.suspect: Outage | None = None
+        # Set while a prober (the worker's watch task) settles suspicions with `probe_result`;
+        # without one a complaint is an outage at once.
+        self.probing = False
 
     @property
     def reachable(self) -> bool:
         return self.outage is None
+
+    @property
+    def quiet(self) -> bool:
+        """Whether the client's warnings are being swallowed (an outage or a suspicion)."""
+        return self.outage is not None or self.suspect is not None
+
+    def complain(self, reason: str) -> None:
+        """The client reported a connection failure."""
+        if self.outage is not None or not self.probing:
+            self.lost(reason)
+        elif self.suspect is None:
+            self.suspect = Outage(since_wall=time.time(), since=self._clock(), reason=reason)
+        else:
+            self.suspect.suppressed += 1
+
+    def probe_result(self, answered: bool) -> None:
+        """A probe's outcome: an answer clears a suspicion and ends an outage; no answer
+        turns a suspicion into an outage dated from the first complaint."""
+        if answered:
+            self.suspect = None
+            self.back()
+            return
+        if self.outage is None:
+            now = self._clock()
+            self.outage = self.suspect or Outage(time.time(), now, "no broker answered a probe")
+            self.outage.reminded_at = now
+            self.suspect = None
+            log.error(
+                "%s; client errors are suppressed until it is back", self.unreachable_reason()
+            )
 
     def unreachable_reason(self) -> str | None:
         """'Kafka unreachable since <time> (<first error>)', or None while it is reachable."""
@@ -102,12 +138,9 @@ class KafkaLinkObserver(logging.Handler):
         self.link = link
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not self.link.reachable:
-            self.link.lost(record.getMessage())
-            return
         message = record.getMessage()
-        if CONNECTIVITY.search(message):
-            self.link.lost(message[:200])
+        if self.link.quiet or CONNECTIVITY.search(message):
+            self.link.complain(message[:200])
 
 
 def observe_client_logs(link: KafkaLink = LINK) -> None:
@@ -128,4 +161,4 @@ class KafkaStormFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith("aiokafka") or record.levelno < logging.WARNING:
             return True
-        return self.link.reachable
+        return not self.link.quiet

@@ -104,7 +104,6 @@ class Worker:
         self._suspended: dict[int, Task] = {}
         # Assigned partitions whose task lost its producer and is being rebuilt in place.
         self._recovering: dict[int, Recovering] = {}
-        self._probed_at = 0.0
 
     @property
     def input_topics(self) -> list[str]:
@@ -133,6 +132,7 @@ class Worker:
         self._consumer = consumer
         await consumer.start()
         consumer.subscribe(self.input_topics, self._on_assigned, self._on_revoked)
+        watch = asyncio.create_task(self._watch_kafka(consumer), name="q2c-kafka-watch")
         try:
             while not self._stopping.is_set():
                 records = await consumer.poll(timeout_ms=100)
@@ -140,10 +140,12 @@ class Worker:
                 await self._fire_timers()
                 await self._route_correlated()
                 await self._recover_tasks()
-                await self._probe_kafka()
                 if time.monotonic() - self._gauges_at > 2.0:
                     await self._refresh_gauges()
         finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
             async with self._lock:
                 await self._commit_acked_offsets()
                 for task in list(self.tasks.values()):
@@ -538,16 +540,17 @@ class Worker:
                     rec.reason,
                 )
 
-    async def _probe_kafka(self) -> None:
-        """While Kafka counts as unreachable, ask for metadata once a second: the answer ends
-        the outage even when no record flows to prove it."""
-        if LINK.reachable or self._consumer is None:
-            return
-        if time.monotonic() - self._probed_at < PROBE_EVERY_S:
-            return
-        self._probed_at = time.monotonic()
-        if await self._consumer.reachable():
-            LINK.back()
+    async def _watch_kafka(self, consumer: Consumer) -> None:
+        """Settle the link's suspicions once a second with a metadata request, in a task of
+        its own: the processing loop may be blocked in a commit the outage holds up."""
+        LINK.probing = True
+        try:
+            while not self._stopping.is_set():
+                await asyncio.sleep(PROBE_EVERY_S)
+                if LINK.quiet:
+                    LINK.probe_result(await consumer.reachable())
+        finally:
+            LINK.probing = False
 
     async def _commit_acked_offsets(self) -> None:
         """At-least-once: commit the offsets whose outputs were all acknowledged.

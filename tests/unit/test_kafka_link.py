@@ -87,3 +87,32 @@ def test_other_client_warnings_and_q2c_lines_pass(
     assert len(out.getvalue().splitlines()) == 2
     assert link.back() is None  # nothing to end: no line
     assert len(out.getvalue().splitlines()) == 2
+
+
+def test_with_a_prober_one_lost_broker_of_several_is_no_outage(
+    captured: tuple[io.StringIO, KafkaLink, FakeClock],
+) -> None:
+    out, link, _ = captured
+    link.probing = True
+    _storm(50)  # node 3 of 3 is gone: its connection retries fail
+    assert link.reachable and link.quiet
+    link.probe_result(answered=True)  # the other brokers answer
+    assert out.getvalue() == "" and not link.quiet
+
+
+def test_with_a_prober_an_unanswered_probe_dates_the_outage_from_the_first_complaint(
+    captured: tuple[io.StringIO, KafkaLink, FakeClock],
+) -> None:
+    out, link, clock = captured
+    link.probing = True
+    _storm(10)
+    clock.now += 1.0
+    link.probe_result(answered=False)
+    _storm(10)
+    link.probe_result(answered=False)
+    clock.now += 29.0
+    link.probe_result(answered=True)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert "Kafka unreachable since" in lines[0] and "Unable connect" in lines[0]
+    assert "Kafka reachable again after 30.0 s (39 client log lines suppressed)" in lines[1]

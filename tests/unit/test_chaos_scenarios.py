@@ -1,0 +1,121 @@
+"""Chaos scenarios as data, the seeded workload and the verdict (no broker)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.chaos.processes import NotOurs, OwnProcesses
+from engine.chaos.scenarios import SCENARIOS, Action, Fault, Scenario, Target, scenario
+from engine.chaos.verdict import FaultTiming, judge, longest_gap
+from engine.chaos.workload import build_workload
+from engine.localkafka.cluster import LocalCluster
+
+BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_every_scenario_is_valid_and_names_itself() -> None:
+    assert {"worker-kill", "single-broker-restart", "broker-pause", "rebalance-storm"} <= set(
+        SCENARIOS
+    )
+    assert {"broker-kill", "rolling-restart", "controller-kill"} <= set(SCENARIOS)
+    for name, s in SCENARIOS.items():
+        assert s.name == name and s.expand()
+
+
+def test_rolling_restart_expands_to_every_broker_in_turn() -> None:
+    faults = SCENARIOS["rolling-restart"].expand()
+    assert [f.node for f in faults] == [1, 2, 3]
+    assert [f.at for f in faults] == sorted(f.at for f in faults)
+    assert all(f.action is Action.STOP_BROKER for f in faults)
+
+
+def test_quorum_targets_need_three_brokers() -> None:
+    with pytest.raises(ValueError, match="3-broker"):
+        Scenario(
+            "x",
+            "",
+            brokers=1,
+            workers=1,
+            faults=(Fault(Action.KILL_BROKER, 0.3, 5, Target.CONTROLLER),),
+        )
+    with pytest.raises(ValueError, match="only broker faults"):
+        Fault(Action.KILL_WORKER, 0.3, target=Target.CONTROLLER)
+    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: broker-kill"):
+        scenario("nope")
+
+
+def test_down_override_changes_outages_only() -> None:
+    storm = SCENARIOS["rebalance-storm"].with_down_s(9)
+    assert [f.down_s for f in storm.faults] == [0, 0, 0, 9, 0]
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(min_value=1, max_value=12), st.integers(min_value=0, max_value=10_000))
+def test_the_workload_keeps_each_deals_order_and_is_seeded(deals: int, seed: int) -> None:
+    one = build_workload(deals, seed, BASE)
+    assert one == build_workload(deals, seed, BASE)
+    ids = [e.envelope.event_id for e in one.events]
+    assert len(ids) == len(set(ids))
+    # closed-won comes first for each deal (its other events name it or its project).
+    firsts: Counter[str] = Counter()
+    seen: set[str] = set()
+    for event in one.events:
+        deal = getattr(event, "deal_id", None)
+        if event.envelope.event_type == "closed-won":
+            seen.add(str(deal))
+            firsts[str(deal)] += 1
+        elif deal is not None:
+            assert deal in seen
+    assert len(firsts) == deals
+
+
+def _verdict(final: dict[tuple[str, str], str], keys: list[str], expected: set[str]):  # type: ignore[no-untyped-def]
+    return judge(
+        scenario="s",
+        seed=1,
+        deals=2,
+        final=final,
+        reference={("quote-to-cash", "a"): "completed", ("quote-to-cash", "b"): "completed"},
+        command_keys=keys,
+        expected_keys=expected,
+        dead_letter_causes=["DecodeError", "DecodeError", "ValidationError"],
+        faults=(FaultTiming("f", 10.0, 20.0, 24.5, 14.5),),
+    )
+
+
+def test_verdict_passes_only_without_loss_duplicates_or_differences() -> None:
+    good = {("quote-to-cash", "a"): "completed", ("quote-to-cash", "b"): "completed"}
+    v = _verdict(good, ["k1", "k2"], {"k1", "k2"})
+    assert (
+        v.passed and v.completed == 2 and v.dead_letters == {"DecodeError": 2, "ValidationError": 1}
+    )
+    assert v.faults[0].recover_s == pytest.approx(4.5)
+    assert v.as_json()["faults"][0]["recover_s"] == pytest.approx(4.5)
+    assert not _verdict(good, ["k1", "k2", "k2"], {"k1", "k2"}).passed  # a duplicate
+    lost = _verdict(good, ["k1"], {"k1", "k2"})
+    assert lost.lost_commands == 1 and not lost.passed
+    stuck = _verdict({**good, ("quote-to-cash", "b"): "invoicing"}, ["k1", "k2"], {"k1", "k2"})
+    assert stuck.unfinished == 1 and not stuck.states_equal_reference and not stuck.passed
+    assert stuck.state_differences == ["quote-to-cash/b: invoicing != completed"]
+
+
+def test_longest_gap_between_arrivals() -> None:
+    assert longest_gap([1.0, 2.0, 7.0, 8.0], 0.0, 10.0) == 5.0
+    assert longest_gap([], 3.0, 4.5) == 1.5
+
+
+def test_faults_refuse_processes_the_run_did_not_start(tmp_path: Path) -> None:
+    cluster = LocalCluster(name="c", directory=tmp_path, nodes=[], pids={1: 999_999})
+    procs = OwnProcesses(cluster, env={}, log_dir=tmp_path)
+    with pytest.raises(NotOurs, match=f"pid {os.getpid()} was not started by this chaos run"):
+        procs.signal(os.getpid(), signal.SIGSTOP)
+    with pytest.raises(NotOurs):
+        procs.pause_broker(2)
