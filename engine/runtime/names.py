@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.contracts import COMMAND_TARGETS
+
 DOMAINS = ("crm", "erp", "billing", "masterdata")
-TARGETS = ("masterdata", "erp", "billing", "crm")
+# Every target system a command class names, in the contracts' order: a new target needs its
+# command class and its topics in the catalog, nothing here.
+TARGETS = tuple(dict.fromkeys(COMMAND_TARGETS.values()))
 
 
 @dataclass(frozen=True)
