@@ -13,6 +13,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from engine.codec.store import SchemaStore
 from engine.kafka.connection import NoBrokerError
 from engine.settings import SettingsError, load_settings
 from engine.topics import (
@@ -24,8 +25,10 @@ from engine.topics import (
     load_catalog,
     plan_cluster,
 )
+from engine.topics.asyncapi import asyncapi_document
 from engine.topics.cluster import admin_client
 from engine.topics.strimzi import kafka_topics
+from engine.version import package_version
 
 app = typer.Typer(
     help="Plan and apply the topic catalog (topics/catalog.yaml) on the Kafka cluster.",
@@ -146,6 +149,7 @@ class ExportFormat(StrEnum):
     """What `q2c topics export` writes."""
 
     STRIMZI = "strimzi"
+    ASYNCAPI = "asyncapi"
 
 
 @app.command("export")
@@ -169,10 +173,18 @@ def export_cmd(
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    resources = kafka_topics(loaded, prefix=prefix, cluster=cluster, namespace=namespace)
-    text = yaml.safe_dump_all(resources, sort_keys=False)
+    if fmt is ExportFormat.STRIMZI:
+        resources = kafka_topics(loaded, prefix=prefix, cluster=cluster, namespace=namespace)
+        text = yaml.safe_dump_all(resources, sort_keys=False)
+        what = f"{len(resources)} strimzi resources"
+    else:
+        document = asyncapi_document(
+            loaded, SchemaStore(), prefix=prefix, version=package_version()
+        )
+        text = yaml.safe_dump(document, sort_keys=False)
+        what = f"an asyncapi document with {len(document['channels'])} channels"
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {len(resources)} {fmt.value} resources to {output}", err=True)
+        typer.echo(f"wrote {what} to {output}", err=True)
