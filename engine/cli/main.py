@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 import typer
 
 from engine.cli import (
@@ -24,20 +22,13 @@ from engine.cli import (
     topics,
     translate,
 )
+from engine.version import package_version
 
 app = typer.Typer(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-
-def package_version() -> str:
-    """The installed distribution's version (pyproject.toml is its only source)."""
-    try:
-        return version("q2c")
-    except PackageNotFoundError:  # imported from a source tree that was never installed
-        return "unknown (not installed)"
 
 
 def _print_version(value: bool) -> None:

@@ -1,15 +1,19 @@
-"""`q2c topics plan|apply|list`: the declarative topic catalog against the configured cluster."""
+"""`q2c topics plan|apply|list|export`: the declarative topic catalog against the configured cluster."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
+from engine.codec.store import SchemaStore
 from engine.kafka.connection import NoBrokerError
 from engine.settings import SettingsError, load_settings
 from engine.topics import (
@@ -21,7 +25,10 @@ from engine.topics import (
     load_catalog,
     plan_cluster,
 )
+from engine.topics.asyncapi import asyncapi_document
 from engine.topics.cluster import admin_client
+from engine.topics.strimzi import kafka_topics
+from engine.version import package_version
 
 app = typer.Typer(
     help="Plan and apply the topic catalog (topics/catalog.yaml) on the Kafka cluster.",
@@ -136,3 +143,48 @@ def list_cmd(catalog: Path | None = CATALOG_OPTION) -> None:
             t.owner,
         )
     _console().print(table)
+
+
+class ExportFormat(StrEnum):
+    """What `q2c topics export` writes."""
+
+    STRIMZI = "strimzi"
+    ASYNCAPI = "asyncapi"
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="strimzi: KafkaTopic resources")],
+    cluster: Annotated[
+        str, typer.Option(help="Strimzi Kafka cluster name (strimzi.io/cluster label)")
+    ] = "q2c",
+    namespace: Annotated[
+        str | None, typer.Option(help="metadata.namespace of every resource")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default stdout)")
+    ] = None,
+    catalog: Path | None = CATALOG_OPTION,
+) -> None:
+    """Write the catalog for another tool; topic names get Q2C_TOPIC_PREFIX."""
+    loaded = _load(catalog)
+    try:
+        prefix = load_settings().topic_prefix
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if fmt is ExportFormat.STRIMZI:
+        resources = kafka_topics(loaded, prefix=prefix, cluster=cluster, namespace=namespace)
+        text = yaml.safe_dump_all(resources, sort_keys=False)
+        what = f"{len(resources)} strimzi resources"
+    else:
+        document = asyncapi_document(
+            loaded, SchemaStore(), prefix=prefix, version=package_version()
+        )
+        text = yaml.safe_dump(document, sort_keys=False)
+        what = f"an asyncapi document with {len(document['channels'])} channels"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {what} to {output}", err=True)
