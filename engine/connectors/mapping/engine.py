@@ -104,6 +104,8 @@ def _build(
     doc = native.document
     data = _fields(rule.fields, doc, item)
     occurred = received_at if rule.occurred_at is None else _value(rule.occurred_at, doc, item)
+    if occurred is _OMIT:
+        occurred = received_at
     envelope: dict[str, Any] = {
         "event_id": canonical_event_id(native.platform, native.delivery_id, rule.name, index),
         "occurred_at": occurred,
