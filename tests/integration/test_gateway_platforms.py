@@ -17,12 +17,15 @@ from engine.connectors.registry import default_mapping_path, load_mappings
 from engine.contracts import Event as EventModel
 from engine.dlq.filters import DlqFilter
 from engine.dlq.reader import dlq_topics, read_dead_letters
+from engine.dlq.records import DeadLetter
 from engine.dlq.replay import replay
 from engine.gateway.app import create_gateway
 from engine.gateway.store import NativeStore
 from engine.kafka.client import end_offsets, topic_partitions
 from engine.kafka.connection import client_options
 from engine.runtime.app import Engine
+from engine.runtime.store import StoreKey
+from engine.saga.model import SagaState
 from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, closed_won, master_data
 from tests.connector_cases import Case, all_cases, golden, rendered
@@ -160,8 +163,8 @@ def _with_deal(case: Case, deal: str) -> bytes:
     return case.body_path.read_bytes().replace(b"deal-7", deal.encode())
 
 
-async def _wait_state(settings: Settings, deal: str, state: str):  # type: ignore[no-untyped-def]
-    def reached(all_states: dict) -> bool:  # type: ignore[type-arg]
+async def _wait_state(settings: Settings, deal: str, state: str) -> SagaState:
+    def reached(all_states: dict[StoreKey, SagaState]) -> bool:
         return any(k == deal and s.state == state for (_, k), s in all_states.items())
 
     found = await wait_for_states(settings, reached, timeout_s=90)
@@ -201,7 +204,7 @@ async def test_a_mapping_bug_dead_letters_the_raw_request_and_a_replay_after_the
     )
 
 
-async def _wait_letters(settings: Settings, n: int):  # type: ignore[no-untyped-def]
+async def _wait_letters(settings: Settings, n: int) -> list[DeadLetter]:
     options = client_options(settings)
     for _ in range(180):
         letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
