@@ -144,8 +144,10 @@ def _native_path(rule: Rule, target: str) -> str:
     for end in range(len(parts), 0, -1):
         spec = rule.fields.get(".".join(parts[:end]))
         if spec is not None:
-            return spec.each or (spec.paths[0] if spec.paths else target)
-    return target
+            return _where(spec)
+    # A rule on a record (`expense.amount must be positive`): the first field mapped inside it.
+    inside = [spec for key, spec in rule.fields.items() if key.startswith(target + ".")]
+    return _where(inside[0]) if inside and inside[0].paths else target
 
 
 def _fields(specs: Mapping[str, ValueSpec], doc: Any, item: Any) -> dict[str, Any]:
