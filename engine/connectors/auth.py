@@ -63,6 +63,23 @@ def parse_timestamped_signature(header: str, name: str) -> tuple[int, list[str]]
     return timestamp, signatures
 
 
+def precheck_timestamped(
+    header: str | None,
+    secrets: Sequence[str],
+    now_s: float,
+    tolerance_s: int,
+    *,
+    name: str,
+    setting: str,
+) -> None:
+    """What can be refused before the body is read: no secret, no header, a stale timestamp."""
+    require_configured(secrets, setting)
+    if not header:
+        raise AuthError("missing-signature", f"no {name} header")
+    timestamp, _ = parse_timestamped_signature(header, name)
+    check_timestamp(timestamp, now_s, tolerance_s)
+
+
 def verify_timestamped_hmac(
     body: bytes,
     header: str | None,

@@ -115,6 +115,11 @@ class InboundConnector(Protocol):
         """The gateway routes it serves, each `POST /ingest/<path>`."""
         ...
 
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        """Refuse (AuthError) what the headers alone show to be unauthentic, before the body
+        is read: `request.body` is empty here."""
+        ...
+
     def authenticate(
         self, request: NativeRequest, settings: ConnectorSettings, now: datetime
     ) -> str:

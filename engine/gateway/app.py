@@ -1,7 +1,8 @@
 """The gateway's FastAPI app: one `POST /ingest/<route>` per platform format, store first.
 
-Order per request: size (413 before reading more than the limit), authentication (401,
-nothing stored, counted by reason), store to the native topic (503 when Kafka does not
+Order per request: what the headers alone can refuse (401 before the body is read: a missing
+or unknown token or key, a missing or stale signature), size (413 before reading more than the
+limit), full authentication (401, nothing stored, counted by reason), store to the native topic (503 when Kafka does not
 acknowledge in time), then the platform's acknowledgement (2xx; Salesforce's SOAP Ack).
 """
 
@@ -48,6 +49,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refused(platform: str, route: str, exc: AuthError) -> Response:
+    metrics.REJECTED.labels(platform, route, exc.reason).inc()
+    log.info("refused %s request: %s", platform, exc.reason)
+    return _problem(401, "not authenticated")
 
 
 def _delivery_key(connector: InboundConnector, native: NativeRequest) -> str | None:
@@ -110,26 +117,26 @@ def create_gateway(
 
     async def _ingest(connector: InboundConnector, route: str, request: Request) -> Response:
         platform = connector.platform
+        now = clock()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        query = dict(request.query_params)
+        try:
+            # Credentials in headers are checked before a byte of the body is read.
+            connector.precheck(
+                NativeRequest(platform, route, b"", headers, now, query), settings, now
+            )
+        except AuthError as exc:
+            return _refused(platform, route, exc)
         try:
             body = await _read_body(request, settings.max_body_bytes)
         except TooLarge:
             metrics.REJECTED.labels(platform, route, "too-large").inc()
             return _problem(413, f"body over {settings.max_body_bytes} bytes")
-        now = clock()
-        native = NativeRequest(
-            platform=platform,
-            route=route,
-            body=body,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            received_at=now,
-            query=dict(request.query_params),
-        )
+        native = NativeRequest(platform, route, body, headers, now, query)
         try:
             tenant = connector.authenticate(native, settings, now)
         except AuthError as exc:
-            metrics.REJECTED.labels(platform, route, exc.reason).inc()
-            log.info("refused %s request: %s", platform, exc.reason)
-            return _problem(401, "not authenticated")
+            return _refused(platform, route, exc)
         metrics.AUTHENTICATED.labels(platform, route).inc()
         native = NativeRequest(platform, route, body, native.headers, now, tenant=tenant)
         record = to_record(

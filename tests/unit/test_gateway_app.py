@@ -146,3 +146,17 @@ async def test_sap_webhook_validation_handshake() -> None:
         )
     assert response.status_code == 200
     assert response.headers["webhook-allowed-origin"] == "http://127.0.0.1:8443"
+
+
+async def test_header_credentials_are_refused_before_the_body_is_read() -> None:
+    # An oversized body without credentials is a 401, not a 413: refused on its headers.
+    store = FakeStore()
+    big = b"{" + b" " * (70 * 1024) + b"}"
+    stale = {"stripe-signature": sign(big, SECRET, int(NOW.timestamp()) - 3600)}
+    async with _client(store, sap_bearer_token=SecretStr("sap-token")) as client:
+        no_token = await client.post("/ingest/sap", content=big)
+        stale_signature = await client.post("/ingest/stripe", content=big, headers=stale)
+        metrics = (await client.get("/metrics")).text
+    assert (no_token.status_code, stale_signature.status_code) == (401, 401)
+    assert store.records == []
+    assert 'platform="stripe",reason="stale-timestamp",route="stripe"' in metrics

@@ -37,9 +37,7 @@ class DynamicsInbound:
     platform = "dynamics"
     routes = (Route("dynamics", "Dataverse webhook (WebhookKey `code` or HttpHeader key)"),)
 
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
         keys = settings.secret_list(settings.dynamics_webhook_key)
         require_configured(keys, "Q2C_CONNECTOR_DYNAMICS_WEBHOOK_KEY")
         given = request.query.get("code") or request.headers.get(KEY_HEADER)
@@ -47,6 +45,11 @@ class DynamicsInbound:
             raise AuthError("missing-credentials", "no webhook key (code or x-q2c-webhook-key)")
         if not any_matches([given], keys):
             raise AuthError("bad-credentials", "unknown webhook key")
+
+    def authenticate(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
+    ) -> str:
+        self.precheck(request, settings, now)
         expected = settings.dynamics_organization_id
         if not expected:
             raise AuthError("not-configured", "Q2C_CONNECTOR_DYNAMICS_ORGANIZATION_ID is not set")

@@ -104,6 +104,8 @@ def _build(
     doc = native.document
     data = _fields(rule.fields, doc, item)
     occurred = received_at if rule.occurred_at is None else _value(rule.occurred_at, doc, item)
+    if occurred is _OMIT:
+        occurred = received_at
     envelope: dict[str, Any] = {
         "event_id": canonical_event_id(native.platform, native.delivery_id, rule.name, index),
         "occurred_at": occurred,
@@ -142,8 +144,10 @@ def _native_path(rule: Rule, target: str) -> str:
     for end in range(len(parts), 0, -1):
         spec = rule.fields.get(".".join(parts[:end]))
         if spec is not None:
-            return spec.each or (spec.paths[0] if spec.paths else target)
-    return target
+            return _where(spec)
+    # A rule on a record (`expense.amount must be positive`): the first field mapped inside it.
+    inside = [spec for key, spec in rule.fields.items() if key.startswith(target + ".")]
+    return _where(inside[0]) if inside and inside[0].paths else target
 
 
 def _fields(specs: Mapping[str, ValueSpec], doc: Any, item: Any) -> dict[str, Any]:

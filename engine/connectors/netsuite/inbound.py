@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.connectors.auth import verify_timestamped_hmac
+from engine.connectors.auth import precheck_timestamped, verify_timestamped_hmac
 from engine.connectors.common import STORED, json_object, text_field
 from engine.connectors.protocol import Acknowledgement, NativeEvent, NativeRequest, Route
 from engine.connectors.settings import ConnectorSettings
@@ -26,6 +26,16 @@ class NetSuiteInbound:
 
     platform = "netsuite"
     routes = (Route("netsuite", "q2c user-event script JSON, X-Q2C-Signature (HMAC-SHA256)"),)
+
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        precheck_timestamped(
+            request.headers.get(SIGNATURE_HEADER),
+            settings.secret_list(settings.netsuite_hmac_secret),
+            now.timestamp(),
+            settings.netsuite_tolerance_s,
+            name="X-Q2C-Signature",
+            setting="Q2C_CONNECTOR_NETSUITE_HMAC_SECRET",
+        )
 
     def authenticate(
         self, request: NativeRequest, settings: ConnectorSettings, now: datetime

@@ -47,14 +47,17 @@ class OracleInbound:
     platform = "oracle"
     routes = (Route("oracle", "ERP Cloud business event XML forwarded by OIC, bearer token"),)
 
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
         check_bearer(
             request.headers,
             settings.secret_list(settings.oracle_bearer_token),
             "Q2C_CONNECTOR_ORACLE_BEARER_TOKEN",
         )
+
+    def authenticate(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
+    ) -> str:
+        self.precheck(request, settings, now)
         return settings.tenant
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:

@@ -125,6 +125,18 @@ class SalesforceInbound:
         Route(OM_ROUTE, "Outbound Message SOAP notifications (OrganizationId checked)"),
     )
 
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        # An Outbound Message proves its origin only in its body (OrganizationId).
+        if request.route != OM_ROUTE:
+            self._check_relay(request, settings)
+
+    def _check_relay(self, request: NativeRequest, settings: ConnectorSettings) -> None:
+        check_bearer(
+            request.headers,
+            settings.secret_list(settings.salesforce_relay_token),
+            "Q2C_CONNECTOR_SALESFORCE_RELAY_TOKEN",
+        )
+
     def authenticate(
         self, request: NativeRequest, settings: ConnectorSettings, now: datetime
     ) -> str:
@@ -142,11 +154,7 @@ class SalesforceInbound:
             if not any_matches([org[:15]], [expected[:15]]):
                 raise AuthError("bad-credentials", "OrganizationId is not the configured org")
             return expected
-        check_bearer(
-            request.headers,
-            settings.secret_list(settings.salesforce_relay_token),
-            "Q2C_CONNECTOR_SALESFORCE_RELAY_TOKEN",
-        )
+        self._check_relay(request, settings)
         return settings.tenant
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:

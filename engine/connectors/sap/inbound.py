@@ -55,14 +55,17 @@ class SapInbound:
     platform = "sap"
     routes = (Route("sap", "CloudEvents 1.0 (structured, batch or binary mode), bearer token"),)
 
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
         check_bearer(
             request.headers,
             settings.secret_list(settings.sap_bearer_token),
             "Q2C_CONNECTOR_SAP_BEARER_TOKEN",
         )
+
+    def authenticate(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
+    ) -> str:
+        self.precheck(request, settings, now)
         return settings.tenant
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:

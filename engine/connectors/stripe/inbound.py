@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.connectors.auth import sign_timestamped, verify_timestamped_hmac
+from engine.connectors.auth import precheck_timestamped, sign_timestamped, verify_timestamped_hmac
 from engine.connectors.common import default_acknowledgement, json_object, text_field
 from engine.connectors.protocol import (
     Acknowledgement,
@@ -48,6 +48,16 @@ class StripeInbound:
 
     platform = "stripe"
     routes = (Route("stripe", "Stripe webhook endpoint; Stripe-Signature verified"),)
+
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        precheck_timestamped(
+            request.headers.get(SIGNATURE_HEADER),
+            settings.secret_list(settings.stripe_endpoint_secrets),
+            now.timestamp(),
+            settings.stripe_tolerance_s,
+            name="Stripe-Signature",
+            setting="Q2C_CONNECTOR_STRIPE_ENDPOINT_SECRETS",
+        )
 
     def authenticate(
         self, request: NativeRequest, settings: ConnectorSettings, now: datetime
