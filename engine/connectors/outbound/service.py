@@ -93,7 +93,7 @@ class ConnectorService(AsyncStartStop):
             target: ConnectorHandler(conns, self.publisher) for target, conns in assignments.items()
         }
         self.runners = {
-            target: CommandRunner(settings, target, handler, policy=policy)
+            target: CommandRunner(settings, target, handler, policy=policy, hold=handler.hold_s)
             for target, handler in self.handlers.items()
         }
 
