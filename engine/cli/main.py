@@ -6,6 +6,7 @@ import typer
 
 from engine.cli import (
     bench,
+    connectors,
     demo,
     dlq,
     exceptions,
@@ -29,6 +30,7 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")
+app.add_typer(connectors.app, name="connectors")
 app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
