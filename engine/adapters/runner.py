@@ -21,6 +21,10 @@ command topic keeps flowing while a command waits in a tier. Permanent failures 
 `PermanentError`, any other exception = a bug) are dead-lettered at once. While a saga key has a
 command in a tier, its later commands follow it there instead of overtaking it (`KeyGate`).
 
+`hold(command)`, when given, returns how many seconds the command's target should be left
+alone (an open circuit breaker, see `engine.connectors.outbound.circuit`); the runner waits
+that long before each attempt instead of burning the attempt.
+
 Delivery is at least once: a command can be handled again after a crash between the handler
 and the offset commit. Handlers see `command.header.idempotency_key`; pass a `Deduper` (see
 `engine.adapters.dedupe`) to skip keys already handled.
@@ -80,6 +84,7 @@ class RunnerCounts:
     followed: int = 0  # moved to a retry tier behind an earlier command of its key
     dead_lettered: int = 0
     attempts: int = 0  # handler calls
+    held: int = 0  # waits while the target's circuit was open
     by_tier: dict[int, int] = field(default_factory=dict)
 
 
@@ -96,6 +101,7 @@ class CommandRunner:
         dedupe: Deduper | None = None,
         group_id: str | None = None,
         clock: Callable[[], float] = time.time,
+        hold: Callable[[Any], float] | None = None,
     ) -> None:
         self.settings = settings
         self.target = target
@@ -108,6 +114,7 @@ class CommandRunner:
         self.group_id = group_id or f"{settings.group_id}.adapter.{target}"
         self.processor = f"q2c-adapter-{target}"
         self.clock = clock
+        self.hold = hold
         self.counts = RunnerCounts()
         self.gate = KeyGate()
         self.ready = asyncio.Event()
@@ -256,6 +263,7 @@ class CommandRunner:
 
         async def attempt() -> None:
             nonlocal made
+            await self._wait_for_target(command)
             made += 1
             self.counts.attempts += 1
             await asyncio.wait_for(self.handler(command), self.policy.handler_timeout_s)
@@ -286,6 +294,19 @@ class CommandRunner:
             await self.dedupe.remember(ikey)
         self.counts.handled += 1
         self.counts.by_tier[tier] = self.counts.by_tier.get(tier, 0) + 1
+
+    async def _wait_for_target(self, command: Command) -> None:
+        """Wait while `hold(command)` says the target is not taking requests (an open circuit).
+
+        Waiting here, instead of failing, keeps queued commands from spending their attempts
+        and retry tiers on a target known to be down; the wait ends early on `request_stop()`.
+        """
+        if self.hold is None:
+            return
+        while not self._stop.is_set() and (delay := self.hold(command)) > 0:
+            self.counts.held += 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=min(delay, 1.0))
 
     def _decode(self, rec: InRecord) -> Command:
         model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)

@@ -14,6 +14,7 @@ from engine.cli import (
     exceptions,
     gateway,
     kafka,
+    outbound,
     publish,
     replay,
     run,
@@ -59,6 +60,8 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")
 app.add_typer(connectors.app, name="connectors")
+connectors.app.command("list")(outbound.list_platforms)
+connectors.app.command("run")(outbound.run)
 app.command("gateway")(gateway.gateway)
 app.command("translate")(translate.translate)
 app.command("publish")(publish.publish)

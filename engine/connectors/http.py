@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Collection
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from engine.connectors.outbound import metrics
@@ -40,6 +40,14 @@ from engine.connectors.outbound.errors import (
 )
 from engine.connectors.outbound.limiter import Limiter, limiter_for
 from engine.lifecycle import AsyncStartStop
+
+with warnings.catch_warnings():
+    # authlib 1.9 warns on import that it prefers the httpx2 fork; q2c uses httpx itself.
+    # Its module sets an "always" filter when first imported, so import it before ours.
+    from authlib.deprecate import AuthlibDeprecationWarning
+
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger("q2c.connectors")
 

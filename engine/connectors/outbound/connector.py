@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from engine.adapters.errors import PermanentError
+from engine.connectors.http import PlatformHttp
 from engine.contracts import Command, Event
 from engine.publisher import Publisher
 
@@ -21,6 +22,7 @@ class OutboundConnector(Protocol):
 
     platform: str
     commands: frozenset[str]
+    http: PlatformHttp
 
     async def start(self) -> None: ...
 
@@ -39,6 +41,11 @@ class ConnectorHandler:
         self.connectors = list(connectors)
         self.routes: Mapping[str, OutboundConnector] = routes_of(self.connectors)
         self.published = 0
+
+    def hold_s(self, command: Command) -> float:
+        """Seconds until the command's platform takes requests again (its circuit is open)."""
+        connector = self.routes.get(command.header.command_type)
+        return connector.http.breaker.remaining_s() if connector is not None else 0.0
 
     async def __call__(self, command: Command) -> None:
         connector = self.routes.get(command.header.command_type)

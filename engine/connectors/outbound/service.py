@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.adapters.policy import RetryPolicy
@@ -63,7 +63,12 @@ class PlatformSettings(BaseSettings):
 
 def http_config(platform: str) -> HttpConfig:
     """The `HttpConfig` of `platform` from its environment variables."""
-    found = PlatformSettings(_env_prefix=f"Q2C_{platform.upper()}_")  # type: ignore[call-arg]
+    prefix = f"Q2C_{platform.upper()}_"
+    try:
+        found = PlatformSettings(_env_prefix=prefix)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        names = ", ".join(prefix + str(e["loc"][0]).upper() for e in exc.errors())
+        raise ValueError(f"{platform} is not configured: check {names}") from None
     return HttpConfig(platform=platform, **found.model_dump(exclude_none=True))
 
 
@@ -93,7 +98,7 @@ class ConnectorService(AsyncStartStop):
             target: ConnectorHandler(conns, self.publisher) for target, conns in assignments.items()
         }
         self.runners = {
-            target: CommandRunner(settings, target, handler, policy=policy)
+            target: CommandRunner(settings, target, handler, policy=policy, hold=handler.hold_s)
             for target, handler in self.handlers.items()
         }
 

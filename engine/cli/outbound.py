@@ -1,0 +1,56 @@
+"""`q2c connectors list|run`: the outbound connectors that carry commands to the platforms."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+
+from engine.connectors.outbound.connector import OutboundConnector
+from engine.connectors.outbound.service import FACTORIES, ConnectorService, connector_for
+from engine.observability.logging import configure_logging
+from engine.settings import SettingsError, load_settings
+
+def list_platforms() -> None:
+    """The platforms and the commands each one handles."""
+    for platform, factory in FACTORIES.items():
+        commands = sorted(getattr(factory, "commands", ()))
+        typer.echo(f"{platform}: {', '.join(commands)}")
+
+
+def run(
+    crm: str = typer.Option("", help="CRM platform: salesforce or dynamics"),
+    erp: str = typer.Option("", help="ERP/PSA platform: netsuite, sap, oracle or certinia"),
+    billing: str = typer.Option("", help="billing platform: stripe, netsuite or oracle"),
+    log_level: str = typer.Option("INFO", help="logging level"),
+) -> None:
+    """Consume the chosen targets' commands and call their platforms until SIGTERM.
+
+    Each platform is configured from Q2C_<PLATFORM>_* (BASE_URL, TOKEN_URL, CLIENT_ID,
+    CLIENT_SECRET or API_KEY, RATE_PER_S, CONCURRENCY).
+    """
+    configure_logging(log_level, json_lines=True, worker_id="connectors")
+    chosen = {t: p for t, p in {"crm": crm, "erp": erp, "billing": billing}.items() if p}
+    if not chosen:
+        typer.echo("name at least one of --crm, --erp, --billing", err=True)
+        raise typer.Exit(2)
+    try:
+        settings = load_settings()
+        assignments: dict[str, list[OutboundConnector]] = {
+            target: [connector_for(platform)] for target, platform in chosen.items()
+        }
+    except (SettingsError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    asyncio.run(_serve(ConnectorService(settings, assignments)))
+
+
+async def _serve(service: ConnectorService) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, service.request_stop)
+    async with service:
+        await service.run()
