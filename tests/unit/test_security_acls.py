@@ -155,3 +155,12 @@ def test_principals_file_rejects_an_adapter_without_an_owner_and_the_launcher_us
         Principals.model_validate({"principals": [{"name": "admin", "role": "worker"}]})
     with pytest.raises(PrincipalsError, match="cannot read"):
         load_principals("/nonexistent/principals.yaml")
+
+
+def test_another_environment_on_the_same_cluster_is_not_revoked() -> None:
+    other = desired_acls(load_catalog(), load_principals(), AclContext("q.", "other", "q2c"))
+    plan = plan_acls(DESIRED, DESIRED | other, MANAGED, CTX)
+    assert plan.is_empty
+    assert set(plan.unmanaged) == other - DESIRED
+    # Without the scope, this environment's apply would strip the other one's access.
+    assert plan_acls(DESIRED, DESIRED | other, MANAGED).revokes
