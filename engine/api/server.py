@@ -15,6 +15,10 @@ import socket
 import uvicorn
 from fastapi import FastAPI
 
+from engine.api.config import ApiSettings
+from engine.api.hardening import harden
+from engine.api.refusals import RefusalLedger
+
 log = logging.getLogger("q2c.http")
 
 
@@ -34,10 +38,12 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class HttpServer:
-    """One uvicorn server for `app`; `port` is the bound port once started."""
+    """One uvicorn server for `app` (behind engine.api.guard); `port` is the bound port."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int, api: ApiSettings | None = None) -> None:
         self.app = app
+        self.api = api or ApiSettings()
+        self.ledger: RefusalLedger | None = None
         self.host = host
         self.requested_port = port
         self.port: int | None = None
@@ -50,8 +56,10 @@ class HttpServer:
         sock = bind(self.host, self.requested_port)
         self._sock = sock
         self.port = int(sock.getsockname()[1])
+        served, self.ledger = harden(self.app, self.api)
         config = uvicorn.Config(
-            self.app,
+            served,
+            server_header=False,  # no `server: uvicorn` (version fingerprinting)
             log_config=None,  # keep the process's logging set-up (JSON lines)
             access_log=False,
             lifespan="off",
@@ -77,6 +85,9 @@ class HttpServer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await server.shutdown()
+        if self.ledger is not None:
+            await self.ledger.close()
+            self.ledger = None
         if self._sock is not None:
             self._sock.close()
             self._sock = None

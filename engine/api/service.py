@@ -39,7 +39,9 @@ class WorkerHttp:
             worker_id=worker.worker_id,
             partitions=lambda: sorted(worker.tasks),
         )
-        self.server = HttpServer(create_app(self.context), settings.http_host, settings.http_port)
+        self.server = HttpServer(
+            create_app(self.context), settings.http_host, settings.http_port, api
+        )
 
     @property
     def port(self) -> int | None:

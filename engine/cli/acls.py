@@ -39,10 +39,11 @@ def _context(settings: Settings) -> AclContext:
 
 async def _plan(catalog: Catalog, principals: Principals, *, apply: bool) -> AclPlan:
     settings = load_settings()
-    desired = desired_acls(catalog, principals, _context(settings))
+    ctx = _context(settings)
+    desired = desired_acls(catalog, principals, ctx)
     managed = {p.kafka_principal for p in principals.principals}
     async with acl_client(settings) as client:
-        plan = plan_acls(desired, await observe_acls(client), managed)
+        plan = plan_acls(desired, await observe_acls(client), managed, ctx)
         if apply:
             await apply_acls(client, plan)
     return plan
@@ -57,12 +58,16 @@ def _execute(catalog: Catalog, principals: Principals, *, apply: bool) -> AclPla
 
 
 def diff_lines(plan: AclPlan) -> list[str]:
-    """`+ grant` and `- revoke` lines, then a note on the principals left alone."""
+    """`+ grant` and `- revoke` lines (or `no drift`), then a note on the ACLs left alone."""
     lines = [f"+ {a.describe()}" for a in plan.grants]
     lines += [f"- {a.describe()}" for a in plan.revokes]
+    if not lines:
+        lines.append("no drift")
     if plan.unmanaged:
-        who = sorted({a.principal for a in plan.unmanaged})
-        lines.append(f"(left alone: {len(plan.unmanaged)} ACLs of unmanaged principals {who})")
+        lines.append(
+            f"(left alone: {len(plan.unmanaged)} ACLs of other principals or other "
+            "deployments' topics and groups)"
+        )
     return lines
 
 
@@ -70,7 +75,7 @@ def _show(plan: AclPlan, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(plan.to_dict(), indent=2))
         return
-    for line in diff_lines(plan) or ["no drift"]:
+    for line in diff_lines(plan):
         typer.echo(line)
 
 

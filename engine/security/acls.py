@@ -98,6 +98,16 @@ class AclContext:
     group_id: str = "q2c-engine"
     client_id: str = "q2c"
 
+    def covers(self, acl: AclBinding) -> bool:
+        """Whether `acl` belongs to this deployment: its topics (under the prefix), groups and
+        transactional ids. Environments sharing a cluster do not revoke each other's ACLs."""
+        if acl.resource_type is ResourceType.TOPIC:
+            return acl.resource.startswith(self.topic_prefix)
+        if acl.resource_type in (ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID):
+            mine = (self.group_id, f"{self.client_id}-", acl.principal.removeprefix("User:"))
+            return acl.resource.startswith(mine)
+        return True
+
 
 @dataclass(frozen=True)
 class AclPlan:
@@ -246,11 +256,15 @@ def desired_acls(
 
 
 def plan_acls(
-    desired: Collection[AclBinding], observed: Collection[AclBinding], managed: Collection[str]
+    desired: Collection[AclBinding],
+    observed: Collection[AclBinding],
+    managed: Collection[str],
+    ctx: AclContext | None = None,
 ) -> AclPlan:
-    """Grants (desired, absent) and revokes (present for a managed principal, not desired)."""
+    """Grants (desired, absent) and revokes (held by a managed principal on a resource `ctx`
+    covers, not desired); every other binding is reported as unmanaged and left alone."""
     wanted, held = set(desired), set(observed)
-    mine = {a for a in held if a.principal in managed}
+    mine = {a for a in held if a.principal in managed and (ctx is None or ctx.covers(a))}
     return AclPlan(
         grants=tuple(sorted(wanted - held)),
         revokes=tuple(sorted(mine - wanted)),

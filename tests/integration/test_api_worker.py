@@ -3,6 +3,7 @@ with replay (audited), and one trace followed from a closed-won to its issue-inv
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -121,7 +122,12 @@ def test_dead_letter_summary_and_audited_replay(engine: EngineThread) -> None:
     # The records of `q2c dlq replay`, read back by the same reader, marked as the API's.
     records = engine.call(read_audit(client_options(settings), settings.topic_prefix))
     assert any(r.action == "dlq.replay" and r.via == "api" and r.outcome == "done" for r in records)
-    assert any(r.outcome == "denied:403" for r in records)
+    # Refused calls cost no Kafka write each: counted at once, audited as one summary per
+    # interval (or at shutdown).
+    assert status_of(engine.base + "/api/v1/dlq/replay", VIEWER, "POST", body) == 403
+    assert not any(r.outcome.startswith("denied:4") for r in records)
+    metrics = urllib.request.urlopen(engine.base + "/metrics", timeout=10).read().decode()
+    assert 'q2c_api_refused_total{reason="forbidden"}' in metrics
     assert all(r.by != OPERATOR for r in records)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -11,11 +12,15 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
     TransactionalIdAuthorizationFailed,
 )
+from typer.testing import CliRunner
 
+from engine.cli.main import app
 from engine.kafka.client import Consumer, Producer, TransactionalProducer
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.localkafka.secure import client_env
 from engine.runtime.names import TopicNames
+from engine.security.principals import DEFAULT_PRINCIPALS, LAUNCHER_USER
 from engine.settings import Settings
 from engine.topics import load_catalog
 from tests.integration.secure.conftest import SecureEnv
@@ -143,3 +148,28 @@ async def test_nobody_but_the_worker_and_the_operator_writes_the_saga_inbox(
 def test_catalog_knows_every_topic_named_here() -> None:
     names = set(load_catalog().names)
     assert {"q2c.saga.status", "q2c.analytics.events", "q2c.ops.audit", "q2c.saga.inbox"} <= names
+
+
+def test_acls_plan_cli_shows_no_drift_after_apply_and_refuses_silent_widening(
+    secure: SecureEnv, tmp_path: Path
+) -> None:
+    admin = secure.admin
+    env = {
+        **client_env(secure.cluster.security, admin.bootstrap_servers or "", LAUNCHER_USER),  # type: ignore[arg-type]
+        "Q2C_TOPIC_PREFIX": secure.prefix,
+        "Q2C_GROUP_ID": secure.group,
+    }
+    runner = CliRunner()
+    planned = runner.invoke(app, ["acls", "plan"], env=env)
+    assert planned.exit_code == 0 and "no drift" in planned.output, planned.output
+    # One more principal in the file: its grants are shown, and not applied without --yes.
+    principals = tmp_path / "principals.yaml"
+    principals.write_text(
+        DEFAULT_PRINCIPALS.read_text() + "  - name: q2c-analytics-2\n    role: analytics\n"
+    )
+    applied = runner.invoke(app, ["acls", "apply", "--principals", str(principals)], env=env)
+    assert applied.exit_code == 1, applied.output
+    assert "+ ALLOW User:q2c-analytics-2 READ topic" in applied.output
+    assert "nothing applied" in applied.output
+    again = runner.invoke(app, ["acls", "plan"], env=env)
+    assert again.exit_code == 0, again.output
