@@ -18,15 +18,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.cli.errors import BadInput, NotFound
+from engine.cli.preflight import check_broker
 from engine.codec import DecodeError, decode
 from engine.dlq.filters import DlqFilter, group_counts
 from engine.dlq.plan import ORIGINAL, full_topic
 from engine.dlq.reader import read_one
-from engine.dlq.records import DeadLetter, RefError
-from engine.dlq.replay import ReplayError, load_matching, purge, replay
-from engine.kafka.connection import NoBrokerError, client_options
+from engine.dlq.records import DeadLetter
+from engine.dlq.replay import load_matching, purge, replay
+from engine.kafka.connection import client_options
 from engine.ops.audit import operator
-from engine.settings import Settings, SettingsError, load_settings
+from engine.settings import Settings, load_settings
 
 app = typer.Typer(help="Dead-letter topics: list, show, replay, purge.", no_args_is_help=True)
 T = TypeVar("T")
@@ -48,11 +50,8 @@ def _console() -> Console:
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        return asyncio.run(make())
-    except (NoBrokerError, SettingsError, ReplayError, RefError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    # Failures (broker, unknown replay id, bad reference) end as one line: engine.cli.errors.
+    return asyncio.run(make())
 
 
 def _when(text: str | None, option: str) -> datetime | None:
@@ -61,8 +60,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"{option}: not an ISO 8601 time: {text!r}", err=True)
-        raise typer.Exit(2) from None
+        raise BadInput(f"{option}: not an ISO 8601 time: {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -84,11 +82,9 @@ def _filter(
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    settings = load_settings()
+    check_broker(settings)
+    return settings
 
 
 def records_table(letters: list[DeadLetter]) -> Table:
@@ -161,8 +157,7 @@ def show(
     settings = _settings()
     dl = _run(lambda: read_one(client_options(settings), ref))
     if dl is None:
-        typer.echo(f"no record at {ref}", err=True)
-        raise typer.Exit(1)
+        raise NotFound(f"no dead letter at {ref}")
     decoded = _decoded(dl)
     raw = dl.value or b""
     doc: dict[str, Any] = {
@@ -291,8 +286,7 @@ def purge_cmd(
     settings = _settings()
     flt = _filter(settings, topic, error, since, until, key)
     if flt.empty:
-        typer.echo("purge needs a filter: --topic, --error, --key, --since or --until", err=True)
-        raise typer.Exit(2)
+        raise BadInput("purge needs a filter: --topic, --error, --key, --since or --until")
 
     def confirm(n: int) -> bool:
         return yes or typer.confirm(f"purge {n} dead letter(s)?", default=False)

@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.exceptions_queue.actions import NotInException, list_exceptions, request
-from engine.kafka.connection import NoBrokerError
+from engine.cli.preflight import check_broker
+from engine.exceptions_queue.actions import list_exceptions, request
 from engine.ops.audit import operator
-from engine.settings import SettingsError, load_settings
+from engine.settings import load_settings
 
 app = typer.Typer(help="Business exceptions: list, retry, cancel.", no_args_is_help=True)
 T = TypeVar("T")
@@ -23,11 +23,9 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept in the event
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        return asyncio.run(make())
-    except (NoBrokerError, SettingsError, NotInException) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    # Failures (broker, a key not in exception) end as one line: engine.cli.errors.
+    check_broker(load_settings())
+    return asyncio.run(make())
 
 
 def _age(age: timedelta | None) -> str:

@@ -17,12 +17,23 @@ from engine.cli import (
     schemas,
     topics,
 )
+from engine.cli.errors import GuardedTyper, set_debug
 
-app = typer.Typer(
+app = GuardedTyper(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of a failure"),
+) -> None:
+    """q2c: quote-to-cash orchestration on Apache Kafka."""
+    set_debug(debug)
+
+
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
