@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine.cli.errors import BadInput, NotFound
-from engine.cli.preflight import check_broker
+from engine.cli.preflight import check_ready
 from engine.codec import DecodeError, decode
 from engine.dlq.filters import DlqFilter, group_counts
 from engine.dlq.plan import ORIGINAL, full_topic
@@ -93,7 +93,7 @@ def _filter(
 
 def _settings() -> Settings:
     settings = load_settings()
-    check_broker(settings)
+    check_ready(settings)
     return settings
 
 

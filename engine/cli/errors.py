@@ -143,6 +143,10 @@ class GuardedTyper(typer.Typer):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         warn_unknown_variables(os.environ)
+        if not debug_wanted():
+            # aiokafka logs every retried hiccup (a leader not yet elected...) and succeeds;
+            # a person needs the outcome. `q2c run` sets up its own logging.
+            logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
             return super().__call__(*args, **kwargs)
         except Exception as exc:  # `report` re-raises what it does not know

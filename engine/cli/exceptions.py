@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.cli.preflight import check_broker
+from engine.cli.preflight import check_ready
 from engine.exceptions_queue.actions import list_exceptions, request
 from engine.ops.audit import operator
 from engine.settings import load_settings
@@ -24,7 +24,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept in the event
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     # Failures (broker, a key not in exception) end as one line: engine.cli.errors.
-    check_broker(load_settings())
+    check_ready(load_settings())
     return asyncio.run(make())
 
 

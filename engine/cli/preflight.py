@@ -132,3 +132,9 @@ def check_topics(settings: Settings) -> None:
             f"{len(missing)} topic(s) of the catalog are missing on {resolve_bootstrap(settings)} "
             f"({shown}): run `q2c topics apply`"
         )
+
+
+def check_ready(settings: Settings) -> None:
+    """What every command reading or writing q2c topics checks: the broker, then the topics."""
+    check_broker(settings)
+    check_topics(settings)

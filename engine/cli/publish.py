@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.errors import BadInput
-from engine.cli.preflight import check_broker, check_topics
+from engine.cli.preflight import check_ready
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
 from engine.contracts.validation import ContractError
@@ -66,8 +66,7 @@ def publish(
             typer.echo(f"valid {event_type} (event_id {event_id})")
         return
     settings = load_settings()
-    check_broker(settings)
-    check_topics(settings)
+    check_ready(settings)
     meta = asyncio.run(_send(settings, event))
     if as_json:
         doc = {"event_type": event_type, "event_id": event_id, **asdict(meta)}

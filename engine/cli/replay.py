@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.cli.preflight import check_broker
+from engine.cli.preflight import check_ready
 from engine.kafka.connection import client_options
 from engine.runtime.names import TopicNames
 from engine.runtime.replay import apply_replay, plan_replay, verify_state
@@ -21,7 +21,7 @@ state_app = typer.Typer(help="Inspect and verify saga state.", no_args_is_help=T
 
 def _settings() -> Settings:
     settings = load_settings()
-    check_broker(settings)
+    check_ready(settings)
     return settings
 
 

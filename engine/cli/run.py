@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from engine.api.config import ApiSettings
-from engine.cli.preflight import check_broker, check_topics
+from engine.cli.preflight import check_ready
 from engine.observability.logging import configure_logging
 from engine.observability.tracing import configure_tracing
 from engine.runtime.app import Engine
@@ -60,8 +60,7 @@ def run(
     """
     settings = load_settings()
     ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
-    check_broker(settings)
-    check_topics(settings)
+    check_ready(settings)
     configure_logging(
         log_level, json_lines=json_logs(log_format, log_file), path=log_file, worker_id=worker_id
     )

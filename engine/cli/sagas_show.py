@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli.errors import NotFound
-from engine.cli.preflight import check_broker
+from engine.cli.preflight import check_ready
 from engine.kafka.connection import client_options
 from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TopicNames
@@ -51,7 +51,7 @@ def show(
 ) -> None:
     """Print every saga of KEY: state, parked events, timers and transition history."""
     settings = load_settings()
-    check_broker(settings)
+    check_ready(settings)
     options = client_options(settings)
     states = asyncio.run(read_all_states(options, TopicNames(settings.topic_prefix).state))
     found = [s for (_t, k), s in sorted(states.items()) if k == key]

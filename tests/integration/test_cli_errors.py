@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from engine.cli.errors import ExitCode
+from engine.settings import Settings
+from engine.topics import ensure_topics
 from tests.cli_support import free_port, q2c, silent_port
 
 __all__ = ["silent_port"]  # a fixture
@@ -128,11 +131,15 @@ def test_misspelled_variable_is_reported() -> None:
     ) in result.stderr
 
 
-def test_run_on_a_cluster_without_the_topics_says_to_apply_them(
-    kafka_bootstrap: str, unique: str
+@pytest.mark.parametrize(
+    "args",
+    [("run", "--no-http"), ("dlq", "list"), ("sagas", "show", "deal-1"), ("state", "rebuild")],
+)
+def test_a_cluster_without_the_topics_says_to_apply_them(
+    kafka_bootstrap: str, unique: str, args: tuple[str, ...]
 ) -> None:
     env = {"Q2C_BOOTSTRAP_SERVERS": kafka_bootstrap, "Q2C_TOPIC_PREFIX": f"empty{unique}."}
-    result = q2c("run", "--no-http", env=env)
+    result = q2c(*args, env=env)
     assert result.returncode == ExitCode.FAILED, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "run `q2c topics apply`" in lines[0], result.stderr
@@ -140,7 +147,9 @@ def test_run_on_a_cluster_without_the_topics_says_to_apply_them(
 
 
 def test_not_found_is_told_apart_from_failed(kafka_bootstrap: str, unique: str) -> None:
-    env = {"Q2C_BOOTSTRAP_SERVERS": kafka_bootstrap, "Q2C_TOPIC_PREFIX": f"nf{unique}."}
+    settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"nf{unique}.")
+    asyncio.run(ensure_topics(settings))
+    env = {"Q2C_BOOTSTRAP_SERVERS": kafka_bootstrap, "Q2C_TOPIC_PREFIX": settings.topic_prefix}
     result = q2c("sagas", "show", "no-such-deal", env=env)
     assert result.returncode == ExitCode.NOT_FOUND, result.stderr
     assert result.stderr.strip() == "error: no saga with key 'no-such-deal'"
