@@ -83,6 +83,20 @@ class Settings(BaseSettings):
         description="broker-side timeout of each task's open transaction",
     )
 
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_a_topic_name_part(cls, value: str) -> str:
+        # Kafka's rule for topic names, in words: the prefix becomes part of every topic.
+        bad = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "._-"))})
+        if bad:
+            shown = " ".join(repr(c) for c in bad)
+            raise ValueError(
+                f"may contain only letters, digits, '.', '_' and '-' (not {shown}), got {value!r}"
+            )
+        if len(value) > 200:
+            raise ValueError(f"at most 200 characters (topic names end at 249), got {len(value)}")
+        return value
+
     @field_validator("bootstrap_servers")
     @classmethod
     def _servers_have_ports(cls, value: str | None) -> str | None:
@@ -110,21 +124,31 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def settings_error(exc: ValidationError) -> SettingsError:
+    """pydantic's report as one line, one clause per bad `Q2C_*` variable, each value once."""
+    clauses = []
+    for err in exc.errors():
+        name = "Q2C_" + "_".join(str(p) for p in err["loc"]).upper()
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if _is_secret(err["loc"]):
+            # A secret's value is never echoed, not even a malformed one.
+            clauses.append(f"{name}: {msg}")
+            continue
+        got = f"got {err.get('input')!r}"
+        # Our validators already quote the value; pydantic's own messages do not.
+        clauses.append(f"{name}: {msg}" if "got " in msg else f"{name}: {msg}, {got}")
+    return SettingsError("invalid configuration: " + "; ".join(clauses))
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning pydantic's report into one message per bad `Q2C_*` variable."""
+    """Build settings, turning pydantic's report into one line naming each bad `Q2C_*` variable."""
     config_file = os.environ.get("Q2C_CONFIG_FILE")
     if config_file and not Path(config_file).is_file():
         raise SettingsError(f"Q2C_CONFIG_FILE={config_file!r}: no such file")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = "Q2C_" + "_".join(str(p) for p in err["loc"]).upper()
-            # A secret's value is never echoed, not even a malformed one.
-            got = "" if _is_secret(err["loc"]) else f" (got {err.get('input')!r})"
-            lines.append(f"{name}: {err['msg']}{got}")
-        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise settings_error(exc) from None
 
 
 def _is_secret(loc: tuple[int | str, ...]) -> bool:

@@ -451,7 +451,7 @@ def demo(
     ),
     seed: int = typer.Option(7, help="seed of the deal generator and the platforms"),
     time_scale: float = typer.Option(
-        86_400.0, help="simulated seconds per real second (86400: one day per second)"
+        86_400.0, min=1.0, help="simulated seconds per real second (86400: one day per second)"
     ),
     bad_fraction: float = typer.Option(0.1, min=0.0, max=1.0, help="share of bad master data"),
     timeout: float | None = typer.Option(None, help="max real seconds to wait for the deals"),

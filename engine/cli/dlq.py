@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -18,15 +19,26 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.cli.errors import BadInput, NotFound
+from engine.cli.preflight import check_ready
 from engine.codec import DecodeError, decode
 from engine.dlq.filters import DlqFilter, group_counts
 from engine.dlq.plan import ORIGINAL, full_topic
 from engine.dlq.reader import read_one
-from engine.dlq.records import DeadLetter, RefError
-from engine.dlq.replay import ReplayError, load_matching, purge, replay
-from engine.kafka.connection import NoBrokerError, client_options
+from engine.dlq.records import DeadLetter
+from engine.dlq.replay import (
+    ReplayError,
+    ReplayResult,
+    find_unfinished,
+    list_replays,
+    load_matching,
+    purge,
+    replay,
+)
+from engine.kafka.connection import client_options
 from engine.ops.audit import operator
-from engine.settings import Settings, SettingsError, load_settings
+from engine.ops.progress import ReplayProgress
+from engine.settings import Settings, load_settings
 
 app = typer.Typer(help="Dead-letter topics: list, show, replay, purge.", no_args_is_help=True)
 T = TypeVar("T")
@@ -48,11 +60,8 @@ def _console() -> Console:
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        return asyncio.run(make())
-    except (NoBrokerError, SettingsError, ReplayError, RefError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    # Failures (broker, unknown replay id, bad reference) end as one line: engine.cli.errors.
+    return asyncio.run(make())
 
 
 def _when(text: str | None, option: str) -> datetime | None:
@@ -61,8 +70,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"{option}: not an ISO 8601 time: {text!r}", err=True)
-        raise typer.Exit(2) from None
+        raise BadInput(f"{option}: not an ISO 8601 time: {text!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -84,11 +92,9 @@ def _filter(
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    settings = load_settings()
+    check_ready(settings)
+    return settings
 
 
 def records_table(letters: list[DeadLetter]) -> Table:
@@ -161,8 +167,7 @@ def show(
     settings = _settings()
     dl = _run(lambda: read_one(client_options(settings), ref))
     if dl is None:
-        typer.echo(f"no record at {ref}", err=True)
-        raise typer.Exit(1)
+        raise NotFound(f"no dead letter at {ref}")
     decoded = _decoded(dl)
     raw = dl.value or b""
     doc: dict[str, Any] = {
@@ -223,11 +228,23 @@ def replay_cmd(
     resume: Annotated[
         str | None, typer.Option("--resume", help="continue replay REPLAY_ID")
     ] = None,
+    new: Annotated[
+        bool, typer.Option("--new", help="start afresh even if a replay of this filter stopped")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON")] = False,
 ) -> None:
-    """Re-publish matching dead letters with their original key, value and headers (audited)."""
+    """Re-publish matching dead letters with their original key, value and headers (audited).
+
+    The replay id is printed first (on stderr), so an interrupted run can be resumed with
+    `--resume ID`; `q2c dlq replays` lists them all. Re-running the same filter after an
+    interruption offers to resume (without a terminal, or with --yes, it refuses and names
+    the id; --new starts over).
+    """
     settings = _settings()
     flt = _filter(settings, topic, error, since, until, key)
+    if resume is None and not new and not dry_run:
+        resume = _resume_offer(settings, flt, to, ask=not yes and sys.stdin.isatty())
     console = _console()
     progress = Progress(
         TextColumn("replaying"),
@@ -237,6 +254,10 @@ def replay_cmd(
         console=Console(stderr=True),
     )
     task_ids: list[Any] = []
+
+    def on_begin(state: ReplayProgress, pending: int) -> None:
+        how = "resumed" if resume else ("dry run" if dry_run else "new")
+        typer.echo(f"replay {state.replay_id} ({how}): {pending} record(s) pending", err=True)
 
     def confirm(n: int) -> bool:
         return yes or typer.confirm(f"replay {n} record(s) to {to}?", default=False)
@@ -260,12 +281,16 @@ def replay_cmd(
                 limit=limit,
                 resume_id=resume,
                 confirm=confirm,
+                on_begin=on_begin,
                 on_start=on_start,
                 on_record=on_record,
             )
         )
     finally:
         progress.stop()
+    if as_json:
+        typer.echo(json.dumps(_result_json(result), indent=2))
+        return
     if dry_run and result.records:
         console.print(records_table(list(result.records)))
     console.print(
@@ -278,6 +303,72 @@ def replay_cmd(
         console.print(f"continue with: q2c dlq replay --resume {result.replay_id}", highlight=False)
 
 
+def _resume_offer(settings: Settings, flt: DlqFilter, to: str, *, ask: bool) -> str | None:
+    """The id to resume when an earlier replay of the same filter stopped, else None."""
+    earlier = _run(lambda: find_unfinished(settings, flt, to))
+    if earlier is None:
+        return None
+    what = (
+        f"replay {earlier.replay_id} of the same filter (started {earlier.started_at} by "
+        f"{earlier.by}) stopped {earlier.status} after {earlier.count} record(s)"
+    )
+    if not ask:
+        raise ReplayError(
+            f"{what}: resume it with `q2c dlq replay --resume {earlier.replay_id}`, "
+            "or start over with --new"
+        )
+    if typer.confirm(f"{what}; resume it?", default=True):
+        return earlier.replay_id
+    return None
+
+
+def _result_json(result: ReplayResult) -> dict[str, Any]:
+    return {
+        "replay_id": result.replay_id,
+        "status": result.status,
+        "matched": result.matched,
+        "already_done": result.already_done,
+        "replayed": result.replayed,
+        "remaining": result.remaining,
+        "records": [dl.ref for dl in result.records],
+        "sent": [f"{d.topic}:{d.partition}:{d.offset}" for d in result.sent],
+    }
+
+
+@app.command("replays")
+def replays_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
+) -> None:
+    """Every DLQ replay with its progress: status, records replayed and remaining."""
+    settings = _settings()
+    items = _run(lambda: list_replays(settings))
+    if as_json:
+        typer.echo(json.dumps([i.to_json() for i in items], indent=2))
+        return
+    console = _console()
+    if not items:
+        console.print("no replays")
+        return
+    table = Table(title=f"DLQ replays ({len(items)})")
+    for col in ("replay id", "started", "by", "status", "replayed", "remaining", "filter"):
+        table.add_column(col, overflow="fold")
+    for item in items:
+        p = item.progress
+        shown = {k: v for k, v in p.filter.items() if v not in (None, [], ())}
+        table.add_row(
+            p.replay_id,
+            p.started_at[:19],
+            p.by,
+            p.status,
+            str(p.count),
+            str(item.remaining),
+            json.dumps(shown),
+        )
+    console.print(table)
+    if any(not i.progress.finished for i in items):
+        console.print("resume one with: q2c dlq replay --resume REPLAY_ID", highlight=False)
+
+
 @app.command("purge")
 def purge_cmd(
     topic: TopicOpt = None,
@@ -285,17 +376,31 @@ def purge_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     key: KeyOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be purged")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON")] = False,
 ) -> None:
     """Hide matching dead letters from list and replay (a marker, audited; see replay.py)."""
     settings = _settings()
     flt = _filter(settings, topic, error, since, until, key)
     if flt.empty:
-        typer.echo("purge needs a filter: --topic, --error, --key, --since or --until", err=True)
-        raise typer.Exit(2)
+        raise BadInput("purge needs a filter: --topic, --error, --key, --since or --until")
+    if dry_run:
+        letters, _ = _run(lambda: load_matching(settings, flt))
+        if as_json:
+            doc = {"dry_run": True, "purged": 0, "would_purge": [dl.ref for dl in letters]}
+            typer.echo(json.dumps(doc, indent=2))
+            return
+        if letters:
+            _console().print(records_table(letters))
+        typer.echo(f"dry run: would purge {len(letters)} dead letter(s)")
+        return
 
     def confirm(n: int) -> bool:
         return yes or typer.confirm(f"purge {n} dead letter(s)?", default=False)
 
     n = _run(lambda: purge(settings, flt, by=operator(), confirm=confirm))
+    if as_json:
+        typer.echo(json.dumps({"dry_run": False, "purged": n}))
+        return
     typer.echo(f"purged {n} dead letter(s)")

@@ -12,15 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli.preflight import check_ready
 from engine.exceptions_queue.actions import (
     ExceptionAction,
-    NotInException,
     list_exceptions,
     request,
 )
-from engine.kafka.connection import NoBrokerError
 from engine.ops.audit import operator
-from engine.settings import SettingsError, load_settings
+from engine.settings import load_settings
 
 app = typer.Typer(help="Business exceptions: list, retry, cancel.", no_args_is_help=True)
 T = TypeVar("T")
@@ -28,11 +27,9 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept in the event
 
 
 def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    try:
-        return asyncio.run(make())
-    except (NoBrokerError, SettingsError, NotInException) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    # Failures (broker, a key not in exception) end as one line: engine.cli.errors.
+    check_ready(load_settings())
+    return asyncio.run(make())
 
 
 def _age(age: timedelta | None) -> str:

@@ -74,7 +74,10 @@ def stop(
     """Stop every node of the local broker by its pid."""
     cluster = load_cluster(name)
     if cluster is None:
-        typer.echo(f"no local broker {name!r}", err=True)
+        typer.echo(f"no local broker {name!r}: nothing to stop", err=True)
+        return
+    if not cluster.running_nodes() and not purge:
+        typer.echo(f"local broker {name!r} is not running: nothing to stop", err=True)
         return
     if purge:
         cluster.destroy()

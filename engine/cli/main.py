@@ -23,9 +23,10 @@ from engine.cli import (
     topics,
     translate,
 )
+from engine.cli.errors import GuardedTyper, set_debug
 from engine.version import package_version
 
-app = typer.Typer(
+app = GuardedTyper(
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -39,7 +40,8 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def main(
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of a failure"),
     show_version: bool = typer.Option(
         False,
         "--version",
@@ -49,6 +51,7 @@ def main(
     ),
 ) -> None:
     """q2c: quote-to-cash orchestration on Apache Kafka."""
+    set_debug(debug)
 
 
 app.add_typer(kafka.app, name="kafka")

@@ -13,6 +13,7 @@ from engine.connectors.outbound.service import FACTORIES, ConnectorService, conn
 from engine.observability.logging import configure_logging
 from engine.settings import SettingsError, load_settings
 
+
 def list_platforms() -> None:
     """The platforms and the commands each one handles."""
     for platform, factory in FACTORIES.items():

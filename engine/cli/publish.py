@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from engine.cli.errors import BadInput
+from engine.cli.preflight import check_ready
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
 from engine.contracts.validation import ContractError
-from engine.installation import IncompleteInstallation, check_installation
-from engine.kafka.connection import NoBrokerError
+from engine.installation import check_installation
+from engine.kafka.records import Delivered
 from engine.publisher import Publisher
-from engine.settings import SettingsError, load_settings
-
-# Exit code for bad input, as click uses for usage errors.
-BAD_INPUT = 2
+from engine.settings import Settings, load_settings
 
 
 def _read(path: Path) -> Any:
@@ -27,16 +27,16 @@ def _read(path: Path) -> Any:
         # Decimal, not float: amounts must keep their exact cents.
         return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
-        typer.echo(f"cannot read {path}: {exc.strerror}", err=True)
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
-        typer.echo(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", err=True)
-    raise typer.Exit(BAD_INPUT)
+        raise BadInput(
+            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
 
 
-async def _send(event: Event) -> str:
-    async with Publisher(load_settings()) as pub:
-        meta = await pub.publish(event)
-    return f"{meta.topic} partition {meta.partition} offset {meta.offset}"
+async def _send(settings: Settings, event: Event) -> Delivered:
+    async with Publisher(settings) as pub:
+        return await pub.publish(event)
 
 
 def publish(
@@ -46,6 +46,9 @@ def publish(
         str | None, typer.Option(help="envelope.source_system when the file has none")
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="validate only, do not publish")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print event id, topic, partition and offset as JSON")
+    ] = False,
 ) -> None:
     """Validate a JSON event against its contract and publish it (exit 2 on a bad file).
 
@@ -55,15 +58,23 @@ def publish(
     try:
         event = event_from_dict(event_type, data, source_system=source_system)
     except ContractError as exc:
-        typer.echo(f"{file}: {exc}", err=True)
-        raise typer.Exit(BAD_INPUT) from None
+        raise BadInput(f"{file}: {exc}") from None
+    event_id = str(event.envelope.event_id)
     if dry_run:
-        typer.echo(f"valid {event_type} (event_id {event.envelope.event_id})")
+        if as_json:
+            typer.echo(json.dumps({"event_type": event_type, "event_id": event_id, "valid": True}))
+        else:
+            typer.echo(f"valid {event_type} (event_id {event_id})")
         return
-    try:
-        check_installation()
-        where = asyncio.run(_send(event))
-    except (NoBrokerError, SettingsError, IncompleteInstallation) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"published {event_type} {event.envelope.event_id} to {where}")
+    settings = load_settings()
+    check_installation()
+    check_ready(settings)
+    meta = asyncio.run(_send(settings, event))
+    if as_json:
+        doc = {"event_type": event_type, "event_id": event_id, **asdict(meta)}
+        typer.echo(json.dumps(doc))
+        return
+    typer.echo(
+        f"published {event_type} {event_id} to {meta.topic} "
+        f"partition {meta.partition} offset {meta.offset}"
+    )

@@ -10,22 +10,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.kafka.connection import NoBrokerError, client_options
-from engine.kafka.groups import GroupBusyError
+from engine.cli.preflight import check_ready
+from engine.kafka.connection import client_options
 from engine.runtime.names import TopicNames
 from engine.runtime.replay import apply_replay, plan_replay, verify_state
-from engine.settings import Settings, SettingsError, load_settings
+from engine.settings import Settings, load_settings
 
 state_app = typer.Typer(help="Inspect and verify saga state.", no_args_is_help=True)
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-        client_options(settings)
-    except (SettingsError, NoBrokerError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    settings = load_settings()
+    check_ready(settings)
     return settings
 
 
@@ -57,11 +53,7 @@ def replay(
     if dry_run:
         typer.echo("dry run: nothing changed")
         return
-    try:
-        asyncio.run(apply_replay(options, plan))
-    except GroupBusyError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
+    asyncio.run(apply_replay(options, plan))  # GroupBusyError: one line, exit 1
     typer.echo(f"group {settings.group_id} moved to {plan.since.isoformat()}; start `q2c run`")
 
 

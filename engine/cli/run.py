@@ -4,21 +4,52 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from engine.installation import IncompleteInstallation, check_installation
+from engine.api.config import ApiSettings
+from engine.cli.preflight import check_ready
+from engine.installation import check_installation
 from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
 from engine.runtime.app import Engine
-from engine.settings import SettingsError, load_settings
+from engine.settings import load_settings
+
+
+class LogFormat(StrEnum):
+    """How `q2c run` writes its log lines."""
+
+    auto = "auto"  # text on a terminal, JSON lines otherwise (a file, a pipe, a collector)
+    json = "json"
+    text = "text"
+
+
+def json_logs(fmt: LogFormat, path: Path | None) -> bool:
+    """Whether to write JSON lines: always to a file, and to stderr unless a person reads it."""
+    if fmt is not LogFormat.auto:
+        return fmt is LogFormat.json
+    return path is not None or not sys.stderr.isatty()
 
 
 def run(
     worker_id: str = typer.Option(socket.gethostname(), help="name of this worker in logs"),
-    log_level: str = typer.Option("INFO", help="logging level"),
-    log_format: str = typer.Option("json", help="json (one object per line) or text"),
+    log_level: str = typer.Option("INFO", envvar="Q2C_LOG_LEVEL", help="logging level"),
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            envvar="Q2C_LOG_FORMAT",
+            help="json (one object per line), text, or auto: text on a terminal, else json",
+        ),
+    ] = LogFormat.auto,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(envvar="Q2C_LOG_FILE", help="append logs to this file instead of stderr"),
+    ] = None,
     http: bool = typer.Option(
         True, help="serve /metrics, /health, /ready, the API and the status page"
     ),
@@ -26,14 +57,16 @@ def run(
     """Run a saga worker: joins the group, processes until SIGTERM, then commits and leaves.
 
     HTTP listens on Q2C_HTTP_HOST:Q2C_HTTP_PORT (default 127.0.0.1:8080).
+    Checks first that the settings are valid, the broker answers and the catalog's topics
+    exist; each failure is one line (see the README's exit codes).
     """
-    configure_logging(log_level, json_lines=log_format != "text", worker_id=worker_id)
+    settings = load_settings()
+    ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
+    check_installation()
+    check_ready(settings)
+    configure_logging(
+        log_level, json_lines=json_logs(log_format, log_file), path=log_file, worker_id=worker_id
+    )
     configure_tracing()
-    try:
-        settings = load_settings()
-        check_installation()
-    except (SettingsError, IncompleteInstallation) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
     export_known_labels()  # alert rules need a 0 before the first dead letter
     asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())

@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from engine.kafka.connection import NoBrokerError, client_options
+from engine.cli.errors import NotFound
+from engine.cli.preflight import check_ready
+from engine.kafka.connection import client_options
 from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TopicNames
 from engine.saga.model import SagaState
-from engine.settings import SettingsError, load_settings
+from engine.settings import load_settings
 
 
 def saga_summary(state: SagaState) -> dict[str, Any]:
@@ -48,17 +50,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Print every saga of KEY: state, parked events, timers and transition history."""
-    try:
-        settings = load_settings()
-        options = client_options(settings)
-    except (SettingsError, NoBrokerError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    settings = load_settings()
+    check_ready(settings)
+    options = client_options(settings)
     states = asyncio.run(read_all_states(options, TopicNames(settings.topic_prefix).state))
     found = [s for (_t, k), s in sorted(states.items()) if k == key]
     if not found:
-        typer.echo(f"no saga with key {key!r}", err=True)
-        raise typer.Exit(1)
+        raise NotFound(f"no saga with key {key!r}")
     if as_json:
         typer.echo(json.dumps([saga_summary(s) for s in found], indent=2))
         return

@@ -29,7 +29,7 @@ from engine.kafka.client import Producer, TransactionalProducer
 from engine.kafka.connection import client_options
 from engine.kafka.records import Delivered, OutRecord
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
-from engine.ops.progress import PurgeMarker, ReplayProgress
+from engine.ops.progress import PurgeMarker, ReplayProgress, unfinished_like
 from engine.ops.store import progress_topic, read_ops_state, write_audit
 from engine.settings import Settings
 
@@ -60,6 +60,61 @@ async def load_matching(settings: Settings, flt: DlqFilter) -> tuple[list[DeadLe
     return select(letters, flt, frozenset(ops.purged)), ops.purged
 
 
+def new_progress(settings: Settings, flt: DlqFilter, target: str, by: str) -> ReplayProgress:
+    """The checkpoint of a replay that has not started yet (a fresh id)."""
+    prefix = settings.topic_prefix
+    return ReplayProgress(
+        replay_id=new_action_id("replay"),
+        by=by,
+        started_at=now_utc().isoformat(),
+        filter=flt.to_json(),
+        target=target if target == ORIGINAL else full_topic(prefix, target),
+    )
+
+
+async def find_unfinished(
+    settings: Settings, flt: DlqFilter, target: str = ORIGINAL
+) -> ReplayProgress | None:
+    """An earlier replay of the same filter and target that did not finish (to offer resuming)."""
+    ops = await read_ops_state(client_options(settings), settings.topic_prefix)
+    fresh = new_progress(settings, flt, target, by="")
+    return unfinished_like(ops.replays.values(), fresh.filter, fresh.target)
+
+
+@dataclass(frozen=True)
+class ReplayStatus:
+    """One replay for `q2c dlq replays`: its checkpoint and what is left of its filter."""
+
+    progress: ReplayProgress
+    remaining: int
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.progress
+        return {
+            "replay_id": p.replay_id,
+            "by": p.by,
+            "started_at": p.started_at,
+            "status": p.status,
+            "replayed": p.count,
+            "remaining": self.remaining,
+            "target": p.target,
+            "filter": p.filter,
+        }
+
+
+async def list_replays(settings: Settings) -> list[ReplayStatus]:
+    """Every replay in the progress topic, oldest first, with how many records it has left."""
+    options = client_options(settings)
+    ops = await read_ops_state(options, settings.topic_prefix)
+    letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
+    purged = frozenset(ops.purged)
+    out = []
+    for progress in sorted(ops.replays.values(), key=lambda r: r.started_at):
+        matching = first_per_origin(select(letters, DlqFilter.from_json(progress.filter), purged))
+        out.append(ReplayStatus(progress, len(progress.pending(matching))))
+    return out
+
+
 async def replay(
     settings: Settings,
     flt: DlqFilter,
@@ -71,13 +126,19 @@ async def replay(
     rate: float | None = None,
     limit: int | None = None,
     resume_id: str | None = None,
+    replay_id: str | None = None,
     confirm: Callable[[int], bool] = lambda n: True,
+    on_begin: Callable[[ReplayProgress, int], None] = lambda progress, pending: None,
     on_start: Callable[[int], None] = lambda n: None,
     on_record: Callable[[DeadLetter], None] = lambda dl: None,
 ) -> ReplayResult:
     """Replay matching dead letters; `resume_id` continues an earlier replay with its filter.
 
-    Audited (outcome `not-found` when nothing matched); `via` names the caller (cli or api).
+    `on_begin` learns the replay id and how many records are pending before anything is
+    asked or sent. Audited at the start, at an interruption (an error, Ctrl-C) and at the end
+    (outcome `not-found` when nothing matched); `via` names the caller (cli or api). The
+    checkpoint is written at the start too, so `q2c dlq replays` lists a replay that is
+    killed before its first batch.
     """
     options = client_options(settings)
     prefix = settings.topic_prefix
@@ -89,19 +150,16 @@ async def replay(
         progress = found
         flt, target = DlqFilter.from_json(progress.filter), progress.target
     else:
-        progress = ReplayProgress(
-            replay_id=new_action_id("replay"),
-            by=by,
-            started_at=now_utc().isoformat(),
-            filter=flt.to_json(),
-            target=target if target == ORIGINAL else full_topic(prefix, target),
-        )
+        progress = new_progress(settings, flt, target, by)
+        if replay_id is not None:
+            progress = replace(progress, replay_id=replay_id)
     letters = first_per_origin(
         select(await read_dead_letters(options, dlq_topics(prefix)), flt, frozenset(ops.purged))
     )
     pending = progress.pending(letters)
     todo = pending[:limit] if limit is not None else pending
     done_before = len(letters) - len(pending)
+    on_begin(progress, len(pending))
 
     def result(
         status: str, replayed: int, records: list[DeadLetter], sent: Sequence[Delivered] = ()
@@ -117,32 +175,57 @@ async def replay(
             sent=tuple(sent),
         )
 
-    if dry_run:
-        return result("dry-run", 0, todo)
-    if todo and not confirm(len(todo)):
-        return result("cancelled", 0, [])
-    on_start(len(todo))
-    progress, sent = await _publish(settings, progress, todo, by, rate, on_record)
-    status = "done" if len(todo) == len(pending) else "partial"
-    progress = replace(progress, status=status)
-    await _checkpoint(settings, progress)
-    await write_audit(
-        options,
-        prefix,
-        AuditRecord(
+    def audit(outcome: str, status: str, count: int) -> AuditRecord:
+        return AuditRecord(
             action="dlq.replay",
             action_id=progress.replay_id,
             by=by,
             at=now_utc(),
             target=progress.target,
-            count=len(todo),
+            count=count,
             filter=progress.filter,
             details={"status": status, "resumed": resume_id is not None, "total": progress.count},
-            outcome="done" if letters else "not-found",
+            outcome=outcome,
             via=via,
-        ),
-    )
+        )
+
+    if dry_run:
+        return result("dry-run", 0, todo)
+    if todo and not confirm(len(todo)):
+        return result("cancelled", 0, [])
+    if todo:
+        progress = replace(progress, status="running")
+        await _checkpoint(settings, progress)
+        await write_audit(options, prefix, audit("started", "running", len(todo)))
+    on_start(len(todo))
+    committed = [progress]
+    try:
+        sent = await _publish(settings, progress, todo, by, rate, on_record, committed)
+    except BaseException:
+        # Record what the committed batches did; the next run with --resume continues there.
+        progress = replace(committed[-1], status="interrupted")
+        done_now = progress.count - committed[0].count
+        await asyncio.shield(_record_interruption(settings, progress, audit, done_now))
+        raise
+    status = "done" if len(todo) == len(pending) else "partial"
+    progress = replace(committed[-1], status=status)
+    await _checkpoint(settings, progress)
+    await write_audit(options, prefix, audit("done" if letters else "not-found", status, len(todo)))
     return result(status, len(todo), todo, sent)
+
+
+async def _record_interruption(
+    settings: Settings,
+    progress: ReplayProgress,
+    audit: Callable[[str, str, int], AuditRecord],
+    done_now: int,
+) -> None:
+    await _checkpoint(settings, progress)
+    await write_audit(
+        client_options(settings),
+        settings.topic_prefix,
+        audit("interrupted", "interrupted", done_now),
+    )
 
 
 async def _publish(
@@ -152,10 +235,11 @@ async def _publish(
     by: str,
     rate: float | None,
     on_record: Callable[[DeadLetter], None],
-) -> tuple[ReplayProgress, list[Delivered]]:
+    committed: list[ReplayProgress],
+) -> list[Delivered]:
     """Send `todo` in transactions of up to BATCH records, each with the advanced checkpoint.
 
-    Returns the final checkpoint and where each record landed."""
+    Appends each committed checkpoint to `committed`; returns where each record landed."""
     producer = TransactionalProducer(
         client_options(settings), f"{settings.client_id}-{progress.replay_id}"
     )
@@ -186,13 +270,14 @@ async def _publish(
             except BaseException:
                 await producer.abort()
                 raise
+            committed.append(progress)
             for meta in await asyncio.gather(*acks):
                 delivered.append(Delivered(meta.topic, meta.partition, meta.offset))
             for dl in batch:
                 on_record(dl)
     finally:
         await producer.stop()
-    return progress, delivered
+    return delivered
 
 
 def _now() -> datetime:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -142,13 +143,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = True, **static: Any) -> None:
-    """Root logging for a q2c process: JSON lines on stderr (or plain text for humans)."""
-    handler = logging.StreamHandler()
-    if json_lines:
-        handler.setFormatter(JsonFormatter(static=static))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+class TextFormatter(logging.Formatter):
+    """`time level logger message` for a person at a terminal, scrubbed like the JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+def configure_logging(
+    level: str = "INFO", *, json_lines: bool = True, path: Path | None = None, **static: Any
+) -> None:
+    """Root logging for a q2c process: JSON lines (or text for humans) on stderr or to `path`."""
+    handler: logging.Handler = (
+        logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
+    )
+    handler.setFormatter(JsonFormatter(static=static) if json_lines else TextFormatter())
     # A broker outage makes aiokafka log per retry: one q2c line per state change instead.
     handler.addFilter(KafkaStormFilter())
     observe_client_logs()

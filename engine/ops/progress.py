@@ -10,6 +10,7 @@ offset order, so "last offset done" is enough to resume without repeating a reco
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,7 +35,11 @@ class ReplayProgress:
     target: str  # "original" or a topic name
     done: dict[str, int] = field(default_factory=dict)
     count: int = 0
-    status: str = "running"  # running | partial | done
+    status: str = "running"  # running | interrupted | partial (--limit) | done
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "done"
 
     def is_done(self, dl: DeadLetter) -> bool:
         last = self.done.get(_part(dl.topic, dl.partition))
@@ -59,6 +64,17 @@ class ReplayProgress:
     @classmethod
     def from_bytes(cls, raw: bytes) -> ReplayProgress:
         return cls(**json.loads(raw))
+
+
+def unfinished_like(
+    replays: Iterable[ReplayProgress], filter: dict[str, Any], target: str
+) -> ReplayProgress | None:
+    """The latest replay of the same filter and target that did not finish, if any.
+
+    A killed replay stays `running` in its checkpoint: no process is left to say otherwise.
+    """
+    same = [r for r in replays if r.filter == filter and r.target == target and not r.finished]
+    return max(same, key=lambda r: r.started_at, default=None)
 
 
 @dataclass(frozen=True)
