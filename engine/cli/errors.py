@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+import click
 import typer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from engine.cli.environment import warn_unknown_variables
 from engine.cli.preflight import BrokerUnreachable, MissingTopics
@@ -140,8 +142,28 @@ def report(exc: BaseException) -> ExitCode:
     return failure.code
 
 
+class GuardedGroup(TyperGroup):
+    """The root command group: an expected failure of any sub-command ends as one line.
+
+    Catching here, inside click's invocation, rather than only around the whole program, gives
+    the same line and exit code to a command run in-process (typer's CliRunner, embedding).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # `report` re-raises what it does not know (click's own too)
+            if isinstance(exc, click.exceptions.ClickException | click.exceptions.Exit):
+                raise
+            ctx.exit(int(report(exc)))
+
+
 class GuardedTyper(typer.Typer):
     """A Typer app whose every command's expected failures end as one line (see `report`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", GuardedGroup)
+        super().__init__(**kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         warn_unknown_variables(os.environ)

@@ -15,9 +15,9 @@ from engine.runtime.names import TopicNames
 
 # Where a worker dead-letters a record (engine/runtime/processor.py `_dead_letter` calls).
 DEAD_LETTER_STAGES = ("decode", "process", "route")
-ABORT_REASONS = ("fenced", "too_large", "error")  # engine/runtime/worker.py TXN_ABORTS
+ABORT_REASONS = ("fenced", "too_large", "error", "recreate")  # engine/runtime/worker.py TXN_ABORTS
 REBALANCE_KINDS = ("assigned", "revoked")
-SLA_KINDS = ("activation", "payment")  # engine/observability/business.py sla_breaches
+SLA_KINDS = ("activation", "payment")  # engine/sagas/quote_to_cash_hooks.py sla_breaches
 
 
 def worker_input_topics() -> list[str]:

@@ -73,5 +73,5 @@ def test_declared_label_values_cover_what_the_engine_uses() -> None:
     assert reasons and reasons <= set(ABORT_REASONS)
     kinds = _literals("runtime/worker.py", r'REBALANCES\.labels\("(\w+)"\)')
     assert kinds and kinds <= set(REBALANCE_KINDS)
-    breaches = _literals("observability/business.py", r'kinds\.append\("(\w+)"\)')
+    breaches = _literals("sagas/quote_to_cash_hooks.py", r'kinds\.append\("(\w+)"\)')
     assert breaches and breaches <= set(SLA_KINDS)
