@@ -18,6 +18,12 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "missing ${need[*]} (install as root: apt-get install ${need[*]})" >&2
   fi
 fi
+# kustomize (renders deploy/k8s for tests/unit/test_k8s_manifests.py): the official module,
+# pinned, from the Go module proxy; kubectl's built-in kustomize serves when Go is missing.
+if [ ! -x .venv/bin/kustomize ] && command -v go >/dev/null; then
+  GOBIN="$PWD/.venv/bin" go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0 ||
+    echo "could not install kustomize" >&2
+fi
 .venv/bin/ruff check engine tests
 .venv/bin/ruff format --check engine tests
 .venv/bin/mypy

@@ -118,7 +118,11 @@ class _Checker:
                     yield path, f"no branch of the reader union can read writer type {wkind}"
             return
         if rkind != wkind and rkind not in PROMOTIONS.get(wkind, frozenset()):
-            yield path, f"type changed {self.changed(rkind, wkind)} (not an Avro promotion)"
+            changed = self.changed(rkind, wkind)
+            if self.forward:
+                yield path, f"type changed {changed}: older readers cannot read the new type"
+            else:
+                yield path, f"type changed {changed} (not an Avro promotion)"
             return
         if self.logical(reader) != self.logical(writer):
             # Same physical type, different meaning (e.g. decimal scale, date vs int).

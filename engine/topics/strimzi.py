@@ -20,7 +20,7 @@ _NOT_DNS = re.compile(r"[^a-z0-9.-]+")
 
 
 def resource_name(topic_name: str) -> str:
-    """A legal Kubernetes name for a topic (`spec.topicName` keeps the exact Kafka name)."""
+    """A legal Kubernetes name for a topic (`spec.topicName` then keeps the exact Kafka name)."""
     return _NOT_DNS.sub("-", topic_name.lower()).strip("-.")[:253]
 
 
@@ -36,16 +36,19 @@ def kafka_topic(
     }
     if namespace:
         metadata["namespace"] = namespace
+    body: dict[str, Any] = {
+        "partitions": spec.partitions,
+        "replicas": spec.replication_factor,
+        "config": spec.managed_configs(spec.replication_factor),
+    }
+    # Strimzi's advice: set topicName only when metadata.name cannot be the topic's name.
+    if metadata["name"] != topic:
+        body = {"topicName": topic, **body}
     return {
         "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaTopic",
         "metadata": metadata,
-        "spec": {
-            "topicName": topic,
-            "partitions": spec.partitions,
-            "replicas": spec.replication_factor,
-            "config": spec.managed_configs(spec.replication_factor),
-        },
+        "spec": body,
     }
 
 

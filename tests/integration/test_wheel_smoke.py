@@ -102,7 +102,7 @@ def test_the_installed_wheel_runs_a_worker(
         shutil.copyfile(repo_root / "tests" / "fixtures" / "events" / "closed-won.json", event)
         _run([q2c, "publish", "--type", "closed-won", "--file", str(event)], cwd=tmp_path, env=env)
         validations: list[ValidateAccount] = []
-        for _ in range(90):  # bounded: about 90 s for the group join and one transaction
+        for _ in range(180):  # bounded: about 3 min for the group join and one transaction
             commands = asyncio.run(read_commands(settings))
             validations = [c for c in commands if isinstance(c, ValidateAccount)]
             if validations or worker.poll() is not None:

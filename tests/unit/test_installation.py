@@ -110,3 +110,37 @@ def test_bench_without_its_extra_names_the_install(monkeypatch: pytest.MonkeyPat
 def test_version_comes_from_the_package_metadata() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"q2c {version('q2c')}"
+
+
+def test_an_installed_package_keeps_runtime_files_out_of_site_packages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from engine import paths
+
+    site = tmp_path / "site-packages" / "engine" / "_assets"
+    monkeypatch.setattr(paths, "PROJECT_ROOT", site)
+    monkeypatch.setattr(paths, "KAFKA_DEPLOY_DIR", site / "deploy" / "kafka")
+    monkeypatch.delenv("Q2C_HOME", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert paths.runtime_home() == tmp_path / "state" / "q2c"
+    assert paths.kafka_jar_dir() == tmp_path / "state" / "q2c" / "kafka-jars"
+    monkeypatch.setenv("Q2C_HOME", str(tmp_path / "home"))
+    assert paths.kafka_jar_dir() == tmp_path / "home" / "kafka-jars"
+
+
+def test_a_checkout_keeps_them_in_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine import paths
+
+    monkeypatch.delenv("Q2C_HOME", raising=False)
+    assert paths.is_checkout(paths.PROJECT_ROOT)
+    assert paths.runtime_home() == paths.PROJECT_ROOT / ".q2c"
+    assert paths.kafka_jar_dir() == paths.PROJECT_ROOT / "deploy" / "kafka" / "target" / "lib"
+
+
+def test_q2c_root_overrides_the_assets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from engine import paths
+
+    monkeypatch.setenv("Q2C_ROOT", str(tmp_path))
+    assert paths.asset_root() == tmp_path
+    monkeypatch.delenv("Q2C_ROOT")
+    assert paths.asset_root() == paths.PROJECT_ROOT

@@ -125,7 +125,7 @@ def test_int_to_long_breaks_pinned_consumers(schemas: Path) -> None:
     result = check(schemas)
     assert result.exit_code == 1
     assert "(forward vs v1)" in result.output
-    assert "type changed from int to long (not an Avro promotion)" in result.output
+    assert "type changed from int to long: older readers cannot read the new type" in result.output
 
 
 @pytest.mark.parametrize(

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from engine.codec.compat import Direction, reader_problems
 from engine.codec.store import SchemaStore, load_set
 from engine.paths import SCHEMAS_DIR
+from tests.tooling import fetch_once, require_tools
 
 AVRO_JAVA = Path(__file__).resolve().parents[1] / "avro_java"
 Schema = dict[str, Any]
@@ -123,20 +120,11 @@ STRICTER = {
 
 def avro_java() -> tuple[str, Path]:
     """java and the Avro classpath; fetched with Maven on first use."""
-    java, mvn = shutil.which("java"), shutil.which("mvn")
-    if java is None or mvn is None:
-        if os.environ.get("CI"):
-            pytest.fail("java and mvn are needed to cross-check against Avro Java")
-        pytest.skip("java or mvn not installed")
+    java, mvn = require_tools("java", "mvn", purpose="to cross-check against Avro Java")
     lib = AVRO_JAVA / "target" / "lib"
-    if not any(lib.glob("avro-*.jar")):
-        subprocess.run(
-            [mvn, "-q", "-B", "dependency:copy-dependencies"],
-            cwd=AVRO_JAVA,
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
+    fetch_once(
+        lib / "avro-1.12.0.jar", [mvn, "-q", "-B", "dependency:copy-dependencies"], AVRO_JAVA
+    )
     return java, lib
 
 

@@ -4,8 +4,6 @@ describing every topic with its Avro contracts, key, headers and direction."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from engine.cli.main import app
 from engine.codec.fingerprint import canonical_form, fingerprint64
 from engine.codec.store import SchemaStore
 from engine.topics import load_catalog
+from tests.tooling import fetch_once, require_tools
 
 TOOLING = Path(__file__).resolve().parents[1] / "asyncapi"
 
@@ -37,19 +36,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 def official_parser() -> tuple[str, Path]:
     """node and the @asyncapi/parser install of tests/asyncapi (npm install on first use)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("node and npm are needed to validate the AsyncAPI document")
-        pytest.skip("node or npm not installed")
-    if not (TOOLING / "node_modules" / "@asyncapi" / "parser").is_dir():
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=TOOLING,
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
+    node, npm = require_tools("node", "npm", purpose="to validate the AsyncAPI document")
+    install = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
+    fetch_once(TOOLING / "node_modules" / "@asyncapi" / "parser", install, TOOLING)
     return node, TOOLING / "validate.mjs"
 
 

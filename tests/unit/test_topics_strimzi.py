@@ -26,7 +26,9 @@ def test_export_writes_every_catalog_topic(tmp_path: Path) -> None:
     catalog = load_catalog()
     resources = list(yaml.safe_load_all(out.read_text()))
     assert f"wrote {len(catalog.topics)} strimzi resources" in result.output
-    assert [r["spec"]["topicName"] for r in resources] == [f"eu.{t.name}" for t in catalog.topics]
+    # Legal Kubernetes names already: metadata.name is the topic name, no spec.topicName.
+    assert [r["metadata"]["name"] for r in resources] == [f"eu.{t.name}" for t in catalog.topics]
+    assert all("topicName" not in r["spec"] for r in resources)
     for resource, spec in zip(resources, catalog.topics, strict=True):
         assert resource["apiVersion"] == "kafka.strimzi.io/v1beta2"
         assert resource["kind"] == "KafkaTopic"
