@@ -7,16 +7,27 @@ a chaos run against a shared machine can never kill someone else's broker or wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from engine.localkafka import LocalCluster
 
 STOP_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class NotOurs(RuntimeError):
@@ -31,6 +42,7 @@ class OwnProcesses:
     env: dict[str, str]
     log_dir: Path
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     _started: int = 0
 
     def broker_pids(self) -> dict[int, int]:
@@ -48,18 +60,35 @@ class OwnProcesses:
     # -- workers ---------------------------------------------------------------------------
 
     def start_worker(self) -> str:
+        """Start `q2c run` with its HTTP probes on a free loopback port."""
         self._started += 1
         worker_id = f"chaos-w{self._started}"
         log = (self.log_dir / f"{worker_id}.log").open("ab")
+        port = _free_port()
+        self.ports[worker_id] = port
         self.workers[worker_id] = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", "run", "--worker-id", worker_id, "--no-http"],
-            env=self.env,
+            [sys.executable, "-m", "engine.cli.main", "run", "--worker-id", worker_id],
+            env={**self.env, "Q2C_HTTP_HOST": "127.0.0.1", "Q2C_HTTP_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         log.close()
         return worker_id
+
+    async def wait_ready(self, worker_id: str, timeout_s: float = 120.0) -> None:
+        """Until the worker's /ready answers 200 (partitions assigned, stores restored)."""
+        url = f"http://127.0.0.1:{self.ports[worker_id]}/ready"
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.workers[worker_id].poll() is not None:
+                    raise RuntimeError(f"worker {worker_id} exited; see {self.log_dir}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(url)).status_code == 200:
+                        return
+                await asyncio.sleep(0.5)
+        raise TimeoutError(f"worker {worker_id} not ready within {timeout_s:.0f} s")
 
     def live_workers(self) -> list[str]:
         return sorted(w for w, p in self.workers.items() if p.poll() is None)

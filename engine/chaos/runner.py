@@ -202,8 +202,9 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
         workload = build_workload(opts.deals, opts.seed, datetime.now(UTC))
         reference = workload.reference(datetime.now(UTC))
         await run.publish(workload.master, paced=False)
-        for _ in range(scenario.workers):
-            run.procs.start_worker()
+        started = [run.procs.start_worker() for _ in range(scenario.workers)]
+        for worker_id in started:  # the faults hit a running engine, not one starting up
+            await run.procs.wait_ready(worker_id)
         await run.observer.start()
         rate = opts.rate or paced_rate(len(workload.events), scenario)
         run.rate = rate
