@@ -12,7 +12,15 @@ from pydantic import model_validator
 
 from engine.contracts.base import Record
 from engine.contracts.envelope import Envelope
-from engine.contracts.shared import Account, Contract, Expense, Invoice, Payment, TimeEntry
+from engine.contracts.shared import (
+    Account,
+    Contract,
+    Expense,
+    Invoice,
+    Payment,
+    PositiveMoney,
+    TimeEntry,
+)
 from engine.contracts.types import CountryCode, CurrencyCode, Id, PositiveInt32, UtcTimestamp
 
 
@@ -210,3 +218,17 @@ class AccountMasterUpserted(Event):
 
     account: Account
     tax_registration_valid: bool
+
+
+class ContractAmended(Event):
+    """A change order: CRM amended the won contract's total value (the project budget)."""
+
+    EVENT_TYPE = "contract-amended"
+    DOMAIN = "crm"
+    KEY_FIELD = "deal_id"
+
+    deal_id: Id
+    project_id: Id
+    amendment_id: Id
+    total_value: PositiveMoney
+    reason: str
