@@ -49,8 +49,16 @@ from engine.simulators.board import SagaBoard, percentile
 from engine.topics import ensure_topics
 
 log = logging.getLogger("q2c.demo")
-# The deal saga first: the others follow it.
-SAGA_TYPES = (DEAL_SAGA, *(name for name in SAGAS if name != DEAL_SAGA))
+# The deal saga first, then the sagas that start with it (on the same events): the demo's deals
+# run through these. A saga started by other events (change-order) has no demo traffic.
+SAGA_TYPES = (
+    DEAL_SAGA,
+    *(
+        name
+        for name, d in SAGAS.items()
+        if name != DEAL_SAGA and set(d.starts_on) & set(SAGAS[DEAL_SAGA].starts_on)
+    ),
+)
 TICK_S = 0.5
 # Time to let the other sagas of settled deals reach their end before the final read.
 SETTLE_GRACE_S = 5.0
@@ -409,7 +417,8 @@ def _others_settled(board: SagaBoard) -> bool:
         if board.state(DEAL_SAGA, deal_id) == "exception":
             continue
         for saga_type in SAGA_TYPES[1:]:
-            if board.state(saga_type, deal_id) not in {"completed", "cancelled", "not_applicable"}:
+            state = board.state(saga_type, deal_id)
+            if state is None or not SAGAS[saga_type].is_terminal(state):
                 return False
     return True
 

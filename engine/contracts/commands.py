@@ -137,3 +137,23 @@ class SendDunning(Command):
     invoice_id: Id
     amount_due: PositiveMoney
     days_overdue: NonNegativeInt32
+
+
+class UpdateProjectBudget(Command):
+    COMMAND_TYPE = "update-project-budget"
+    TARGET = "erp"
+
+    project_id: Id
+    deal_id: Id
+    amendment_id: Id
+    budget: PositiveMoney
+
+
+class UpdateBillingSchedule(Command):
+    COMMAND_TYPE = "update-billing-schedule"
+    TARGET = "billing"
+
+    project_id: Id
+    deal_id: Id
+    amendment_id: Id
+    total_value: PositiveMoney

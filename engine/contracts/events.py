@@ -237,3 +237,17 @@ class AccountMasterUpserted(Event):
 
     account: Account
     tax_registration_valid: bool
+
+
+class ContractAmended(Event):
+    """A change order: CRM amended the won contract's total value (the project budget)."""
+
+    EVENT_TYPE = "contract-amended"
+    DOMAIN = "crm"
+    KEY_FIELD = "deal_id"
+
+    deal_id: Id
+    project_id: Id
+    amendment_id: Id
+    total_value: PositiveMoney
+    reason: str

@@ -42,6 +42,7 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     events.ExceptionCancelRequested,
     events.LegalEntityUpserted,
     events.AccountMasterUpserted,
+    events.ContractAmended,
 )
 _COMMAND_CLASSES: tuple[type[Command], ...] = (
     commands.ValidateAccount,
@@ -54,6 +55,8 @@ _COMMAND_CLASSES: tuple[type[Command], ...] = (
     commands.CancelBillingSchedule,
     commands.Escalate,
     commands.SendDunning,
+    commands.UpdateProjectBudget,
+    commands.UpdateBillingSchedule,
 )
 
 EVENT_MODELS: dict[str, type[Event]] = {cls.EVENT_TYPE: cls for cls in _EVENT_CLASSES}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from engine.contracts import Event
 from engine.saga import SagaDefinition
 from engine.saga.hooks import ExceptionPolicy, IdPair, SagaHooks
+from engine.sagas.change_order import CHANGE_ORDER, CHANGE_ORDER_HOOKS
 from engine.sagas.milestone_to_revenue import MILESTONE_TO_REVENUE, MILESTONE_TO_REVENUE_HOOKS
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
 from engine.sagas.quote_to_cash_hooks import QUOTE_TO_CASH_HOOKS
@@ -29,6 +30,7 @@ _REGISTERED = (
     RegisteredSaga(QUOTE_TO_CASH, QUOTE_TO_CASH_HOOKS),
     RegisteredSaga(TIME_AND_EXPENSE, TIME_AND_EXPENSE_HOOKS),
     RegisteredSaga(MILESTONE_TO_REVENUE, MILESTONE_TO_REVENUE_HOOKS),
+    RegisteredSaga(CHANGE_ORDER, CHANGE_ORDER_HOOKS),
 )
 REGISTRY: dict[str, RegisteredSaga] = {r.definition.name: r for r in _REGISTERED}
 SAGAS: dict[str, SagaDefinition] = {name: r.definition for name, r in REGISTRY.items()}

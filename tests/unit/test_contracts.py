@@ -177,7 +177,7 @@ def test_registry_covers_the_contract() -> None:
     assert EVENT_DOMAINS["project-activated"] == "erp"
     assert EVENT_DOMAINS["payment-received"] == "billing"
     assert EVENT_DOMAINS["account-validated"] == "masterdata"
-    assert len(EVENT_MODELS) == 17 and len(COMMAND_MODELS) == 10
+    assert len(EVENT_MODELS) == 18 and len(COMMAND_MODELS) == 12
     assert EVENT_DOMAINS["exception-retry-requested"] == "ops"
     assert COMMAND_TARGETS == {
         "validate-account": "masterdata",
@@ -190,6 +190,8 @@ def test_registry_covers_the_contract() -> None:
         "cancel-billing-schedule": "billing",
         "escalate": "crm",
         "send-dunning": "billing",
+        "update-project-budget": "erp",
+        "update-billing-schedule": "billing",
     }
 
 
