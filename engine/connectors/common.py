@@ -31,7 +31,3 @@ def text_field(doc: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ParseError("missing or non-text field", name)
     return value
-
-
-def default_acknowledgement(request: NativeRequest) -> Acknowledgement:
-    return STORED

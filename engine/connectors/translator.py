@@ -52,6 +52,11 @@ class Translator:
         self.topics = [name(settings.topic_prefix, native_topic(p)) for p in chosen]
         self._options: dict[str, Any] = client_options(settings)
         self._producers: dict[TopicPartition, TransactionalProducer] = {}
+        # Next offset per partition as this translator committed it. The group's committed
+        # offset can lag a just-committed transaction (its markers are written after the
+        # commit returns, and aiokafka cannot ask for stable offsets): after a rebalance that
+        # gives a partition back, the later of the two is where to resume.
+        self._committed: dict[TopicPartition, int] = {}
         self._stop = asyncio.Event()
         self.translated = 0  # native records committed (events or dead letters)
 
@@ -67,7 +72,15 @@ class Translator:
             )
             await producer.start()
             self._producers[tp] = producer
-        await self._consumer.seek_to_committed(parts)
+        for tp in parts:
+            self._consumer.seek(tp, await self._resume_at(tp))
+
+    async def _resume_at(self, tp: TopicPartition) -> int:
+        group = await self._consumer.committed(tp)
+        known = [o for o in (group, self._committed.get(tp)) if o is not None]
+        if known:
+            return max(known)
+        return (await self._consumer.beginning_offsets([tp]))[tp]
 
     async def _revoked(self, parts: set[TopicPartition]) -> None:
         for tp in parts:
@@ -114,11 +127,16 @@ class Translator:
             for fut in futures:
                 await fut
         except Exception as exc:
-            # Nothing of the batch was committed: read it again after a pause.
-            log.warning("translation batch of %s rolled back: %s", tp, type(exc).__name__)
-            self._consumer.seek(tp, batch[0].offset)
+            # Rolled back, or a commit whose answer was lost: resume where the group says
+            # after a pause (a batch translated twice gives the same event ids).
+            log.warning("translation batch of %s failed: %s", tp, type(exc).__name__)
             await asyncio.sleep(RETRY_PAUSE_S)
+            with contextlib.suppress(Exception):
+                self._consumer.seek(tp, await self._resume_at(tp))
+                return
+            self._consumer.seek(tp, batch[0].offset)
             return
+        self._committed[tp] = batch[-1].offset + 1
         self.translated += len(batch)
         platform = tp.topic.rsplit(".", 1)[-1]
         for p in planned:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from engine.connectors.auth import precheck_timestamped, sign_timestamped, verify_timestamped_hmac
-from engine.connectors.common import default_acknowledgement, json_object, text_field
+from engine.connectors.common import STORED, json_object, text_field
 from engine.connectors.protocol import (
     Acknowledgement,
     NativeEvent,
@@ -77,4 +77,4 @@ class StripeInbound:
         return [NativeEvent(self.platform, text_field(doc, "type"), text_field(doc, "id"), doc)]
 
     def acknowledgement(self, request: NativeRequest) -> Acknowledgement:
-        return default_acknowledgement(request)
+        return STORED
