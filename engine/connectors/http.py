@@ -87,9 +87,7 @@ class PlatformHttp(AsyncStartStop):
     def __init__(self, config: HttpConfig, *, transport: httpx.AsyncBaseTransport | None = None):
         self.config = config
         self.platform = config.platform
-        self.limiter: Limiter = limiter_for(
-            config.base_url, config.credential, config.rate_per_s, config.concurrency
-        )
+        self._limiter: Limiter | None = None
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_reset_s)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -101,8 +99,16 @@ class PlatformHttp(AsyncStartStop):
     def uses_oauth(self) -> bool:
         return self.config.token_url is not None
 
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter shared by every client of this credential (known once started)."""
+        if self._limiter is None:
+            raise RuntimeError("PlatformHttp is not started: use `async with PlatformHttp(...)`")
+        return self._limiter
+
     async def start(self) -> None:
         cfg = self.config
+        self._limiter = limiter_for(cfg.base_url, cfg.credential, cfg.rate_per_s, cfg.concurrency)
         options: dict[str, Any] = {
             "base_url": cfg.base_url,
             "timeout": httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s),
