@@ -29,7 +29,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from engine.connectors.outbound import metrics
-from engine.connectors.outbound.circuit import CircuitBreaker
+from engine.connectors.outbound.circuit import CircuitBreaker, CircuitState
 from engine.connectors.outbound.errors import (
     CircuitOpen,
     PlatformError,
@@ -225,15 +225,26 @@ class PlatformHttp(AsyncStartStop):
         metrics.REQUESTS.labels(self.platform, metrics.status_class(reply.status_code)).inc()
         # Only an unavailable platform trips the breaker: a 4xx or a rate limit proves it is up.
         if reply.status_code >= 500:
-            self.breaker.failure()
+            self._breaker_failure()
         else:
             self.breaker.success()
-        self._export_circuit()
+            self._export_circuit()
         return reply
 
     def _failed(self, status_class: str) -> None:
         metrics.REQUESTS.labels(self.platform, status_class).inc()
+        self._breaker_failure()
+
+    def _breaker_failure(self) -> None:
+        was_open = self.breaker.state is CircuitState.OPEN
         self.breaker.failure()
+        if not was_open and self.breaker.state is CircuitState.OPEN:
+            log.warning(
+                "%s circuit open after %d consecutive failures; next trial in %.0fs",
+                self.platform,
+                self.breaker.failures,
+                self.breaker.remaining_s(),
+            )
         self._export_circuit()
 
     def _export_circuit(self) -> None:
