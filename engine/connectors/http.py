@@ -29,7 +29,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from engine.connectors.outbound import metrics
-from engine.connectors.outbound.circuit import CircuitBreaker
+from engine.connectors.outbound.circuit import CircuitBreaker, CircuitState
 from engine.connectors.outbound.errors import (
     CircuitOpen,
     PlatformError,
@@ -87,9 +87,7 @@ class PlatformHttp(AsyncStartStop):
     def __init__(self, config: HttpConfig, *, transport: httpx.AsyncBaseTransport | None = None):
         self.config = config
         self.platform = config.platform
-        self.limiter: Limiter = limiter_for(
-            config.base_url, config.credential, config.rate_per_s, config.concurrency
-        )
+        self._limiter: Limiter | None = None
         self.breaker = CircuitBreaker(config.breaker_threshold, config.breaker_reset_s)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -101,8 +99,16 @@ class PlatformHttp(AsyncStartStop):
     def uses_oauth(self) -> bool:
         return self.config.token_url is not None
 
+    @property
+    def limiter(self) -> Limiter:
+        """The limiter shared by every client of this credential (known once started)."""
+        if self._limiter is None:
+            raise RuntimeError("PlatformHttp is not started: use `async with PlatformHttp(...)`")
+        return self._limiter
+
     async def start(self) -> None:
         cfg = self.config
+        self._limiter = limiter_for(cfg.base_url, cfg.credential, cfg.rate_per_s, cfg.concurrency)
         options: dict[str, Any] = {
             "base_url": cfg.base_url,
             "timeout": httpx.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s),
@@ -219,15 +225,26 @@ class PlatformHttp(AsyncStartStop):
         metrics.REQUESTS.labels(self.platform, metrics.status_class(reply.status_code)).inc()
         # Only an unavailable platform trips the breaker: a 4xx or a rate limit proves it is up.
         if reply.status_code >= 500:
-            self.breaker.failure()
+            self._breaker_failure()
         else:
             self.breaker.success()
-        self._export_circuit()
+            self._export_circuit()
         return reply
 
     def _failed(self, status_class: str) -> None:
         metrics.REQUESTS.labels(self.platform, status_class).inc()
+        self._breaker_failure()
+
+    def _breaker_failure(self) -> None:
+        was_open = self.breaker.state is CircuitState.OPEN
         self.breaker.failure()
+        if not was_open and self.breaker.state is CircuitState.OPEN:
+            log.warning(
+                "%s circuit open after %d consecutive failures; next trial in %.0fs",
+                self.platform,
+                self.breaker.failures,
+                self.breaker.remaining_s(),
+            )
         self._export_circuit()
 
     def _export_circuit(self) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import project_created
 from engine.connectors.salesforce.outbound import MAX_COMPOSITE, SalesforceRest, with_client_header
 from engine.contracts import CloseProject, Command, CreateProject, Event
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "certinia"
 
@@ -27,7 +27,7 @@ def milestone_key(deal_id: str, milestone_id: str) -> str:
     return f"{deal_id}:{milestone_id}"
 
 
-class CertiniaConnector(AsyncStartStop):
+class CertiniaConnector(HttpConnector):
     """Commands of the erp target against Certinia PSA."""
 
     platform = PLATFORM
@@ -36,12 +36,6 @@ class CertiniaConnector(AsyncStartStop):
     def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
         self.http = PlatformHttp(with_client_header(config))
         self.rest = SalesforceRest(self.http, fields or load_fields(PLATFORM))
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
@@ -55,7 +49,7 @@ class CertiniaConnector(AsyncStartStop):
                 update_only=True,
             )
             return []
-        raise PermanentError(f"certinia does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def create_project(self, command: CreateProject) -> str:
         """Project and milestones; returns the project's Salesforce Id."""

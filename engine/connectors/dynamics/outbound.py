@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.contracts import Command, Escalate, Event, UpdateCrmStatus
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "dynamics"
 ODATA_HEADERS = {"OData-Version": "4.0", "OData-MaxVersion": "4.0", "Accept": "application/json"}
@@ -29,7 +28,7 @@ def key_url(api_version: str, entity_set: str, key_field: str, value: str) -> st
     return f"/api/data/{api_version}/{entity_set}({key_field}='{quote(literal, safe='')}')"
 
 
-class DynamicsConnector(AsyncStartStop):
+class DynamicsConnector(HttpConnector):
     """Commands of the crm target against Dynamics 365 Sales (Dataverse)."""
 
     platform = PLATFORM
@@ -40,12 +39,6 @@ class DynamicsConnector(AsyncStartStop):
         self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
         self.fields = fields or load_fields(PLATFORM)
         self.api_version = self.fields.api_version or "v9.2"
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, UpdateCrmStatus):
@@ -65,7 +58,7 @@ class DynamicsConnector(AsyncStartStop):
                 condition={"If-None-Match": "*"},
             )  # fmt: skip
             return []
-        raise PermanentError(f"dynamics does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def upsert(
         self, role: str, value: str, body: Mapping[str, Any], *, condition: Mapping[str, str]

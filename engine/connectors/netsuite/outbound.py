@@ -21,6 +21,7 @@ import httpx
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, detail_of, error_for, parse_body
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import invoice_issued, project_created
@@ -32,7 +33,6 @@ from engine.contracts import (
     IssueInvoice,
     RecognizeRevenue,
 )
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "netsuite"
 RECORD = "/services/rest/record/v1"
@@ -57,7 +57,7 @@ def internal_id(location: str | None) -> str:
     return location.rstrip("/").rsplit("/", 1)[-1]
 
 
-class NetSuiteConnector(AsyncStartStop):
+class NetSuiteConnector(HttpConnector):
     """Commands of the erp target (and issue-invoice when NetSuite bills) against NetSuite."""
 
     platform = PLATFORM
@@ -66,12 +66,6 @@ class NetSuiteConnector(AsyncStartStop):
     def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
         self.http = PlatformHttp(config)
         self.fields = fields or load_fields(PLATFORM)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
@@ -90,7 +84,7 @@ class NetSuiteConnector(AsyncStartStop):
             return []
         if isinstance(command, IssueInvoice):
             return [await self.issue_invoice(command)]
-        raise PermanentError(f"netsuite does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def upsert(self, role: str, external_id: str, body: Mapping[str, Any]) -> str:
         """PUT by external id; returns the record's internal id."""

@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import invoice_issued, project_created
 from engine.contracts import CloseProject, Command, CreateProject, Event, IssueInvoice
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "oracle"
 FRAMEWORK = {"REST-Framework-Version": "4"}
@@ -30,7 +30,7 @@ def finder(field: str, value: str) -> str:
     return f"{field}='{value.replace(chr(39), chr(39) * 2)}'"
 
 
-class OracleConnector(AsyncStartStop):
+class OracleConnector(HttpConnector):
     """Commands of the erp target (and issue-invoice when Oracle bills) against Oracle Fusion."""
 
     platform = PLATFORM
@@ -41,12 +41,6 @@ class OracleConnector(AsyncStartStop):
         self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
         self.fields = fields or load_fields(PLATFORM)
         self.base = f"/fscmRestApi/resources/{self.fields.api_version or '11.13.18.05'}"
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
@@ -61,7 +55,7 @@ class OracleConnector(AsyncStartStop):
             return []
         if isinstance(command, IssueInvoice):
             return [await self.issue_invoice(command)]
-        raise PermanentError(f"oracle does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def create_project(self, command: CreateProject) -> str:
         spec = self.fields.record("project")

@@ -14,6 +14,7 @@ from typing import Protocol
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import PlatformHttp
 from engine.contracts import Command, Event
+from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
 
 
@@ -31,6 +32,24 @@ class OutboundConnector(Protocol):
     async def handle(self, command: Command) -> Sequence[Event]:
         """Make the command's effect on the platform (idempotently); return its replies."""
         ...
+
+
+class HttpConnector(AsyncStartStop):
+    """Base of the platform connectors: owns one `PlatformHttp` (`self.http`)."""
+
+    platform: str
+    commands: frozenset[str]
+    http: PlatformHttp
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def stop(self) -> None:
+        await self.http.stop()
+
+    def unsupported(self, command: Command) -> PermanentError:
+        """The error for a command routed to a platform that does not handle it."""
+        return PermanentError(f"{self.platform} does not handle {command.header.command_type}")
 
 
 class ConnectorHandler:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 
 from aiolimiter import AsyncLimiter
@@ -50,17 +51,21 @@ class Limiter:
             yield waited
 
 
-_LIMITERS: dict[tuple[str, str], Limiter] = {}
+# Per event loop: asyncio primitives belong to the loop they were first used in.
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Limiter]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def limiter_for(instance: str, credential: str, rate_per_s: float, concurrency: int) -> Limiter:
-    """The one limiter of a credential on a platform instance in this process.
+    """The one limiter of a credential on a platform instance in this process (and loop).
 
     Keyed by credential because platform limits are per user/integration: two connectors
     sharing a credential (say Salesforce and Certinia in one org) share its allowance.
     """
+    limiters = _LIMITERS.setdefault(asyncio.get_running_loop(), {})
     key = (instance, credential)
-    limiter = _LIMITERS.get(key)
+    limiter = limiters.get(key)
     if limiter is None:
-        limiter = _LIMITERS[key] = Limiter(rate_per_s, concurrency)
+        limiter = limiters[key] = Limiter(rate_per_s, concurrency)
     return limiter

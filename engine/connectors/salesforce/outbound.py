@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import Rejected, error_for
 from engine.connectors.outbound.fields import OutboundFields, RecordSpec, load_fields
 from engine.contracts import Command, Escalate, Event, UpdateCrmStatus
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "salesforce"
 CLIENT_NAME = "q2c"
@@ -120,7 +119,7 @@ def _code(sub: Mapping[str, Any]) -> str | None:
     return None
 
 
-class SalesforceConnector(AsyncStartStop):
+class SalesforceConnector(HttpConnector):
     """Commands of the crm target against Salesforce Sales Cloud."""
 
     platform = PLATFORM
@@ -129,12 +128,6 @@ class SalesforceConnector(AsyncStartStop):
     def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
         self.http = PlatformHttp(with_client_header(config))
         self.rest = SalesforceRest(self.http, fields or load_fields(PLATFORM))
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, UpdateCrmStatus):
@@ -167,4 +160,4 @@ class SalesforceConnector(AsyncStartStop):
                 ]
             )
             return []
-        raise PermanentError(f"salesforce does not handle {command.header.command_type}")
+        raise self.unsupported(command)

@@ -18,11 +18,11 @@ import httpx
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, error_for, parse_body
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import project_created
 from engine.contracts import CloseProject, Command, CreateProject, Event
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "sap"
 SERVICE = "/sap/opu/odata/sap/API_ENTERPRISE_PROJECT_SRV;v=0002"
@@ -42,7 +42,7 @@ def _stale_token(reply: httpx.Response) -> bool:
     return reply.status_code == 403 and reply.headers.get("x-csrf-token", "").lower() == "required"
 
 
-class SapConnector(AsyncStartStop):
+class SapConnector(HttpConnector):
     """Commands of the erp target against SAP S/4HANA."""
 
     platform = PLATFORM
@@ -55,19 +55,13 @@ class SapConnector(AsyncStartStop):
         self._token: str | None = None
         self.entity = self.fields.record("project")
 
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
-
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
             return [project_created(command, PLATFORM, await self.create_project(command))]
         if isinstance(command, CloseProject):
             await self.close_project(command.project_id)
             return []
-        raise PermanentError(f"sap does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def _fetch_token(self) -> str:
         reply = await self.http.request("GET", f"{SERVICE}/", headers={"X-CSRF-Token": "Fetch"})

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import billing_schedule_created, invoice_issued
 from engine.contracts import (
@@ -30,7 +31,6 @@ from engine.contracts import (
     Money,
     SendDunning,
 )
-from engine.lifecycle import AsyncStartStop
 
 PLATFORM = "stripe"
 MAX_KEY = 255
@@ -80,7 +80,7 @@ def search_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class StripeConnector(AsyncStartStop):
+class StripeConnector(HttpConnector):
     """Commands of the billing target against Stripe's API (or stripe-mock)."""
 
     platform = PLATFORM
@@ -93,12 +93,6 @@ class StripeConnector(AsyncStartStop):
         self.fields = fields or load_fields(PLATFORM)
         self._customer = self.fields.record("customer")
         self._invoice = self.fields.record("invoice")
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def stop(self) -> None:
-        await self.http.stop()
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, IssueInvoice):
@@ -117,7 +111,7 @@ class StripeConnector(AsyncStartStop):
         if isinstance(command, CancelBillingSchedule):
             await self.void_open_invoices(command)
             return []
-        raise PermanentError(f"stripe does not handle {command.header.command_type}")
+        raise self.unsupported(command)
 
     async def _post(
         self, path: str, data: Mapping[str, Any], command_key: str, step: str
