@@ -29,7 +29,9 @@ def run(
     configure_tracing()
     try:
         settings = load_settings()
+        # Connection security and API token files are checked here too: one line, no traceback.
+        engine = Engine(settings, worker_id=worker_id, http=http)
+        asyncio.run(engine.run_until_stopped())
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())

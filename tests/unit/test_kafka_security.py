@@ -104,3 +104,20 @@ def test_help_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         assert CANARY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"Q2C_SECURITY_PROTOCOL": "SASL_SSL", "Q2C_SASL_USERNAME": "u"}, "Q2C_SASL_PASSWORD_FILE"),
+        ({"Q2C_API_OPERATOR_TOKENS_FILE": "/nonexistent/tokens"}, "Q2C_API_OPERATOR_TOKENS_FILE"),
+    ],
+)
+def test_q2c_run_reports_a_bad_security_setting_in_one_line(
+    env: dict[str, str], named: str
+) -> None:
+    # The port is never contacted: both settings fail before any connection.
+    base = {"Q2C_BOOTSTRAP_SERVERS": "127.0.0.1:9", "Q2C_HTTP_PORT": "0", "Q2C_SASL_PASSWORD": ""}
+    result = CliRunner().invoke(app, ["run", "--log-format", "text"], env={**base, **env})
+    assert result.exit_code == 2, result.output
+    assert named in result.output and "Traceback" not in result.output
