@@ -7,17 +7,28 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.settings import SettingsError
+
 
 def split_tokens(raw: str) -> frozenset[str]:
     """Comma-separated tokens, blanks dropped."""
     return frozenset(t.strip() for t in raw.split(",") if t.strip())
 
 
-def file_tokens(path: Path | None) -> frozenset[str]:
+class TokenFileError(SettingsError):
+    """A token file cannot be read; the message names the setting and the file."""
+
+
+def file_tokens(path: Path | None, setting: str) -> frozenset[str]:
     """One token (or `sha256:<hex>` digest) per line; blank lines and `#` comments skipped."""
     if path is None:
         return frozenset()
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TokenFileError(
+            f"{setting}={str(path)!r}: cannot read ({exc.strerror or exc})"
+        ) from None
     return frozenset(s for line in lines if (s := line.strip()) and not s.startswith("#"))
 
 
@@ -51,9 +62,9 @@ class ApiSettings(BaseSettings):
     @property
     def viewer_tokens(self) -> frozenset[str]:
         inline = split_tokens(self.api_viewer_tokens.get_secret_value())
-        return inline | file_tokens(self.api_viewer_tokens_file)
+        return inline | file_tokens(self.api_viewer_tokens_file, "Q2C_API_VIEWER_TOKENS_FILE")
 
     @property
     def operator_tokens(self) -> frozenset[str]:
         inline = split_tokens(self.api_operator_tokens.get_secret_value())
-        return inline | file_tokens(self.api_operator_tokens_file)
+        return inline | file_tokens(self.api_operator_tokens_file, "Q2C_API_OPERATOR_TOKENS_FILE")

@@ -1,8 +1,9 @@
 """Refused API calls: counted in a metric at once, audited as one summary per interval.
 
-An attacker's flood must cost the worker nothing on Kafka: each refusal only bumps a counter
-in memory; at most one audit record per `interval_s` carries the totals since the last one.
-The audit write is bounded in time and its failure is logged, never waited on by a request.
+An attacker's flood must cost the worker nothing on Kafka: each refusal only bumps counters
+in memory; a background loop writes at most one audit record per `interval_s` with the totals
+since the last one (none when nothing was refused). The write is bounded in time and its
+failure is logged; no request ever waits on it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -32,31 +32,30 @@ AuditWriter = Callable[[AuditRecord], Awaitable[None]]
 class RefusalLedger:
     """Counts refusals; writes a summary audit record at most once per `interval_s`."""
 
-    def __init__(
-        self,
-        write: AuditWriter,
-        interval_s: float,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, write: AuditWriter, interval_s: float) -> None:
         self._write = write
         self._interval = interval_s
-        self._clock = clock
         self._pending: Counter[tuple[str, str]] = Counter()
-        self._last_flush = clock()
         self._task: asyncio.Task[None] | None = None
         self.summaries_written = 0
+
+    def start(self) -> None:
+        """Start the flushing loop (in the running event loop)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="q2c-refusals")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.flush()
 
     def refuse(self, reason: str, route: str) -> None:
         """Record one refusal (`route`: method and path template, never a caller's value)."""
         REFUSED.labels(reason).inc()
         self._pending[(reason, route)] += 1
-        due = self._clock() - self._last_flush >= self._interval
-        if due and (self._task is None or self._task.done()):
-            self._task = asyncio.get_running_loop().create_task(self.flush())
 
     async def flush(self) -> None:
         """Write one audit record with the counts since the last flush (nothing if none)."""
-        self._last_flush = self._clock()
         counts, self._pending = self._pending, Counter()
         if not counts:
             return
@@ -81,8 +80,10 @@ class RefusalLedger:
             log.error("refusal summary not audited: %s", type(exc).__name__)
 
     async def close(self) -> None:
-        """Write what is pending (bounded) and stop."""
+        """Stop the loop and write what is pending (bounded)."""
         if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
+            task, self._task = self._task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.flush()

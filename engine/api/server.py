@@ -57,6 +57,7 @@ class HttpServer:
         self._sock = sock
         self.port = int(sock.getsockname()[1])
         served, self.ledger = harden(self.app, self.api)
+        self.ledger.start()
         config = uvicorn.Config(
             served,
             server_header=False,  # no `server: uvicorn` (version fingerprinting)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-import click
 import typer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
@@ -149,12 +148,11 @@ class GuardedGroup(TyperGroup):
     the same line and exit code to a command run in-process (typer's CliRunner, embedding).
     """
 
-    def invoke(self, ctx: click.Context) -> Any:
+    # `ctx` is the click Context typer vendors; typed loosely to stay off its private module.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except Exception as exc:  # `report` re-raises what it does not know (click's own too)
-            if isinstance(exc, click.exceptions.ClickException | click.exceptions.Exit):
-                raise
             ctx.exit(int(report(exc)))
 
 

@@ -70,7 +70,7 @@ def sasl_password(settings: Settings) -> str:
         if not secret:
             raise SecurityConfigError(f"Q2C_SASL_PASSWORD_FILE={str(path)!r} is empty")
         return secret
-    if settings.sasl_password is not None:
+    if settings.sasl_password is not None and settings.sasl_password.get_secret_value():
         return settings.sasl_password.get_secret_value()
     raise SecurityConfigError(
         f"Q2C_SECURITY_PROTOCOL={settings.security_protocol.value} needs "

@@ -7,10 +7,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.paths import TOPICS_DIR
+from engine.yamlfile import load_yaml_model
 
 DEFAULT_PRINCIPALS = TOPICS_DIR / "principals.yaml"
 # The launcher's own super user; never listed in the principals file, never given ACLs.
@@ -85,13 +85,4 @@ class PrincipalsError(ValueError):
 def load_principals(path: Path | str | None = None) -> Principals:
     """Load and validate topics/principals.yaml (or `path`)."""
     source = Path(path) if path is not None else DEFAULT_PRINCIPALS
-    try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PrincipalsError(f"cannot read principals file {source}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise PrincipalsError(f"principals file {source} is not valid YAML: {exc}") from exc
-    try:
-        return Principals.model_validate(raw)
-    except ValidationError as exc:
-        raise PrincipalsError(f"principals file {source} is invalid:\n{exc}") from exc
+    return load_yaml_model(source, Principals, "principals file", PrincipalsError)

@@ -125,24 +125,30 @@ async def test_refusals_are_counted_each_but_audited_once_per_interval() -> None
     assert (summary["action"], summary["outcome"]) == ("api.refused", "denied:summary")
 
 
-async def test_the_summary_is_written_when_the_interval_has_passed() -> None:
-    ops = FakeOperations()
-    now = [0.0]
+async def test_the_loop_writes_one_summary_per_interval_and_nothing_when_quiet() -> None:
     written: list[Any] = []
 
     async def write(record: Any) -> None:
         written.append(record)
 
-    ledger = RefusalLedger(write, 60.0, clock=lambda: now[0])
-    for _ in range(30):
-        ledger.refuse("unauthenticated", "POST /api/v1/dlq/replay")
-    now[0] = 61.0
-    ledger.refuse("unauthenticated", "POST /api/v1/dlq/replay")
-    await asyncio.sleep(0)  # the flush task runs
-    await asyncio.sleep(0)
+    ledger = RefusalLedger(write, 0.05)
+    ledger.start()
+    try:
+        for _ in range(30):
+            ledger.refuse("unauthenticated", "POST /api/v1/dlq/replay")
+        for _ in range(200):  # bounded: until the loop has flushed
+            if written:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(10):  # several quiet intervals: nothing more is written
+            await asyncio.sleep(0.05)
+    finally:
+        await ledger.close()
     (record,) = written
-    assert record.details["total"] == 31
-    assert ops.audits == []
+    assert record.details["total"] == 30 and record.outcome == "denied:summary"
+    assert record.details["counts"] == [
+        {"reason": "unauthenticated", "route": "POST /api/v1/dlq/replay", "count": 30}
+    ]
 
 
 async def test_failed_authentications_are_rate_limited_per_client() -> None:

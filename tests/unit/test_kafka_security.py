@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli.main import app
+from engine.kafka.connection import NoBrokerError, resolve_bootstrap
 from engine.kafka.security import SecurityConfigError, security_options
+from engine.localkafka.cluster import LocalCluster
+from engine.localkafka.config import NodeSpec
 from engine.localkafka.secure import create_material
 from engine.settings import SecurityProtocol, Settings, SettingsError, load_settings
 
@@ -104,3 +108,32 @@ def test_help_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         assert CANARY not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"Q2C_SECURITY_PROTOCOL": "SASL_SSL", "Q2C_SASL_USERNAME": "u"}, "Q2C_SASL_PASSWORD_FILE"),
+        ({"Q2C_API_OPERATOR_TOKENS_FILE": "/nonexistent/tokens"}, "Q2C_API_OPERATOR_TOKENS_FILE"),
+    ],
+)
+def test_q2c_run_reports_a_bad_security_setting_in_one_line(
+    env: dict[str, str], named: str
+) -> None:
+    # The port is never contacted: both settings fail before any connection.
+    base = {"Q2C_BOOTSTRAP_SERVERS": "127.0.0.1:9", "Q2C_HTTP_PORT": "0", "Q2C_SASL_PASSWORD": ""}
+    result = CliRunner().invoke(app, ["run", "--log-format", "text"], env={**base, **env})
+    assert result.exit_code == 2, result.output
+    assert named in result.output and "Traceback" not in result.output
+
+
+def test_a_secured_local_broker_is_not_reached_in_plaintext(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("Q2C_HOME", str(tmp_path))
+    node = NodeSpec(1, 19092, 19093, tmp_path / "data")
+    running = {1: os.getpid()}  # a live pid stands for the broker's JVM
+    LocalCluster("default", tmp_path / "kafka" / "default", [node], running, secure=True).save()
+    with pytest.raises(NoBrokerError, match="secured"):
+        resolve_bootstrap(Settings())
+    assert resolve_bootstrap(sasl_ssl(Path("unused"))) == "127.0.0.1:19092"
