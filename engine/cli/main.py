@@ -15,6 +15,7 @@ from engine.cli import (
     run,
     sagas,
     schemas,
+    simulate,
     topics,
 )
 from engine.cli.errors import GuardedTyper, set_debug
@@ -45,6 +46,7 @@ app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
 app.command("replay")(replay.replay)
+app.command("simulate")(simulate.simulate)
 app.add_typer(replay.state_app, name="state")
 
 if __name__ == "__main__":
