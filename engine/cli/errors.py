@@ -1,7 +1,7 @@
 """One place that turns an expected failure of any `q2c` command into one line and an exit code.
 
-Commands raise (or let through) the engine's own errors; `GuardedTyper`, the class of the root
-`q2c` app, catches them around the whole command line, prints `error: <one line>` on stderr and
+Commands raise (or let through) the engine's own errors; `GuardedGroup`, the click group of the
+root `q2c` app, catches them around the whole command line, prints `error: <one line>` on stderr and
 exits with a code that means something (see `ExitCode`). A traceback is printed only for a bug
 (an exception nobody expects) or when asked for, with `q2c --debug ...` or `Q2C_LOG_LEVEL=debug`.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import traceback
 from dataclasses import dataclass
 from enum import IntEnum
@@ -19,6 +18,7 @@ from typing import Any
 import typer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from engine.cli.environment import warn_unknown_variables
 from engine.cli.preflight import BrokerUnreachable, MissingTopics
@@ -83,10 +83,14 @@ def describe(exc: BaseException) -> Failure | None:
         TopicAdminError,
         ReplayError,
     )
-    not_found: tuple[type[BaseException], ...] = (NotFound, NotInException, RefError)
+    not_found: tuple[type[BaseException], ...] = (NotFound, RefError)
     if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):
         # A settings class built outside `load_settings` (the HTTP API's): same wording.
         return Failure(str(settings_error(exc)), ExitCode.USAGE)
+    if isinstance(exc, NotInException):
+        # No such saga is "not found"; a saga in another state is a refusal.
+        code = ExitCode.NOT_FOUND if exc.state is None else ExitCode.FAILED
+        return Failure(str(exc), code)
     if isinstance(exc, usage):
         return Failure(one_line(str(exc)), ExitCode.USAGE)
     if isinstance(exc, not_found):
@@ -138,16 +142,21 @@ def report(exc: BaseException) -> ExitCode:
     return failure.code
 
 
-class GuardedTyper(typer.Typer):
-    """A Typer app whose every command's expected failures end as one line (see `report`)."""
+class GuardedGroup(TyperGroup):
+    """The root `q2c` group: every command's expected failures end as one line (see `report`).
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    Wrapping `invoke` (not the console-script entry) means tests driving the app with typer's
+    CliRunner see exactly what a user sees.
+    """
+
+    # `ctx` is the click Context of typer's private vendored click, hence Any.
+    def invoke(self, ctx: Any) -> Any:
         warn_unknown_variables(os.environ)
         if not debug_wanted():
             # aiokafka logs every retried hiccup (a leader not yet elected...) and succeeds;
             # a person needs the outcome. `q2c run` sets up its own logging.
             logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
-            return super().__call__(*args, **kwargs)
+            return super().invoke(ctx)
         except Exception as exc:  # `report` re-raises what it does not know
-            sys.exit(int(report(exc)))
+            raise typer.Exit(int(report(exc))) from None

@@ -18,9 +18,10 @@ from engine.cli import (
     simulate,
     topics,
 )
-from engine.cli.errors import GuardedTyper, set_debug
+from engine.cli.errors import GuardedGroup, set_debug
 
-app = GuardedTyper(
+app = typer.Typer(
+    cls=GuardedGroup,
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
