@@ -24,7 +24,7 @@ from engine.cli.environment import warn_unknown_variables
 from engine.cli.preflight import BrokerUnreachable, MissingTopics
 from engine.contracts.validation import ContractError
 from engine.dlq.records import RefError
-from engine.dlq.replay import ReplayError
+from engine.dlq.replay import ReplayError, ReplayNotFound
 from engine.exceptions_queue.actions import NotInException
 from engine.kafka.connection import NoBrokerError
 from engine.kafka.groups import GroupBusyError
@@ -83,7 +83,7 @@ def describe(exc: BaseException) -> Failure | None:
         TopicAdminError,
         ReplayError,
     )
-    not_found: tuple[type[BaseException], ...] = (NotFound, RefError)
+    not_found: tuple[type[BaseException], ...] = (NotFound, RefError, ReplayNotFound)
     if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):
         # A settings class built outside `load_settings` (the HTTP API's): same wording.
         return Failure(str(settings_error(exc)), ExitCode.USAGE)
