@@ -1,7 +1,7 @@
 """One place that turns an expected failure of any `q2c` command into one line and an exit code.
 
-Commands raise (or let through) the engine's own errors; `GuardedTyper`, the class of the root
-`q2c` app, catches them around the whole command line, prints `error: <one line>` on stderr and
+Commands raise (or let through) the engine's own errors; `GuardedGroup`, the click group of the
+root `q2c` app, catches them around the whole command line, prints `error: <one line>` on stderr and
 exits with a code that means something (see `ExitCode`). A traceback is printed only for a bug
 (an exception nobody expects) or when asked for, with `q2c --debug ...` or `Q2C_LOG_LEVEL=debug`.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import traceback
 from dataclasses import dataclass
 from enum import IntEnum
@@ -25,7 +24,7 @@ from engine.cli.environment import warn_unknown_variables
 from engine.cli.preflight import BrokerUnreachable, MissingTopics
 from engine.contracts.validation import ContractError
 from engine.dlq.records import RefError
-from engine.dlq.replay import ReplayError
+from engine.dlq.replay import ReplayError, ReplayNotFound
 from engine.exceptions_queue.actions import NotInException
 from engine.installation import IncompleteInstallation
 from engine.kafka.connection import NoBrokerError
@@ -86,10 +85,14 @@ def describe(exc: BaseException) -> Failure | None:
         TopicAdminError,
         ReplayError,
     )
-    not_found: tuple[type[BaseException], ...] = (NotFound, NotInException, RefError)
+    not_found: tuple[type[BaseException], ...] = (NotFound, RefError, ReplayNotFound)
     if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):
         # A settings class built outside `load_settings` (the HTTP API's): same wording.
         return Failure(str(settings_error(exc)), ExitCode.USAGE)
+    if isinstance(exc, NotInException):
+        # No such saga is "not found"; a saga in another state is a refusal.
+        code = ExitCode.NOT_FOUND if exc.state is None else ExitCode.FAILED
+        return Failure(str(exc), code)
     if isinstance(exc, usage):
         return Failure(one_line(str(exc)), ExitCode.USAGE)
     if isinstance(exc, not_found):
@@ -142,34 +145,20 @@ def report(exc: BaseException) -> ExitCode:
 
 
 class GuardedGroup(TyperGroup):
-    """The root command group: an expected failure of any sub-command ends as one line.
+    """The root `q2c` group: every command's expected failures end as one line (see `report`).
 
-    Catching here, inside click's invocation, rather than only around the whole program, gives
-    the same line and exit code to a command run in-process (typer's CliRunner, embedding).
+    Wrapping `invoke` (not the console-script entry) means tests driving the app with typer's
+    CliRunner see exactly what a user sees.
     """
 
-    # `ctx` is the click Context typer vendors; typed loosely to stay off its private module.
+    # `ctx` is the click Context of typer's private vendored click, hence Any.
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except Exception as exc:  # `report` re-raises what it does not know (click's own too)
-            ctx.exit(int(report(exc)))
-
-
-class GuardedTyper(typer.Typer):
-    """A Typer app whose every command's expected failures end as one line (see `report`)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("cls", GuardedGroup)
-        super().__init__(**kwargs)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         warn_unknown_variables(os.environ)
         if not debug_wanted():
             # aiokafka logs every retried hiccup (a leader not yet elected...) and succeeds;
             # a person needs the outcome. `q2c run` sets up its own logging.
             logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
-            return super().__call__(*args, **kwargs)
+            return super().invoke(ctx)
         except Exception as exc:  # `report` re-raises what it does not know
-            sys.exit(int(report(exc)))
+            raise typer.Exit(int(report(exc))) from None

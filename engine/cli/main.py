@@ -20,13 +20,15 @@ from engine.cli import (
     run,
     sagas,
     schemas,
+    simulate,
     topics,
     translate,
 )
-from engine.cli.errors import GuardedTyper, set_debug
+from engine.cli.errors import GuardedGroup, set_debug
 from engine.version import package_version
 
-app = GuardedTyper(
+app = typer.Typer(
+    cls=GuardedGroup,
     help="q2c: quote-to-cash orchestration on Apache Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -72,6 +74,7 @@ app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
 app.command("replay")(replay.replay)
+app.command("simulate")(simulate.simulate)
 app.add_typer(replay.state_app, name="state")
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from engine.cli.errors import BadInput
+from engine.cli.placeholders import PlaceholderError, fill
 from engine.cli.preflight import check_ready
 from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
@@ -52,9 +54,13 @@ def publish(
 ) -> None:
     """Validate a JSON event against its contract and publish it (exit 2 on a bad file).
 
-    Missing envelope fields get defaults (new event_id, occurred_at now, schema_version 1).
+    Missing envelope fields get defaults (new event_id, occurred_at now, schema_version 1);
+    `@now`, `@today+30d`-style strings become times and dates relative to now.
     """
-    data = _read(file)
+    try:
+        data = fill(_read(file), datetime.now(UTC))
+    except PlaceholderError as exc:
+        raise BadInput(f"{file}: {exc}") from None
     try:
         event = event_from_dict(event_type, data, source_system=source_system)
     except ContractError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -36,6 +37,7 @@ def _parse_time(value: str) -> datetime:
 def replay(
     since: Annotated[str, typer.Option("--from", help="ISO time, e.g. 2026-11-26T09:00:00Z")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the offsets only")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Move the worker group back to TIME on every input topic (workers must be stopped).
 
@@ -46,22 +48,50 @@ def replay(
     options = client_options(settings)
     names = TopicNames(settings.topic_prefix)
     plan = asyncio.run(plan_replay(options, names, settings.group_id, _parse_time(since)))
-    table = Table("topic", "partition", "offset")
-    for tp, offset in sorted(plan.offsets.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
-        table.add_row(tp.topic, str(tp.partition), str(offset))
-    Console().print(table)
-    if dry_run:
+    ordered = sorted(plan.offsets.items(), key=lambda kv: (kv[0].topic, kv[0].partition))
+    if not as_json:
+        table = Table("topic", "partition", "offset")
+        for tp, offset in ordered:
+            table.add_row(tp.topic, str(tp.partition), str(offset))
+        Console().print(table)
+    if not dry_run:
+        asyncio.run(apply_replay(options, plan))  # GroupBusyError: one line, exit 1
+    if as_json:
+        doc = {
+            "group_id": plan.group_id,
+            "since": plan.since.isoformat(),
+            "dry_run": dry_run,
+            "offsets": [
+                {"topic": tp.topic, "partition": tp.partition, "offset": o} for tp, o in ordered
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    elif dry_run:
         typer.echo("dry run: nothing changed")
-        return
-    asyncio.run(apply_replay(options, plan))  # GroupBusyError: one line, exit 1
-    typer.echo(f"group {settings.group_id} moved to {plan.since.isoformat()}; start `q2c run`")
+    else:
+        typer.echo(f"group {settings.group_id} moved to {plan.since.isoformat()}; start `q2c run`")
 
 
 @state_app.command("rebuild")
-def rebuild() -> None:
+def rebuild(
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
     """Restore every saga from the changelog as a worker would, verify it decodes, summarise."""
     settings = _settings()
     report = asyncio.run(verify_state(client_options(settings), TopicNames(settings.topic_prefix)))
+    if as_json:
+        by_state = [
+            {"saga_type": t, "state": st, "sagas": n}
+            for (t, st), n in sorted(report.by_state.items())
+        ]
+        doc = {
+            "sagas": report.sagas,
+            "parked": report.parked,
+            "timers": report.timers,
+            "by_state": by_state,
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        return
     table = Table("saga type", "state", "sagas")
     for (saga_type, state), n in sorted(report.by_state.items()):
         table.add_row(saga_type, state, str(n))

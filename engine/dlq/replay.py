@@ -40,6 +40,10 @@ class ReplayError(RuntimeError):
     """A replay cannot run as asked (unknown resume id, purge without a filter, ...)."""
 
 
+class ReplayNotFound(ReplayError, LookupError):
+    """`--resume` names a replay the progress topic does not hold."""
+
+
 @dataclass(frozen=True)
 class ReplayResult:
     replay_id: str
@@ -146,7 +150,7 @@ async def replay(
     if resume_id is not None:
         found = ops.replays.get(resume_id)
         if found is None:
-            raise ReplayError(f"no replay {resume_id!r} in {progress_topic(prefix)}")
+            raise ReplayNotFound(f"no replay {resume_id!r} in {progress_topic(prefix)}")
         progress = found
         flt, target = DlqFilter.from_json(progress.filter), progress.target
     else:

@@ -75,4 +75,4 @@ async def test_sagas_show_prints_state_and_history(
     assert [h["to"] for h in q2c["history"]] == ["validating", "creating_project"]
     assert "activation-sla" not in json.dumps(q2c["timers"])  # armed only once the project exists
     missing = await asyncio.to_thread(CliRunner().invoke, app, ["sagas", "show", "D-none"])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 3  # not found, told apart from a failure

@@ -45,8 +45,8 @@ async def test_missing_account_exception_is_retried_after_the_fix(
     try:
         parked = await wait_for_states(settings, lambda s: state_of(s) == "exception", timeout_s=60)
         assert state_of(parked) == "exception"
-        # Not in exception: refused, nothing published.
-        out = await asyncio.to_thread(cli, settings, "exceptions", "retry", "NO-SUCH-DEAL", code=1)
+        # No such saga: not found (exit 3), nothing published.
+        out = await asyncio.to_thread(cli, settings, "exceptions", "retry", "NO-SUCH-DEAL", code=3)
         assert "no quote-to-cash saga 'NO-SUCH-DEAL'" in out
 
         listed = json.loads(await asyncio.to_thread(cli, settings, "exceptions", "list", "--json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,10 +58,12 @@ async def test_replay_from_the_beginning_is_a_no_op(
     monkeypatch.setenv("Q2C_TOPIC_PREFIX", settings.topic_prefix)
     monkeypatch.setenv("Q2C_GROUP_ID", settings.group_id)
     result = await asyncio.to_thread(
-        CliRunner().invoke, app, ["replay", "--from", started.isoformat()]
+        CliRunner().invoke, app, ["replay", "--from", started.isoformat(), "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert "moved to" in result.output
+    moved = json.loads(result.output)
+    assert moved["group_id"] == settings.group_id and not moved["dry_run"]
+    assert moved["offsets"] and all(o["offset"] >= 0 for o in moved["offsets"])
 
     engine = Engine(settings, worker_id="after")
     await engine.start()
@@ -77,6 +80,9 @@ async def test_replay_from_the_beginning_is_a_no_op(
     rebuilt = await asyncio.to_thread(CliRunner().invoke, app, ["state", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"{len(after)} sagas restored" in rebuilt.output
+    as_json = await asyncio.to_thread(CliRunner().invoke, app, ["state", "rebuild", "--json"])
+    report = json.loads(as_json.output)
+    assert report["sagas"] == len(after) == sum(row["sagas"] for row in report["by_state"])
 
 
 async def _caught_up(engine: Engine) -> None:
