@@ -12,9 +12,11 @@ import pytest
 from engine.adapters.errors import PermanentError
 from engine.connectors.outbound.errors import Rejected
 from engine.connectors.stripe.outbound import StripeConnector, idempotency_key
-from engine.contracts import InvoiceIssued
+from engine.contracts import BillingScheduleCreated, InvoiceIssued
+from tests.command_builders import command
 from tests.connectors.conftest import stripe_config
 from tests.connectors.samples import issue_invoice
+from tests.unit.sagas_fixtures import milestone_contract, money
 
 pytestmark = pytest.mark.stripe_mock
 
@@ -45,8 +47,7 @@ async def test_a_parameter_stripe_refuses_is_a_permanent_error(stripe_mock_url: 
         with pytest.raises(Rejected) as caught:
             await stripe.http.request("POST", "/v1/invoices", data={"no_such_param": "x"})
     assert isinstance(caught.value, PermanentError)
-    assert caught.value.status == 400
-    assert "no_such_param" not in str(caught.value) or caught.value.path == "no_such_param"
+    assert (caught.value.status, caught.value.code) == (400, "invalid_request_error")
 
 
 def test_idempotency_keys_are_per_step_and_within_stripes_limit() -> None:
@@ -58,3 +59,25 @@ def test_idempotency_keys_are_per_step_and_within_stripes_limit() -> None:
 
 def _connector(url: str) -> StripeConnector:
     return StripeConnector(stripe_config(url))
+
+
+async def test_schedule_dunning_and_cancel_calls_are_accepted_by_stripes_spec(
+    stripe_mock_url: str,
+) -> None:
+    schedule = command(
+        "create-billing-schedule", "D-1", "schedule", project_id="P-1", deal_id="D-1",
+        contract=milestone_contract(),
+    )  # fmt: skip
+    dunning = command(
+        "send-dunning", "D-1", "dunning-1", deal_id="D-1", invoice_id="in_123",
+        amount_due=money("100"), days_overdue=5,
+    )  # fmt: skip
+    cancel = command(
+        "cancel-billing-schedule", "D-1", "cancel", project_id="P-1", deal_id="D-1", reason="lost"
+    )
+    async with _connector(stripe_mock_url) as stripe:
+        (created,) = await stripe.handle(schedule)
+        assert await stripe.handle(dunning) == []
+        assert await stripe.handle(cancel) == []
+    assert isinstance(created, BillingScheduleCreated)
+    assert created.schedule_id.startswith("cus_")

@@ -148,3 +148,22 @@ def test_minor_units(amount: str, currency: str, minor: int) -> None:
 def test_an_amount_finer_than_the_currency_is_refused() -> None:
     with pytest.raises(PermanentError, match="line 2 has more decimals than JPY"):
         minor_units(Money(amount=Decimal("10.5"), currency="JPY"), "line 2")
+
+
+@given(
+    status=st.integers(min_value=400, max_value=599),
+    code=st.sampled_from(["USER_ERROR", "INVALID_FIELD", "REQUEST_LIMIT_EXCEEDED", None]),
+    secret=st.text(min_size=8, max_size=20).filter(str.strip),
+)
+def test_classification_by_status_and_no_message_text_ever_leaks(
+    status: int, code: str | None, secret: str
+) -> None:
+    body: list[dict[str, object]] = [{"errorCode": code, "message": secret, "fields": []}]
+    error = error_for("salesforce", status, {}, body)
+    assert error is not None
+    limit = status == 429 or code == "REQUEST_LIMIT_EXCEEDED"
+    transient = limit or status >= 500 or status in (408, 409)
+    assert classify(error) is (Disposition.RETRY if transient else Disposition.DEAD_LETTER)
+    assert isinstance(error, RateLimited) == limit
+    if secret not in f"salesforce HTTP {status} {code}":
+        assert secret not in str(error)
