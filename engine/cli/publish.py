@@ -19,8 +19,11 @@ from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
 from engine.contracts.validation import ContractError
 from engine.installation import check_installation
+from engine.kafka.connection import client_options
 from engine.kafka.records import Delivered
 from engine.publisher import Publisher
+from engine.runtime.inspect import read_all_states
+from engine.runtime.names import TopicNames
 from engine.settings import Settings, load_settings
 
 
@@ -34,6 +37,22 @@ def _read(path: Path) -> Any:
         raise BadInput(
             f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
+
+
+async def _applied_by(settings: Settings, event: Event) -> list[str]:
+    """The sagas of the event's key that already applied its event id (they will skip it)."""
+    key = event.envelope.correlation_id
+    if key is None:
+        return []
+    states = await read_all_states(
+        client_options(settings), TopicNames(settings.topic_prefix).state
+    )
+    event_id = str(event.envelope.event_id)
+    return [
+        f"{saga_type} {saga_key}"
+        for (saga_type, saga_key), state in sorted(states.items())
+        if saga_key == key and event_id in state.seen
+    ]
 
 
 async def _send(settings: Settings, event: Event) -> Delivered:
@@ -75,6 +94,15 @@ def publish(
     settings = load_settings()
     check_installation()
     check_ready(settings)
+    if isinstance(data.get("envelope"), dict) and data["envelope"].get("event_id"):
+        # Only a file that fixes its event id can repeat one; reading the changelog is the
+        # price of saying so.
+        for saga in asyncio.run(_applied_by(settings, event)):
+            typer.echo(
+                f"note: event {event_id} was already applied by {saga}, which will skip it "
+                "(leave envelope.event_id out of the file to publish a new event)",
+                err=True,
+            )
     meta = asyncio.run(_send(settings, event))
     if as_json:
         doc = {"event_type": event_type, "event_id": event_id, **asdict(meta)}

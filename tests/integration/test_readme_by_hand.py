@@ -69,6 +69,19 @@ def _state(env: dict[str, str]) -> str | None:
     return sagas.get("quote-to-cash")
 
 
+def _republish_says_already_applied(env: dict[str, str], tmp_path: Path) -> None:
+    shown = json.loads(q2c("sagas", "show", DEAL, "--json", env=env).stdout)
+    [saga] = [s for s in shown if s["saga_type"] == "quote-to-cash"]
+    first_id = saga["history"][0]["event_id"]  # the closed-won that started it
+    data = json.loads((ROOT / "tests/fixtures/events/by-hand/closed-won.json").read_text())
+    data["envelope"]["event_id"] = first_id
+    again = tmp_path / "closed-won-again.json"
+    again.write_text(json.dumps(data))
+    result = q2c("publish", "--type", "closed-won", "--file", str(again), env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"event {first_id} was already applied by quote-to-cash {DEAL}" in result.stderr
+
+
 def test_readme_by_hand_walk_reaches_completed(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
