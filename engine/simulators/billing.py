@@ -136,7 +136,9 @@ class BillingBehaviour:
         done = self._milestone_done(command.deal_id, milestone_id) if milestone_id else None
         if done is None:
             return now, self.rng
-        rng = random.Random(f"{self._plan_seed}:{reference.removeprefix(self._id_prefix)}")
+        # The reference names the run's ids more than once (deal and milestone): drop them all.
+        plain = reference.replace(self._id_prefix, "") if self._id_prefix else reference
+        rng = random.Random(f"{self._plan_seed}:{plain}")
         return done + timedelta(hours=rng.uniform(*self.config.invoice_delay_hours)), rng
 
     def _invoice(self, command: IssueInvoice, received: datetime) -> Reaction:
