@@ -59,8 +59,10 @@ async def test_same_seed_gives_the_same_summary(kafka_bootstrap: str, unique: st
     assert first.unaccounted == [] and second.unaccounted == []
     assert final_state_rows(first) == final_state_rows(second)
     assert cycle_rows(first) == cycle_rows(second)
-    assert reconciliation(first) == reconciliation(second) == (
-        "10 deals in = 8 completed + 2 exceptions + 0 cancelled + 0 unaccounted"
+    assert (
+        reconciliation(first)
+        == reconciliation(second)
+        == ("10 deals in = 8 completed + 2 exceptions + 0 cancelled + 0 unaccounted")
     )
     # Without a terminal the run still reports progress, one plain line at a time.
     assert "settled 10/10" in progress
