@@ -9,23 +9,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import typer
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_fixed,
+)
 
 from engine.codec import DecodeError, decode
-from engine.contracts import SagaStatusChanged
+from engine.contracts import ClosedWon, SagaStatusChanged
 from engine.kafka.client import Consumer
 from engine.kafka.connection import client_options
 from engine.kafka.global_table import TopicFollower
+from engine.kafka.groups import GroupBusyError, group_members
 from engine.kafka.records import InRecord, TopicPartition
 from engine.localkafka import LocalCluster, load_cluster, start_cluster
 from engine.runtime.app import Engine
@@ -33,10 +44,11 @@ from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TARGETS, TopicNames
 from engine.saga.model import SagaState
 from engine.sagas import DEAL_SAGA, SAGAS
-from engine.settings import Settings, SettingsError, load_settings
+from engine.settings import Settings, load_settings
 from engine.simulators import (
     DealBook,
     DealConfig,
+    ErpConfig,
     FaultConfig,
     Platforms,
     PlatformsSnapshot,
@@ -60,8 +72,14 @@ SAGA_TYPES = (
     ),
 )
 TICK_S = 0.5
+DEMO_CLUSTER = "demo"
 # Time to let the other sagas of settled deals reach their end before the final read.
 SETTLE_GRACE_S = 5.0
+# Without a terminal (CI, a file) a plain progress line this often instead of the live view.
+PROGRESS_EVERY_S = 5.0
+# Most projects activate within 2-36 simulated hours; one in ten waits for a project manager
+# for 60-120 hours: the visible tail that breaches the 72 h activation SLA.
+DEMO_ERP = ErpConfig(activation_hours=(2.0, 36.0), slow_fraction=0.1)
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ class DemoOptions:
     live: bool = True
     # With `faults`: (start, duration) in real seconds of the billing platform's outage.
     outage_s: tuple[float, float] = (8.0, 10.0)
+    # The deals are won one after another over the first simulated hours of the run.
+    win_spread_hours: float = 12.0
 
 
 @dataclass
@@ -99,6 +119,7 @@ class DemoResult:
     elapsed_s: float
     bootstrap: str
     exceptions: dict[str, str] = field(default_factory=dict)
+    activation_sla_hours: int = 72
 
     @property
     def exit_code(self) -> int:
@@ -126,11 +147,12 @@ def fault_config(
 
 def sim_config(options: DemoOptions, id_prefix: str) -> SimConfig:
     if not options.faults:
-        return SimConfig(seed=options.seed, id_prefix=id_prefix)
+        return SimConfig(seed=options.seed, id_prefix=id_prefix, erp=DEMO_ERP)
     crm, erp, billing = fault_config(options.outage_s)
     return SimConfig(
         seed=options.seed,
         id_prefix=id_prefix,
+        erp=DEMO_ERP,
         crm_faults=crm,
         erp_faults=erp,
         billing_faults=billing,
@@ -219,6 +241,18 @@ class _Live:
     rates: dict[str, float] = field(default_factory=dict)
     dlq: int = 0
 
+    def progress(self, now: float) -> str:
+        """One plain line: where the run is (also the line printed without a terminal)."""
+        counts = self.board.counts(DEAL_SAGA)
+        settled = len(self.board.deal_ids) - len(self.board.unsettled())
+        down = [name for name, out in self.platforms.snapshot().in_outage.items() if out]
+        return (
+            f"sim {self.clock():%Y-%m-%d %H:%M}  real {now - self.started:4.0f}s  "
+            f"settled {settled}/{len(self.board.deal_ids)}  "
+            f"exceptions {counts.get('exception', 0)}  DLQ {self.dlq}"
+            + (f"  OUTAGE: {', '.join(down)}" if down else "")
+        )
+
     def render(self, now: float) -> Group:
         table = Table(title="q2c demo: sagas per state", expand=False)
         table.add_column("state")
@@ -229,16 +263,13 @@ class _Live:
         for state in states:
             table.add_row(state, *(str(counts[t].get(state, 0) or "") for t in SAGA_TYPES))
         snap = self.platforms.snapshot()
-        down = [name for name, out in snap.in_outage.items() if out]
-        line = Text(
-            f"sim {self.clock():%Y-%m-%d %H:%M}  real {now - self.started:5.1f}s  "
+        rates = Text(
             f"events/s {self.rates.get('events', 0):6.1f}  "
             f"commands/s {self.rates.get('commands', 0):6.1f}  "
-            f"DLQ {self.dlq}  exceptions {counts[DEAL_SAGA].get('exception', 0)}  "
             f"retries {sum(snap.transient_failures.values())}  "
-            f"duplicates {snap.duplicates_total}" + (f"  OUTAGE: {', '.join(down)}" if down else "")
+            f"duplicates {snap.duplicates_total}"
         )
-        return Group(table, line)
+        return Group(table, Text(self.progress(now)), rates)
 
 
 def _hours(values: list[timedelta]) -> tuple[str, str]:
@@ -250,45 +281,111 @@ def _fmt_hours(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} h"
 
 
+def final_state_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
+    """(saga type, state, sagas, of which belong to deals in exception), sorted."""
+    in_exception = set(result.exceptions)
+    counted: Counter[tuple[str, str]] = Counter()
+    of_exceptions: Counter[tuple[str, str]] = Counter()
+    for (saga_type, key), state in result.final_states.items():
+        counted[(saga_type, state.state)] += 1
+        if key in in_exception and saga_type != DEAL_SAGA:
+            of_exceptions[(saga_type, state.state)] += 1
+    return [
+        (t, s, str(n), str(of_exceptions[(t, s)] or ""))
+        for (t, s), n in sorted(counted.items(), key=lambda kv: (SAGA_TYPES.index(kv[0][0]), kv))
+    ]
+
+
+def cycle_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
+    """(from -> to, n, p50, p95) on the simulated clock."""
+    activation = result.board.activation_times()
+    invoicing = result.board.invoice_times()
+    return [
+        ("closed-won -> activated", str(len(activation)), *_hours(activation)),
+        ("milestone -> invoice", str(len(invoicing)), *_hours(invoicing)),
+    ]
+
+
+def reconciliation(result: DemoResult) -> str:
+    """deals in = completed + exceptions + cancelled + unaccounted, from the deal sagas."""
+    states = Counter(s.state for (t, _k), s in result.final_states.items() if t == DEAL_SAGA)
+    return (
+        f"{len(result.book.deals)} deals in = {states.get('completed', 0)} completed"
+        f" + {len(result.exceptions)} exceptions + {states.get('cancelled', 0)} cancelled"
+        f" + {len(result.unaccounted)} unaccounted"
+    )
+
+
+def breach_line(result: DemoResult) -> str:
+    """How many activated deals took longer than their activation SLA."""
+    times = result.board.activation_times()
+    sla = timedelta(hours=result.activation_sla_hours)
+    late = sum(1 for t in times if t > sla)
+    rate = f"{100 * late / len(times):.0f}%" if times else "-"
+    return (
+        f"activation SLA {result.activation_sla_hours} h: {len(times) - late} within, "
+        f"{late} breached ({rate})"
+    )
+
+
+def q2c_command() -> str:
+    """How to call `q2c` from the user's shell: by name when on PATH, else its full path."""
+    if shutil.which("q2c"):
+        return "q2c"
+    beside = Path(sys.executable).with_name("q2c")
+    return str(beside) if beside.exists() else f"{sys.executable} -m engine.cli.main"
+
+
+def inspect_commands(result: DemoResult, settings: Settings) -> list[str]:
+    """Shell lines that inspect this run's broker and data, runnable as printed."""
+    example = next(iter(sorted(result.exceptions)), None) or next(
+        (d.deal_id for d in result.book.deals), "<deal-id>"
+    )
+    q2c = q2c_command()
+    lines = [f"export Q2C_BOOTSTRAP_SERVERS={result.bootstrap}"]
+    if settings.topic_prefix:
+        lines.append(f"export Q2C_TOPIC_PREFIX={settings.topic_prefix}")
+    lines += [f"{q2c} sagas show {example}", f"{q2c} exceptions list", f"{q2c} dlq list"]
+    return lines
+
+
+def _line(text: str) -> Text:
+    # Commands are never wrapped: copied from a narrow terminal they still work.
+    return Text(text, no_wrap=True, overflow="ignore")
+
+
 def render_summary(result: DemoResult, settings: Settings) -> Group:
     """The end-of-run tables: final states, cycle times, commands, exceptions, next steps."""
     states = Table(title="Sagas per final state")
     states.add_column("saga type")
     states.add_column("state")
-    states.add_column("count", justify="right")
-    counted: Counter[tuple[str, str]] = Counter(
-        (t, s.state) for (t, k), s in result.final_states.items()
-    )
-    for (saga_type, state), n in sorted(counted.items()):
-        states.add_row(saga_type, state, str(n))
+    states.add_column("sagas", justify="right")
+    states.add_column("of exception deals", justify="right")
+    for row in final_state_rows(result):
+        states.add_row(*row)
 
     cycles = Table(title="Cycle times (simulated clock)")
     cycles.add_column("from -> to")
     cycles.add_column("n", justify="right")
     cycles.add_column("p50", justify="right")
     cycles.add_column("p95", justify="right")
-    activation = result.board.activation_times()
-    invoicing = result.board.invoice_times()
-    cycles.add_row("closed-won -> project-activated", str(len(activation)), *_hours(activation))
-    cycles.add_row("milestone-completed -> invoice-issued", str(len(invoicing)), *_hours(invoicing))
+    for row in cycle_rows(result):
+        cycles.add_row(*row)
 
     commands = Table(title="Commands handled per target")
     commands.add_column("target")
-    commands.add_column("commands", justify="right")
-    commands.add_column("duplicates suppressed", justify="right")
-    commands.add_column("transient failures", justify="right")
-    commands.add_column("outage", justify="right")
-    commands.add_row("masterdata (engine)", str(result.validations_answered), "-", "-", "-")
+    commands.add_column("command")
+    commands.add_column("handled", justify="right")
+    commands.add_row("masterdata", "validate (engine)", str(result.validations_answered))
     snap = result.platforms
     for target, counter in snap.commands_by_target.items():
-        detail = ", ".join(f"{k} {v}" for k, v in sorted(counter.items()))
-        commands.add_row(
-            target,
-            f"{sum(counter.values())} ({detail})" if detail else "0",
-            str(snap.duplicates_suppressed[target]),
-            str(snap.transient_failures[target]),
-            f"{snap.outage_seconds[target]:.0f}s",
-        )
+        for i, (command, n) in enumerate(sorted(counter.items())):
+            commands.add_row(target if i == 0 else "", command, str(n))
+    faults = "  ".join(
+        f"{t}: {snap.duplicates_suppressed[t]} dup, {snap.transient_failures[t]} retried, "
+        f"{snap.outage_seconds[t]:.0f}s down"
+        for t in snap.commands_by_target
+    )
 
     exceptions = Table(title=f"Exceptions ({len(result.exceptions)})")
     exceptions.add_column("reason")
@@ -300,22 +397,22 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
     for reason, deals in sorted(by_reason.items()):
         exceptions.add_row(reason, str(len(deals)), deals[0])
 
-    example = next(iter(sorted(result.exceptions)), None) or next(
-        (d.deal_id for d in result.book.deals), "<deal-id>"
-    )
-    env = f"Q2C_BOOTSTRAP_SERVERS={result.bootstrap}"
-    if settings.topic_prefix:
-        env += f" Q2C_TOPIC_PREFIX={settings.topic_prefix}"
     lines = [
+        Text(breach_line(result)),
+        Text(faults),
+        Text(reconciliation(result), style="bold"),
+        Text(
+            "Sagas of deals in exception stop where their deal stopped: nothing is billed "
+            "for them, so their time-and-expense saga completes empty and their "
+            "milestone-to-revenue saga keeps tracking until the exception is resolved."
+        ),
         Text(
             f"{len(result.book.deals)} deals in {result.elapsed_s:.0f}s; DLQ records "
             f"{result.dlq_records}; CRM escalations {result.escalations}; invoices "
             f"{sum(len(v) for v in result.invoices_by_deal.values())}"
         ),
         Text("Inspect afterwards:", style="bold"),
-        Text(f"  {env} q2c sagas show {DEAL_SAGA} {example}"),
-        Text(f"  {env} q2c dlq list"),
-        Text(f"  {env} q2c sagas list --state exception"),
+        *(_line(f"  {line}") for line in inspect_commands(result, settings)),
     ]
     if result.unaccounted:
         lines.insert(
@@ -338,20 +435,63 @@ def _reason_kind(deal_id: str, reason: str) -> str:
 # -- the flow -------------------------------------------------------------------------------
 
 
+def demo_clock(options: DemoOptions) -> SimClock:
+    """A paused clock at 08:00 UTC today: it runs from `begin()`, once the engine is ready."""
+    start = datetime.combine(datetime.now(UTC).date(), time(8), tzinfo=UTC)
+    return SimClock(options.time_scale, start=start, running=False)
+
+
+def spread_wins(book: DealBook, clock: SimClock, hours: float) -> list[ClosedWon]:
+    """The deals' closed-won events, won one after another over `hours` from the clock's start."""
+    count = max(len(book.deals), 1)
+    return [
+        d.closed_won.model_copy(
+            update={
+                "envelope": d.closed_won.envelope.model_copy(
+                    update={"occurred_at": clock.start + timedelta(hours=hours * i / count)}
+                )
+            }
+        )
+        for i, d in enumerate(book.deals)
+    ]
+
+
+async def refuse_shared_group(settings: Settings) -> None:
+    """Raise GroupBusyError when workers are already in the demo's consumer group."""
+    # A new broker has no group coordinator until its offsets topic exists: a few seconds.
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(GroupCoordinatorNotAvailableError),
+        stop=stop_after_attempt(30),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    )
+    members: int = await retrying(group_members, client_options(settings), settings.group_id)
+    if members:
+        raise GroupBusyError(
+            f"{members} q2c worker(s) already in group {settings.group_id!r} on this broker "
+            "would split the demo's deals; stop them (`q2c run`), or give the demo its own "
+            "group and topics: Q2C_GROUP_ID=q2c-demo Q2C_TOPIC_PREFIX=demo. q2c demo"
+        )
+
+
 async def run_demo(
     settings: Settings, options: DemoOptions, *, console: Console | None = None
 ) -> DemoResult:
-    """Run the whole demo against the broker in `settings`; stops all it started, always."""
+    """Run the whole demo against the broker in `settings`; stops all it started, always.
+
+    The simulated clock stands still until the engine, the platforms and the observers are
+    ready; deals are then won on that clock, so a slow start ages no deal.
+    """
     console = console or Console()
     loop = asyncio.get_running_loop()
     started = loop.time()
     run_tag = f"r{uuid.uuid4().hex[:6]}-"  # keeps this run's ids apart from earlier runs
+    await refuse_shared_group(settings)
     await ensure_topics(settings)
     names = TopicNames(settings.topic_prefix)
-    clock = SimClock(options.time_scale)
-    book = generate_deals(
-        options.deals, seed=options.seed, start=clock().date(), config=deal_config(options, run_tag)
-    )
+    clock = demo_clock(options)
+    config = deal_config(options, run_tag)
+    book = generate_deals(options.deals, seed=options.seed, start=clock.start.date(), config=config)
     await seed_master_data(settings, book)
     board = SagaBoard([d.deal_id for d in book.deals])
     follower = TopicFollower([names.status], _status_applier(board))
@@ -371,8 +511,11 @@ async def run_demo(
         stack.push_async_callback(offsets.stop)
         baseline = await offsets.totals()
         view = _Live(clock, board, platforms, started)
-        await platforms.win(d.closed_won for d in book.deals)
-        budget = wait_budget_s(options, clock)
+        clock.begin()
+        platforms.schedule_wins(spread_wins(book, clock, options.win_spread_hours))
+        budget = wait_budget_s(options, clock) + clock.real_seconds(
+            timedelta(hours=options.win_spread_hours)
+        )
         await _watch(view, offsets, baseline, budget, console if options.live else None)
         # Give the deals' other sagas (revenue, time and expense) a moment to finish too.
         grace_end = loop.time() + SETTLE_GRACE_S
@@ -408,6 +551,7 @@ async def run_demo(
         elapsed_s=loop.time() - started,
         bootstrap=str(client_options(settings)["bootstrap_servers"]),
         exceptions=exceptions,
+        activation_sla_hours=config.activation_sla_hours,
     )
 
 
@@ -430,11 +574,15 @@ async def _watch(
     budget_s: float,
     console: Console | None,
 ) -> None:
-    """Until every deal is settled or `budget_s` passed, refreshing the live view."""
+    """Until every deal is settled or `budget_s` passed: a live view on a terminal, plain
+    progress lines every few seconds otherwise."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget_s
     previous, previous_at = baseline, loop.time()
-    live = Live(console=console, refresh_per_second=4, transient=False) if console else None
+    live = None
+    if console is not None and console.is_terminal:
+        live = Live(console=console, refresh_per_second=4, transient=False)
+    next_progress = loop.time() + PROGRESS_EVERY_S
     with live or contextlib.nullcontext():
         while loop.time() < deadline:
             await asyncio.sleep(TICK_S)
@@ -444,9 +592,13 @@ async def _watch(
             view.rates = {g: (totals[g] - previous[g]) / span for g in ("events", "commands")}
             view.dlq = totals["dlq"] - baseline["dlq"]
             previous, previous_at = totals, now
+            done = not view.board.unsettled()
             if live is not None:
                 live.update(view.render(now))
-            if not view.board.unsettled():
+            elif console is not None and (now >= next_progress or done):
+                console.print(view.progress(now), markup=False, highlight=False)
+                next_progress = now + PROGRESS_EVERY_S
+            if done:
                 return
 
 
@@ -464,20 +616,23 @@ def demo(
     ),
     bad_fraction: float = typer.Option(0.1, min=0.0, max=1.0, help="share of bad master data"),
     timeout: float | None = typer.Option(None, help="max real seconds to wait for the deals"),
+    keep: bool = typer.Option(
+        True,
+        "--keep/--no-keep",
+        help="leave the demo's local broker and its data running to inspect afterwards "
+        "(stop it with `q2c kafka stop --name demo`)",
+    ),
 ) -> None:
     """Run the main job: a broker, the engine and simulated CRM/ERP/billing, N deals end to end."""
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
     # aiokafka logs every transient coordinator hiccup at ERROR; the live view says enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
+    settings = load_settings()
     console = Console()
     cluster: LocalCluster | None = None
+    local = settings.bootstrap_servers is None
     try:
-        if settings.bootstrap_servers is None:
+        if local:
             cluster, settings = _local_broker(settings, console)
         options = DemoOptions(
             deals=deals,
@@ -490,23 +645,40 @@ def demo(
         result = asyncio.run(run_demo(settings, options, console=console))
         console.print(render_summary(result, settings))
     except KeyboardInterrupt:
-        console.print("interrupted: everything the demo started was stopped")
+        console.print("interrupted: the engine and the simulated platforms were stopped")
         raise typer.Exit(130) from None
     finally:
-        if cluster is not None:
+        if cluster is not None and not keep:
             console.print(f"stopping the local broker {cluster.name!r}")
             cluster.stop()
+    if local and (keep or cluster is None):
+        console.print(
+            _line(f"The demo broker keeps running; stop it with: {stop_command()}"),
+            markup=False,
+        )
     raise typer.Exit(result.exit_code)
+
+
+def stop_command() -> str:
+    """The command that stops the demo's local broker."""
+    return f"{q2c_command()} kafka stop --name {DEMO_CLUSTER}"
 
 
 def _local_broker(settings: Settings, console: Console) -> tuple[LocalCluster | None, Settings]:
     """Start the `demo` local broker; returns it only when this run started it (to stop it)."""
-    existing = load_cluster("demo")
+    existing = load_cluster(DEMO_CLUSTER)
     already_running = existing is not None and bool(existing.running_nodes())
-    console.print("starting a local Kafka broker ('demo') ...")
-    cluster = start_cluster(1, name="demo")
+    console.print(f"starting a local Kafka broker ({DEMO_CLUSTER!r}) ...")
+    cluster = start_cluster(1, name=DEMO_CLUSTER)
     updated = load_settings(bootstrap_servers=cluster.bootstrap_servers)
     return (None if already_running else cluster), updated
 
 
-__all__ = ["DemoOptions", "DemoResult", "demo", "render_summary", "run_demo"]
+__all__ = [
+    "DemoOptions",
+    "DemoResult",
+    "demo",
+    "inspect_commands",
+    "render_summary",
+    "run_demo",
+]

@@ -3,11 +3,16 @@
 issue-invoice answers invoice-issued at once (a new invoice id; `invoice_reference` echoes the
 command's idempotency key; due date = issue date + payment terms) and plans the payment: most
 customers pay within terms, a configurable fraction pays late (after the engine's dunning).
+
+A milestone invoice is issued a few hours after its milestone was planned to complete (when
+`milestone_done` knows it) and drawn from its own random stream, so the same seed bills the
+same way however fast the engine ran; other invoices are issued when their command arrives.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +28,7 @@ from engine.contracts import (
     PaymentReceived,
     SendDunning,
 )
+from engine.sagas.common import milestone_of_reference
 from engine.simulators.behaviour import EventStamper, IdSequence, Reaction
 
 SOURCE_SYSTEM = "billing"
@@ -35,6 +41,7 @@ class BillingConfig:
     late_payment_fraction: float = 0.1
     on_time_fraction_of_terms: tuple[float, float] = (0.2, 0.9)
     late_days: tuple[float, float] = (2.0, 8.0)
+    invoice_delay_hours: tuple[float, float] = (1.0, 8.0)
 
 
 @dataclass
@@ -68,10 +75,14 @@ class BillingBehaviour:
         id_prefix: str = "",
         correlate_fraction: float = 0.8,
         config: BillingConfig | None = None,
+        milestone_done: Callable[[str, str], datetime | None] | None = None,
     ) -> None:
         self.rng = rng
         self.config = config or BillingConfig()
         self.stamp = EventStamper(SOURCE_SYSTEM, rng, correlate_fraction)
+        self._plan_seed = rng.getrandbits(64)
+        self._id_prefix = id_prefix
+        self._milestone_done = milestone_done or (lambda _deal_id, _milestone_id: None)
         self._schedule_ids = IdSequence(id_prefix, "SCH")
         self._invoice_ids = IdSequence(id_prefix, "INV")
         self._payment_ids = IdSequence(id_prefix, "PAY")
@@ -118,8 +129,21 @@ class BillingBehaviour:
         )
         return Reaction(now=[event])
 
-    def _invoice(self, command: IssueInvoice, now: datetime) -> Reaction:
+    def _issue_time(self, command: IssueInvoice, now: datetime) -> tuple[datetime, random.Random]:
+        """When the invoice is issued, and the random stream its payment is drawn from."""
+        reference = command.header.idempotency_key
+        milestone_id = milestone_of_reference(command.deal_id, reference)
+        done = self._milestone_done(command.deal_id, milestone_id) if milestone_id else None
+        if done is None:
+            return now, self.rng
+        # The reference names the run's ids more than once (deal and milestone): drop them all.
+        plain = reference.replace(self._id_prefix, "") if self._id_prefix else reference
+        rng = random.Random(f"{self._plan_seed}:{plain}")
+        return done + timedelta(hours=rng.uniform(*self.config.invoice_delay_hours)), rng
+
+    def _invoice(self, command: IssueInvoice, received: datetime) -> Reaction:
         invoice_id = self._invoice_ids()
+        now, rng = self._issue_time(command, received)
         due_date = now.date() + timedelta(days=command.payment_terms_days)
         invoice = Invoice(
             invoice_id=invoice_id,
@@ -142,7 +166,7 @@ class BillingBehaviour:
             ),
             invoice=invoice,
         )
-        paid_at = self._payment_time(now, command.payment_terms_days)
+        paid_at = self._payment_time(now, command.payment_terms_days, rng)
         payment = PaymentReceived(
             envelope=self.stamp.envelope(
                 "payment-received",
@@ -165,9 +189,9 @@ class BillingBehaviour:
             schedule.invoices.append(invoice_id)
         return Reaction(now=[issued], later=[(paid_at, invoice_id, payment)])
 
-    def _payment_time(self, issued_at: datetime, terms_days: int) -> datetime:
-        if self.rng.random() < self.config.late_payment_fraction:
-            days = terms_days + self.rng.uniform(*self.config.late_days)
+    def _payment_time(self, issued_at: datetime, terms_days: int, rng: random.Random) -> datetime:
+        if rng.random() < self.config.late_payment_fraction:
+            days = terms_days + rng.uniform(*self.config.late_days)
         else:
-            days = terms_days * self.rng.uniform(*self.config.on_time_fraction_of_terms)
+            days = terms_days * rng.uniform(*self.config.on_time_fraction_of_terms)
         return issued_at + timedelta(days=days)

@@ -83,11 +83,15 @@ class SagaBoard:
 
     def activation_times(self) -> list[timedelta]:
         """closed-won -> project-activated, per deal that got that far."""
-        return [
-            self._activated_at[d] - self._won_at[d]
+        return list(self.activation_by_deal().values())
+
+    def activation_by_deal(self) -> dict[str, timedelta]:
+        """closed-won -> project-activated of each deal that got that far."""
+        return {
+            d: self._activated_at[d] - self._won_at[d]
             for d in sorted(self._activated_at)
             if d in self._won_at
-        ]
+        }
 
     def invoice_times(self) -> list[timedelta]:
         """milestone-completed -> its invoice-issued, per invoiced milestone."""

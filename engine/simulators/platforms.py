@@ -76,18 +76,24 @@ class Platforms(AsyncStartStop):
         # One random stream per platform: the platforms' behaviour does not depend on how
         # their work interleaves.
         seeds = random.Random(config.seed)
+        # When each deal was won: the ERP plans a project from that moment, not from when the
+        # engine's command happened to arrive (see erp.py).
+        self.won_at: dict[str, datetime] = {}
         self.crm_behaviour = CrmBehaviour()
         self.erp_behaviour = ErpBehaviour(
             random.Random(seeds.getrandbits(64)),
             id_prefix=config.id_prefix,
             correlate_fraction=config.correlate_fraction,
             config=config.erp,
+            won_at=self.won_at.get,
         )
+        done = self.erp_behaviour.milestone_done_at
         self.billing_behaviour = BillingBehaviour(
             random.Random(seeds.getrandbits(64)),
             id_prefix=config.id_prefix,
             correlate_fraction=config.correlate_fraction,
             config=config.billing,
+            milestone_done=lambda deal_id, milestone_id: done.get((deal_id, milestone_id)),
         )
         self.crm = self._runner("crm", self.crm_behaviour, config.crm_faults, seeds)
         self.erp = self._runner("erp", self.erp_behaviour, config.erp_faults, seeds)
@@ -145,8 +151,18 @@ class Platforms(AsyncStartStop):
             d.model_copy(update={"envelope": d.envelope.model_copy(update={"occurred_at": now})})
             for d in deals
         ]
+        self.won_at.update((d.deal_id, now) for d in stamped)
         await asyncio.gather(*(self.crm.publish(d) for d in stamped))
         return len(stamped)
+
+    def schedule_wins(self, deals: Iterable[ClosedWon]) -> int:
+        """The CRM publishes each deal when the simulated clock reaches its `occurred_at`."""
+        count = 0
+        for deal in deals:
+            self.won_at[deal.deal_id] = deal.envelope.occurred_at
+            self.crm.timeline.schedule(deal.envelope.occurred_at, deal.deal_id, deal)
+            count += 1
+        return count
 
     def snapshot(self) -> PlatformsSnapshot:
         """Current counters of every platform."""

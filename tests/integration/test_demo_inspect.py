@@ -1,0 +1,118 @@
+"""The demo's promises beyond the flow: same seed same summary, printed commands that work,
+no silent sharing of a consumer group with a running worker."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+
+import pytest
+from rich.console import Console
+
+from engine.cli.demo import (
+    DemoOptions,
+    DemoResult,
+    cycle_rows,
+    final_state_rows,
+    inspect_commands,
+    reconciliation,
+    render_summary,
+    run_demo,
+)
+from engine.kafka.client import Consumer
+from engine.kafka.connection import client_options
+from engine.kafka.groups import GroupBusyError, group_members
+from engine.settings import Settings
+from engine.topics import ensure_topics
+
+pytestmark = pytest.mark.kafka
+
+SMALL = DemoOptions(
+    deals=10,
+    seed=11,
+    time_scale=86_400.0 * 2,  # two simulated days per real second
+    bad_fraction=0.2,
+    term_days=(4, 8),
+    billing_period_days=(3, 4),
+    payment_terms_days=(5, 10),
+    max_wait_s=150.0,
+    live=True,  # prints plain progress lines: the console below is not a terminal
+)
+
+
+def _settings(bootstrap: str, tag: str) -> Settings:
+    return Settings(bootstrap_servers=bootstrap, topic_prefix=f"t{tag}.", group_id=f"g{tag}")
+
+
+async def _run(settings: Settings) -> tuple[DemoResult, str]:
+    out = io.StringIO()
+    result = await run_demo(settings, SMALL, console=Console(file=out, width=80))
+    return result, out.getvalue()
+
+
+async def test_same_seed_gives_the_same_summary(kafka_bootstrap: str, unique: str) -> None:
+    first, progress = await _run(_settings(kafka_bootstrap, f"{unique}a"))
+    second, _ = await _run(_settings(kafka_bootstrap, f"{unique}b"))
+
+    assert first.unaccounted == [] and second.unaccounted == []
+    assert final_state_rows(first) == final_state_rows(second)
+    assert cycle_rows(first) == cycle_rows(second)
+    assert (
+        reconciliation(first)
+        == reconciliation(second)
+        == ("10 deals in = 8 completed + 2 exceptions + 0 cancelled + 0 unaccounted")
+    )
+    # Without a terminal the run still reports progress, one plain line at a time.
+    assert "settled 10/10" in progress
+    # Deals were not aged by the start-up: activation took the ERP's planned hours.
+    activation = first.board.activation_times()
+    assert len(activation) == 8
+    assert all(0 < t.total_seconds() / 3600 <= 120 for t in activation)
+
+
+async def test_printed_commands_work_as_printed(kafka_bootstrap: str, unique: str) -> None:
+    settings = _settings(kafka_bootstrap, unique)
+    result, _ = await _run(settings)
+    lines = inspect_commands(result, settings)
+
+    out = Console(file=io.StringIO(), width=80)
+    out.print(render_summary(result, settings))
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    for line in lines:
+        assert f"  {line}\n" in text, line  # each printed whole, on its own line
+    assert max(len(row) for row in text.splitlines() if "q2c" not in row) <= 80
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Q2C_")}
+    script = "set -e\n" + "\n".join(lines) + "\n"
+    done = await asyncio.to_thread(
+        subprocess.run, ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    example = sorted(result.exceptions)[0]
+    assert example in done.stdout  # sagas show and exceptions list both name it
+    assert "exception" in done.stdout
+
+
+async def test_demo_refuses_a_group_a_worker_is_in(kafka_bootstrap: str, unique: str) -> None:
+    settings = _settings(kafka_bootstrap, unique)
+    await ensure_topics(settings)
+    options = client_options(settings)
+    worker = Consumer(options, group_id=settings.group_id)
+    await worker.start()
+    try:
+        worker.subscribe([f"t{unique}.q2c.saga.inbox"], _noop, _noop)
+        for _ in range(100):  # bounded: joining takes a few polls
+            await worker.poll(timeout_ms=200)
+            if await group_members(options, settings.group_id):
+                break
+        assert await group_members(options, settings.group_id) == 1
+        with pytest.raises(GroupBusyError, match="Q2C_GROUP_ID"):
+            await _run(settings)
+    finally:
+        await worker.stop()
+
+
+async def _noop(_: object) -> None:
+    return None
