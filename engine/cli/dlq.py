@@ -28,7 +28,6 @@ from engine.dlq.reader import read_one
 from engine.dlq.records import DeadLetter
 from engine.dlq.replay import (
     ReplayError,
-    ReplayResult,
     find_unfinished,
     list_replays,
     load_matching,
@@ -289,7 +288,7 @@ def replay_cmd(
     finally:
         progress.stop()
     if as_json:
-        typer.echo(json.dumps(_result_json(result), indent=2))
+        typer.echo(json.dumps(result.to_json(), indent=2))
         return
     if dry_run and result.records:
         console.print(records_table(list(result.records)))
@@ -320,19 +319,6 @@ def _resume_offer(settings: Settings, flt: DlqFilter, to: str, *, ask: bool) -> 
     if typer.confirm(f"{what}; resume it?", default=True):
         return earlier.replay_id
     return None
-
-
-def _result_json(result: ReplayResult) -> dict[str, Any]:
-    return {
-        "replay_id": result.replay_id,
-        "status": result.status,
-        "matched": result.matched,
-        "already_done": result.already_done,
-        "replayed": result.replayed,
-        "remaining": result.remaining,
-        "records": [dl.ref for dl in result.records],
-        "sent": [f"{d.topic}:{d.partition}:{d.offset}" for d in result.sent],
-    }
 
 
 @app.command("replays")

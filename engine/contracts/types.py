@@ -80,11 +80,23 @@ AmountDecimal = decimal_type(20, 4)
 HoursDecimal = decimal_type(9, 2)
 QuantityDecimal = decimal_type(12, 4)
 
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_currency)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+KEBAB_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+# What each pattern asks for, in words, for error messages people read.
+PATTERN_WORDS = {
+    CURRENCY_PATTERN: "should be a three-letter upper-case currency code (ISO 4217, e.g. EUR)",
+    COUNTRY_PATTERN: "should be a two-letter upper-case country code (ISO 3166, e.g. DE)",
+    KEBAB_PATTERN: "should be lower-case words and digits joined by '-' (e.g. closed-won)",
+}
+
+CurrencyCode = Annotated[
+    str, StringConstraints(pattern=CURRENCY_PATTERN), AfterValidator(_currency)
+]
+CountryCode = Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 UuidStr = Annotated[str, AfterValidator(_uuid)]
-KebabCase = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")]
+KebabCase = Annotated[str, StringConstraints(pattern=KEBAB_PATTERN)]
 UtcTimestamp = Annotated[AwareDatetime, AfterValidator(_utc_millis)]
 PositiveInt32 = Annotated[int, Field(gt=0, le=INT32_MAX)]
 NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from engine.contracts.types import PATTERN_WORDS
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -29,6 +31,8 @@ def field_problems(exc: ValidationError) -> list[tuple[str, str]]:
     for err in exc.errors(include_input=False, include_url=False):
         path = ".".join(str(part) for part in err["loc"]) or "<record>"
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "string_pattern_mismatch":
+            msg = PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), msg)
         problems.append((path, msg))
     return problems
 

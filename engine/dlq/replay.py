@@ -55,6 +55,19 @@ class ReplayResult:
     records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
     sent: tuple[Delivered, ...] = ()  # where `records` landed, in the same order
 
+    def to_json(self) -> dict[str, Any]:
+        """What `q2c dlq replay --json` prints: counts, and references instead of payloads."""
+        return {
+            "replay_id": self.replay_id,
+            "status": self.status,
+            "matched": self.matched,
+            "already_done": self.already_done,
+            "replayed": self.replayed,
+            "remaining": self.remaining,
+            "records": [dl.ref for dl in self.records],
+            "sent": [f"{d.topic}:{d.partition}:{d.offset}" for d in self.sent],
+        }
+
 
 async def load_matching(settings: Settings, flt: DlqFilter) -> tuple[list[DeadLetter], set[str]]:
     """Matching, not purged dead letters in offset order, and the purged references."""

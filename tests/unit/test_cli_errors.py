@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from engine.api.config import ApiSettings
 from engine.cli.environment import unknown_variables, warning_line
 from engine.cli.errors import ExitCode, NotFound, describe, one_line
+from engine.cli.main import app
 from engine.cli.preflight import BrokerUnreachable, Endpoint, check_broker, endpoints, probe
+from engine.cli.run import LogFormat, json_logs
 from engine.kafka.connection import NoBrokerError
 from engine.settings import Settings, SettingsError, load_settings
 from tests.cli_support import free_port, silent_port
@@ -104,3 +109,27 @@ def test_misspelled_variable_gets_the_closest_name() -> None:
 
 def test_unrelated_unknown_variable_gets_no_guess() -> None:
     assert unknown_variables({"Q2C_ZZZ": "1", "PATH": "/bin"}) == [("Q2C_ZZZ", None)]
+
+
+def test_kafka_stop_says_when_nothing_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("Q2C_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["kafka", "stop"])
+    assert result.exit_code == 0
+    assert "nothing to stop" in result.output and "stopped" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path", "tty", "expected"),
+    [
+        (LogFormat.auto, None, True, False),  # a person at a terminal: text
+        (LogFormat.auto, None, False, True),  # a pipe or a collector: JSON lines
+        (LogFormat.auto, Path("q2c.log"), True, True),  # a file: JSON lines
+        (LogFormat.text, None, False, False),
+        (LogFormat.json, None, True, True),
+    ],
+)
+def test_run_logs_json_unless_a_person_reads_them(
+    fmt: LogFormat, path: Path | None, tty: bool, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
+    assert json_logs(fmt, path) is expected

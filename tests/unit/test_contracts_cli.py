@@ -55,3 +55,16 @@ def test_dry_run_accepts_a_valid_file() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "valid closed-won" in result.output
+
+
+def test_patterns_are_explained_in_words(tmp_path: Path) -> None:
+    data = json.loads((FIXTURES / "closed-won.json").read_text())
+    data["account"]["currency"] = "eur"
+    data["account"]["country"] = "Germany"
+    result = runner.invoke(
+        app, ["publish", "--type", "closed-won", "--file", str(_write(tmp_path, data))]
+    )
+    assert result.exit_code == 2
+    assert "account.currency: should be a three-letter upper-case currency code" in result.output
+    assert "account.country: should be a two-letter upper-case country code" in result.output
+    assert "^[A-Z]" not in result.output
