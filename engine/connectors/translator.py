@@ -142,10 +142,13 @@ class Translator:
             # after a pause (a batch translated twice gives the same event ids).
             log.warning("translation batch of %s failed: %s", tp, type(exc).__name__)
             await asyncio.sleep(RETRY_PAUSE_S)
-            with contextlib.suppress(Exception):
-                self._consumer.seek(tp, await self._resume_at(tp))
-                return
-            self._consumer.seek(tp, batch[0].offset)
+            if tp not in self._consumer.assignment():
+                return  # its new owner resumes from the group's offset
+            try:
+                at = await self._resume_at(tp)
+            except Exception:
+                at = batch[0].offset
+            self._consumer.seek(tp, at)
             return
         self._committed[tp] = batch[-1].offset + 1
         self.translated += len(batch)
