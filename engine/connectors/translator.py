@@ -73,7 +73,12 @@ class Translator:
                     self._options,
                     f"{self.settings.client_id}-translate-{tp.topic}-{tp.partition}",
                 )
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
                 self._producers[tp] = producer
             return producer
 
@@ -113,8 +118,9 @@ class Translator:
                 for tp, batch in by_partition.items():
                     await self._commit_batch(tp, batch)
         finally:
-            await self._revoked(set(self._producers))
+            # The consumer first: it cancels an assignment callback still starting producers.
             await self._consumer.stop()
+            await self._revoked(set(self._producers))
 
     async def _commit_batch(self, tp: TopicPartition, batch: list[InRecord]) -> None:
         if tp not in self._consumer.assignment():  # revoked while the batch was in flight
