@@ -58,22 +58,37 @@ class Translator:
         # gives a partition back, the later of the two is where to resume.
         self._committed: dict[TopicPartition, int] = {}
         self._stop = asyncio.Event()
+        self._creating = asyncio.Lock()
         self.translated = 0  # native records committed (events or dead letters)
 
     def request_stop(self) -> None:
         self._stop.set()
 
+    async def _producer_for(self, tp: TopicPartition) -> TransactionalProducer:
+        # One lock: two producers with one transactional id would fence each other.
+        async with self._creating:
+            producer = self._producers.get(tp)
+            if producer is None:
+                producer = TransactionalProducer(
+                    self._options,
+                    f"{self.settings.client_id}-translate-{tp.topic}-{tp.partition}",
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    raise
+                self._producers[tp] = producer
+            return producer
+
     async def _assigned(self, parts: set[TopicPartition]) -> None:
         for tp in sorted(parts, key=lambda t: (t.topic, t.partition)):
-            if tp in self._producers:
-                continue
-            producer = TransactionalProducer(
-                self._options, f"{self.settings.client_id}-translate-{tp.topic}-{tp.partition}"
-            )
-            await producer.start()
-            self._producers[tp] = producer
+            await self._producer_for(tp)
         for tp in parts:
-            self._consumer.seek(tp, await self._resume_at(tp))
+            at = await self._resume_at(tp)
+            self._consumer.seek(tp, at)
+            log.info("translating %s[%d] from offset %d", tp.topic, tp.partition, at)
 
     async def _resume_at(self, tp: TopicPartition) -> int:
         group = await self._consumer.committed(tp)
@@ -103,13 +118,15 @@ class Translator:
                 for tp, batch in by_partition.items():
                     await self._commit_batch(tp, batch)
         finally:
-            await self._revoked(set(self._producers))
+            # The consumer first: it cancels an assignment callback still starting producers.
             await self._consumer.stop()
+            await self._revoked(set(self._producers))
 
     async def _commit_batch(self, tp: TopicPartition, batch: list[InRecord]) -> None:
-        producer = self._producers.get(tp)
-        if producer is None:  # revoked while the batch was in flight
+        if tp not in self._consumer.assignment():  # revoked while the batch was in flight
             return
+        # Records can arrive while the assignment callback is still starting producers.
+        producer = await self._producer_for(tp)
         now_ms = int(time.time() * 1000)
         planned = [
             outputs_for(r, self.mappings, self.codec, self.settings.topic_prefix, now_ms)
@@ -131,10 +148,13 @@ class Translator:
             # after a pause (a batch translated twice gives the same event ids).
             log.warning("translation batch of %s failed: %s", tp, type(exc).__name__)
             await asyncio.sleep(RETRY_PAUSE_S)
-            with contextlib.suppress(Exception):
-                self._consumer.seek(tp, await self._resume_at(tp))
-                return
-            self._consumer.seek(tp, batch[0].offset)
+            if tp not in self._consumer.assignment():
+                return  # its new owner resumes from the group's offset
+            try:
+                at = await self._resume_at(tp)
+            except Exception:
+                at = batch[0].offset
+            self._consumer.seek(tp, at)
             return
         self._committed[tp] = batch[-1].offset + 1
         self.translated += len(batch)

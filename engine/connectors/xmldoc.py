@@ -26,7 +26,8 @@ def parse_xml(body: bytes) -> Element:
     """The root element; raises ParseError for malformed or dangerous XML."""
     try:
         root: Element = SafeET.fromstring(body)
-    except (SafeET.ParseError, DefusedXmlException, ValueError, RecursionError):
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError, RecursionError):
+        # LookupError: an XML declaration naming an encoding Python does not know.
         raise ParseError("body is not well-formed, safe XML") from None
     return root
 

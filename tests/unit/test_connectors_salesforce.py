@@ -35,6 +35,7 @@ def test_outbound_message_from_the_configured_org_is_accepted() -> None:
         ("00D5g000009OtherAA", OM, "bad-credentials"),
         (None, OM, "not-configured"),
         ("00D5g000004Q2cAEAS", b"<notxml", "bad-credentials"),
+        ("00D5g000004Q2cAEAS", b'<?xml version="1.0" encoding="U-F-8"?><a/>', "bad-credentials"),
         ("00D5g000004Q2cAEAS", b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "bad-credentials"),
     ],
 )
