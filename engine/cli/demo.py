@@ -341,13 +341,9 @@ def inspect_commands(result: DemoResult, settings: Settings) -> list[str]:
     return lines
 
 
-def _line(text: str) -> Text:
-    # Commands are never wrapped: copied from a narrow terminal they still work.
-    return Text(text, no_wrap=True, overflow="ignore")
-
-
 def render_summary(result: DemoResult, settings: Settings) -> Group:
-    """The end-of-run tables: final states, cycle times, commands, exceptions, next steps."""
+    """The end-of-run tables: final states, cycle times, commands, exceptions (the commands to
+    inspect the run follow, from `print_summary`)."""
     states = Table(title="Sagas per final state")
     states.add_column("saga type")
     states.add_column("state")
@@ -373,11 +369,14 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
     for target, counter in snap.commands_by_target.items():
         for i, (command, n) in enumerate(sorted(counter.items())):
             commands.add_row(target if i == 0 else "", command, str(n))
-    faults = "  ".join(
-        f"{t}: {snap.duplicates_suppressed[t]} dup, {snap.transient_failures[t]} retried, "
-        f"{snap.outage_seconds[t]:.0f}s down"
+    faults = [
+        Text(
+            f"{t}: {snap.duplicates_suppressed[t]} duplicates suppressed, "
+            f"{snap.transient_failures[t]} transient failures, {snap.outage_seconds[t]:.0f}s down"
+        )
         for t in snap.commands_by_target
-    )
+        if snap.duplicates_suppressed[t] or snap.transient_failures[t] or snap.outage_seconds[t]
+    ]
 
     exceptions = Table(title=f"Exceptions ({len(result.exceptions)})")
     exceptions.add_column("reason")
@@ -391,7 +390,7 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
 
     lines = [
         Text(breach_line(result)),
-        Text(faults),
+        *(faults or [Text("platform faults: none")]),
         Text(reconciliation(result), style="bold"),
         Text(
             "Sagas of deals in exception stop where their deal stopped: nothing is billed "
@@ -404,7 +403,6 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             f"{sum(len(v) for v in result.invoices_by_deal.values())}"
         ),
         Text("Inspect afterwards:", style="bold"),
-        *(_line(f"  {line}") for line in inspect_commands(result, settings)),
     ]
     if result.unaccounted:
         lines.insert(
@@ -416,6 +414,14 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             ),
         )
     return Group(states, cycles, commands, exceptions, *lines)
+
+
+def print_summary(console: Console, result: DemoResult, settings: Settings) -> None:
+    """The summary, then the inspect commands, each on one line even in a narrow terminal
+    (soft-wrapped by the terminal, never broken by us, so a copied command still works)."""
+    console.print(render_summary(result, settings))
+    for line in inspect_commands(result, settings):
+        console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _reason_kind(deal_id: str, reason: str) -> str:
@@ -634,7 +640,7 @@ def demo(
             max_wait_s=timeout,
         )
         result = asyncio.run(run_demo(settings, options, console=console))
-        console.print(render_summary(result, settings))
+        print_summary(console, result, settings)
     except KeyboardInterrupt:
         console.print("interrupted: the engine and the simulated platforms were stopped")
         raise typer.Exit(130) from None
@@ -643,10 +649,8 @@ def demo(
             console.print(f"stopping the local broker {cluster.name!r}")
             cluster.stop()
     if local and (keep or cluster is None):
-        console.print(
-            _line(f"The demo broker keeps running; stop it with: {stop_command()}"),
-            markup=False,
-        )
+        console.print("The demo broker keeps its data and keeps running; stop it with:")
+        console.print(f"  {stop_command()}", soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -670,6 +674,7 @@ __all__ = [
     "DemoResult",
     "demo",
     "inspect_commands",
+    "print_summary",
     "render_summary",
     "run_demo",
 ]

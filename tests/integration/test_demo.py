@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from engine.cli.demo import DemoOptions, render_summary, run_demo
+from engine.cli.demo import DemoOptions, print_summary, run_demo
 from engine.contracts import BillingModel
 from engine.settings import Settings
 
@@ -64,6 +64,6 @@ async def test_demo_accounts_for_every_deal(
         assert sum(result.platforms.transient_failures.values()) > 0
         assert result.platforms.outage_seconds["billing"] >= 3.5
     out = Console(file=io.StringIO(), width=160)
-    out.print(render_summary(result, settings))
+    print_summary(out, result, settings)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert "Sagas per final state" in text and "q2c sagas show" in text

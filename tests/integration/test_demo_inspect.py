@@ -17,8 +17,8 @@ from engine.cli.demo import (
     cycle_rows,
     final_state_rows,
     inspect_commands,
+    print_summary,
     reconciliation,
-    render_summary,
     run_demo,
 )
 from engine.kafka.client import Consumer
@@ -77,12 +77,16 @@ async def test_printed_commands_work_as_printed(kafka_bootstrap: str, unique: st
     result, _ = await _run(settings)
     lines = inspect_commands(result, settings)
 
-    out = Console(file=io.StringIO(), width=80)
-    out.print(render_summary(result, settings))
-    text = out.file.getvalue()  # type: ignore[attr-defined]
+    out = io.StringIO()
+    print_summary(Console(file=out, width=40), result, settings)  # narrower than any command
+    text = out.getvalue()
     for line in lines:
         assert f"  {line}\n" in text, line  # each printed whole, on its own line
-    assert max(len(row) for row in text.splitlines() if "q2c" not in row) <= 80
+    wide = io.StringIO()
+    print_summary(Console(file=wide, width=80), result, settings)
+    tables = wide.getvalue().split("Inspect afterwards:")[0]
+    assert max(len(row) for row in tables.splitlines()) <= 80
+    assert "deals in = " in tables and "activation SLA 72 h" in tables
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("Q2C_")}
     script = "set -e\n" + "\n".join(lines) + "\n"
