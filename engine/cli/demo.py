@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import shutil
 import sys
 import uuid
@@ -31,6 +33,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from engine.api.config import ApiSettings
 from engine.codec import DecodeError, decode
 from engine.contracts import ClosedWon, SagaStatusChanged
 from engine.kafka.client import Consumer
@@ -93,6 +96,8 @@ class DemoOptions:
     outage_s: tuple[float, float] = (8.0, 10.0)
     # The deals are won one after another over the first simulated hours of the run.
     win_spread_hours: float = 12.0
+    # Printed next to the status page's address (the token `demo` generated for it).
+    viewer_token: str | None = None
 
 
 @dataclass
@@ -112,6 +117,7 @@ class DemoResult:
     bootstrap: str
     exceptions: dict[str, str] = field(default_factory=dict)
     activation_sla_hours: int = 72
+    status_url: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -501,6 +507,7 @@ async def run_demo(
         await engine.start()
         stack.push_async_callback(engine.stop)
         await engine.wait_ready()
+        status_url = _announce_status_page(engine, settings, options, console)
         await platforms.start()
         stack.push_async_callback(platforms.stop)
         await follower.start(client_options(settings))
@@ -550,7 +557,35 @@ async def run_demo(
         bootstrap=str(client_options(settings)["bootstrap_servers"]),
         exceptions=exceptions,
         activation_sla_hours=config.activation_sla_hours,
+        status_url=status_url,
     )
+
+
+def _announce_status_page(
+    engine: Engine, settings: Settings, options: DemoOptions, console: Console
+) -> str | None:
+    """Print where the status page is served while the demo runs; its URL (None: not served)."""
+    if engine.http_port is None:
+        return None
+    url = f"http://{settings.http_host}:{engine.http_port}/"
+    console.print("Status page, while the demo runs:")
+    console.print(f"  {url}", soft_wrap=True, markup=False, highlight=False)
+    if options.viewer_token:
+        console.print(f"  viewer token: {options.viewer_token}", markup=False, highlight=False)
+    return url
+
+
+def demo_viewer_token() -> str | None:
+    """A fresh viewer token for the status page, unless API tokens are configured (None).
+
+    Set in this process's environment, where the engine's HTTP settings are read from.
+    """
+    api = ApiSettings()
+    if api.viewer_tokens or api.operator_tokens:
+        return None
+    token = secrets.token_urlsafe(18)
+    os.environ["Q2C_API_VIEWER_TOKENS"] = token
+    return token
 
 
 def _others_settled(board: SagaBoard) -> bool:
@@ -631,6 +666,9 @@ def demo(
     try:
         if local:
             cluster, settings = _local_broker(settings, console)
+        if "Q2C_HTTP_PORT" not in os.environ:
+            # Any free port: a worker already on 8080 must not keep the page from being served.
+            settings = settings.model_copy(update={"http_port": 0})
         options = DemoOptions(
             deals=deals,
             seed=seed,
@@ -638,6 +676,7 @@ def demo(
             faults=faults,
             bad_fraction=bad_fraction,
             max_wait_s=timeout,
+            viewer_token=demo_viewer_token(),
         )
         result = asyncio.run(run_demo(settings, options, console=console))
         print_summary(console, result, settings)

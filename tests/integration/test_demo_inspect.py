@@ -4,10 +4,12 @@ no silent sharing of a consumer group with a running worker."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import subprocess
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -15,6 +17,7 @@ from engine.cli.demo import (
     DemoOptions,
     DemoResult,
     cycle_rows,
+    demo_viewer_token,
     final_state_rows,
     inspect_commands,
     print_summary,
@@ -46,9 +49,9 @@ def _settings(bootstrap: str, tag: str) -> Settings:
     return Settings(bootstrap_servers=bootstrap, topic_prefix=f"t{tag}.", group_id=f"g{tag}")
 
 
-async def _run(settings: Settings) -> tuple[DemoResult, str]:
+async def _run(settings: Settings, options: DemoOptions = SMALL) -> tuple[DemoResult, str]:
     out = io.StringIO()
-    result = await run_demo(settings, SMALL, console=Console(file=out, width=80))
+    result = await run_demo(settings, options, console=Console(file=out, width=80))
     return result, out.getvalue()
 
 
@@ -72,9 +75,31 @@ async def test_same_seed_gives_the_same_summary(kafka_bootstrap: str, unique: st
     assert all(0 < t.total_seconds() / 3600 <= 120 for t in activation)
 
 
-async def test_printed_commands_work_as_printed(kafka_bootstrap: str, unique: str) -> None:
-    settings = _settings(kafka_bootstrap, unique)
-    result, _ = await _run(settings)
+async def test_status_page_and_printed_commands_work(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Set (empty) through monkeypatch, so the generated token is undone after the test.
+    monkeypatch.setenv("Q2C_API_VIEWER_TOKENS", "")
+    monkeypatch.setenv("Q2C_API_OPERATOR_TOKENS", "")
+    token = demo_viewer_token()  # sets Q2C_API_VIEWER_TOKENS, read by the engine's HTTP side
+    assert token
+    settings = _settings(kafka_bootstrap, unique).model_copy(update={"http_port": 0})
+    out = io.StringIO()
+    options = dataclasses.replace(SMALL, viewer_token=token)
+    run = asyncio.create_task(run_demo(settings, options, console=Console(file=out, width=80)))
+    for _ in range(600):  # bounded: the engine is ready within seconds
+        if "http://" in out.getvalue() or run.done():
+            break
+        await asyncio.sleep(0.1)
+    url = next(w for w in out.getvalue().split() if w.startswith("http://"))
+    assert f"viewer token: {token}" in out.getvalue()
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        assert "<html" in (await http.get("/")).text.lower()
+        assert (await http.get("/api/v1/whoami")).status_code == 401
+        who = await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert who.status_code == 200, who.text
+    result = await run
+    assert result.status_url == url
     lines = inspect_commands(result, settings)
 
     out = io.StringIO()
