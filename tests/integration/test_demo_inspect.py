@@ -29,20 +29,12 @@ from engine.kafka.connection import client_options
 from engine.kafka.groups import GroupBusyError, group_members
 from engine.settings import Settings
 from engine.topics import ensure_topics
+from tests.integration.test_demo import SMALL as DEMO_TEST_OPTIONS
 
 pytestmark = pytest.mark.kafka
 
-SMALL = DemoOptions(
-    deals=10,
-    seed=11,
-    time_scale=86_400.0 * 2,  # two simulated days per real second
-    bad_fraction=0.2,
-    term_days=(4, 8),
-    billing_period_days=(3, 4),
-    payment_terms_days=(5, 10),
-    max_wait_s=150.0,
-    live=True,  # prints plain progress lines: the console below is not a terminal
-)
+# Ten deals, two of them bad; plain progress lines (the consoles below are no terminal).
+SMALL = dataclasses.replace(DEMO_TEST_OPTIONS, deals=10, seed=11, bad_fraction=0.2, live=True)
 
 
 def _settings(bootstrap: str, tag: str) -> Settings:
