@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import shutil
 import sys
 import uuid
@@ -31,6 +33,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from engine.api.config import ApiSettings
 from engine.codec import DecodeError, decode
 from engine.contracts import ClosedWon, SagaStatusChanged
 from engine.kafka.client import Consumer
@@ -101,6 +104,8 @@ class DemoOptions:
     outage_s: tuple[float, float] = (8.0, 10.0)
     # The deals are won one after another over the first simulated hours of the run.
     win_spread_hours: float = 12.0
+    # Printed next to the status page's address (the token `demo` generated for it).
+    viewer_token: str | None = None
 
 
 @dataclass
@@ -120,6 +125,7 @@ class DemoResult:
     bootstrap: str
     exceptions: dict[str, str] = field(default_factory=dict)
     activation_sla_hours: int = 72
+    status_url: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -349,13 +355,9 @@ def inspect_commands(result: DemoResult, settings: Settings) -> list[str]:
     return lines
 
 
-def _line(text: str) -> Text:
-    # Commands are never wrapped: copied from a narrow terminal they still work.
-    return Text(text, no_wrap=True, overflow="ignore")
-
-
 def render_summary(result: DemoResult, settings: Settings) -> Group:
-    """The end-of-run tables: final states, cycle times, commands, exceptions, next steps."""
+    """The end-of-run tables: final states, cycle times, commands, exceptions (the commands to
+    inspect the run follow, from `print_summary`)."""
     states = Table(title="Sagas per final state")
     states.add_column("saga type")
     states.add_column("state")
@@ -381,11 +383,14 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
     for target, counter in snap.commands_by_target.items():
         for i, (command, n) in enumerate(sorted(counter.items())):
             commands.add_row(target if i == 0 else "", command, str(n))
-    faults = "  ".join(
-        f"{t}: {snap.duplicates_suppressed[t]} dup, {snap.transient_failures[t]} retried, "
-        f"{snap.outage_seconds[t]:.0f}s down"
+    faults = [
+        Text(
+            f"{t}: {snap.duplicates_suppressed[t]} duplicates suppressed, "
+            f"{snap.transient_failures[t]} transient failures, {snap.outage_seconds[t]:.0f}s down"
+        )
         for t in snap.commands_by_target
-    )
+        if snap.duplicates_suppressed[t] or snap.transient_failures[t] or snap.outage_seconds[t]
+    ]
 
     exceptions = Table(title=f"Exceptions ({len(result.exceptions)})")
     exceptions.add_column("reason")
@@ -399,7 +404,7 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
 
     lines = [
         Text(breach_line(result)),
-        Text(faults),
+        *(faults or [Text("platform faults: none")]),
         Text(reconciliation(result), style="bold"),
         Text(
             "Sagas of deals in exception stop where their deal stopped: nothing is billed "
@@ -412,7 +417,6 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             f"{sum(len(v) for v in result.invoices_by_deal.values())}"
         ),
         Text("Inspect afterwards:", style="bold"),
-        *(_line(f"  {line}") for line in inspect_commands(result, settings)),
     ]
     if result.unaccounted:
         lines.insert(
@@ -424,6 +428,14 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             ),
         )
     return Group(states, cycles, commands, exceptions, *lines)
+
+
+def print_summary(console: Console, result: DemoResult, settings: Settings) -> None:
+    """The summary, then the inspect commands, each on one line even in a narrow terminal
+    (soft-wrapped by the terminal, never broken by us, so a copied command still works)."""
+    console.print(render_summary(result, settings))
+    for line in inspect_commands(result, settings):
+        console.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _reason_kind(deal_id: str, reason: str) -> str:
@@ -503,6 +515,7 @@ async def run_demo(
         await engine.start()
         stack.push_async_callback(engine.stop)
         await engine.wait_ready()
+        status_url = _announce_status_page(engine, settings, options, console)
         await platforms.start()
         stack.push_async_callback(platforms.stop)
         await follower.start(client_options(settings))
@@ -552,7 +565,35 @@ async def run_demo(
         bootstrap=str(client_options(settings)["bootstrap_servers"]),
         exceptions=exceptions,
         activation_sla_hours=config.activation_sla_hours,
+        status_url=status_url,
     )
+
+
+def _announce_status_page(
+    engine: Engine, settings: Settings, options: DemoOptions, console: Console
+) -> str | None:
+    """Print where the status page is served while the demo runs; its URL (None: not served)."""
+    if engine.http_port is None:
+        return None
+    url = f"http://{settings.http_host}:{engine.http_port}/"
+    console.print("Status page, while the demo runs:")
+    console.print(f"  {url}", soft_wrap=True, markup=False, highlight=False)
+    if options.viewer_token:
+        console.print(f"  viewer token: {options.viewer_token}", markup=False, highlight=False)
+    return url
+
+
+def demo_viewer_token() -> str | None:
+    """A fresh viewer token for the status page, unless API tokens are configured (None).
+
+    Set in this process's environment, where the engine's HTTP settings are read from.
+    """
+    api = ApiSettings()
+    if api.viewer_tokens or api.operator_tokens:
+        return None
+    token = secrets.token_urlsafe(18)
+    os.environ["Q2C_API_VIEWER_TOKENS"] = token
+    return token
 
 
 def _others_settled(board: SagaBoard) -> bool:
@@ -634,6 +675,9 @@ def demo(
     try:
         if local:
             cluster, settings = _local_broker(settings, console)
+        if "Q2C_HTTP_PORT" not in os.environ:
+            # Any free port: a worker already on 8080 must not keep the page from being served.
+            settings = settings.model_copy(update={"http_port": 0})
         options = DemoOptions(
             deals=deals,
             seed=seed,
@@ -641,9 +685,10 @@ def demo(
             faults=faults,
             bad_fraction=bad_fraction,
             max_wait_s=timeout,
+            viewer_token=demo_viewer_token(),
         )
         result = asyncio.run(run_demo(settings, options, console=console))
-        console.print(render_summary(result, settings))
+        print_summary(console, result, settings)
     except KeyboardInterrupt:
         console.print("interrupted: the engine and the simulated platforms were stopped")
         raise typer.Exit(130) from None
@@ -652,10 +697,8 @@ def demo(
             console.print(f"stopping the local broker {cluster.name!r}")
             cluster.stop()
     if local and (keep or cluster is None):
-        console.print(
-            _line(f"The demo broker keeps running; stop it with: {stop_command()}"),
-            markup=False,
-        )
+        console.print("The demo broker keeps its data and keeps running; stop it with:")
+        console.print(f"  {stop_command()}", soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(result.exit_code)
 
 
@@ -679,6 +722,7 @@ __all__ = [
     "DemoResult",
     "demo",
     "inspect_commands",
+    "print_summary",
     "render_summary",
     "run_demo",
 ]

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
 from rich.console import Console
 
-from engine.cli.demo import DemoOptions, render_summary, run_demo
+from engine.cli.demo import DemoOptions, print_summary, run_demo
 from engine.contracts import BillingModel
 from engine.settings import Settings
 
 pytestmark = pytest.mark.kafka
 QUOTE_TO_CASH = "quote-to-cash"
+# A small, fast demo: short contracts on a clock running two simulated days per real second.
+SMALL = DemoOptions(
+    deals=12,
+    seed=3,
+    time_scale=86_400.0 * 2,
+    bad_fraction=0.25,
+    term_days=(4, 8),
+    billing_period_days=(3, 4),
+    payment_terms_days=(5, 10),
+    max_wait_s=150.0,
+    live=False,
+)
 
 
 @pytest.mark.parametrize("faults", [False, True], ids=["clean", "faults"])
@@ -22,18 +35,10 @@ async def test_demo_accounts_for_every_deal(
     settings = Settings(
         bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.", group_id=f"g{unique}"
     )
-    options = DemoOptions(
-        deals=12,
-        seed=3,
-        time_scale=86_400.0 * 2,  # two simulated days per real second
-        bad_fraction=0.25,
-        term_days=(4, 8),
-        billing_period_days=(3, 4),
-        payment_terms_days=(5, 10),
-        max_wait_s=150.0,
+    options = dataclasses.replace(
+        SMALL,
         faults=faults,
         outage_s=(1.0, 4.0),  # billing is down from 1 s to 5 s after it started
-        live=False,
     )
     result = await run_demo(settings, options, console=Console(file=io.StringIO()))
 
@@ -64,6 +69,6 @@ async def test_demo_accounts_for_every_deal(
         assert sum(result.platforms.transient_failures.values()) > 0
         assert result.platforms.outage_seconds["billing"] >= 3.5
     out = Console(file=io.StringIO(), width=160)
-    out.print(render_summary(result, settings))
+    print_summary(out, result, settings)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert "Sagas per final state" in text and "q2c sagas show" in text

@@ -4,10 +4,12 @@ no silent sharing of a consumer group with a running worker."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import os
 import subprocess
 
+import httpx
 import pytest
 from rich.console import Console
 
@@ -15,10 +17,11 @@ from engine.cli.demo import (
     DemoOptions,
     DemoResult,
     cycle_rows,
+    demo_viewer_token,
     final_state_rows,
     inspect_commands,
+    print_summary,
     reconciliation,
-    render_summary,
     run_demo,
 )
 from engine.kafka.client import Consumer
@@ -26,29 +29,21 @@ from engine.kafka.connection import client_options
 from engine.kafka.groups import GroupBusyError, group_members
 from engine.settings import Settings
 from engine.topics import ensure_topics
+from tests.integration.test_demo import SMALL as DEMO_TEST_OPTIONS
 
 pytestmark = pytest.mark.kafka
 
-SMALL = DemoOptions(
-    deals=10,
-    seed=11,
-    time_scale=86_400.0 * 2,  # two simulated days per real second
-    bad_fraction=0.2,
-    term_days=(4, 8),
-    billing_period_days=(3, 4),
-    payment_terms_days=(5, 10),
-    max_wait_s=150.0,
-    live=True,  # prints plain progress lines: the console below is not a terminal
-)
+# Ten deals, two of them bad; plain progress lines (the consoles below are no terminal).
+SMALL = dataclasses.replace(DEMO_TEST_OPTIONS, deals=10, seed=11, bad_fraction=0.2, live=True)
 
 
 def _settings(bootstrap: str, tag: str) -> Settings:
     return Settings(bootstrap_servers=bootstrap, topic_prefix=f"t{tag}.", group_id=f"g{tag}")
 
 
-async def _run(settings: Settings) -> tuple[DemoResult, str]:
+async def _run(settings: Settings, options: DemoOptions = SMALL) -> tuple[DemoResult, str]:
     out = io.StringIO()
-    result = await run_demo(settings, SMALL, console=Console(file=out, width=80))
+    result = await run_demo(settings, options, console=Console(file=out, width=80))
     return result, out.getvalue()
 
 
@@ -72,17 +67,43 @@ async def test_same_seed_gives_the_same_summary(kafka_bootstrap: str, unique: st
     assert all(0 < t.total_seconds() / 3600 <= 120 for t in activation)
 
 
-async def test_printed_commands_work_as_printed(kafka_bootstrap: str, unique: str) -> None:
-    settings = _settings(kafka_bootstrap, unique)
-    result, _ = await _run(settings)
+async def test_status_page_and_printed_commands_work(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Set (empty) through monkeypatch, so the generated token is undone after the test.
+    monkeypatch.setenv("Q2C_API_VIEWER_TOKENS", "")
+    monkeypatch.setenv("Q2C_API_OPERATOR_TOKENS", "")
+    token = demo_viewer_token()  # sets Q2C_API_VIEWER_TOKENS, read by the engine's HTTP side
+    assert token
+    settings = _settings(kafka_bootstrap, unique).model_copy(update={"http_port": 0})
+    out = io.StringIO()
+    options = dataclasses.replace(SMALL, viewer_token=token)
+    run = asyncio.create_task(run_demo(settings, options, console=Console(file=out, width=80)))
+    for _ in range(600):  # bounded: the engine is ready within seconds
+        if "http://" in out.getvalue() or run.done():
+            break
+        await asyncio.sleep(0.1)
+    url = next(w for w in out.getvalue().split() if w.startswith("http://"))
+    assert f"viewer token: {token}" in out.getvalue()
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        assert "<html" in (await http.get("/")).text.lower()
+        assert (await http.get("/api/v1/whoami")).status_code == 401
+        who = await http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert who.status_code == 200, who.text
+    result = await run
+    assert result.status_url == url
     lines = inspect_commands(result, settings)
 
-    out = Console(file=io.StringIO(), width=80)
-    out.print(render_summary(result, settings))
-    text = out.file.getvalue()  # type: ignore[attr-defined]
+    out = io.StringIO()
+    print_summary(Console(file=out, width=40), result, settings)  # narrower than any command
+    text = out.getvalue()
     for line in lines:
         assert f"  {line}\n" in text, line  # each printed whole, on its own line
-    assert max(len(row) for row in text.splitlines() if "q2c" not in row) <= 80
+    wide = io.StringIO()
+    print_summary(Console(file=wide, width=80), result, settings)
+    tables = wide.getvalue().split("Inspect afterwards:")[0]
+    assert max(len(row) for row in tables.splitlines()) <= 80
+    assert "deals in = " in tables and "activation SLA 72 h" in tables
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("Q2C_")}
     script = "set -e\n" + "\n".join(lines) + "\n"
