@@ -127,4 +127,8 @@ async def test_sagas_complete_and_a_dlq_replay_works_with_least_privilege(
     audit = [
         a for a in await read_audit(client_options(ops), secure.prefix) if a.action == "dlq.replay"
     ]
-    assert [(a.by, a.count) for a in audit] == [("sre-sec", 1)]
+    # A replay is audited when it starts and when it ends; one replay, one record each.
+    assert [(a.by, a.outcome, a.count) for a in audit] == [
+        ("sre-sec", "started", 1),
+        ("sre-sec", "done", 1),
+    ]

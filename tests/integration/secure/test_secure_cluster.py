@@ -32,8 +32,14 @@ async def test_secured_three_node_cluster_replicates_and_refuses_strangers(tmp_p
             await admin.create_topics(
                 [NewTopic(topic, 1, 3, topic_configs={"min.insync.replicas": "2"})]
             )
-            described = await admin.describe_topics([topic])
-            assert len(described[0]["partitions"][0]["isr"]) == 3
+            # The new topic's metadata reaches every broker shortly after creation.
+            for _ in range(60):  # bounded: at most 30 s
+                described = await admin.describe_topics([topic])
+                partitions = described[0]["partitions"]
+                if partitions and len(partitions[0]["isr"]) == 3:
+                    break
+                await asyncio.sleep(0.5)
+            assert partitions and len(partitions[0]["isr"]) == 3
         finally:
             await admin.close()
         producer = AIOKafkaProducer(
