@@ -25,3 +25,37 @@ ISO_4217: frozenset[str] = frozenset(
     ]
 )
 # fmt: on
+
+# Currencies whose smallest unit is not 1/100: Stripe's list of zero-decimal and
+# three-decimal currencies (https://docs.stripe.com/currencies#zero-decimal).
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Decimal places of a currency's smallest unit: 2 unless listed above (Stripe, mappings)."""
+    code = currency.upper()
+    if code in ZERO_DECIMAL:
+        return 0
+    if code in THREE_DECIMAL:
+        return 3
+    return 2

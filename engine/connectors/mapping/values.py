@@ -14,29 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# Currencies whose smallest unit is not 1/100: Stripe's list of zero-decimal and
-# three-decimal currencies (https://docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "JPY",
-        "KMF",
-        "KRW",
-        "MGA",
-        "PYG",
-        "RWF",
-        "UGX",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+from engine.contracts.currencies import minor_unit_exponent
+
 # WCF's DataContractJsonSerializer writes DateTime as "/Date(<ms>[+-hhmm])/" (Dataverse
 # RemoteExecutionContext).
 _WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -44,16 +23,6 @@ _WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 class ValueProblem(ValueError):
     """A native value cannot be converted; the message never quotes the value."""
-
-
-def minor_unit_exponent(currency: str) -> int:
-    """Decimal places of a currency's smallest unit (2 unless listed above)."""
-    code = currency.upper()
-    if code in ZERO_DECIMAL:
-        return 0
-    if code in THREE_DECIMAL:
-        return 3
-    return 2
 
 
 def to_string(value: Any, tz: str | None = None) -> str:

@@ -31,31 +31,10 @@ from engine.contracts import (
     Money,
     SendDunning,
 )
+from engine.contracts.currencies import minor_unit_exponent
 
 PLATFORM = "stripe"
 MAX_KEY = 255
-# https://docs.stripe.com/currencies: zero-decimal and three-decimal currencies.
-ZERO_DECIMAL = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "JPY",
-        "KMF",
-        "KRW",
-        "MGA",
-        "PYG",
-        "RWF",
-        "UGX",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
 
 def idempotency_key(command_key: str, step: str) -> str:
@@ -68,7 +47,7 @@ def idempotency_key(command_key: str, step: str) -> str:
 
 def minor_units(money: Money, what: str) -> int:
     """The integer amount Stripe expects; an amount finer than the currency allows is refused."""
-    digits = 0 if money.currency in ZERO_DECIMAL else 3 if money.currency in THREE_DECIMAL else 2
+    digits = minor_unit_exponent(money.currency)
     scaled = money.amount * (Decimal(10) ** digits)
     if scaled != scaled.to_integral_value():
         raise PermanentError(f"{what} has more decimals than {money.currency} allows")
