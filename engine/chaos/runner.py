@@ -174,7 +174,7 @@ class _Run:
 def active_controller(cluster: LocalCluster, running: list[int]) -> int:
     """The node whose KRaft log last says it became the quorum's leader (an active
     controller); the first running node when no log says so yet."""
-    leader_re = re.compile(r"transition to Leader\(localId=(\d+)")
+    leader_re = re.compile(r"\[RaftManager id=(\d+)\] Completed transition to Leader\(")
     latest: tuple[str, int] | None = None
     for node in running:
         path = cluster.log_file(node)

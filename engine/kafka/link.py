@@ -27,6 +27,9 @@ CONNECTIVITY = re.compile(
     re.IGNORECASE,
 )
 REMIND_EVERY_S = 60.0
+# After an outage the broker still loads its partitions and coordinators for a few seconds:
+# the client's retries of that time (not leader, coordinator loading) are swallowed too.
+SETTLE_S = 10.0
 
 
 @dataclass
@@ -50,6 +53,7 @@ class KafkaLink:
         # Set while a prober (the worker's watch task) settles suspicions with `probe_result`;
         # without one a complaint is an outage at once.
         self.probing = False
+        self._settled_at = 0.0
 
     @property
     def reachable(self) -> bool:
@@ -58,7 +62,9 @@ class KafkaLink:
     @property
     def quiet(self) -> bool:
         """Whether the client's warnings are being swallowed (an outage or a suspicion)."""
-        return self.outage is not None or self.suspect is not None
+        return (
+            self.outage is not None or self.suspect is not None or self._clock() < self._settled_at
+        )
 
     def complain(self, reason: str) -> None:
         """The client reported a connection failure."""
@@ -114,6 +120,7 @@ class KafkaLink:
         outage, self.outage = self.outage, None
         if outage is None:
             return None
+        self._settled_at = self._clock() + SETTLE_S
         took = self._clock() - outage.since
         log.warning(
             "Kafka reachable again after %.1f s (%d client log lines suppressed)",
@@ -139,7 +146,8 @@ class KafkaLinkObserver(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if self.link.quiet or CONNECTIVITY.search(message):
+        lost = self.link.outage is not None or self.link.suspect is not None
+        if lost or CONNECTIVITY.search(message):
             self.link.complain(message[:200])
 
 

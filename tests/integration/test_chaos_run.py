@@ -40,15 +40,17 @@ async def _run(
     return await run_chaos(opts)
 
 
-def _assert_passed(v: Verdict) -> None:
+def _assert_passed(v: Verdict, *, work_left_after_faults: bool = True) -> None:
     assert v.duplicate_keys == 0, v
     assert v.lost_commands == 0, v
     assert v.unfinished == 0, v
     assert v.states_equal_reference, v.state_differences
     assert v.passed
-    # Every fault was followed by committed commands again: the workers recovered by
-    # themselves (none was restarted unless the scenario itself restarts it).
-    assert all(f.recovered_at is not None for f in v.faults[:1]), v.faults
+    if work_left_after_faults:
+        # The first fault was followed by committed commands again: the workers recovered
+        # by themselves (none was restarted unless the scenario itself restarts it). With
+        # three brokers the work may well be done before the lost broker is back.
+        assert all(f.recovered_at is not None for f in v.faults[:1]), v.faults
 
 
 @pytest.mark.parametrize("name", ONE_BROKER)
@@ -59,14 +61,17 @@ async def test_one_broker_scenario_short(name: str, tmp_path: Path) -> None:
 @pytest.mark.cluster
 @pytest.mark.parametrize("name", THREE_BROKERS)
 async def test_three_broker_scenario_short(name: str, tmp_path: Path) -> None:
-    _assert_passed(await _run(name, tmp_path, deals=15, seed=4, down_s=6))
+    _assert_passed(
+        await _run(name, tmp_path, deals=15, seed=4, down_s=6), work_left_after_faults=False
+    )
 
 
 @pytest.mark.long
 @pytest.mark.parametrize("seed", [11, 12, 13])
 @pytest.mark.parametrize("name", ONE_BROKER + THREE_BROKERS)
 async def test_scenario_long(name: str, seed: int, tmp_path: Path) -> None:
-    _assert_passed(await _run(name, tmp_path, deals=200, seed=seed, down_s=None))
+    verdict = await _run(name, tmp_path, deals=200, seed=seed, down_s=None)
+    _assert_passed(verdict, work_left_after_faults=name in ONE_BROKER)
 
 
 def test_cli_prints_the_verdict_as_json(tmp_path: Path) -> None:

@@ -119,3 +119,17 @@ def test_faults_refuse_processes_the_run_did_not_start(tmp_path: Path) -> None:
         procs.signal(os.getpid(), signal.SIGSTOP)
     with pytest.raises(NotOurs):
         procs.pause_broker(2)
+
+
+def test_the_active_controller_is_the_latest_raft_leader_still_running(tmp_path: Path) -> None:
+    from engine.chaos.runner import active_controller
+
+    cluster = LocalCluster(name="c", directory=tmp_path, nodes=[], pids={})
+    line = "[2026-12-01 23:{}] INFO [RaftManager id={}] Completed transition to Leader(localVoterNode=..."
+    cluster.log_file(1).write_text(line.format("48:37,971", 1) + "\n")
+    cluster.log_file(2).write_text(
+        "[2026-12-01 23:48:30,000] INFO [RaftManager id=2] Completed transition to Follower(...\n"
+    )
+    cluster.log_file(3).write_text(line.format("49:08,017", 3) + "\n")
+    assert active_controller(cluster, [1, 2, 3]) == 3
+    assert active_controller(cluster, [1, 2]) == 1  # node 3 is down: the earlier leader

@@ -8,7 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.kafka.link import REMIND_EVERY_S, KafkaLink, KafkaLinkObserver, KafkaStormFilter
+from engine.kafka.link import (
+    REMIND_EVERY_S,
+    SETTLE_S,
+    KafkaLink,
+    KafkaLinkObserver,
+    KafkaStormFilter,
+)
 
 
 class FakeClock:
@@ -116,3 +122,18 @@ def test_with_a_prober_an_unanswered_probe_dates_the_outage_from_the_first_compl
     assert len(lines) == 2, lines
     assert "Kafka unreachable since" in lines[0] and "Unable connect" in lines[0]
     assert "Kafka reachable again after 30.0 s (39 client log lines suppressed)" in lines[1]
+
+
+def test_retries_while_the_returned_broker_settles_are_swallowed_for_a_while(
+    captured: tuple[io.StringIO, KafkaLink, FakeClock],
+) -> None:
+    out, link, clock = captured
+    _storm(3)
+    link.back()
+    sender = logging.getLogger("aiokafka.producer.sender")
+    for _ in range(100):  # partitions and coordinators still loading on the broker
+        sender.warning("Got error produce response: NotLeaderForPartitionError")
+    assert len(out.getvalue().splitlines()) == 2 and link.reachable
+    clock.now += SETTLE_S
+    sender.warning("Got error produce response: NotLeaderForPartitionError")
+    assert len(out.getvalue().splitlines()) == 3 and link.reachable
