@@ -371,6 +371,7 @@ class Worker:
     ) -> None:
         assert self._consumer is not None
         began = time.perf_counter()
+        in_transaction = False  # an oversized state is found before the transaction begins
         try:
             changelog = [
                 OutRecord(self.names.state, key, value, partition=task.partition)
@@ -391,6 +392,7 @@ class Worker:
                 )
             if isinstance(task.producer, TransactionalProducer):
                 await task.producer.begin()
+                in_transaction = True
                 delivered = await task.producer.send_all(outputs)
                 await task.producer.commit(offsets, self._group)
             else:
@@ -418,7 +420,7 @@ class Worker:
                 metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
             task.store.abort()
             task.outcomes.discard()
-            if isinstance(task.producer, TransactionalProducer):
+            if in_transaction and isinstance(task.producer, TransactionalProducer):
                 try:
                     await asyncio.wait_for(task.producer.abort(), ABORT_TIMEOUT_S)
                 except Exception as abort_exc:

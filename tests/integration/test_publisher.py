@@ -19,6 +19,7 @@ from engine.contracts import EVENT_MODELS, ClosedWon, Event, event_topic
 from engine.contracts.validation import ContractError
 from engine.publisher import Publisher
 from engine.settings import Settings
+from engine.topics import ensure_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -121,12 +122,9 @@ def test_cli_publishes_a_file(
     settings = Settings(bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{unique}.")
 
     async def create() -> str:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            return await _topic(admin, settings, "closed-won")
-        finally:
-            await admin.close()
+        # `q2c publish` checks the whole catalog is there, as after `q2c topics apply`.
+        await ensure_topics(settings)
+        return event_topic("closed-won", settings.topic_prefix)
 
     topic = asyncio.run(create())
     monkeypatch.setenv("Q2C_BOOTSTRAP_SERVERS", kafka_bootstrap)
