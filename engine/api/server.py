@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -40,9 +41,20 @@ def bind(host: str, port: int) -> socket.socket:
 class HttpServer:
     """One uvicorn server for `app` (behind engine.api.guard); `port` is the bound port."""
 
-    def __init__(self, app: FastAPI, host: str, port: int, api: ApiSettings | None = None) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        api: ApiSettings | None = None,
+        *,
+        operator_guard: bool = True,
+    ) -> None:
+        """`operator_guard=False` for an app with its own per-route authentication (the
+        webhook gateway): it is served as it is, without the operator API's guard layers."""
         self.app = app
         self.api = api or ApiSettings()
+        self.operator_guard = operator_guard
         self.ledger: RefusalLedger | None = None
         self.host = host
         self.requested_port = port
@@ -56,8 +68,10 @@ class HttpServer:
         sock = bind(self.host, self.requested_port)
         self._sock = sock
         self.port = int(sock.getsockname()[1])
-        served, self.ledger = harden(self.app, self.api)
-        self.ledger.start()
+        served: Any = self.app
+        if self.operator_guard:
+            served, self.ledger = harden(self.app, self.api)
+            self.ledger.start()
         config = uvicorn.Config(
             served,
             server_header=False,  # no `server: uvicorn` (version fingerprinting)

@@ -19,7 +19,9 @@ from engine.settings import Settings, SettingsError, load_settings
 async def serve(settings: Settings, connectors: ConnectorSettings, host: str, port: int) -> None:
     """Serve until SIGTERM/SIGINT, then finish open requests and disconnect."""
     store = NativeStore(settings, connectors.store_timeout_s)
-    server = HttpServer(create_gateway(store, connectors, settings.topic_prefix), host, port)
+    server = HttpServer(
+        create_gateway(store, connectors, settings.topic_prefix), host, port, operator_guard=False
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

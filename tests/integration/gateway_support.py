@@ -72,7 +72,10 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     store = NativeStore(settings, CONNECTOR_SETTINGS.store_timeout_s)
     server = HttpServer(
-        create_gateway(store, CONNECTOR_SETTINGS, settings.topic_prefix), "127.0.0.1", 0
+        create_gateway(store, CONNECTOR_SETTINGS, settings.topic_prefix),
+        "127.0.0.1",
+        0,
+        operator_guard=False,
     )
     await server.start()
     translator = Translator(settings, mappings or load_mappings(CONNECTOR_SETTINGS))
