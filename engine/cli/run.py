@@ -14,6 +14,7 @@ import typer
 from engine.api.config import ApiSettings
 from engine.cli.preflight import check_ready
 from engine.installation import check_installation
+from engine.kafka.connection import client_options
 from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
@@ -61,7 +62,11 @@ def run(
     exist; each failure is one line (see the README's exit codes).
     """
     settings = load_settings()
-    ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
+    api = ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
+    # Settings that fail without any connection come first: a missing password or token file
+    # is a usage error (exit 2), whether or not the broker answers.
+    client_options(settings)
+    _ = api.viewer_tokens, api.operator_tokens
     check_installation()
     check_ready(settings)
     configure_logging(
