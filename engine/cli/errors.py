@@ -154,11 +154,17 @@ class GuardedGroup(TyperGroup):
     # `ctx` is the click Context of typer's private vendored click, hence Any.
     def invoke(self, ctx: Any) -> Any:
         warn_unknown_variables(os.environ)
+        client = logging.getLogger("aiokafka")
+        level = client.level
         if not debug_wanted():
             # aiokafka logs every retried hiccup (a leader not yet elected...) and succeeds;
             # a person needs the outcome. `q2c run` sets up its own logging.
-            logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+            client.setLevel(logging.CRITICAL)
         try:
             return super().invoke(ctx)
         except Exception as exc:  # `report` re-raises what it does not know
             raise typer.Exit(int(report(exc))) from None
+        finally:
+            # In-process callers (tests, embedding) keep their own logging: the broker-outage
+            # detection (engine.kafka.link) reads aiokafka's warnings.
+            client.setLevel(level)
