@@ -35,6 +35,11 @@ def captured() -> Iterator[tuple[io.StringIO, KafkaLink, FakeClock]]:
     handler.addFilter(KafkaStormFilter(link))
     observer = KafkaLinkObserver(link)
     client = logging.getLogger("aiokafka")
+    # An engine started earlier in this process left the global link's observer installed;
+    # it would tell its own outage into the captured output.
+    others = [h for h in client.handlers if isinstance(h, KafkaLinkObserver)]
+    for h in others:
+        client.removeHandler(h)
     client.addHandler(observer)
     root = logging.getLogger()
     root.addHandler(handler)
@@ -44,6 +49,8 @@ def captured() -> Iterator[tuple[io.StringIO, KafkaLink, FakeClock]]:
         yield out, link, clock
     finally:
         client.removeHandler(observer)
+        for h in others:
+            client.addHandler(h)
         root.removeHandler(handler)
         root.setLevel(old)
 
