@@ -33,13 +33,14 @@ def _inputs(catalog: Path | None, principals: Path | None) -> tuple[Catalog, Pri
         raise typer.Exit(2) from exc
 
 
-def _context(settings: Settings) -> AclContext:
+def acl_context(settings: Settings) -> AclContext:
+    """The deployment's ACL names from the settings (also what `topics export` grants)."""
     return AclContext(settings.topic_prefix, settings.group_id, settings.client_id)
 
 
 async def _plan(catalog: Catalog, principals: Principals, *, apply: bool) -> AclPlan:
     settings = load_settings()
-    ctx = _context(settings)
+    ctx = acl_context(settings)
     desired = desired_acls(catalog, principals, ctx)
     managed = {p.kafka_principal for p in principals.principals}
     async with acl_client(settings) as client:
@@ -124,7 +125,7 @@ def matrix_cmd(
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    desired = desired_acls(*_inputs(catalog, principals), _context(settings))
+    desired = desired_acls(*_inputs(catalog, principals), acl_context(settings))
     table = Table(title=f"ACL matrix ({len(desired)} bindings, all ALLOW; the rest is denied)")
     for column in ("principal", "operation", "resources"):
         table.add_column(column)

@@ -6,17 +6,20 @@ import asyncio
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
 
-from engine.cli.errors import ExitCode
+from engine.cli.acls import acl_context
+from engine.cli.errors import BadInput, ExitCode
 from engine.cli.preflight import check_broker
 from engine.codec.store import SchemaStore
-from engine.settings import load_settings
+from engine.security.acls import desired_acls
+from engine.security.principals import PrincipalsError, load_principals
+from engine.settings import Settings, load_settings
 from engine.topics import (
     Catalog,
     Plan,
@@ -26,7 +29,7 @@ from engine.topics import (
 )
 from engine.topics.asyncapi import asyncapi_document
 from engine.topics.cluster import admin_client
-from engine.topics.strimzi import kafka_topics
+from engine.topics.strimzi import Authentication, kafka_topics, kafka_user
 from engine.version import package_version
 
 app = typer.Typer(
@@ -153,14 +156,50 @@ class ExportFormat(StrEnum):
     ASYNCAPI = "asyncapi"
 
 
+def strimzi_resources(
+    catalog: Catalog,
+    settings: Settings,
+    *,
+    principals: Path | None,
+    cluster: str,
+    authentication: Authentication,
+    namespace: str | None,
+) -> list[dict[str, Any]]:
+    """A `KafkaTopic` per catalog entry, then a `KafkaUser` per principal carrying the ACLs
+    `q2c acls plan` would grant it (same planner, same prefix, group and client id)."""
+    try:
+        loaded = load_principals(principals)
+    except PrincipalsError as exc:
+        raise BadInput(str(exc)) from None
+    bindings = desired_acls(catalog, loaded, acl_context(settings))
+    topics = kafka_topics(
+        catalog, prefix=settings.topic_prefix, cluster=cluster, namespace=namespace
+    )
+    users = [
+        kafka_user(p, bindings, cluster=cluster, authentication=authentication, namespace=namespace)
+        for p in loaded.principals
+    ]
+    return [*topics, *users]
+
+
 @app.command("export")
 def export_cmd(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="strimzi: KafkaTopic resources")],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="strimzi: KafkaTopic and KafkaUser resources"),
+    ],
     cluster: Annotated[
         str, typer.Option(help="Strimzi Kafka cluster name (strimzi.io/cluster label)")
     ] = "q2c",
     namespace: Annotated[
         str | None, typer.Option(help="metadata.namespace of every resource")
+    ] = None,
+    authentication: Annotated[
+        Authentication, typer.Option(help="strimzi: how the KafkaUsers authenticate")
+    ] = Authentication.SCRAM_SHA_512,
+    principals: Annotated[
+        Path | None,
+        typer.Option("--principals", help="strimzi: default topics/principals.yaml"),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file (default stdout)")
@@ -169,14 +208,24 @@ def export_cmd(
 ) -> None:
     """Write the catalog for another tool; topic names get Q2C_TOPIC_PREFIX."""
     loaded = _load(catalog)
-    prefix = load_settings().topic_prefix  # a bad setting: one line, exit 2 (GuardedTyper)
+    settings = load_settings()  # a bad setting: one line, exit 2 (GuardedTyper)
     if fmt is ExportFormat.STRIMZI:
-        resources = kafka_topics(loaded, prefix=prefix, cluster=cluster, namespace=namespace)
+        resources = strimzi_resources(
+            loaded,
+            settings,
+            principals=principals,
+            cluster=cluster,
+            authentication=authentication,
+            namespace=namespace,
+        )
         text = yaml.safe_dump_all(resources, sort_keys=False)
-        what = f"{len(resources)} strimzi resources"
+        users = sum(r["kind"] == "KafkaUser" for r in resources)
+        what = (
+            f"{len(resources)} strimzi resources ({len(resources) - users} topics, {users} users)"
+        )
     else:
         document = asyncapi_document(
-            loaded, SchemaStore(), prefix=prefix, version=package_version()
+            loaded, SchemaStore(), prefix=settings.topic_prefix, version=package_version()
         )
         text = yaml.safe_dump(document, sort_keys=False)
         what = f"an asyncapi document with {len(document['channels'])} channels"
