@@ -261,11 +261,23 @@ def test_production_connects_each_deployment_as_its_own_kafka_user() -> None:
     for target in ("crm", "erp", "billing"):
         spec = principals.get(users[f"q2c-connector-{target}"])
         assert spec.role is Role.ADAPTER and spec.platform == target
-    # Secret values are never in the manifests: only references.
-    for _, container in containers(docs):
+    # Secret values are never in the manifests: a reference, or a file from a mounted Secret.
+    for deployment in by_kind(docs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        secret_volumes = {v["name"] for v in pod.get("volumes", []) if "secret" in v}
+        (container,) = pod["containers"]
+        secret_dirs = {
+            m["mountPath"] for m in container["volumeMounts"] if m["name"] in secret_volumes
+        }
         for e in container.get("env", []):
-            if any(w in e["name"] for w in ("TOKEN", "PASSWORD", "SECRET", "KEY")):
-                assert "value" not in e, e
+            if not any(w in e["name"] for w in ("TOKEN", "PASSWORD", "SECRET", "KEY")):
+                continue
+            if e["name"].endswith("_FILE"):
+                assert str(Path(e["value"]).parent) in secret_dirs, e
+            else:
+                assert "secretKeyRef" in e["valueFrom"], e
+    worker = named(docs, "Deployment", "q2c-worker")["spec"]["template"]["spec"]
+    assert {"secret": {"secretName": "q2c-api-tokens"}, "name": "api-tokens"} in worker["volumes"]
 
 
 def test_every_deployment_runs_as_the_images_non_root_user() -> None:
