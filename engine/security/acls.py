@@ -18,6 +18,7 @@ from engine.topics.models import Catalog
 
 ENGINE_OWNER = "q2c-engine"
 OPS_OWNER = "q2c-ops"
+GATEWAY_OWNER = "q2c-gateway"
 STATUS_TOPICS = ("q2c.saga.status", "q2c.analytics.events")
 
 
@@ -218,6 +219,27 @@ def _operator(rules: _Rules, catalog: Catalog) -> None:
     rules.group(rules.ctx.group_id)
 
 
+def _native_topics(catalog: Catalog) -> tuple[list[str], list[str]]:
+    """The native platform topics and their dead letters (both owned by the gateway)."""
+    owned = _owned(catalog, GATEWAY_OWNER)
+    return [n for n in owned if not n.endswith(".dlq")], [n for n in owned if n.endswith(".dlq")]
+
+
+def _gateway(rules: _Rules, catalog: Catalog) -> None:
+    # Stores authenticated requests as they came; it never reads Kafka or writes anything else.
+    native, _ = _native_topics(catalog)
+    rules.topics(Operation.WRITE, native)
+
+
+def _translator(rules: _Rules, catalog: Catalog) -> None:
+    native, dead = _native_topics(catalog)
+    rules.topics(Operation.READ, native)
+    # Canonical events to the domains' inbound topics; what it cannot map to the native DLQs.
+    rules.topics(Operation.WRITE, [*(f"q2c.{d}.events" for d in DOMAINS), *dead])
+    rules.group(f"{rules.ctx.group_id}-translator")
+    rules.transactional_prefix(f"{rules.ctx.client_id}-translate-")
+
+
 def _analytics(rules: _Rules) -> None:
     rules.topics(Operation.READ, STATUS_TOPICS)
     rules.group(rules.principal.removeprefix("User:"), PatternType.PREFIXED)
@@ -238,6 +260,10 @@ def desired_acls(
             _worker(rules, catalog)
         elif spec.role is Role.OPERATOR:
             _operator(rules, catalog)
+        elif spec.role is Role.GATEWAY:
+            _gateway(rules, catalog)
+        elif spec.role is Role.TRANSLATOR:
+            _translator(rules, catalog)
         else:
             _analytics(rules)
         out |= rules.out

@@ -24,6 +24,8 @@ class Role(StrEnum):
     ADAPTER = "adapter"
     OPERATOR = "operator"
     ANALYTICS = "analytics"
+    GATEWAY = "gateway"
+    TRANSLATOR = "translator"
 
 
 class PrincipalSpec(BaseModel):

@@ -94,6 +94,32 @@ def test_analytics_reads_the_two_streams_and_writes_nothing() -> None:
     )
 
 
+NATIVE = {
+    f"q2c.native.{p}" for p in ("salesforce", "dynamics", "netsuite", "sap", "oracle", "stripe")
+}
+
+
+def test_the_gateway_only_writes_the_native_topics() -> None:
+    gateway = {a for a in DESIRED if a.principal == "User:q2c-gateway"}
+    assert topics("q2c-gateway", Operation.WRITE) == NATIVE
+    assert {a.operation for a in gateway} == {Operation.WRITE}
+    assert {a.resource_type for a in gateway} == {ResourceType.TOPIC}
+
+
+def test_the_translator_reads_native_and_writes_only_canonical_events_and_native_dlqs() -> None:
+    assert topics("q2c-translator", Operation.READ) == NATIVE
+    written = topics("q2c-translator", Operation.WRITE)
+    assert written == {f"q2c.{d}.events" for d in ("crm", "erp", "billing", "masterdata")} | {
+        f"{n}.dlq" for n in NATIVE
+    }
+    assert of("q2c-translator", ResourceType.GROUP) == {
+        ("grp-translator", PatternType.LITERAL, Operation.READ)
+    }
+    assert {r for r, _, _ in of("q2c-translator", ResourceType.TRANSACTIONAL_ID)} == {
+        "q2c-translate-"
+    }
+
+
 def test_the_worker_owns_its_transactional_prefix_alone() -> None:
     txn = {
         (a.principal, a.resource, a.pattern)
