@@ -69,7 +69,7 @@ def _samples(registry: CollectorRegistry, metric: str) -> list[tuple[dict[str, s
 
 class Throughput:
     """Events applied and commands written per second over the last `window_s`, from samples
-    of the worker's counters taken at each call (the first call has no rate yet)."""
+    of the worker's counters taken when it is made and at each call."""
 
     def __init__(
         self,
@@ -81,16 +81,24 @@ class Throughput:
         self._clock = clock
         self._window_s = window_s
         self._history: deque[tuple[float, float, float]] = deque()
+        self._sample()  # so the first read has a rate since the API started
+
+    def _sample(self) -> tuple[float, float, float]:
+        sample = (
+            self._clock(),
+            self._total("q2c_records_processed_total"),
+            self._total("q2c_commands_emitted_total"),
+        )
+        self._history.append(sample)
+        return sample
 
     def _total(self, metric: str) -> float:
         return sum(v for _labels, v in _samples(self._registry, metric))
 
     def read(self) -> dict[str, Any]:
-        """Totals, rates (None until two samples a second apart exist) and lag by partition."""
-        now = self._clock()
-        events = self._total("q2c_records_processed_total")
-        commands = self._total("q2c_commands_emitted_total")
-        self._history.append((now, events, commands))
+        """Totals, rates over the window (None when the samples in it span under a second)
+        and lag by partition."""
+        now, events, commands = self._sample()
         while self._history and now - self._history[0][0] > self._window_s:
             self._history.popleft()
         first = self._history[0]

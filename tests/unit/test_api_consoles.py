@@ -128,15 +128,15 @@ def test_throughput_is_a_rate_over_samples() -> None:
     registry = CollectorRegistry()
     processed = Counter("q2c_records_processed", "", ["topic", "event_type"], registry=registry)
     Counter("q2c_commands_emitted", "", ["command_type", "target"], registry=registry)
+    processed.labels("t", "e").inc(10)  # before the API started: not in any rate
     now = [100.0]
     meter = console.Throughput(registry, clock=lambda: now[0], window_s=60)
-    processed.labels("t", "e").inc(10)
-    assert meter.read()["events_per_s"] is None
+    assert meter.read()["events_per_s"] is None  # no time has passed
     now[0] += 10
     processed.labels("t", "e").inc(50)
     read = meter.read()
     assert read["events_total"] == 60 and read["events_per_s"] == pytest.approx(5.0)
-    now[0] += 100  # the first two samples fall out of the window
+    now[0] += 100  # the earlier samples fall out of the window
     assert meter.read()["events_per_s"] is None
 
 

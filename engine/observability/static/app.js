@@ -178,9 +178,16 @@ function renderOperations(ops) {
   $("#commands-rate").textContent = rate(t.commands_per_s);
   $("#events-total").textContent = t.events_total;
   $("#lag-total").textContent = t.lag_total;
+  const byTopic = new Map();
+  for (const p of t.lag) {
+    const row = byTopic.get(p.topic) || { topic: p.topic, partitions: 0, records: 0, behind: 0 };
+    row.partitions += 1; row.records += p.records; row.behind += p.records > 0 ? 1 : 0;
+    byTopic.set(p.topic, row);
+  }
   grid($("#lag"), [
-    { key: "topic", label: "topic" }, { key: "partition", label: "partition", num: true }, { key: "records", label: "lag", num: true },
-  ], t.lag, { id: "lag-table", filter: t.lag.length > 8 });
+    { key: "topic", label: "topic" }, { key: "partitions", label: "partitions", num: true },
+    { key: "behind", label: "behind", num: true }, { key: "records", label: "lag", num: true },
+  ], [...byTopic.values()], { id: "lag-table", filter: byTopic.size > 8 });
   $("#stuck-total").textContent = ops.stuck.length;
   grid($("#stuck"), [
     { key: "saga_key", label: "key", render: (r) => dealLink(r.saga_key) },
@@ -316,7 +323,8 @@ function renderFinance(f) {
 
 async function loadList() {
   const state = $("#list-state").value;
-  const query = new URLSearchParams({ limit: "500", source: source(), saga_type: dealSaga });
+  const query = new URLSearchParams({ limit: "500", source: source() });
+  if (dealSaga) query.set("saga_type", dealSaga);
   if (state) query.set("state", state);
   const list = await api(`/sagas?${query}`);
   grid($("#saga-list"), [
@@ -391,15 +399,15 @@ async function refresh() {
   api("/dlq").then(renderDlq).catch((err) => say(`dead letters: ${err.message}`, true));
 }
 
-function signedIn(who) {
+async function signedIn(who) {
   role = who.role;
   document.body.dataset.role = role;
   $("#role").textContent = `${who.role} (${who.actor})`;
   $("#signin").hidden = true;
   $("#tabs").hidden = $("#who").hidden = false;
   renderBulk();
+  await refresh(); // first: the deal list needs the overview's deal saga
   route();
-  refresh();
 }
 
 function signedOut(message) {
@@ -417,7 +425,7 @@ $("#signin-form").addEventListener("submit", async (ev) => {
   const token = input.value.trim();
   input.value = ""; // not kept: the session cookie stands for it from now on
   try {
-    signedIn(await api("/session", { method: "POST", headers: { Authorization: `Bearer ${token}` } }));
+    await signedIn(await api("/session", { method: "POST", headers: { Authorization: `Bearer ${token}` } }));
   } catch (err) {
     $("#signin-msg").textContent = err.status === 401 ? "Unknown token." : `Sign-in failed: ${err.message}`;
   }
@@ -439,9 +447,10 @@ window.addEventListener("resize", () => { if (role && location.hash.startsWith("
 
 (async function start() {
   const config = await fetch("/page/config").then((r) => r.json()).catch(() => ({ tokens_configured: true }));
-  try {
-    signedIn(await api("/whoami"));
-  } catch {
+  let who = null;
+  try { who = await api("/whoami"); } catch { /* not signed in */ }
+  if (who) await signedIn(who);
+  else {
     signedOut(config.tokens_configured ? "Sign in with a viewer or operator token." : config.message);
     if (!config.tokens_configured) $("#signin-submit").disabled = true;
   }
