@@ -127,9 +127,11 @@ def timeline(
                 "detail": f"{c.topic}[{c.partition}]@{c.offset}",
             }
         )
-    # Stable: a command sorts after the event that caused it at the same instant.
+    # A command sorts right after the event that caused it (the clocks of the two differ by
+    # the processing time), then timers; the sort is stable for equal keys.
+    caused_at = {e["id"]: e["at"] for e in entries if e["kind"] in ("event", "status")}
     order = {"event": 0, "status": 0, "parked": 1, "command": 2, "timer": 3}
-    entries.sort(key=lambda e: (e["at"], order[e["kind"]]))
+    entries.sort(key=lambda e: (caused_at.get(e.get("caused_by") or "", e["at"]), order[e["kind"]]))
     return {
         "saga_key": saga_key,
         "states": {s.saga_type: s.state for s in sagas},

@@ -141,13 +141,15 @@ def test_throughput_is_a_rate_over_samples() -> None:
 
 
 def test_timeline_orders_events_commands_and_ids(client: TestClient, ops: FakeOperations) -> None:
+    d1 = states_with_extras()[("quote-to-cash", "D-1")]
+    (validated,) = [r for r in d1.history if r.event_type == "account-validated"]
     ops.commands = [
         CommandSeen(
             command_type="create-project",
             command_id="cmd-1",
             idempotency_key="D-1:create-project",
-            causation_id="ev",
-            issued_at=NOW,
+            causation_id=validated.event_id,
+            issued_at=NOW + timedelta(days=400),  # another clock: placed by its cause instead
             topic="q2c.commands.erp",
             partition=0,
             offset=3,
@@ -160,7 +162,11 @@ def test_timeline_orders_events_commands_and_ids(client: TestClient, ops: FakeOp
     assert {"status", "command"} <= kinds
     (command,) = [e for e in body["entries"] if e["kind"] == "command"]
     assert command["idempotency_key"] == "D-1:create-project" and command["system"] == "ERP/PSA"
-    assert [e["at"] for e in body["entries"]] == sorted(e["at"] for e in body["entries"])
+    at = [e["at"] for e in body["entries"]]
+    where = body["entries"].index(command)
+    # Right after the events of its cause's instant, before anything later (the dunning timers).
+    assert all(a == validated.at.isoformat() for a in at[:where])
+    assert at[where + 1 :] == sorted(at[where + 1 :]) and at[-1] > validated.at.isoformat()
     systems = {e["system"] for e in body["entries"]}
     assert {"CRM", "ERP/PSA", "billing"} <= systems
     ids = {(p["kind"], p["id"]) for p in body["platform_ids"]}

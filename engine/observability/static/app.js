@@ -110,7 +110,7 @@ function chart(id, labels, series, { bars = false, yLabel = "", percent = false 
   const xs = labels.map((_, i) => i);
   const opts = {
     width, height: 200,
-    legend: { show: true },
+    legend: { show: false }, // one series each: the title says what it is, the table has the values
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: { range: (u, min, max) => [0, percent ? 1 : Math.max(1, max * 1.1)] } },
     axes: [
@@ -167,8 +167,8 @@ function renderOverview(o) {
     { key: "median", label: "median", num: true, render: (r) => duration(r.median) },
     { key: "p90", label: "p90", num: true, render: (r) => duration(r.p90) },
     { key: "max", label: "max", num: true, render: (r) => duration(r.max) },
-  ], Object.entries(o.cycle_times).map(([name, v]) => ({ name, n: v.length, median: quantile(v, 0.5), p90: quantile(v, 0.9), max: v.length ? v[v.length - 1] : null })),
-  { id: "cycles-table", filter: false, rowAttrs: (r) => ({ "data-cycle": r.name }) });
+  ], Object.entries(o.cycle_times).map(([name, v]) => ({ name: name.replaceAll("_", " "), n: v.length, median: quantile(v, 0.5), p90: quantile(v, 0.9), max: v.length ? v[v.length - 1] : null })),
+  { id: "cycles-table", filter: false, rowAttrs: (r) => ({ "data-cycle": r.name.replaceAll(" ", "_") }) });
 }
 
 function renderOperations(ops) {
