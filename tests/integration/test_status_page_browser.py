@@ -179,6 +179,7 @@ def shoot(driver: Any, name: str) -> Path:
     width = driver.execute_script("return window.innerWidth")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, min(height, 6000))
+    driver.execute_script("window.scrollTo(0, 0)")
     assert driver.save_screenshot(str(shot))
     driver.set_window_size(width, 1000)
     print(f"status page screenshot: {shot}")
