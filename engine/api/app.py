@@ -461,11 +461,14 @@ def _consoles(app: FastAPI) -> None:
     async def operations_view(
         ctx: Ctx, who: Viewer, source: SourceParam = "local"
     ) -> dict[str, Any]:
-        """Stuck sagas (longer in their state than expected), consumer lag and throughput."""
+        """Stuck sagas (longer in their state than expected), the aging of unfinished deals,
+        consumer lag and throughput."""
         states = await ctx.read(source)
+        now = ctx.clock()
         return {
             "source": source,
-            "stuck": console.stuck(states, ctx.clock()),
+            "stuck": console.stuck(states, now),
+            "aging": console.aging(states, now),
             "throughput": ctx.throughput.read(),
         }
 

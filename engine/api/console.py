@@ -11,8 +11,11 @@ from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from engine.api.finance import histogram
 from engine.api.views import entered_current_state
+from engine.exceptions_queue.queue import EXCEPTION_STATE
 from engine.saga.model import SagaState
+from engine.sagas import DEAL_SAGA
 from engine.sagas import REGISTRY as SAGA_REGISTRY
 
 HOUR = 3600.0
@@ -56,6 +59,31 @@ def stuck(states: Mapping[tuple[str, str], SagaState], now: datetime) -> list[di
                 }
             )
     return sorted(out, key=lambda i: (-i["in_state_seconds"], i["saga_key"]))
+
+
+def aging(states: Mapping[tuple[str, str], SagaState], now: datetime) -> dict[str, Any]:
+    """How long the deal saga's unfinished instances have been in their current state (a
+    histogram in hours, exceptions counted apart), for the aging chart."""
+    open_ages: list[float] = []
+    exception_ages: list[float] = []
+    for (saga_type, _key), s in states.items():
+        registered = SAGA_REGISTRY.get(saga_type)
+        if (
+            saga_type != DEAL_SAGA
+            or registered is None
+            or s.state in registered.definition.terminal
+        ):
+            continue
+        since = entered_current_state(s)
+        if since is None:
+            continue
+        age = max(0.0, (now - since).total_seconds())
+        (exception_ages if s.state == EXCEPTION_STATE else open_ages).append(age)
+    return {
+        "saga_type": DEAL_SAGA,
+        "in_progress": histogram(open_ages),
+        "exception": histogram(exception_ages),
+    }
 
 
 def _samples(registry: CollectorRegistry, metric: str) -> list[tuple[dict[str, str], float]]:

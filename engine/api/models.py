@@ -188,9 +188,21 @@ class ThroughputView(BaseModel):
     lag_total: int
 
 
+class HistogramView(BaseModel):
+    edges_h: list[int]
+    counts: list[int]
+
+
+class AgingView(BaseModel):
+    saga_type: str
+    in_progress: HistogramView
+    exception: HistogramView
+
+
 class OperationsView(BaseModel):
     source: Source
     stuck: list[StuckSaga]
+    aging: AgingView
     throughput: ThroughputView
 
 
@@ -231,11 +243,6 @@ class FinanceDeal(BaseModel):
     overdue_invoices: int
     recognised: str
     invoice_list: list[DealInvoice]
-
-
-class HistogramView(BaseModel):
-    edges_h: list[int]
-    counts: list[int]
 
 
 class SlaDay(BaseModel):

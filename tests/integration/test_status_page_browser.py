@@ -217,6 +217,12 @@ def test_viewer_console_matches_the_api_at_both_widths(engine: EngineThread, dri
     )
     ops = engine.get("/api/v1/operations")
     assert text(driver, "#stuck-total") == str(len(ops["stuck"]))
+    assert css(driver, "#chart-aging canvas")
+    aging = [
+        int(r.find_elements("css selector", "td")[2].get_attribute("textContent"))
+        for r in css(driver, "#aging-table tbody tr")
+    ]
+    assert aging == ops["aging"]["exception"]["counts"] and sum(aging) == len(ORPHANS)
     assert text(driver, "#events-total").isdigit()
     dlq = engine.get("/api/v1/dlq")
     assert wait_until(lambda: text(driver, "#dlq-total") == str(dlq["total"]))
@@ -236,7 +242,7 @@ def test_viewer_console_matches_the_api_at_both_widths(engine: EngineThread, dri
         viewport(driver, width)
         driver.get(engine.base + "/#/finance")
         assert wait_until(lambda: len(css(driver, "#money-table tbody tr")) == len(fin["totals"]))
-        assert wait_until(lambda: len(css(driver, ".chart canvas")) == 3)
+        assert wait_until(lambda: len(css(driver, "#view-finance .chart canvas")) == 3)
         for row in fin["totals"]:
             cells = css(
                 driver,

@@ -213,3 +213,11 @@ def test_notes_name_an_owner_and_show_on_the_exception(client: TestClient) -> No
     assert item["owner"] == "ana"
     assert [n["text"] for n in item["notes"]] == ["asked MDM to add the entity", "still waiting"]
     assert item["age_seconds"] == pytest.approx((CLOCK_NOW - NOW).total_seconds())
+
+
+def test_aging_counts_unfinished_deals_apart_from_exceptions() -> None:
+    aging = console.aging(states_with_extras(), NOW + timedelta(hours=5))
+    # D-2 and D-4 active, D-5 creating its project: in progress 5 h; D-3 in exception.
+    assert sum(aging["in_progress"]["counts"]) == 3 and sum(aging["exception"]["counts"]) == 1
+    edges = aging["in_progress"]["edges_h"]
+    assert aging["in_progress"]["counts"][edges.index(1)] == 3  # the 1-6 h bucket

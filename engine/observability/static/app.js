@@ -102,7 +102,7 @@ function grid(container, columns, rows, { filter = true, id, rowAttrs = () => ({
 
 const charts = new Map();
 
-function chart(id, labels, series, { bars = false, yLabel = "", percent = false } = {}) {
+function chart(id, labels, series, { bars = false, yLabel = "", percent = false, legend = false } = {}) {
   const box = document.getElementById(id);
   charts.get(id)?.destroy();
   box.replaceChildren();
@@ -110,7 +110,9 @@ function chart(id, labels, series, { bars = false, yLabel = "", percent = false 
   const xs = labels.map((_, i) => i);
   const opts = {
     width, height: 200,
-    legend: { show: false }, // one series each: the title says what it is, the table has the values
+    // One series: the title says what it is. Two: the legend names them (and dashes tell
+    // them apart without colour); the table beside each chart has the values.
+    legend: { show: legend, live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: { range: (u, min, max) => [0, percent ? 1 : Math.max(1, max * 1.1)] } },
     axes: [
@@ -118,9 +120,9 @@ function chart(id, labels, series, { bars = false, yLabel = "", percent = false 
       { label: yLabel, values: (u, ticks) => ticks.map((t) => (percent ? `${Math.round(t * 100)}%` : t)) },
     ],
     series: [{ label: "bucket", value: (u, v) => labels[v] ?? "" }, ...series.map((s) => ({
-      label: s.label, stroke: s.stroke, fill: s.fill, width: 2,
-      paths: bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined,
-      points: { show: !bars },
+      label: s.label, stroke: s.stroke, fill: s.fill, width: 2, dash: s.dash,
+      paths: bars && !s.line ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined,
+      points: { show: !bars || s.line },
       value: (u, v) => (v === null ? "–" : percent ? `${Math.round(v * 100)}%` : v),
     }))],
   };
@@ -171,7 +173,10 @@ function renderOverview(o) {
   { id: "cycles-table", filter: false, rowAttrs: (r) => ({ "data-cycle": r.name.replaceAll(" ", "_") }) });
 }
 
+let lastOps = null; // re-drawn when the view is shown: a hidden chart has no width
+
 function renderOperations(ops) {
+  lastOps = ops;
   const t = ops.throughput;
   const rate = (v) => (v === null ? "–" : v.toFixed(1));
   $("#events-rate").textContent = rate(t.events_per_s);
@@ -188,6 +193,13 @@ function renderOperations(ops) {
     { key: "topic", label: "topic" }, { key: "partitions", label: "partitions", num: true },
     { key: "behind", label: "behind", num: true }, { key: "records", label: "lag", num: true },
   ], [...byTopic.values()], { id: "lag-table", filter: byTopic.size > 8 });
+  const labels = bucketLabels(ops.aging.in_progress.edges_h);
+  chart("chart-aging", labels, [
+    { label: "in progress", values: ops.aging.in_progress.counts, stroke: "#1b5fbf", fill: "rgba(27,95,191,0.35)" },
+    { label: "in exception", values: ops.aging.exception.counts, stroke: "#b00020", dash: [6, 3], line: true },
+  ], { bars: true, yLabel: "deals", legend: true });
+  grid($("#table-aging"), [{ key: "bucket", label: "in state" }, { key: "open", label: "in progress", num: true }, { key: "exc", label: "in exception", num: true }],
+    labels.map((bucket, i) => ({ bucket, open: ops.aging.in_progress.counts[i], exc: ops.aging.exception.counts[i] })), { filter: false, id: "aging-table" });
   $("#stuck-total").textContent = ops.stuck.length;
   grid($("#stuck"), [
     { key: "saga_key", label: "key", render: (r) => dealLink(r.saga_key) },
@@ -367,6 +379,7 @@ function route() {
   const name = ["ops", "finance", "deal"].includes(view) ? view : "ops";
   for (const v of ["ops", "finance", "deal"]) $(`#view-${v}`).hidden = v !== name || !role;
   for (const a of document.querySelectorAll("#tabs a")) a.setAttribute("aria-current", a.dataset.view === name ? "page" : "false");
+  if (role && name === "ops" && lastOps) renderOperations(lastOps);
   if (role && name === "finance") loadFinance();
   if (role && name === "deal") {
     loadList().catch((err) => say(err.message, true));
@@ -443,7 +456,12 @@ $("#list-state").addEventListener("change", () => loadList().catch((err) => say(
 $("#source").addEventListener("change", () => { refresh(); route(); });
 $("#refresh").addEventListener("click", refresh);
 window.addEventListener("hashchange", route);
-window.addEventListener("resize", () => { if (role && location.hash.startsWith("#/finance")) loadFinance(); });
+window.addEventListener("resize", () => {
+  // Charts are drawn to their card's width: draw them again (tables reflow on their own).
+  if (!role) return;
+  if (!$("#view-ops").hidden && lastOps) renderOperations(lastOps);
+  if (!$("#view-finance").hidden) loadFinance();
+});
 
 (async function start() {
   const config = await fetch("/page/config").then((r) => r.json()).catch(() => ({ tokens_configured: true }));
