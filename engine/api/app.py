@@ -14,13 +14,21 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from engine.api import models, views
-from engine.api.auth import Principal, Role, TokenAuthority
-from engine.api.operations import Operations
+from engine.api import console, finance, models, timeline, views
+from engine.api.auth import (
+    SESSION_COOKIE,
+    Principal,
+    Role,
+    Sessions,
+    TokenAuthority,
+    cookie_value,
+    identify,
+)
+from engine.api.operations import NOTE_ACTION, Operations
 from engine.api.sources import StateMap, StateSource
-from engine.exceptions_queue.actions import ExceptionAction, NotInException
+from engine.exceptions_queue.actions import ExceptionAction, NotInException, in_exception
 from engine.exceptions_queue.queue import exception_items
-from engine.ops.audit import refusal
+from engine.ops.audit import AuditRecord, new_action_id, now_utc, refusal
 
 log = logging.getLogger("q2c.api")
 STATIC_DIR = FsPath(__file__).resolve().parent.parent / "observability" / "static"
@@ -46,6 +54,11 @@ UNAVAILABLE: Responses = {503: {"model": models.Problem, "description": "Kafka u
 NOT_FOUND: Responses = {404: {"model": models.Problem, "description": "no such saga or record"}}
 BAD_BODY: Responses = {400: {"model": models.Problem, "description": "body is not JSON"}}
 CONFLICT: Responses = {409: {"model": models.Problem, "description": "saga not in `exception`"}}
+NO_TOKENS = (
+    "No API token is configured, so nobody can sign in: set Q2C_API_VIEWER_TOKENS (read) "
+    "and Q2C_API_OPERATOR_TOKENS (replay, retry, cancel), or their _FILE variants, on the "
+    "worker and restart it."
+)
 RESOLVE: dict[
     ExceptionAction, str
 ] = {  # operator requests on a saga in `exception`: path suffix -> description
@@ -66,6 +79,8 @@ class ApiContext:
         clock: Callable[[], datetime],
         worker_id: str,
         partitions: Callable[[], list[int]],
+        sessions: Sessions | None = None,
+        throughput: console.Throughput | None = None,
     ) -> None:
         self.states = states
         self.operations = operations
@@ -73,6 +88,8 @@ class ApiContext:
         self.clock = clock
         self.worker_id = worker_id
         self.partitions = partitions
+        self.sessions = sessions or Sessions()
+        self.throughput = throughput or console.Throughput()
 
     async def read(self, source: models.Source) -> StateMap:
         if source == "local":
@@ -92,22 +109,29 @@ def _ctx(request: Request) -> ApiContext:
 Ctx = Annotated[ApiContext, Depends(_ctx)]
 
 
-def _authenticate(ctx: ApiContext, creds: HTTPAuthorizationCredentials | None) -> Principal:
-    principal = ctx.authority.role_of(creds.credentials if creds else None)
-    if principal is None:
+def _authenticate(ctx: ApiContext, request: Request) -> Principal:
+    """The bearer token's principal, else the session cookie's (the guard has already
+    required the CSRF header on a cookie-authenticated write)."""
+    caller = identify(
+        ctx.authority,
+        ctx.sessions,
+        request.headers.get("authorization"),
+        request.headers.get("cookie"),
+    )
+    if caller is None:
         raise HTTPException(401, "missing or unknown bearer token", {"WWW-Authenticate": "Bearer"})
-    return principal
+    return caller.principal
 
 
-def viewer(ctx: Ctx, creds: Credentials) -> Principal:
-    """Any valid token."""
-    return _authenticate(ctx, creds)
+def viewer(request: Request, ctx: Ctx, creds: Credentials) -> Principal:
+    """Any valid token or session (`creds` documents the bearer scheme in OpenAPI)."""
+    return _authenticate(ctx, request)
 
 
 async def operator(request: Request, ctx: Ctx, creds: Credentials) -> Principal:
-    """An operator token; refused attempts are audited too."""
+    """An operator token or session; refused attempts are audited too."""
     try:
-        principal = _authenticate(ctx, creds)
+        principal = _authenticate(ctx, request)
     except HTTPException:
         await _audit(ctx, "anonymous", request, "denied:401", {})
         raise
@@ -160,14 +184,24 @@ def create_app(ctx: ApiContext) -> FastAPI:
     )
     app.state.q2c = ctx
     _probes(app)
+    _session(app)
     _reads(app)
+    _consoles(app)
     _actions(app)
+    _bulk(app)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
         @app.get("/", include_in_schema=False)
         def index() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
+
+        @app.get("/page/config", response_model=models.PageConfig, include_in_schema=False)
+        def page_config(ctx: Ctx) -> models.PageConfig:
+            """What the sign-in form says before anyone signs in (no token needed)."""
+            if not ctx.authority.empty:
+                return models.PageConfig(tokens_configured=True, message=None)
+            return models.PageConfig(tokens_configured=False, message=NO_TOKENS)
 
     return app
 
@@ -301,9 +335,18 @@ def _reads(app: FastAPI) -> None:
         tags=["read"],
     )
     async def exceptions(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
-        """Sagas in `exception`, oldest first, with their reason and age."""
+        """Sagas in `exception`, oldest first, with their reason, age, owner and notes."""
         items = exception_items(await ctx.read(source), ctx.clock())
-        return {"source": source, "items": [i.to_json() for i in items]}
+        try:
+            notes = await ctx.operations.exception_notes()
+        except Exception as exc:  # the queue itself comes from the states: still show it
+            log.warning("reading exception notes failed: %s", type(exc).__name__)
+            notes = None
+        out = []
+        for item in items:
+            mine = (notes or {}).get(item.saga_key, [])
+            out.append({**item.to_json(), "notes": mine, "owner": views.owner_of(mine)})
+        return {"source": source, "items": out, "notes_read": notes is not None}
 
     @app.get(
         f"{API}/dlq",
@@ -374,3 +417,160 @@ def _resolve_route(app: FastAPI, action: ExceptionAction, doc: str, errors: Resp
             await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", params)
             raise HTTPException(503, f"{action} failed: Kafka unavailable") from exc
         return {"saga_key": saga_key, **result}
+
+
+def _session(app: FastAPI) -> None:
+    @app.post(f"{API}/session", response_model=models.Whoami, responses=UNAUTHORIZED, tags=["read"])
+    def sign_in(request: Request, response: Response, ctx: Ctx, who: Viewer) -> models.Whoami:
+        """Sign in with the token as bearer: answers with an HttpOnly, SameSite=Strict session
+        cookie, so the page never keeps the token itself (nor puts it in a URL)."""
+        session_id = ctx.sessions.open(who)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session_id,
+            max_age=int(ctx.sessions.ttl_s),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+        return models.Whoami(role=who.role.name.lower(), actor=who.name)
+
+    @app.post(f"{API}/session/end", status_code=204, responses=UNAUTHORIZED, tags=["read"])
+    def sign_out(request: Request, ctx: Ctx, who: Viewer) -> Response:
+        """End the session of the cookie sent."""
+        ctx.sessions.close(cookie_value(request.headers.get("cookie")))
+        response = Response(status_code=204)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+
+def _consoles(app: FastAPI) -> None:
+    errors: Responses = {**UNAUTHORIZED, **UNAVAILABLE}
+
+    @app.get(f"{API}/finance", response_model=models.FinanceView, responses=errors, tags=["read"])
+    async def finance_view(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
+        """Invoiced, paid, outstanding and overdue per currency and legal entity; invoices per
+        deal; revenue recognised; cycle-time histograms; activation SLA breaches per day."""
+        states = await ctx.read(source)
+        return {"source": source, **finance.finance(states, ctx.clock())}
+
+    @app.get(
+        f"{API}/operations", response_model=models.OperationsView, responses=errors, tags=["read"]
+    )
+    async def operations_view(
+        ctx: Ctx, who: Viewer, source: SourceParam = "local"
+    ) -> dict[str, Any]:
+        """Stuck sagas (longer in their state than expected), the aging of unfinished deals,
+        consumer lag and throughput."""
+        states = await ctx.read(source)
+        now = ctx.clock()
+        return {
+            "source": source,
+            "stuck": console.stuck(states, now),
+            "aging": console.aging(states, now),
+            "throughput": ctx.throughput.read(),
+        }
+
+    @app.get(
+        f"{API}/deals/{{saga_key}}/timeline",
+        response_model=models.TimelineView,
+        responses={**errors, **NOT_FOUND},
+        tags=["read"],
+    )
+    async def deal_timeline(
+        ctx: Ctx, who: Viewer, saga_key: SagaKey, source: SourceParam = "local"
+    ) -> dict[str, Any]:
+        """One deal end to end: events, status changes, commands with idempotency keys,
+        timers and parked events of every saga of the key, and the platform ids."""
+        found = views.sagas_of_key(await ctx.read(source), saga_key)
+        if not found:
+            raise HTTPException(404, f"no saga with key {saga_key!r} ({source})")
+        commands: list[timeline.CommandSeen] | None
+        try:
+            commands = await ctx.operations.commands_of(saga_key)
+        except Exception as exc:  # the states still make a timeline; the page says what is missing
+            log.warning("reading commands failed: %s", type(exc).__name__)
+            commands = None
+        return {"source": source, **timeline.timeline(saga_key, found, commands)}
+
+
+def _bulk(app: FastAPI) -> None:
+    errors: Responses = {**UNAUTHORIZED, **FORBIDDEN, **UNAVAILABLE, **BAD_BODY}
+
+    @app.post(
+        f"{API}/exceptions/bulk",
+        response_model=models.BulkResolveResult,
+        responses=errors,
+        tags=["operate"],
+    )
+    async def bulk_resolve(
+        request: Request, ctx: Ctx, who: Operator, body: models.BulkResolveRequest
+    ) -> dict[str, Any]:
+        """Retry or cancel several sagas in `exception`; `dry_run` (the default) says what
+        each would do and sends nothing (operators only; each request audited)."""
+        states = await ctx.read("changelog")
+        items = []
+        for key in dict.fromkeys(body.keys):
+            try:
+                in_exception(states, key)
+            except NotInException as exc:
+                outcome = "not-found" if exc.state is None else "conflict"
+                items.append({"saga_key": key, "outcome": outcome, "detail": str(exc)})
+                continue
+            if body.dry_run:
+                items.append({"saga_key": key, "outcome": f"would-{body.action}"})
+                continue
+            try:
+                await ctx.operations.resolve(body.action, key, states, who.name, body.reason)
+            except Exception as exc:
+                await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", {"key": key})
+                items.append({"saga_key": key, "outcome": "failed", "detail": "Kafka unavailable"})
+                continue
+            items.append({"saga_key": key, "outcome": "requested"})
+        return {"action": body.action, "dry_run": body.dry_run, "items": items}
+
+    @app.post(
+        f"{API}/dlq/replay/bulk",
+        response_model=models.ReplayBulkResult,
+        responses=errors,
+        tags=["operate"],
+    )
+    async def bulk_replay(
+        request: Request, ctx: Ctx, who: Operator, body: models.BulkReplayRequest
+    ) -> dict[str, Any]:
+        """Replay every dead letter of a topic and error class; `dry_run` (the default) lists
+        what would be replayed and sends nothing (operators only; audited)."""
+        try:
+            return await ctx.operations.replay_matching(
+                body.topic, body.error_class, who.name, dry_run=body.dry_run
+            )
+        except Exception as exc:
+            await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", body.model_dump())
+            raise HTTPException(503, "replay failed: Kafka unavailable") from exc
+
+    @app.post(
+        f"{API}/exceptions/{{saga_key}}/note",
+        response_model=models.NoteResult,
+        responses=errors,
+        tags=["operate"],
+    )
+    async def note(
+        ctx: Ctx, who: Operator, saga_key: SagaKey, body: models.NoteRequest
+    ) -> dict[str, Any]:
+        """Leave a note on a saga's exception, optionally naming its new owner (operators
+        only; kept on the audit topic, which is where the page reads notes from)."""
+        record = AuditRecord(
+            action=NOTE_ACTION,
+            action_id=new_action_id("exceptions-note"),
+            by=who.name,
+            at=now_utc(),
+            target=saga_key,
+            details={"note": body.note, "owner": body.owner},
+            via="api",
+        )
+        try:
+            await ctx.operations.audit(record)
+        except Exception as exc:
+            raise HTTPException(503, "audit log unavailable") from exc
+        return {"saga_key": saga_key, "noted": True}

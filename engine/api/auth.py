@@ -1,4 +1,5 @@
-"""Bearer-token roles: a viewer reads, an operator also replays and resolves.
+"""Bearer-token roles (a viewer reads, an operator also replays and resolves), and the status
+page's sign-in sessions.
 
 Tokens are held only as SHA-256 digests: a configured entry is either a token or its digest
 written `sha256:<64 hex>` (so a token file need not hold the secret itself). A presented
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -83,3 +87,96 @@ class TokenAuthority:
             if hmac.compare_digest(known, given) and (found is None or role > found):
                 found = role
         return None if found is None else Principal(found, given.hex()[:12])
+
+
+SESSION_COOKIE = "q2c_session"
+# Unsafe methods authenticated by the cookie must carry this header: a cross-site form cannot
+# set it, and a cross-origin fetch that sets it needs a CORS preflight this API never grants.
+CSRF_HEADER = "x-q2c-request"
+SESSION_TTL_S = 8 * 3600.0
+MAX_SESSIONS = 10_000
+
+
+class Sessions:
+    """Sign-in sessions of the status page: an opaque random id (the cookie) -> principal.
+
+    The token itself is never stored or sent back; a session lives `ttl_s` seconds from
+    sign-in, in this process only (a restart signs everyone out), at most `limit` at a time
+    (the oldest are dropped).
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        ttl_s: float = SESSION_TTL_S,
+        limit: int = MAX_SESSIONS,
+    ) -> None:
+        self._clock = clock
+        self.ttl_s = ttl_s
+        self._limit = limit
+        self._open: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+
+    def open(self, principal: Principal) -> str:
+        """A new session for `principal`; the returned id goes into the cookie only."""
+        session_id = secrets.token_urlsafe(32)
+        self._open[digest(session_id)] = (principal, self._clock() + self.ttl_s)
+        while len(self._open) > self._limit:
+            self._open.popitem(last=False)
+        return session_id
+
+    def principal(self, session_id: str | None) -> Principal | None:
+        """Who holds this session, or None when it is unknown or expired."""
+        if not session_id:
+            return None
+        key = digest(session_id)
+        found = self._open.get(key)
+        if found is None:
+            return None
+        principal, expires = found
+        if self._clock() >= expires:
+            del self._open[key]
+            return None
+        return principal
+
+    def close(self, session_id: str | None) -> None:
+        """Sign out (nothing happens for an unknown id)."""
+        if session_id:
+            self._open.pop(digest(session_id), None)
+
+
+def cookie_value(cookie_header: str | None, name: str = SESSION_COOKIE) -> str | None:
+    """The value of cookie `name` in a `Cookie:` header, if present."""
+    if not cookie_header:
+        return None
+    for part in cookie_header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated request: who, and whether by a session cookie (then unsafe methods
+    need the CSRF header)."""
+
+    principal: Principal
+    by_cookie: bool
+
+
+def identify(
+    authority: TokenAuthority,
+    sessions: Sessions,
+    authorization: str | None,
+    cookie_header: str | None,
+) -> Caller | None:
+    """The caller of a request from its `Authorization: Bearer` header, else its session
+    cookie; None when neither is valid. A bearer header, when present, decides alone."""
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        found = authority.role_of(token.strip())
+        return None if found is None else Caller(found, by_cookie=False)
+    found = sessions.principal(cookie_value(cookie_header))
+    return None if found is None else Caller(found, by_cookie=True)

@@ -16,10 +16,12 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.api.auth import Role, TokenAuthority
+from engine.api.auth import CSRF_HEADER, Role, Sessions, TokenAuthority, identify
 from engine.api.refusals import RefusalLedger
 
 API_PREFIX = "/api/"
+# Signing in (POST, with the token as bearer) and out (POST .../end) are not operator actions.
+SESSION_PATHS = frozenset({"/api/v1/session", "/api/v1/session/end"})
 # The status page and the API: same origin only, no framing, no plugins, no inline script.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -103,11 +105,10 @@ class Deadline:
                 )
 
 
-def _bearer(scope: Scope) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
+        if key == name:
+            return str(value.decode("latin-1"))
     return None
 
 
@@ -120,23 +121,37 @@ def _route(scope: Scope) -> str:
 
 _KNOWN_SEGMENTS = frozenset(
     {"", "api", "v1", "whoami", "overview", "sagas", "deals", "invoices", "exceptions", "dlq"}
-    | {"replay", "retry", "cancel"}
+    | {
+        "replay",
+        "retry",
+        "cancel",
+        "session",
+        "end",
+        "finance",
+        "operations",
+        "timeline",
+        "bulk",
+        "note",
+    }
 )
 
 
 class AuthGate:
-    """Refuses /api calls without a valid token (401), a viewer's writes (403), and a client
-    that failed authentication too often (429), before the body is read."""
+    """Refuses /api calls without a valid token or session (401), a viewer's writes (403), a
+    cookie-authenticated write without the CSRF header (403), and a client that failed
+    authentication too often (429), before the body is read."""
 
     def __init__(
         self,
         app: ASGIApp,
         authority: TokenAuthority,
+        sessions: Sessions,
         ledger: RefusalLedger,
         failures_per_minute: int,
     ) -> None:
         self.app = app
         self.authority = authority
+        self.sessions = sessions
         self.ledger = ledger
         self.failures_per_minute = failures_per_minute
         self._failures: OrderedDict[str, AsyncLimiter] = OrderedDict()
@@ -158,8 +173,13 @@ class AuthGate:
             self.ledger.refuse("rate_limited", _route(scope))
             await _problem(send, 429, "too many failed authentications", [(b"retry-after", b"60")])
             return
-        principal = self.authority.role_of(_bearer(scope))
-        if principal is None:
+        caller = identify(
+            self.authority,
+            self.sessions,
+            _header(scope, b"authorization"),
+            _header(scope, b"cookie"),
+        )
+        if caller is None:
             limiter = self._limiter(client)
             if limiter.has_capacity():
                 await limiter.acquire()  # immediate: there is capacity
@@ -168,7 +188,12 @@ class AuthGate:
                 send, 401, "missing or unknown bearer token", [(b"www-authenticate", b"Bearer")]
             )
             return
-        if scope["method"] not in ("GET", "HEAD") and principal.role < Role.OPERATOR:
+        unsafe = scope["method"] not in ("GET", "HEAD")
+        if unsafe and caller.by_cookie and _header(scope, CSRF_HEADER.encode()) is None:
+            self.ledger.refuse("forbidden", _route(scope))
+            await _problem(send, 403, f"a signed-in write needs the {CSRF_HEADER} header", [])
+            return
+        if unsafe and scope["path"] not in SESSION_PATHS and caller.principal.role < Role.OPERATOR:
             self.ledger.refuse("forbidden", _route(scope))
             await _problem(send, 403, "operator role required", [])
             return
@@ -225,6 +250,7 @@ def guarded(
     app: ASGIApp,
     *,
     authority: TokenAuthority,
+    sessions: Sessions,
     ledger: RefusalLedger,
     max_body: int,
     deadline_s: float,
@@ -232,5 +258,5 @@ def guarded(
 ) -> Any:
     """`app` behind every layer of this module."""
     inner = BodyLimit(app, max_body, ledger)
-    gate = AuthGate(inner, authority, ledger, failures_per_minute)
+    gate = AuthGate(inner, authority, sessions, ledger, failures_per_minute)
     return SecurityHeaders(Deadline(gate, deadline_s))

@@ -31,6 +31,7 @@ def harden(app: FastAPI, api: ApiSettings) -> tuple[Any, RefusalLedger]:
     served = guarded(
         app,
         authority=ctx.authority,
+        sessions=ctx.sessions,
         ledger=ledger,
         max_body=api.api_max_body_bytes,
         deadline_s=api.api_deadline_s,

@@ -11,19 +11,24 @@ import asyncio
 from typing import Any, Protocol
 
 from engine.api import views
+from engine.api.timeline import CommandSeen
+from engine.codec import decode
+from engine.contracts import COMMAND_TARGETS
 from engine.dlq.filters import DlqFilter
 from engine.dlq.plan import full_topic
 from engine.dlq.records import format_ref
 from engine.dlq.replay import load_matching, replay
 from engine.exceptions_queue.actions import ExceptionAction, States, request
-from engine.kafka.client import Producer
+from engine.kafka.client import Producer, read_partition, topic_partitions
 from engine.kafka.connection import client_options
+from engine.kafka.records import InRecord
 from engine.ops.audit import AuditRecord
-from engine.ops.store import write_audit
+from engine.ops.store import read_audit, write_audit
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
 
 VIA = "api"
+NOTE_ACTION = "exceptions.note"
 
 
 class Operations(Protocol):
@@ -39,11 +44,26 @@ class Operations(Protocol):
         """Re-send one dead letter (logical topic name), audited; None when there is none."""
         ...
 
+    async def replay_matching(
+        self, topic: str | None, error_class: str | None, actor: str, *, dry_run: bool
+    ) -> dict[str, Any]:
+        """Replay (or, dry run, list) every dead letter of `topic` with `error_class`."""
+        ...
+
     async def resolve(
         self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
         """`retry` or `cancel` the saga, audited; `NotInException` when it is not in
         `exception` in `states` (a changelog read)."""
+        ...
+
+    async def commands_of(self, saga_key: str) -> list[CommandSeen]:
+        """The commands sent for `saga_key`, read from the command topics."""
+        ...
+
+    async def exception_notes(self) -> dict[str, list[dict[str, Any]]]:
+        """Notes operators left on sagas in exception (the audit trail's `exceptions.note`
+        records), oldest first, by saga key."""
         ...
 
     async def audit(self, record: AuditRecord) -> None:
@@ -91,6 +111,20 @@ class KafkaOperations:
             "offset": sent.offset,
         }
 
+    async def replay_matching(
+        self, topic: str | None, error_class: str | None, actor: str, *, dry_run: bool
+    ) -> dict[str, Any]:
+        topics = (full_topic(self.settings.topic_prefix, topic),) if topic else ()
+        flt = DlqFilter(topics=topics, error=error_class)
+        result = await replay(self.settings, flt, by=actor, via=VIA, dry_run=dry_run)
+        return {
+            "replay_id": result.replay_id,
+            "status": result.status,
+            "matched": result.matched,
+            "replayed": result.replayed,
+            "records": [views.dead_letter(d, self.names) for d in result.records],
+        }
+
     async def resolve(
         self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
@@ -98,6 +132,42 @@ class KafkaOperations:
             self.settings, action, saga_key, by=actor, reason=reason, via=VIA, states=states
         )
         return {"requested": result.event_type, "attempt": result.attempt, "offset": result.offset}
+
+    async def commands_of(self, saga_key: str) -> list[CommandSeen]:
+        topics = sorted({self.names.commands(t) for t in COMMAND_TARGETS.values()})
+        wanted = saga_key.encode()
+        found: list[InRecord] = []
+
+        def keep(rec: InRecord) -> None:
+            if rec.key == wanted:
+                found.append(rec)
+
+        parts = await topic_partitions(self._options, topics)
+        if parts:
+            await read_partition(self._options, parts, keep, idle_timeout_s=5.0)
+        out = []
+        for rec in found:
+            model: Any = decode(
+                rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset
+            )
+            header = model.header
+            out.append(
+                CommandSeen(
+                    command_type=header.command_type,
+                    command_id=header.command_id,
+                    idempotency_key=header.idempotency_key,
+                    causation_id=header.causation_id,
+                    issued_at=header.issued_at,
+                    topic=self.names.logical(rec.topic),
+                    partition=rec.partition,
+                    offset=rec.offset,
+                )
+            )
+        return out
+
+    async def exception_notes(self) -> dict[str, list[dict[str, Any]]]:
+        records = await read_audit(self._options, self.settings.topic_prefix)
+        return views.notes_by_key(records, NOTE_ACTION)
 
     async def audit(self, record: AuditRecord) -> None:
         await write_audit(

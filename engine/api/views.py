@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.dlq.filters import group_counts
 from engine.dlq.records import DeadLetter
+from engine.ops.audit import AuditRecord
 from engine.runtime.names import TopicNames
 from engine.runtime.store import StoreKey
 from engine.saga.hooks import SagaView, jsonable
@@ -217,3 +218,29 @@ def dlq_summary(letters: list[DeadLetter], names: TopicNames) -> dict[str, Any]:
         "by_error": [{"topic": t, "error_class": e, "count": n} for t, e, n in by_error],
         "recent": [dead_letter(d, names) for d in recent],
     }
+
+
+def notes_by_key(records: Iterable[AuditRecord], action: str) -> dict[str, list[dict[str, Any]]]:
+    """Operators' notes on sagas (audit records of `action`), oldest first, by saga key; each
+    note may name a new owner of the saga's exception."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(records, key=lambda r: r.at):
+        if r.action != action or r.outcome != "done":
+            continue
+        out.setdefault(r.target, []).append(
+            {
+                "by": r.by,
+                "at": r.at.isoformat(),
+                "text": str(r.details.get("note", "")),
+                "owner": r.details.get("owner"),
+            }
+        )
+    return out
+
+
+def owner_of(notes: list[dict[str, Any]]) -> str | None:
+    """The owner the latest note that named one set."""
+    for note in reversed(notes):
+        if note.get("owner"):
+            return str(note["owner"])
+    return None

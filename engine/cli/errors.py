@@ -18,6 +18,9 @@ from typing import Any
 import typer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pydantic import ValidationError
+
+# Typer 0.2x vendors click; `typer.BadParameter` is this module's class too.
+from typer._click.exceptions import UsageError
 from typer.core import TyperGroup
 
 from engine.cli.environment import warn_unknown_variables
@@ -128,6 +131,21 @@ def set_debug(value: bool) -> None:
     _debug_flag = value
 
 
+def usage_line(exc: UsageError) -> str:
+    """Click's usage error as one line naming the help to read (click prints the usage, a
+    hint and a boxed message: three lines or more)."""
+    message = one_line(exc.format_message()).rstrip(".")
+    if exc.ctx is None:
+        return message
+    return f"{message} (see `{exc.ctx.command_path} --help`)"
+
+
+def usage_exit(exc: UsageError) -> typer.Exit:
+    """Print `exc` as one line and give the exit to raise (code 2, as click's own)."""
+    typer.echo(f"error: {usage_line(exc)}", err=True)
+    return typer.Exit(int(ExitCode.USAGE))
+
+
 def report(exc: BaseException) -> ExitCode:
     """Print the one line for `exc` (and its traceback when debugging); re-raise a bug."""
     failure = describe(exc)
@@ -151,6 +169,13 @@ class GuardedGroup(TyperGroup):
     CliRunner see exactly what a user sees.
     """
 
+    def make_context(self, info_name: str | None, args: list[str], *a: Any, **kw: Any) -> Any:
+        """The root's own options and the command name are parsed here (`q2c --bogus`)."""
+        try:
+            return super().make_context(info_name, args, *a, **kw)
+        except UsageError as exc:
+            raise usage_exit(exc) from None
+
     # `ctx` is the click Context of typer's private vendored click, hence Any.
     def invoke(self, ctx: Any) -> Any:
         warn_unknown_variables(os.environ)
@@ -162,6 +187,8 @@ class GuardedGroup(TyperGroup):
             client.setLevel(logging.CRITICAL)
         try:
             return super().invoke(ctx)
+        except UsageError as exc:  # a subcommand's arguments: `q2c sagas show` (no key)
+            raise usage_exit(exc) from None
         except Exception as exc:  # `report` re-raises what it does not know
             raise typer.Exit(int(report(exc))) from None
         finally:

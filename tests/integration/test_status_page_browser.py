@@ -1,5 +1,8 @@
-"""The status page in real headless Chromium after a demo-sized run (20 deals): the counts are
-right and a saga's timeline opens. Saves a screenshot under artifacts/."""
+"""The console in real headless Chromium against a running engine after a demo-sized run (20
+deals completing, 2 deals in exception, 1 dead letter): sign-in without a URL token, every
+panel shows the counts the API returns, nothing overflows its card at 1024 and 1400 px, a deal's
+timeline opens in place and scrolls into view (also deep-linked), a viewer sees no operator
+controls and an operator's bulk action previews without sending. Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
@@ -9,10 +12,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.kafka.client import Producer
+from engine.kafka.connection import client_options
+from engine.kafka.records import OutRecord
+from engine.runtime.names import TopicNames
+from engine.workload.histories import HistoryOptions, deal_history
 from tests.integration.observability_support import (
+    OPERATOR,
     VIEWER,
     EngineThread,
     all_completed,
@@ -22,7 +32,10 @@ from tests.integration.observability_support import (
 
 pytestmark = pytest.mark.kafka
 DEALS = deals(20, "WEB")
+# Deals whose accounts are not in master data: their validation fails, they wait in exception.
+ORPHANS = ["WEB-X01", "WEB-X02"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+WIDTHS = (1024, 1400)
 CHROME_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -33,8 +46,23 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
-    "--window-size=1400,1800",
+    "--window-size=1400,1000",
 )
+# Every element that sticks out of its card, at the current width (empty: none does).
+OVERFLOWS_JS = """
+const out = [];
+for (const card of document.querySelectorAll('main:not([hidden]) .card')) {
+  if (card.offsetParent === null) continue;
+  const box = card.getBoundingClientRect();
+  if (card.scrollWidth > card.clientWidth + 1) out.push(card.id + ' scrolls: ' + card.scrollWidth + ' > ' + card.clientWidth);
+  for (const e of card.querySelectorAll('table, canvas, .uplot, button, input, select, li, p, dl')) {
+    if (e.offsetParent === null) continue;
+    const r = e.getBoundingClientRect();
+    if (r.right > box.right + 1 || r.left < box.left - 1) out.push(card.id + ' > ' + e.tagName + (e.id ? '#' + e.id : '') + ': ' + Math.round(r.left) + '..' + Math.round(r.right) + ' outside ' + Math.round(box.left) + '..' + Math.round(box.right));
+  }
+}
+return out;
+"""
 
 
 def browser_binaries() -> tuple[str, str]:
@@ -48,22 +76,45 @@ def browser_binaries() -> tuple[str, str]:
     return chromium, driver
 
 
+def publish_dead_letter(engine: EngineThread) -> None:
+    """Bytes no codec can read, on CRM's inbound topic: the worker dead-letters them."""
+    assert engine.settings is not None
+    settings = engine.settings
+
+    async def _send() -> None:
+        producer = Producer(client_options(settings), client_id="it-garbage")
+        await producer.start()
+        try:
+            topic = TopicNames(settings.topic_prefix).events("crm")
+            await producer.send_and_wait(OutRecord(topic, b"WEB-GARBAGE", b"\x00not avro"))
+        finally:
+            await producer.stop()
+
+    engine.call(_send())
+
+
 @pytest.fixture(scope="module")
 def engine(kafka_bootstrap: str) -> Iterator[EngineThread]:
     thread = EngineThread(kafka_bootstrap)
     try:
         thread.start()
         master, history = demo_events(DEALS)
+        orphans = [e for d in ORPHANS for e in deal_history(d, HistoryOptions(milestones=2))]
         thread.publish(master)
-        thread.publish(history)
+        thread.publish(history + orphans)
+        publish_dead_letter(thread)
         thread.wait_for("/api/v1/overview", all_completed(len(DEALS)), timeout_s=150)
+        thread.wait_for(
+            "/api/v1/exceptions", lambda b: len(b["items"]) == len(ORPHANS), timeout_s=60
+        )
+        thread.wait_for("/api/v1/dlq", lambda b: b["total"] >= 1, timeout_s=60)
         yield thread
     finally:
         thread.stop()
 
 
 @pytest.fixture
-def driver() -> Iterator[object]:
+def driver() -> Iterator[Any]:
     chromium, chromedriver = browser_binaries()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -72,6 +123,7 @@ def driver() -> Iterator[object]:
     options.binary_location = chromium
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     profile = tempfile.mkdtemp(prefix="q2c-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
     browser = webdriver.Chrome(service=Service(chromedriver), options=options)
@@ -86,44 +138,179 @@ def driver() -> Iterator[object]:
 def wait_until(check: Callable[[], bool], timeout_s: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if check():
-            return True
+        try:
+            if check():
+                return True
+        except Exception:  # an element not rendered yet
+            pass
         time.sleep(0.2)
     return check()
 
 
-def test_status_page_shows_the_run_and_a_timeline(engine: EngineThread, driver: object) -> None:
+def css(driver: Any, selector: str) -> list[Any]:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.remote.webdriver import WebDriver
 
-    assert isinstance(driver, WebDriver)
-    driver.get(f"{engine.base}/?token={VIEWER}")
-    text = lambda css: driver.find_element(By.CSS_SELECTOR, css).text  # noqa: E731
-    assert wait_until(lambda: text("#total-deals") == str(len(DEALS))), text("#status")
-    completed = driver.find_element(
-        By.CSS_SELECTOR, '#by-state tr[data-type="quote-to-cash"][data-state="completed"] td.num'
-    )
-    assert completed.text == str(len(DEALS))
-    funnel = {
-        row.get_attribute("data-stage"): row.find_element(By.CSS_SELECTOR, "span.num").text
-        for row in driver.find_elements(By.CSS_SELECTOR, "#funnel .bar")
-    }
-    assert funnel["closed_won"] == funnel["completed"] == str(len(DEALS))
-    cycles = driver.find_element(By.CSS_SELECTOR, '#cycles tr[data-cycle="invoice_to_payment"]')
-    assert cycles.find_elements(By.TAG_NAME, "td")[1].text == str(2 * len(DEALS))
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
-    assert wait_until(lambda: bool(driver.find_elements(By.CSS_SELECTOR, "#saga-list a.key")))
-    link = driver.find_element(By.CSS_SELECTOR, f'#saga-list a.key[data-key="{DEALS[0]}"]')
-    link.click()
-    assert wait_until(lambda: driver.find_element(By.ID, "timeline").is_displayed())
-    assert text("#timeline-key") == DEALS[0]
-    entries = driver.find_elements(By.CSS_SELECTOR, '#timeline .saga[data-type="quote-to-cash"] li')
-    assert any("closed-won" in e.text for e in entries)
-    # Which event completes the deal depends on arrival order (early events are parked).
-    assert any("→ completed" in e.text for e in entries)
-    assert wait_until(lambda: text("#dlq-total") == "0")
 
+def text(driver: Any, selector: str) -> str:
+    return str(css(driver, selector)[0].text)
+
+
+def sign_in(driver: Any, engine: EngineThread, token: str, path: str = "/") -> None:
+    driver.get(engine.base + path)
+    assert wait_until(lambda: css(driver, "#token")[0].is_displayed())
+    css(driver, "#token")[0].send_keys(token)
+    css(driver, "#signin-submit")[0].click()
+    assert wait_until(lambda: css(driver, "#who")[0].is_displayed()), text(driver, "#signin-msg")
+    assert not css(driver, "#signin")[0].is_displayed()
+
+
+def viewport(driver: Any, width: int) -> None:
+    driver.set_window_size(width, 1000)
+    # Headless windows have no frame: the layout viewport is the window's width.
+    assert wait_until(lambda: abs(driver.execute_script("return window.innerWidth") - width) < 20)
+
+
+def shoot(driver: Any, name: str) -> Path:
+    """A screenshot of the whole page at the current width."""
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "status-page.png"
+    shot = ARTIFACTS / name
+    width = driver.execute_script("return window.innerWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(height, 6000))
+    driver.execute_script("window.scrollTo(0, 0)")
     assert driver.save_screenshot(str(shot))
+    driver.set_window_size(width, 1000)
     print(f"status page screenshot: {shot}")
+    return shot
+
+
+def csp_violations(driver: Any) -> list[str]:
+    return [
+        e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]
+    ]
+
+
+def test_viewer_console_matches_the_api_at_both_widths(engine: EngineThread, driver: Any) -> None:
+    sign_in(driver, engine, VIEWER)
+    assert VIEWER not in driver.current_url
+    (session,) = [c for c in driver.get_cookies() if c["name"] == "q2c_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert VIEWER not in session["value"]
+
+    over = engine.get("/api/v1/overview")
+    assert wait_until(lambda: text(driver, "#total-deals") == str(len(DEALS) + len(ORPHANS)))
+    assert text(driver, "#total-sagas") == str(over["sagas"])
+    for state, n in over["by_state"]["quote-to-cash"].items():
+        row = css(driver, f'#by-state tr[data-type="quote-to-cash"][data-state="{state}"] td.num')
+        assert row[0].text == str(n)
+    funnel = {
+        b.get_attribute("data-stage"): b.find_element("css selector", "span.num").text
+        for b in css(driver, "#funnel .bar")
+    }
+    assert funnel == {f["stage"]: str(f["count"]) for f in over["funnel"]}
+    exceptions = engine.get("/api/v1/exceptions")["items"]
+    assert text(driver, "#exceptions-total") == str(len(exceptions)) == str(len(ORPHANS))
+    assert {r.get_attribute("data-key") for r in css(driver, "#exceptions-table tbody tr")} == set(
+        ORPHANS
+    )
+    ops = engine.get("/api/v1/operations")
+    assert text(driver, "#stuck-total") == str(len(ops["stuck"]))
+    assert css(driver, "#chart-aging canvas")
+    aging = [
+        int(r.find_elements("css selector", "td")[2].get_attribute("textContent"))
+        for r in css(driver, "#aging-table tbody tr")
+    ]
+    assert aging == ops["aging"]["exception"]["counts"] and sum(aging) == len(ORPHANS)
+    assert text(driver, "#events-total").isdigit()
+    dlq = engine.get("/api/v1/dlq")
+    assert wait_until(lambda: text(driver, "#dlq-total") == str(dlq["total"]))
+    assert len(css(driver, "#dlq-errors-table tbody tr")) == len(dlq["by_error"])
+    # A viewer is shown no operator control at all (not disabled ones: none).
+    assert css(driver, "button.op, input.pick, #bulk *") == []
+
+    for width in WIDTHS:
+        viewport(driver, width)
+        driver.get(engine.base + "/#/ops")
+        assert wait_until(lambda: text(driver, "#dlq-total") == str(dlq["total"]))
+        assert driver.execute_script(OVERFLOWS_JS) == []
+        shoot(driver, f"status-page-operations-{width}.png")
+
+    fin = engine.get("/api/v1/finance")
+    for width in WIDTHS:
+        viewport(driver, width)
+        driver.get(engine.base + "/#/finance")
+        assert wait_until(lambda: len(css(driver, "#money-table tbody tr")) == len(fin["totals"]))
+        assert wait_until(lambda: len(css(driver, "#view-finance .chart canvas")) == 3)
+        for row in fin["totals"]:
+            cells = css(
+                driver,
+                f'#money-table tr[data-currency="{row["currency"]}"][data-entity="{row["legal_entity"]}"] td',
+            )
+            assert cells[2].text == str(row["deals"]) and cells[3].text == str(row["invoices"])
+        pills = {
+            p.get_attribute("data-billing"): p.text for p in css(driver, "#billing-status .pill")
+        }
+        assert pills == {k: f"{k}: {n}" for k, n in fin["billing"].items()}
+        assert fin["billing"].get("all paid") == len(DEALS)
+        assert len(css(driver, "#deal-money-table tbody tr")) == len(fin["deals"])
+        assert driver.execute_script(OVERFLOWS_JS) == []
+        shoot(driver, f"status-page-finance-{width}.png")
+    assert csp_violations(driver) == []
+
+
+def test_timeline_opens_in_place_and_deep_links(engine: EngineThread, driver: Any) -> None:
+    sign_in(driver, engine, VIEWER, "/#/deal")
+    viewport(driver, 1024)
+    last = DEALS[-1]
+    assert wait_until(lambda: bool(css(driver, f'#saga-list-table a.key[data-key="{last}"]')))
+    link = css(driver, f'#saga-list-table a.key[data-key="{last}"]')[0]
+    driver.execute_script("arguments[0].scrollIntoView()", link)
+    link.click()
+    assert wait_until(lambda: text(driver, "#timeline-key") == last)
+    assert last in driver.current_url  # deep-linkable: the URL names the deal
+    in_view = "const r = arguments[0].getBoundingClientRect(); return r.top >= -1 && r.top < window.innerHeight;"
+    timeline = css(driver, "#timeline")[0]
+    assert wait_until(lambda: driver.execute_script(in_view, timeline))
+    api = engine.get(f"/api/v1/deals/{last}/timeline")
+    assert api["commands_read"] and len(css(driver, "#timeline-body li")) == len(api["entries"])
+    commands = css(driver, '#timeline-body li[data-kind="command"]')
+    assert commands and "idempotency key" in commands[0].text
+    assert {"CRM", "ERP/PSA", "billing"} <= {e.text for e in css(driver, "#timeline-body .sys")}
+    assert len(css(driver, "#platform-ids-table tbody tr")) == len(api["platform_ids"])
+    assert driver.execute_script(OVERFLOWS_JS) == []
+    shoot(driver, "status-page-timeline-1024.png")
+
+    # The link opens straight into the deal, after signing in again in a new page load.
+    driver.get(f"{engine.base}/#/deal/{DEALS[0]}")
+    assert wait_until(lambda: text(driver, "#timeline-key") == DEALS[0])
+    assert driver.execute_script(in_view, css(driver, "#timeline")[0])
+
+
+def test_operator_previews_bulk_actions_without_sending(engine: EngineThread, driver: Any) -> None:
+    sign_in(driver, engine, OPERATOR)
+    assert wait_until(lambda: len(css(driver, "#exceptions-table input.pick")) == len(ORPHANS))
+    assert wait_until(lambda: bool(css(driver, "#dlq-errors-table button.op")))
+    for box in css(driver, "#exceptions-table input.pick"):
+        box.click()
+    reason = css(driver, '#bulk input[aria-label="reason"]')[0]
+    reason.send_keys("browser test preview")
+    css(driver, "#bulk-dry-run")[0].click()
+    assert wait_until(lambda: len(css(driver, "#bulk-result tbody tr")) == len(ORPHANS))
+    assert {
+        r.find_elements("css selector", "td")[1].text for r in css(driver, "#bulk-result tbody tr")
+    } == {"would-retry"}
+    # Nothing was sent: both deals still wait in exception at their first attempt.
+    items = engine.get("/api/v1/exceptions")["items"]
+    assert [i["attempt"] for i in items] == [0] * len(ORPHANS)
+
+    css(driver, "#dlq-errors-table button.op")[0].click()
+    dlq = engine.get("/api/v1/dlq")
+    assert wait_until(lambda: css(driver, "#dlq-preview")[0].is_displayed())
+    assert f"Dry run: {dlq['by_error'][0]['count']} dead letter(s)" in text(
+        driver, "#dlq-preview h3"
+    )
+    assert engine.get("/api/v1/dlq")["total"] == dlq["total"]
+    assert driver.execute_script(OVERFLOWS_JS) == []
+    shoot(driver, "status-page-operator-1400.png")

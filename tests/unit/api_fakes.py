@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from aiokafka.errors import KafkaConnectionError
+
 from engine.api.app import ApiContext, create_app
 from engine.api.auth import TokenAuthority
+from engine.api.operations import NOTE_ACTION
 from engine.api.sources import FixedStates, StateMap
+from engine.api.timeline import CommandSeen
+from engine.api.views import notes_by_key
 from engine.exceptions_queue.actions import ExceptionAction, States, in_exception
 from engine.ops.audit import AuditRecord
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
@@ -48,6 +53,9 @@ class FakeOperations:
     def __init__(self) -> None:
         self.audits: list[dict[str, Any]] = []
         self.calls: list[tuple[str, Any]] = []
+        self.notes: list[AuditRecord] = []
+        self.commands: list[CommandSeen] = []
+        self.commands_fail = False
 
     async def dlq_summary(self) -> dict[str, Any]:
         return {
@@ -89,7 +97,34 @@ class FakeOperations:
         self._audited(actor, f"exceptions.{action}", saga_key, "requested")
         return {"requested": f"exception-{action}-requested", "attempt": attempt, "offset": 1}
 
+    async def replay_matching(
+        self, topic: str | None, error_class: str | None, actor: str, *, dry_run: bool
+    ) -> dict[str, Any]:
+        self.calls.append(("replay_matching", (topic, error_class, dry_run)))
+        recent = (await self.dlq_summary())["recent"]
+        records = [
+            d
+            for d in recent
+            if topic in (None, d["topic"]) and error_class in (None, d["error_class"])
+        ]
+        return {
+            "replay_id": "replay-test",
+            "status": "dry-run" if dry_run else "done",
+            "matched": len(records),
+            "replayed": 0 if dry_run else len(records),
+            "records": records,
+        }
+
+    async def commands_of(self, saga_key: str) -> list[CommandSeen]:
+        if self.commands_fail:
+            raise KafkaConnectionError("down")
+        return [c for c in self.commands if c.idempotency_key.startswith(f"{saga_key}:")]
+
+    async def exception_notes(self) -> dict[str, list[dict[str, Any]]]:
+        return notes_by_key(self.notes, NOTE_ACTION)
+
     async def audit(self, record: AuditRecord) -> None:
+        self.notes.append(record)
         self._audited(record.by, record.action, record.target, record.outcome)
 
     def _audited(self, actor: str, action: str, target: str, outcome: str) -> None:
@@ -99,13 +134,21 @@ class FakeOperations:
         return None
 
 
-def make_app(ops: FakeOperations | None = None, *, ready: bool = True) -> Any:
-    """The real application over fixed states and fake operations."""
+def make_app(
+    ops: FakeOperations | None = None,
+    *,
+    ready: bool = True,
+    states: StateMap | None = None,
+    authority: TokenAuthority | None = None,
+    clock: datetime = CLOCK_NOW,
+) -> Any:
+    """The real application over fixed states (`sample_states()` unless given) and fake
+    operations."""
     ctx = ApiContext(
-        states=FixedStates(sample_states(), ready=ready),
+        states=FixedStates(sample_states() if states is None else states, ready=ready),
         operations=ops or FakeOperations(),
-        authority=TokenAuthority(frozenset({VIEWER}), frozenset({OPERATOR})),
-        clock=lambda: CLOCK_NOW,
+        authority=authority or TokenAuthority(frozenset({VIEWER}), frozenset({OPERATOR})),
+        clock=lambda: clock,
         worker_id="w-test",
         partitions=lambda: [0, 1],
     )

@@ -133,3 +133,35 @@ def test_run_logs_json_unless_a_person_reads_them(
 ) -> None:
     monkeypatch.setattr("sys.stderr.isatty", lambda: tty)
     assert json_logs(fmt, path) is expected
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["sagas", "show"], "error: Missing argument 'key' (see `q2c sagas show --help`)"),
+        (["--bogus"], "error: No such option: --bogus (see `q2c --help`)"),
+        (["nosuch"], "error: No such command 'nosuch' (see `q2c --help`)"),
+        (["sagas", "list", "--state", "x"], "error: No such option: --state"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(args: list[str], wanted: str) -> None:
+    result = CliRunner().invoke(app, args, prog_name="q2c")
+    assert result.exit_code == ExitCode.USAGE
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(wanted)
+
+
+def test_usage_error_of_the_installed_command_is_one_line() -> None:
+    # The console script as a person runs it (typer's rich box would add 4 lines).
+    import subprocess
+    import sys
+
+    q2c = Path(sys.executable).with_name("q2c")
+    done = subprocess.run(
+        [str(q2c), "sagas", "show"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "error: Missing argument 'key' (see `q2c sagas show --help`)"
+    ]
