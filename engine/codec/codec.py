@@ -114,9 +114,9 @@ class Codec:
         (`engine.security.protection`); a field that does not open is a `DecodeError`.
         """
         name, record = self.decode_record(data, topic=topic, partition=partition, offset=offset)
-        sealed = sealed_header(headers)
+        sealed = protection.sealed_header(headers)
         if sealed is not None:
-            record = active().open(name, record, sealed, key, (topic, partition, offset))
+            record = protection.active().open(name, record, sealed, key, (topic, partition, offset))
         model = ALL_MODELS.get(name)
         if model is None:
             raise DecodeError(topic, partition, offset, f"no contract model for {name}")
@@ -160,4 +160,4 @@ def decode(
 
 
 # Imported last: field protection builds on the codec (the hook above calls it lazily).
-from engine.security.protection import active, sealed_header  # noqa: E402
+from engine.security import protection  # noqa: E402

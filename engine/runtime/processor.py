@@ -39,6 +39,7 @@ from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
+from engine.security.protection import active
 
 log = logging.getLogger("q2c.processor")
 
@@ -117,10 +118,19 @@ class Processor:
     def _decode(self, rec: InRecord) -> Any:
         if rec.value is None:
             raise DecodeError(rec.topic, rec.partition, rec.offset, "empty value (tombstone)")
-        return decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+        return decode(
+            rec.value,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            headers=rec.headers,
+            key=rec.key,
+        )
 
     def _forward(self, rec: InRecord, saga_key: str) -> OutRecord:
         headers = tuple((k, v) for k, v in rec.headers if k != SAGA_KEY_HEADER)
+        # Sealed fields are bound to the record key: re-seal them for the saga key.
+        headers = active().rebind(headers, rec.key, saga_key.encode())
         return OutRecord(
             topic=self.names.inbox,
             key=saga_key.encode(),
