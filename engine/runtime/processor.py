@@ -39,7 +39,9 @@ from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
+from engine.security.admission import Admission
 from engine.security.protection import active
+from engine.topics.loader import load_catalog
 
 log = logging.getLogger("q2c.processor")
 
@@ -61,6 +63,9 @@ class Processor:
         self.clock = clock
         self.worker_id = worker_id
         self.correlation = CorrelationTable(names.correlation)
+        self.admission = Admission.from_topics(
+            (t.name, t.value_schemas) for t in load_catalog().topics
+        )
         # Committed outcomes (see engine.runtime.outcomes), for tests, the demo and the API.
         self.counts: Counter[str] = Counter(processed=0, dead_lettered=0, forwarded=0)
 
@@ -91,6 +96,9 @@ class Processor:
             model = self._decode(rec)
             if not isinstance(model, Event):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
+            refused = self.admission.refusal(self.names.logical(rec.topic), model.AVRO_NAME)
+            if refused is not None:
+                raise DecodeError(rec.topic, rec.partition, rec.offset, refused)
             if rec.topic == self.names.inbox:
                 key = rec.header(SAGA_KEY_HEADER)
                 decision: Process | Forward | Wait = Process((key or rec.key or b"").decode())
