@@ -14,7 +14,9 @@ Usage for adapter authors::
 Each event is encoded as Avro single-object bytes (`engine.codec`), sent to its domain topic
 (`<topic_prefix>q2c.<domain>.events`, or the compacted master-data topic), keyed by the
 saga key when the envelope names it (`correlation_id`), else by the
-business key from CONTRACTS.md, with the `q2c-*` and `traceparent` headers. The producer is
+business key from CONTRACTS.md, with the `q2c-*` and `traceparent` headers. Classified fields
+are sealed or tokenized on the way out when the process has a field keyset
+(`engine.security.protection`). The producer is
 idempotent with acks=all, so a retried send never duplicates or reorders a key's events.
 Invalid data raises `ContractError` naming the field before anything is sent.
 """
@@ -33,6 +35,7 @@ from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import Delivered, OutRecord
 from engine.lifecycle import AsyncStartStop
+from engine.security.protection import seal_model
 from engine.settings import Settings
 
 
@@ -74,13 +77,11 @@ class Publisher(AsyncStartStop):
         # Models are frozen but can be built with model_construct(); re-validate so that
         # nothing unchecked reaches the topic.
         checked = type(event).model_validate(event.model_dump())
+        topic, key = self.topic_for(checked), record_key(checked).encode()
+        value, sealed = seal_model(checked, topic, key, self.codec)
+        headers = headers_for(checked, traceparent=traceparent, codec=self.codec)
         return await self._producer.send_and_wait(
-            OutRecord(
-                topic=self.topic_for(checked),
-                key=record_key(checked).encode(),
-                value=self.codec.encode(checked),
-                headers=tuple(headers_for(checked, traceparent=traceparent, codec=self.codec)),
-            )
+            OutRecord(topic=topic, key=key, value=value, headers=(*headers, *sealed))
         )
 
     async def publish_dict(

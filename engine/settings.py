@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     )
     ssl_keyfile: Path | None = Field(default=None, description="private key of ssl_certfile")
     ssl_key_password: SecretStr | None = None
+    field_keyset_file: Path | None = Field(
+        default=None,
+        description="Tink keyset sealing classified fields (`q2c keys init`); read from the "
+        "environment by engine.security.protection",
+    )
     client_id: str = "q2c"
     group_id: str = "q2c-engine"
     processing_mode: ProcessingMode = ProcessingMode.EXACTLY_ONCE

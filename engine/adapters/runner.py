@@ -309,7 +309,14 @@ class CommandRunner:
                 await asyncio.wait_for(self._stop.wait(), timeout=min(delay, 1.0))
 
     def _decode(self, rec: InRecord) -> Command:
-        model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+        model = decode(
+            rec.value,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            headers=rec.headers,
+            key=rec.key,
+        )
         if not isinstance(model, Command):
             raise DecodeError(rec.topic, rec.partition, rec.offset, "not a command")
         return model

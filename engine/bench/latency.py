@@ -26,7 +26,14 @@ def causation_of(rec: InRecord) -> str | None:
     if rec.value is None:
         return None
     with contextlib.suppress(DecodeError):
-        model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+        model = decode(
+            rec.value,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            headers=rec.headers,
+            key=rec.key,
+        )
         if isinstance(model, Command):
             return model.header.causation_id
     return None

@@ -223,7 +223,14 @@ def _status_applier(board: SagaBoard) -> Callable[[InRecord], None]:
         if rec.value is None:
             return
         try:
-            model = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+            model = decode(
+                rec.value,
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                headers=rec.headers,
+                key=rec.key,
+            )
         except DecodeError as exc:
             log.warning("unreadable status record: %s", exc)
             return

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from engine.cli.errors import BadInput, NotFound
 from engine.cli.preflight import check_ready
-from engine.codec import DecodeError, decode
+from engine.codec import DecodeError, decode, default_codec
 from engine.dlq.filters import DlqFilter, group_counts
 from engine.dlq.plan import ORIGINAL, full_topic
 from engine.dlq.reader import read_one
@@ -37,6 +37,9 @@ from engine.dlq.replay import (
 from engine.kafka.connection import client_options
 from engine.ops.audit import operator
 from engine.ops.progress import ReplayProgress
+from engine.ops.store import write_audit
+from engine.security import protection
+from engine.security.reveal import reveal_record
 from engine.settings import Settings, load_settings
 
 app = typer.Typer(help="Dead-letter topics: list, show, replay, purge.", no_args_is_help=True)
@@ -149,25 +152,50 @@ def list_cmd(
     console.print(records_table(letters))
 
 
-def _decoded(dl: DeadLetter) -> dict[str, Any] | None:
+def _decoded(dl: DeadLetter, reveal: bool) -> dict[str, Any] | None:
+    """The value decoded; classified fields masked unless `reveal` (then opened with the key)."""
     try:
-        model = decode(dl.value, topic=dl.topic, partition=dl.partition, offset=dl.offset)
+        if reveal:
+            model = decode(
+                dl.value,
+                topic=dl.topic,
+                partition=dl.partition,
+                offset=dl.offset,
+                headers=dl.headers,
+                key=dl.key,
+            )
+            return {"type": type(model).__name__, "value": model.model_dump(mode="json")}
+        name, record = default_codec().decode_record(dl.value)
     except DecodeError:
         return None
-    return {"type": type(model).__name__, "value": model.model_dump(mode="json")}
+    masked = protection.active().mask(name, record)
+    return {"type": name.rpartition(".")[2], "value": json.loads(json.dumps(masked, default=str))}
 
 
 @app.command()
 def show(
     ref: Annotated[str, typer.Argument(help="<dlq-topic>:<partition>:<offset>")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    reveal: Annotated[
+        bool, typer.Option("--reveal", help="show classified fields in clear (audited)")
+    ] = False,
+    why: Annotated[str | None, typer.Option("--why", help="reason, required with --reveal")] = None,
 ) -> None:
-    """One dead letter: error details, every header, and its value (decoded, else hex/base64)."""
+    """One dead letter: error details, every header, and its value (decoded, else hex/base64).
+
+    Classified fields (rates, terms, tax and bank details) are masked; `--reveal --why TEXT`
+    opens them with the field keyset and writes who, what and why to the audit topic first.
+    """
     settings = _settings()
+    if reveal and not (why and why.strip()):
+        raise BadInput("--reveal needs --why: the reason is recorded in the audit trail")
     dl = _run(lambda: read_one(client_options(settings), ref))
     if dl is None:
         raise NotFound(f"no dead letter at {ref}")
-    decoded = _decoded(dl)
+    if reveal:
+        audit = reveal_record(ref, dl, by=operator(), why=why or "", via="cli")
+        _run(lambda: write_audit(client_options(settings), settings.topic_prefix, audit))
+    decoded = _decoded(dl, reveal)
     raw = dl.value or b""
     doc: dict[str, Any] = {
         **dl.summary(),

@@ -14,6 +14,7 @@ from engine.cli import (
     exceptions,
     gateway,
     kafka,
+    keys,
     outbound,
     publish,
     replay,
@@ -61,6 +62,7 @@ app.add_typer(chaos.app, name="chaos")
 app.add_typer(sagas.app, name="sagas")
 app.add_typer(topics.app, name="topics")
 app.add_typer(acls.app, name="acls")
+app.add_typer(keys.app, name="keys")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(exceptions.app, name="exceptions")

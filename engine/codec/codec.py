@@ -6,7 +6,7 @@ validation and one fastavro read or write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from io import BytesIO
 from typing import Any
@@ -97,12 +97,26 @@ class Codec:
         """Encode a contract model (any record type) with its current schema."""
         return self.encode_record(model.AVRO_NAME, model.model_dump())
 
-    def decode(self, data: bytes | None, *, topic: str, partition: int, offset: int) -> Record:
+    def decode(
+        self,
+        data: bytes | None,
+        *,
+        topic: str,
+        partition: int,
+        offset: int,
+        headers: Sequence[tuple[str, bytes]] = (),
+        key: bytes | None = None,
+    ) -> Record:
         """Decode a Kafka record value into its contract model; `DecodeError` on any problem.
 
-        `topic`, `partition` and `offset` only locate the record in the error message.
+        `topic`, `partition` and `offset` only locate the record in the error message. With the
+        record's `headers` and `key`, classified fields sealed at the producer are opened
+        (`engine.security.protection`); a field that does not open is a `DecodeError`.
         """
         name, record = self.decode_record(data, topic=topic, partition=partition, offset=offset)
+        sealed = protection.sealed_header(headers)
+        if sealed is not None:
+            record = protection.active().open(name, record, sealed, key, (topic, partition, offset))
         model = ALL_MODELS.get(name)
         if model is None:
             raise DecodeError(topic, partition, offset, f"no contract model for {name}")
@@ -130,6 +144,20 @@ def encode(model: Record) -> bytes:
     return default_codec().encode(model)
 
 
-def decode(data: bytes | None, *, topic: str, partition: int, offset: int) -> Record:
+def decode(
+    data: bytes | None,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    headers: Sequence[tuple[str, bytes]] = (),
+    key: bytes | None = None,
+) -> Record:
     """Decode a Kafka record value into its contract model (see `Codec.decode`)."""
-    return default_codec().decode(data, topic=topic, partition=partition, offset=offset)
+    return default_codec().decode(
+        data, topic=topic, partition=partition, offset=offset, headers=headers, key=key
+    )
+
+
+# Imported last: field protection builds on the codec (the hook above calls it lazily).
+from engine.security import protection  # noqa: E402

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.codec.store import PRIMITIVES, Definitions, SchemaStore
+from engine.security.classification import field_classifications
 from engine.topics.models import Compatibility
 
 COMPLEX_KINDS = frozenset({"record", "error", "enum", "fixed", "array", "map"})
@@ -205,7 +206,7 @@ def check_store(
     Backward for every type; forward too for types `required` marks FULL. Checked against
     every release, not only the latest, because topics may hold records written with any of
     them and consumers may be pinned to any of them. Types removed since a release are not
-    an error here.
+    an error here; a field that loses its classification is.
     """
     required = required or {}
     found = []
@@ -221,7 +222,31 @@ def check_store(
                     name, release.definitions, current, Direction.FORWARD
                 ):
                     found.append(Incompatibility(name, version, path, reason, Direction.FORWARD))
+        found.extend(classification_problems(version, current, release.definitions))
     return found
+
+
+def classification_problems(
+    version: str, current: Definitions, release: Definitions
+) -> Iterator[Incompatibility]:
+    """A field classified in a release must keep that classification: dropping or changing it
+    would put values in clear (or in another form) that consumers and operators rely on being
+    protected."""
+    now = field_classifications(current)
+    for (record, field), was in field_classifications(release).items():
+        if record not in current or not any(
+            f["name"] == field for f in current[record].get("fields", ())
+        ):
+            continue  # removed fields are checked by the reader rules
+        is_now = now.get((record, field))
+        if is_now is not was:
+            change = "removed" if is_now is None else f"changed to {is_now}"
+            yield Incompatibility(
+                record,
+                version,
+                f"{record.rpartition('.')[2]}.{field}",
+                f"classification {was} {change}: classified fields stay protected",
+            )
 
 
 def required_compatibility(

@@ -20,6 +20,7 @@ from engine.contracts.events import Event
 from engine.contracts.registry import record_key, topic_for
 from engine.dlq.headers import Failure, Q, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord
+from engine.security.protection import seal_model
 
 PROCESSOR = "q2c-translator"
 FIELD_PATH = Q + "field.path"
@@ -37,12 +38,9 @@ class Outputs:
 
 
 def event_record(event: Event, codec: Codec, prefix: str) -> OutRecord:
-    return OutRecord(
-        topic=topic_for(event, prefix),
-        key=record_key(event).encode(),
-        value=codec.encode(event),
-        headers=tuple(headers_for(event, codec=codec)),
-    )
+    topic, key = topic_for(event, prefix), record_key(event).encode()
+    value, sealed = seal_model(event, topic, key, codec)
+    return OutRecord(topic, key, value, (*headers_for(event, codec=codec), *sealed))
 
 
 def dead_letter(record: InRecord, unmapped: Unmapped, now_ms: int) -> OutRecord:

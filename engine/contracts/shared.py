@@ -126,6 +126,7 @@ class Resource(Record):
     resource_id: Id
     name: str
     role: str
+    cost_rate: PositiveMoney | None = None  # confidential: sealed on the wire
 
 
 class TimeEntry(Record):
@@ -183,3 +184,4 @@ class Payment(Record):
     invoice_id: Id
     amount: PositiveMoney
     received_at: UtcTimestamp
+    payer_account: str | None = None  # tokenized: joinable, never in clear on a topic

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.codec import TRACEPARENT, DecodeError, decode, encode, headers_for
+from engine.codec import TRACEPARENT, DecodeError, decode, headers_for
 from engine.contracts import (
     AccountValidated,
     AccountValidationFailed,
@@ -29,6 +29,7 @@ from engine.masterdata.table import MasterData
 from engine.masterdata.validation import validate_account
 from engine.observability.tracing import child_of
 from engine.runtime.names import TopicNames
+from engine.security.protection import seal_model
 
 log = logging.getLogger("q2c.masterdata")
 REPLY_NAMESPACE = uuid.UUID("0b5f3f55-2a43-4d2c-8a4e-7d4f3c2b1a90")
@@ -82,7 +83,14 @@ class AccountValidator:
             return
         try:
             self.data.apply(
-                decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+                decode(
+                    rec.value,
+                    topic=rec.topic,
+                    partition=rec.partition,
+                    offset=rec.offset,
+                    headers=rec.headers,
+                    key=rec.key,
+                )
             )
         except DecodeError as exc:
             log.warning("skipping unreadable master-data record: %s", exc)
@@ -140,7 +148,14 @@ class AccountValidator:
 
     def _answer(self, rec: InRecord, now: datetime) -> OutRecord:
         try:
-            command = decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+            command = decode(
+                rec.value,
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                headers=rec.headers,
+                key=rec.key,
+            )
             if not isinstance(command, ValidateAccount):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not validate-account")
         except DecodeError as exc:
@@ -162,12 +177,9 @@ class AccountValidator:
         # The reply continues the command's trace, so one trace spans the whole deal.
         parent = rec.header(TRACEPARENT)
         traceparent = child_of(parent.decode(errors="replace") if parent else None)
-        return OutRecord(
-            self.names.events("masterdata"),
-            command.deal_id.encode(),
-            encode(reply),
-            tuple(headers_for(reply, traceparent=traceparent)),
-        )
+        topic, key = self.names.events("masterdata"), command.deal_id.encode()
+        value, sealed = seal_model(reply, topic, key)
+        return OutRecord(topic, key, value, (*headers_for(reply, traceparent=traceparent), *sealed))
 
 
 async def _noop(_: set[TopicPartition]) -> None:

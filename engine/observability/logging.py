@@ -2,9 +2,10 @@
 
 Every line logged while a record is handled carries its ids (saga key, event id, correlation
 id, causation id, trace id) from a context variable that `record_context` binds, so handlers
-need not pass them. Amounts, tax registrations and names never reach the output: fields with
-such names are masked, and the message and exception text are scrubbed of `name: value` pairs
-and of pydantic's echoed inputs.
+need not pass them. Classified values never reach the output: fields classified in the
+contracts (and personal data and amounts) are masked by name, and the message and exception
+text are scrubbed of such `name: value` pairs, of pydantic's echoed inputs and of anything
+shaped like money, an IBAN or a tax registration (`engine.security.redaction`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from engine.kafka.link import KafkaStormFilter, observe_client_logs
+from engine.security.redaction import classified_field_names, redact_values
 
 RECORD_FIELDS = (
     "saga_key",
@@ -34,34 +37,36 @@ RECORD_FIELDS = (
     "partition",
     "offset",
 )
-# Lower-case field names (or name endings) whose values are never logged.
-SENSITIVE = (
-    "amount",
-    "total",
-    "total_value",
-    "unit_price",
-    "paid_amount",
-    "amount_due",
-    "tax_registration",
-    "name",
-    "legal_name",
-    "email",
-    "phone",
-    "address",
-    "account",
-    "lines",
-)
+# Personal data not (yet) classified in the contracts; the classified fields are added from
+# the schemas (`engine.security.redaction`), so classification drives what is masked.
+PERSONAL = ("name", "legal_name", "email", "phone", "address", "iban", "vat_number")
+# Aggregates of classified values (an invoice total is a sum of rates).
+DERIVED = ("amount", "total", "unit_price", "paid_amount", "amount_due", "account", "lines")
 MASK = "***"
-_SENSITIVE_ALT = "|".join(sorted((re.escape(s) for s in SENSITIVE), key=len, reverse=True))
-# `'amount': Decimal('10.00')`, `"name": "Acme"`, `tax_registration=US-1` ...
-_PAIR = re.compile(
-    rf"""(?P<k>['"]?\b\w*(?:{_SENSITIVE_ALT})['"]?\s*[:=]\s*)"""
-    r"""(?P<v>Decimal\('[^']*'\)|'[^']*'|"[^"]*"|\{[^{}]*\}|[^\s,;)\]}]+)""",
-    re.IGNORECASE,
-)
 # pydantic echoes the offending input: `input_value={'amount': ...}, input_type=dict`
 _PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.MULTILINE)
 _DECIMAL = re.compile(r"Decimal\('[^']*'\)")
+
+
+@lru_cache(maxsize=1)
+def sensitive_names() -> frozenset[str]:
+    """Field names (or name endings) whose values are never logged: classified ones first."""
+    from engine.codec import default_codec  # late: logging is set up before the codec loads
+
+    classified = classified_field_names(default_codec().store.current.definitions)
+    return classified | frozenset(PERSONAL) | frozenset(DERIVED)
+
+
+@lru_cache(maxsize=1)
+def _pair() -> re.Pattern[str]:
+    # `'amount': Decimal('10.00')`, `"name": "Acme"`, `tax_registration=US-1` ...
+    alt = "|".join(sorted((re.escape(s) for s in sensitive_names()), key=len, reverse=True))
+    return re.compile(
+        rf"""(?P<k>['"]?\b\w*(?:{alt})['"]?\s*[:=]\s*)"""
+        r"""(?P<v>Decimal\('[^']*'\)|'[^']*'|"[^"]*"|\{[^{}]*\}|[^\s,;)\]}]+)""",
+        re.IGNORECASE,
+    )
+
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -71,14 +76,15 @@ _context: ContextVar[Mapping[str, Any]] = ContextVar("q2c_log_context", default=
 def is_sensitive(field: str) -> bool:
     """Whether values of `field` must be masked (by name or name ending, any case)."""
     low = field.lower()
-    return any(low == s or low.endswith("_" + s) for s in SENSITIVE)
+    return any(low == s or low.endswith("_" + s) for s in sensitive_names())
 
 
 def redact_text(text: str) -> str:
-    """`text` with sensitive `name: value` pairs, echoed inputs and Decimals masked."""
+    """`text` with sensitive `name: value` pairs, echoed inputs, Decimals, money, IBANs and tax
+    registrations masked."""
     text = _PYDANTIC_INPUT.sub(f"input_value={MASK}", text)
-    text = _PAIR.sub(lambda m: m.group("k") + MASK, text)
-    return _DECIMAL.sub(MASK, text)
+    text = _pair().sub(lambda m: m.group("k") + MASK, text)
+    return redact_values(_DECIMAL.sub(MASK, text))
 
 
 def redact_value(field: str, value: Any) -> Any:

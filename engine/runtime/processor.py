@@ -39,6 +39,9 @@ from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
+from engine.security.admission import Admission
+from engine.security.protection import active
+from engine.topics.loader import load_catalog
 
 log = logging.getLogger("q2c.processor")
 
@@ -60,6 +63,9 @@ class Processor:
         self.clock = clock
         self.worker_id = worker_id
         self.correlation = CorrelationTable(names.correlation)
+        self.admission = Admission.from_topics(
+            (t.name, t.value_schemas) for t in load_catalog().topics
+        )
         # Committed outcomes (see engine.runtime.outcomes), for tests, the demo and the API.
         self.counts: Counter[str] = Counter(processed=0, dead_lettered=0, forwarded=0)
 
@@ -90,6 +96,9 @@ class Processor:
             model = self._decode(rec)
             if not isinstance(model, Event):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
+            refused = self.admission.refusal(self.names.logical(rec.topic), model.AVRO_NAME)
+            if refused is not None:
+                raise DecodeError(rec.topic, rec.partition, rec.offset, refused)
             if rec.topic == self.names.inbox:
                 key = rec.header(SAGA_KEY_HEADER)
                 decision: Process | Forward | Wait = Process((key or rec.key or b"").decode())
@@ -117,10 +126,19 @@ class Processor:
     def _decode(self, rec: InRecord) -> Any:
         if rec.value is None:
             raise DecodeError(rec.topic, rec.partition, rec.offset, "empty value (tombstone)")
-        return decode(rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset)
+        return decode(
+            rec.value,
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            headers=rec.headers,
+            key=rec.key,
+        )
 
     def _forward(self, rec: InRecord, saga_key: str) -> OutRecord:
         headers = tuple((k, v) for k, v in rec.headers if k != SAGA_KEY_HEADER)
+        # Sealed fields are bound to the record key: re-seal them for the saga key.
+        headers = active().rebind(headers, rec.key, saga_key.encode())
         return OutRecord(
             topic=self.names.inbox,
             key=saga_key.encode(),

@@ -18,6 +18,7 @@ from engine.contracts import (
 from engine.kafka.records import OutRecord
 from engine.runtime.names import TopicNames
 from engine.saga.model import SagaCommand, SagaEvent, StatusChange
+from engine.security.protection import seal_model
 
 # Command ids derive from idempotency keys, so a re-emitted command is recognisably the same.
 COMMAND_NAMESPACE = uuid.UUID("6f1d3c1e-9a57-4f55-9a1e-2c7a4f0b9d11")
@@ -75,12 +76,10 @@ def command_record(
         schema_version=1,
     )
     model = model_cls.model_validate({"header": header, **cmd.payload})
-    return OutRecord(
-        topic=names.commands(COMMAND_TARGETS[cmd.command_type]),
-        key=cmd.saga_key.encode(),
-        value=encode(model),
-        headers=tuple(headers_for(model, traceparent=traceparent)),
-    )
+    topic, key = names.commands(COMMAND_TARGETS[cmd.command_type]), cmd.saga_key.encode()
+    # The worker re-seals what it emits: commands carry rates and terms to the adapters.
+    value, sealed = seal_model(model, topic, key)
+    return OutRecord(topic, key, value, (*headers_for(model, traceparent=traceparent), *sealed))
 
 
 def status_record(

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.saga.model import HistoryRecord, SagaEvent, SagaState, Timer
 from engine.saga.seen import SeenIds
+from engine.security.protection import open_state, seal_state
 
 FORMAT_VERSION = 1
 _DEC, _DATE, _DT = "$dec", "$date", "$dt"
@@ -67,14 +68,15 @@ def state_to_bytes(state: SagaState) -> bytes:
         "timers": {tid: [t.name, t.fire_at, t.data] for tid, t in state.timers.items()},
         "history": [list(record) for record in state.history],
     }
-    return json.dumps(
-        doc, default=_encode_value, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    raw = json.dumps(doc, default=_encode_value, separators=(",", ":"), ensure_ascii=False)
+    # A state holds the contract the saga computes with (rates, terms): sealed whole on the
+    # changelog when the worker has a field keyset.
+    return seal_state(raw.encode())
 
 
 def state_from_bytes(data: bytes) -> SagaState:
     """Inverse of `state_to_bytes`."""
-    doc = json.loads(data, object_hook=_decode_object)
+    doc = json.loads(open_state(data), object_hook=_decode_object)
     if doc.get("f") != FORMAT_VERSION:
         raise ValueError(f"unsupported saga state format {doc.get('f')!r}")
     return SagaState(

@@ -182,7 +182,12 @@ class PlatformRunner:
     def _decode(self, rec: InRecord) -> Command | None:
         try:
             model = decode(
-                rec.value or b"", topic=rec.topic, partition=rec.partition, offset=rec.offset
+                rec.value or b"",
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                headers=rec.headers,
+                key=rec.key,
             )
         except DecodeError as exc:
             log.warning("%s: skipping unreadable command: %s", self.name, exc)

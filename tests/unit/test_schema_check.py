@@ -201,3 +201,27 @@ def test_reader_problems_direct() -> None:
 def test_list_command(schemas: Path) -> None:
     result = runner.invoke(app, ["schemas", "list", "--root", str(schemas)])
     assert result.exit_code == 0 and "io.q2c.SagaStatusChanged" in result.output
+
+
+def _classify(name: str, value: str | None) -> Edit:
+    def change(schema: dict[str, Any]) -> None:
+        for field in schema["fields"]:
+            if field["name"] == name:
+                field.pop("q2c.classification", None)
+                if value is not None:
+                    field["q2c.classification"] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("now", "said"), [(None, "removed"), ("tokenized", "changed to tokenized")]
+)
+def test_dropping_a_classification_is_refused(schemas: Path, now: str | None, said: str) -> None:
+    # A release that classified Rate.hourly_rate; the current schema then drops or weakens it.
+    edit(schemas / "history" / "v1", "Rate", _classify("hourly_rate", "confidential"))
+    assert check(schemas).exit_code == 0
+    edit(schemas, "Rate", _classify("hourly_rate", now))
+    result = check(schemas)
+    assert result.exit_code == 1
+    assert f"at Rate.hourly_rate: classification confidential {said}" in result.output

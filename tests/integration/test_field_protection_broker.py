@@ -1,0 +1,175 @@
+"""Field protection on the real broker: canary values in every classified field of a deal's
+history never reach a topic in clear, the sagas still complete (the worker opens what it
+computes with and re-seals what it emits), and a record under a removed key is dead-lettered
+with one line, not a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine.codec import headers_for
+from engine.contracts import ClosedWon, Event
+from engine.dlq.reader import read_dead_letters
+from engine.kafka.client import Producer
+from engine.kafka.connection import client_options
+from engine.kafka.records import OutRecord
+from engine.ops.store import read_audit
+from engine.runtime.app import Engine
+from engine.runtime.names import TopicNames
+from engine.security import protection
+from engine.security.keyring import FileKeysetProvider, Keyring
+from engine.security.protection import seal_model
+from engine.topics.loader import load_catalog
+from engine.workload.histories import HistoryOptions, closed_won, deal_history, master_data
+from tests.integration.engine_support import (
+    all_completed,
+    cli,
+    engine_settings,
+    publish_all,
+    read_topic_values,
+    wait_for_states,
+)
+
+pytestmark = pytest.mark.kafka
+TAX = "CANARYTAX7731"
+TOTAL = Decimal("918273.6455")  # distinctive unscaled bytes on the wire
+
+
+def decimal_bytes(value: Decimal, scale: int = 4) -> bytes:
+    """The Avro decimal encoding (big-endian two's complement of the unscaled value)."""
+    unscaled = int(value.scaleb(scale))
+    return unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big", signed=True)
+
+
+CANARIES = (TAX.encode(), decimal_bytes(TOTAL))
+
+
+@pytest.fixture
+def keyset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileKeysetProvider]:
+    provider = FileKeysetProvider(tmp_path / "field-keys.json")
+    provider.save(Keyring.generate())
+    monkeypatch.setenv(protection.KEYSET_ENV, str(provider.path))
+    protection.active.cache_clear()
+    yield provider
+    protection.active.cache_clear()
+
+
+def with_canaries(events: list[Event]) -> list[Event]:
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, ClosedWon):
+            data = event.model_dump()
+            data["account"]["tax_registration"] = TAX
+            data["contract"]["total_value"]["amount"] = TOTAL
+            milestones = data["contract"]["milestones"]  # still summing to the total
+            rest = sum(m["amount"]["amount"] for m in milestones[:-1])
+            milestones[-1]["amount"]["amount"] = TOTAL - rest
+            event = ClosedWon.model_validate(data)
+        out.append(event)
+    return out
+
+
+async def test_canaries_never_reach_a_topic_in_clear_and_sagas_complete(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, keyset: FileKeysetProvider
+) -> None:
+    monkeypatch.setenv("Q2C_HTTP_ENABLED", "false")
+    settings = await engine_settings(kafka_bootstrap, unique)
+    deals = ["D-1", "D-2"]
+    opts = HistoryOptions(base_time=datetime.now(UTC))
+    await publish_all(settings, master_data(deals))
+    await publish_all(settings, with_canaries([e for d in deals for e in deal_history(d, opts)]))
+    engine = Engine(settings, worker_id="w-fields")
+    await engine.start()
+    try:
+        final = await wait_for_states(settings, all_completed(len(deals)), timeout_s=150)
+    finally:
+        await engine.stop()
+    assert all_completed(len(deals))(final)
+
+    topics = [settings.topic_prefix + name for name in load_catalog().names]
+    values = await read_topic_values(settings, topics)
+    found = {t for t, v in values if any(c in v for c in CANARIES)}
+    print(f"canary scan: {len(topics)} topics, {len(values)} records, clear in: {sorted(found)}")
+    assert values and not found
+
+
+async def test_a_record_under_a_removed_key_is_dead_lettered_with_the_reason(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, keyset: FileKeysetProvider
+) -> None:
+    monkeypatch.setenv("Q2C_HTTP_ENABLED", "false")
+    settings = await engine_settings(kafka_bootstrap, unique)
+    names = TopicNames(settings.topic_prefix)
+    opts = HistoryOptions(base_time=datetime.now(UTC))
+    await publish_all(settings, [closed_won("D-old", opts)])
+    old_key = next(k.key_id for k in keyset.load().key_infos() if k.purpose == "aead")
+    keyset.save(keyset.load().rotated())
+    keyset.save(keyset.load().without(old_key))
+    protection.active.cache_clear()
+    await publish_all(settings, master_data(["D-new"]))
+    await publish_all(settings, deal_history("D-new", opts))
+    engine = Engine(settings, worker_id="w-removed")
+    await engine.start()
+    try:
+        final = await wait_for_states(settings, all_completed(1), timeout_s=150)
+    finally:
+        await engine.stop()
+    assert all_completed(1)(final)  # the worker went on with the deal sealed under the new key
+    dead = await read_dead_letters(client_options(settings), [names.dlq(names.events("crm"))])
+    assert [d.key for d in dead] == [b"D-old"]
+    message = dict(dead[0].headers)["__connect.errors.exception.message"].decode()
+    assert f"key {old_key}, which is not in the keyset" in message and "\n" not in message
+    assert dead[0].value is not None and TAX.encode() not in dead[0].value  # ciphertext kept
+
+
+async def test_dlq_show_masks_until_an_audited_reveal(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, keyset: FileKeysetProvider
+) -> None:
+    monkeypatch.setenv("Q2C_HTTP_ENABLED", "false")
+    settings = await engine_settings(kafka_bootstrap, unique)
+    names = TopicNames(settings.topic_prefix)
+    erp = names.events("erp")
+    won = with_canaries([closed_won("D-leak", HistoryOptions(base_time=datetime.now(UTC)))])[0]
+    # A CRM event on the ERP topic: the worker dead-letters it at once, ciphertext and all.
+    value, sealed = seal_model(won, erp, b"D-leak")
+    producer = Producer(client_options(settings))
+    await producer.start()
+    try:
+        await producer.send_and_wait(OutRecord(erp, b"D-leak", value, (*headers_for(won), *sealed)))
+    finally:
+        await producer.stop()
+    engine = Engine(settings, worker_id="w-reveal")
+    await engine.start()
+    try:
+        dead = []
+        for _ in range(60):  # bounded
+            dead = await read_dead_letters(client_options(settings), [names.dlq(erp)])
+            if dead:
+                break
+            await asyncio.sleep(1.0)
+    finally:
+        await engine.stop()
+    assert len(dead) == 1 and dead[0].value is not None
+    assert TAX.encode() not in dead[0].value + b"".join(v for _, v in dead[0].headers)
+    ref = dead[0].ref
+
+    def q2c(*args: str, code: int = 0) -> str:  # the CLI runs its own event loop
+        return cli(settings, *args, user="alice", code=code)
+
+    masked = await asyncio.to_thread(q2c, "dlq", "show", ref, "--json")
+    assert TAX not in masked and "[confidential]" in masked
+    assert "--why" in await asyncio.to_thread(q2c, "dlq", "show", ref, "--reveal", code=2)
+    why = "customer dispute 4711"
+    shown = await asyncio.to_thread(q2c, "dlq", "show", ref, "--json", "--reveal", "--why", why)
+    assert TAX in shown and str(TOTAL) in shown
+
+    trail = await read_audit(client_options(settings), settings.topic_prefix)
+    reveals = [a for a in trail if a.action == "dlq.reveal"]
+    assert [(a.by, a.target, a.details["why"]) for a in reveals] == [("alice", ref, why)]
+    assert "account.tax_registration" in reveals[0].details["fields"]
+    assert all(TAX not in a.to_bytes().decode() for a in trail)
