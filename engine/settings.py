@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     correlation_wait_s: float = Field(
         default=300.0, gt=0, description="how long an event may wait for its saga key"
     )
+    pending_retention_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="how long a saga that never started (still 'pending') is kept without events",
+    )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
     # Twice aiokafka's 60 s default: a broker outage shorter than this does not roll back the
     # transaction that was open when it began. Longer ones are recovered by the worker

@@ -25,8 +25,6 @@ class Task:
     outcomes: Outcomes = field(default_factory=Outcomes)
     # Records waiting for a correlation (source id -> saga key) to become known.
     waiting: WaitRoom = field(default_factory=WaitRoom)
-    # Correlation-table version last tried for the waiting records (retry only after changes).
-    correlation_seen: int = -1
     waiting_checked_at: float = 0.0
     # Next offset to commit per input partition once nothing waits there.
     consumed: dict[TopicPartition, int] = field(default_factory=dict)
@@ -52,7 +50,6 @@ class Task:
         self.outcomes.discard()
         self.waiting.clear()
         self.consumed.clear()
-        self.correlation_seen = -1
 
     def commit_offset(self, tp: TopicPartition) -> int:
         """Where the group's offset for `tp` may go: past what was consumed, not past a waiter."""

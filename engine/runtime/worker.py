@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from engine.exceptions_queue.queue import exception_age
 from engine.kafka.client import (
@@ -56,6 +56,8 @@ Clock = Callable[[], datetime]
 ABORT_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 10.0
 PROBE_EVERY_S = 1.0
+# The longest the processing loop runs without giving the event loop (HTTP, heartbeats) a turn.
+YIELD_EVERY_S = 0.01
 
 
 def system_clock() -> datetime:
@@ -99,6 +101,7 @@ class Worker:
         self.ready = asyncio.Event()
         self.batches = 0
         self._gauges_at = 0.0
+        self._expired_at = 0.0
         self._acked_offsets: dict[TopicPartition, int] = {}
         # Tasks revoked by the rebalance in progress, kept in case their partition comes back.
         self._suspended: dict[int, Task] = {}
@@ -139,6 +142,7 @@ class Worker:
                 await self._process_batch(records)
                 await self._fire_timers()
                 await self._route_correlated()
+                await self._expire_pending()
                 await self._recover_tasks()
                 if time.monotonic() - self._gauges_at > 2.0:
                     await self._refresh_gauges()
@@ -342,6 +346,7 @@ class Worker:
         async with self._lock:
             now = self.clock()
             commits = []
+            slice_began = time.perf_counter()
             for p, recs in by_task.items():
                 task = self.tasks.get(p)
                 if task is None:
@@ -349,6 +354,10 @@ class Worker:
                 outputs: list[OutRecord] = []
                 for rec in recs:
                     outputs += self.processor.handle(task, rec, now)
+                    if time.perf_counter() - slice_began > YIELD_EVERY_S:
+                        # A batch of costly records must not starve /health and the API.
+                        await asyncio.sleep(0)
+                        slice_began = time.perf_counter()
                 commits.append(self._commit(task, outputs, self._offsets_after(task, recs), recs))
             # Tasks commit independently (one transactional producer each): overlapping their
             # broker round trips is where the throughput is.
@@ -577,18 +586,41 @@ class Worker:
                     await self._commit(task, outputs, {}, [])
             await self._commit_acked_offsets()
 
+    async def _expire_pending(self) -> None:
+        """Delete sagas that never started and had no event for `pending_retention_s` (made-up
+        correlation ids would otherwise keep them in the compacted changelog forever)."""
+        wall = time.monotonic()
+        if wall - self._expired_at < 1.0:
+            return
+        self._expired_at = wall
+        cutoff = self.clock() - timedelta(seconds=self.settings.pending_retention_s)
+        async with self._lock:
+            for task in list(self.tasks.values()):
+                idle = task.store.idle_pending(cutoff)
+                if not idle:
+                    continue
+                for key in idle:
+                    task.store.stage_delete(key)
+                await self._commit(task, [], {}, [])
+                # A failed commit put them back for the next round: count only the deleted.
+                gone = [key for key in idle if task.store.get(key) is None]
+                for key in gone:
+                    metrics.PENDING_EXPIRED.labels(key[0]).inc()
+                if gone:
+                    log.info("task %s: %s pending sagas expired", task.partition, len(gone))
+            await self._commit_acked_offsets()
+
     async def _route_correlated(self) -> None:
         """Route waiting records whose correlation arrived; dead-letter the ones that expired."""
         now = self.clock()
         wall = time.monotonic()
         async with self._lock:
             for task in list(self.tasks.values()):
-                seen = self.processor.correlation.updates
                 due = wall - task.waiting_checked_at > 1.0  # expiry checks once a second
-                if not task.waiting or (task.correlation_seen == seen and not due):
+                if not task.waiting or not (task.waiting.has_ready or due):
                     continue
-                task.correlation_seen = seen
-                task.waiting_checked_at = wall
+                if due:
+                    task.waiting_checked_at = wall
                 outputs, offsets = self.processor.route_waiting(
                     task, now, max_wait_s=self.settings.correlation_wait_s
                 )
