@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     max_batch: int = Field(default=500, ge=1, le=100_000)
+    # Kafka Streams' exactly-once default interval: a busy task commits once per interval or
+    # per this many records instead of once per poll; an idle consumer commits at once.
+    commit_interval_ms: int = Field(
+        default=100, ge=1, le=60_000, description="longest a busy task's checkpoint stays open"
+    )
+    commit_max_records: int = Field(
+        default=2_000, ge=1, le=1_000_000, description="records after which a task commits"
+    )
     correlation_wait_s: float = Field(
         default=300.0, gt=0, description="how long an event may wait for its saga key"
     )

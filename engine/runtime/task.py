@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.kafka.client import Producer
 from engine.kafka.records import TopicPartition
 from engine.runtime.outcomes import Outcomes
 from engine.runtime.store import SagaStore
 from engine.runtime.waiting import WaitRoom
+
+if TYPE_CHECKING:
+    from engine.runtime.checkpoint import Checkpoint
 
 
 @dataclass
@@ -43,11 +47,14 @@ class Task:
     # Commits failed in a row, and the last failure (for /ready and the recovery decision).
     failures: int = 0
     last_error: str = ""
+    # The work since the last commit (set by the worker, per processing mode).
+    checkpoint: Checkpoint = field(init=False, repr=False)
 
     def suspend(self) -> None:
         """Forget everything not committed, keeping the store for a possible reassignment."""
         self.store.abort()
         self.outcomes.discard()
+        self.checkpoint.reset()
         self.waiting.clear()
         self.consumed.clear()
 
