@@ -30,6 +30,9 @@ class CorrelationTable:
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self._map: dict[str, str] = {}
+        # Entries put by this worker and not yet read back from the topic: their transaction
+        # may still abort, so they must be written again by whoever learns them next.
+        self._unconfirmed: set[str] = set()
         self._follower = TopicFollower([topic], self._apply)
         # Held weakly: a task's wait room goes with its task.
         self._watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
@@ -38,7 +41,15 @@ class CorrelationTable:
         return self._map.get(index_key(id_kind, id_value))
 
     def put(self, id_kind: str, id_value: str, saga_key: str) -> None:
-        self._learnt(index_key(id_kind, id_value), saga_key)
+        key = index_key(id_kind, id_value)
+        if self._map.get(key) != saga_key:
+            self._unconfirmed.add(key)
+            self._learnt(key, saga_key)
+
+    def on_topic(self, id_kind: str, id_value: str, saga_key: str) -> bool:
+        """Whether the topic already maps the id to `saga_key` (writing it again is a no-op)."""
+        key = index_key(id_kind, id_value)
+        return self._map.get(key) == saga_key and key not in self._unconfirmed
 
     def watch(self, watcher: Watcher) -> None:
         """Tell `watcher` of every index key learnt from now on (idempotent)."""
@@ -57,10 +68,12 @@ class CorrelationTable:
     def _apply(self, rec: InRecord) -> None:
         if rec.key is None:
             return
+        key = rec.key.decode()
+        self._unconfirmed.discard(key)
         if rec.value is None:
-            self._map.pop(rec.key.decode(), None)
+            self._map.pop(key, None)
         else:
-            self._learnt(rec.key.decode(), rec.value.decode())
+            self._learnt(key, rec.value.decode())
 
     def _learnt(self, key: str, saga_key: str) -> None:
         self._map[key] = saga_key

@@ -214,7 +214,12 @@ class Processor:
             elif isinstance(effect, Correlate):
                 learnt.append((effect.id_kind, effect.id_value))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
-        outputs += [self._correlation_record(kind, value, key[1]) for kind, value in learnt]
+        # Replies quote the same reference again and again: write only what the topic lacks.
+        outputs += [
+            self._correlation_record(kind, value, key[1])
+            for kind, value in learnt
+            if not self.correlation.on_topic(kind, value, key[1])
+        ]
         for out in outputs:
             check_size(f"record for {out.topic}", out.value or b"", out.key)
         raw_state = None
