@@ -67,6 +67,9 @@ class SagaStore:
 
     def __init__(self, cache_sagas: int = DEFAULT_CACHE_SAGAS) -> None:
         self._committed: dict[StoreKey, _Committed] = {}
+        # Committed sagas per (saga type, state name), maintained on every change: gauges and
+        # operator reads must not cost a pass over every saga.
+        self._counts: Counter[tuple[str, str]] = Counter()
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
@@ -167,13 +170,25 @@ class SagaStore:
         self._put(key, state_from_bytes(raw_value), raw_value)
 
     def _delete(self, key: StoreKey) -> None:
-        self._committed.pop(key, None)
+        gone = self._committed.pop(key, None)
+        if gone is not None:
+            self._uncount(key[0], gone.state)
         self._cache.pop(key, None)
         self._armed.pop(key, None)
         self._pending_at.pop(key, None)
 
+    def _uncount(self, saga_type: str, state: str) -> None:
+        self._counts[(saga_type, state)] -= 1
+        if not self._counts[(saga_type, state)]:
+            del self._counts[(saga_type, state)]
+
     def _put(self, key: StoreKey, state: SagaState, raw: bytes) -> None:
-        self._committed[key] = _Committed(sys.intern(state.state), raw)
+        name = sys.intern(state.state)
+        old = self._committed.get(key)
+        if old is not None:
+            self._uncount(key[0], old.state)
+        self._counts[(key[0], name)] += 1
+        self._committed[key] = _Committed(name, raw)
         signature = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
         # Index only changed timer sets: the heap would otherwise grow with every event.
         if signature != self._armed.get(key, ()):
@@ -227,8 +242,8 @@ class SagaStore:
         return keys
 
     def state_counts(self) -> Counter[tuple[str, str]]:
-        """Committed sagas per (saga type, state name), without decoding any."""
-        return Counter((key[0], entry.state) for key, entry in self._committed.items())
+        """Committed sagas per (saga type, state name), without decoding any (maintained)."""
+        return Counter(self._counts)
 
     def items(self, *, in_state: str | None = None) -> Iterator[tuple[StoreKey, SagaState]]:
         """Committed states (decoded one by one), optionally only those in state `in_state`."""

@@ -180,6 +180,7 @@ def test_pending_sagas_idle_past_the_cutoff_are_found_and_deleted_with_a_tombsto
     assert store.staged_changelog() == [(changelog_key(idle), None)]
     store.commit()
     assert store.get(idle) is None and len(store) == 2
+    assert store.state_counts() == {("quote-to-cash", "pending"): 1, ("quote-to-cash", "active"): 1}
     assert store.idle_pending(BASE + timedelta(days=1)) == [busy]
 
 
