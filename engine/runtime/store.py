@@ -20,7 +20,13 @@ from datetime import datetime
 from typing import NamedTuple
 
 from engine.kafka.records import TopicPartition
-from engine.saga.codec import state_from_bytes, state_to_bytes
+from engine.saga.codec import (
+    StateSummary,
+    state_from_bytes,
+    state_to_bytes,
+    summary_from_bytes,
+    summary_of,
+)
 from engine.saga.model import PENDING, SagaState
 
 StoreKey = tuple[str, str]  # (saga_type, saga_key)
@@ -139,7 +145,7 @@ class SagaStore:
                 self._delete(key)
                 continue
             raw = self._staged_raw.get(key)
-            self._put(key, state, state_to_bytes(state) if raw is None else raw)
+            self._put(key, summary_of(state), state_to_bytes(state) if raw is None else raw)
             self._remember(key, state)
         self._staged.clear()
         self._staged_raw.clear()
@@ -167,7 +173,8 @@ class SagaStore:
         if raw_value is None:
             self._delete(key)
             return
-        self._put(key, state_from_bytes(raw_value), raw_value)
+        # Only what the indexes need is read now; the state is decoded when first used.
+        self._put(key, summary_from_bytes(raw_value), raw_value)
 
     def _delete(self, key: StoreKey) -> None:
         gone = self._committed.pop(key, None)
@@ -182,14 +189,14 @@ class SagaStore:
         if not self._counts[(saga_type, state)]:
             del self._counts[(saga_type, state)]
 
-    def _put(self, key: StoreKey, state: SagaState, raw: bytes) -> None:
-        name = sys.intern(state.state)
+    def _put(self, key: StoreKey, summary: StateSummary, raw: bytes) -> None:
+        name = sys.intern(summary.state)
         old = self._committed.get(key)
         if old is not None:
             self._uncount(key[0], old.state)
         self._counts[(key[0], name)] += 1
         self._committed[key] = _Committed(name, raw)
-        signature = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
+        signature = summary.timers
         # Index only changed timer sets: the heap would otherwise grow with every event.
         if signature != self._armed.get(key, ()):
             for _tid, fire_at in signature:
@@ -198,8 +205,8 @@ class SagaStore:
             self._armed[key] = signature
         else:
             self._armed.pop(key, None)
-        last_event = state.history[-1].at if state.history else None
-        if state.state != PENDING or last_event is None:
+        last_event = summary.last_event_at
+        if name != PENDING or last_event is None:
             self._pending_at.pop(key, None)
         elif self._pending_at.get(key) != last_event:
             self._pending_at[key] = last_event
