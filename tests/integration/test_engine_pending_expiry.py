@@ -70,5 +70,6 @@ async def test_sagas_that_never_started_expire_with_a_tombstone(
         await engine.stop()
     # Gone from the changelog read to its end: only a tombstone removes a compacted key.
     assert not any(k in FAKES for (_t, k) in after), after
-    assert {key: s.state for key, s in after.items() if key[1] == "R-1"} == started
+    # The deal that started goes on (its saga may have moved since): it is not expired.
+    assert {key for key in after if key[1] == "R-1"} == set(started)
     assert _expired_total() - before == pending_sagas
