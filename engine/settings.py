@@ -74,8 +74,21 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     max_batch: int = Field(default=500, ge=1, le=100_000)
+    # Kafka Streams' exactly-once default interval: a busy task commits once per interval or
+    # per this many records instead of once per poll; an idle consumer commits at once.
+    commit_interval_ms: int = Field(
+        default=100, ge=1, le=60_000, description="longest a busy task's checkpoint stays open"
+    )
+    commit_max_records: int = Field(
+        default=2_000, ge=1, le=1_000_000, description="records after which a task commits"
+    )
     correlation_wait_s: float = Field(
         default=300.0, gt=0, description="how long an event may wait for its saga key"
+    )
+    pending_retention_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="how long a saga that never started (still 'pending') is kept without events",
     )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
     # Twice aiokafka's 60 s default: a broker outage shorter than this does not roll back the

@@ -24,7 +24,7 @@ class Failure:
 
     error_class: str
     message: str
-    stage: str  # decode | route | process | produce | retry
+    stage: str  # decode | route | process | limit | produce | retry
     processor: str
     task_id: str
     attempts: int = 1

@@ -77,6 +77,11 @@ TIMER_FAILURES = Counter(
     ["saga_type"],
 )
 TIMERS_FIRED = Counter("q2c_timers_fired_total", "Saga timers fired", ["saga_type", "name"])
+PENDING_EXPIRED = Counter(
+    "q2c_pending_sagas_expired_total",
+    "Sagas that never started, deleted after pending_retention_s without an event",
+    ["saga_type"],
+)
 
 SAGAS_BY_STATE = Gauge("q2c_sagas", "Saga instances by type and state", ["saga_type", "state"])
 CYCLE_SECONDS = Histogram(

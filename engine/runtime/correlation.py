@@ -7,7 +7,8 @@ topic in the same transaction as the state that learned them, and read in full b
 
 from __future__ import annotations
 
-from typing import Any
+import weakref
+from typing import Any, Protocol
 
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord
@@ -17,21 +18,42 @@ def index_key(id_kind: str, id_value: str) -> str:
     return f"{id_kind}:{id_value}"
 
 
+class Watcher(Protocol):
+    """Told of every index key that appears (the wait rooms of the tasks)."""
+
+    def learnt(self, index_key: str) -> None: ...
+
+
 class CorrelationTable:
     """In-memory view of the correlation topic, kept current by a background reader."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self._map: dict[str, str] = {}
+        # Entries put by this worker and not yet read back from the topic: their transaction
+        # may still abort, so they must be written again by whoever learns them next.
+        self._unconfirmed: set[str] = set()
         self._follower = TopicFollower([topic], self._apply)
-        self.updates = 0  # bumps on every change, so waiters know when to look again
+        # Held weakly: a task's wait room goes with its task.
+        self._watchers: weakref.WeakSet[Watcher] = weakref.WeakSet()
 
     def get(self, id_kind: str, id_value: str) -> str | None:
         return self._map.get(index_key(id_kind, id_value))
 
     def put(self, id_kind: str, id_value: str, saga_key: str) -> None:
-        self._map[index_key(id_kind, id_value)] = saga_key
-        self.updates += 1
+        key = index_key(id_kind, id_value)
+        if self._map.get(key) != saga_key:
+            self._unconfirmed.add(key)
+            self._learnt(key, saga_key)
+
+    def on_topic(self, id_kind: str, id_value: str, saga_key: str) -> bool:
+        """Whether the topic already maps the id to `saga_key` (writing it again is a no-op)."""
+        key = index_key(id_kind, id_value)
+        return self._map.get(key) == saga_key and key not in self._unconfirmed
+
+    def watch(self, watcher: Watcher) -> None:
+        """Tell `watcher` of every index key learnt from now on (idempotent)."""
+        self._watchers.add(watcher)
 
     def __len__(self) -> int:
         return len(self._map)
@@ -46,8 +68,14 @@ class CorrelationTable:
     def _apply(self, rec: InRecord) -> None:
         if rec.key is None:
             return
+        key = rec.key.decode()
+        self._unconfirmed.discard(key)
         if rec.value is None:
-            self._map.pop(rec.key.decode(), None)
+            self._map.pop(key, None)
         else:
-            self._map[rec.key.decode()] = rec.value.decode()
-        self.updates += 1
+            self._learnt(key, rec.value.decode())
+
+    def _learnt(self, key: str, saga_key: str) -> None:
+        self._map[key] = saga_key
+        for watcher in self._watchers:
+            watcher.learnt(key)

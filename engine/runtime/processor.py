@@ -26,7 +26,14 @@ from engine.observability.tracing import current_traceparent, record_scope
 from engine.runtime.correlation import CorrelationTable, index_key
 from engine.runtime.limits import check_size
 from engine.runtime.names import TopicNames
-from engine.runtime.routing import Forward, Process, Wait, implied_correlations, route
+from engine.runtime.routing import (
+    Forward,
+    Process,
+    Wait,
+    implied_correlations,
+    lookup_ids,
+    route,
+)
 from engine.runtime.store import StoreKey
 from engine.runtime.task import Task
 from engine.runtime.translate import (
@@ -35,8 +42,9 @@ from engine.runtime.translate import (
     status_record,
     to_saga_event,
 )
+from engine.runtime.waiting import LineFull
 from engine.saga.codec import state_to_bytes
-from engine.saga.engine import due_timers, step
+from engine.saga.engine import ParkedLimit, due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
 from engine.security.admission import Admission
@@ -88,11 +96,11 @@ class Processor:
                 metrics.PROCESSING_SECONDS.observe(time.perf_counter() - began)
 
     def _handle(self, task: Task, rec: InRecord, now: datetime, since: float) -> list[OutRecord]:
-        if task.waiting.blocks(rec):
-            # Same key as a record that waits for its correlation: keep that key's order.
-            task.waiting.add(rec, since)
-            return []
         try:
+            if task.waiting.blocks(rec):
+                # Same key as a record that waits for its correlation: keep that key's order.
+                task.waiting.add(rec, since)
+                return []
             model = self._decode(rec)
             if not isinstance(model, Event):
                 raise DecodeError(rec.topic, rec.partition, rec.offset, "not an event")
@@ -109,7 +117,9 @@ class Processor:
                 causation_id=model.envelope.causation_id,
             )
             if isinstance(decision, Wait):
-                task.waiting.add(rec, since)
+                self.correlation.watch(task.waiting)
+                ids = [index_key(kind, value) for kind, value in lookup_ids(model)]
+                task.waiting.add(rec, since, waits_on=ids)
                 return []
             if isinstance(decision, Forward):
                 task.outcomes.forwarded(self.names.logical(rec.topic))
@@ -119,6 +129,10 @@ class Processor:
             return outputs
         except DecodeError as exc:
             return [self._dead_letter(task, rec, exc, "decode", now)]
+        except (LineFull, ParkedLimit) as exc:
+            # A flood for one key: refused with a line an operator can read, no traceback.
+            log.warning("%s-%s@%s dead-lettered: %s", rec.topic, rec.partition, rec.offset, exc)
+            return [self._dead_letter(task, rec, exc, "limit", now)]
         except Exception as exc:  # a bug in a handler must not stall the partition
             log.exception("processing %s-%s@%s failed", rec.topic, rec.partition, rec.offset)
             return [self._dead_letter(task, rec, exc, "process", now)]
@@ -218,7 +232,12 @@ class Processor:
             elif isinstance(effect, Correlate):
                 learnt.append((effect.id_kind, effect.id_value))
             # SetTimer / CancelTimer already live in the saga state (the store indexes them).
-        outputs += [self._correlation_record(kind, value, key[1]) for kind, value in learnt]
+        # Replies quote the same reference again and again: write only what the topic lacks.
+        outputs += [
+            self._correlation_record(kind, value, key[1])
+            for kind, value in learnt
+            if not self.correlation.on_topic(kind, value, key[1])
+        ]
         for out in outputs:
             check_size(f"record for {out.topic}", out.value or b"", out.key)
         raw_state = None
@@ -283,22 +302,24 @@ class Processor:
     def route_waiting(
         self, task: Task, now: datetime, *, max_wait_s: float
     ) -> tuple[list[OutRecord], dict[TopicPartition, int]]:
-        """Retry waiting records; dead-letter those that waited longer than `max_wait_s`.
+        """Retry the waiting records whose correlation arrived; dead-letter those whose wait
+        passed `max_wait_s` (the records behind an expired one are retried).
 
-        Returns the outputs and the new commit offsets of the partitions that had waiters.
+        Returns the outputs and the new commit offsets of the partitions that had releases.
         """
-        touched = task.waiting.partitions()
         outputs: list[OutRecord] = []
-        clock = time.monotonic()
-        for parked in task.waiting.take_all():
-            rec = parked.record
-            if not task.waiting.blocks(rec) and clock - parked.since > max_wait_s:
+        touched: set[TopicPartition] = set()
+        for line in task.waiting.release(time.monotonic() - max_wait_s):
+            records = line.records
+            touched.add(TopicPartition(records[0].record.topic, records[0].record.partition))
+            if line.expired:
                 reason = UncorrelatedEvent(
                     f"no saga key known for this record after {max_wait_s:.0f}s of waiting"
                 )
-                outputs.append(self._dead_letter(task, rec, reason, "route", now))
-                continue
-            outputs += self._handle(task, rec, now, since=parked.since)
+                outputs.append(self._dead_letter(task, records[0].record, reason, "route", now))
+                records = records[1:]
+            for parked in records:
+                outputs += self._handle(task, parked.record, now, since=parked.since)
         offsets = {tp: task.commit_offset(tp) for tp in touched}
         return outputs, offsets
 

@@ -5,7 +5,8 @@ reads), beside their state name: a worker holds far more sagas than it touches a
 the bytes take a fraction of the decoded value's memory. A bounded LRU keeps the recently used
 states decoded. Staging is a dict of replacements (states are immutable values): commit folds
 it in, abort drops it. The timer index is a heap with lazily skipped stale entries, which keeps
-SetTimer/CancelTimer O(log n).
+SetTimer/CancelTimer O(log n). Sagas that never started ("pending") are indexed the same way
+by their last event, so the retention rule finds the idle ones without a scan.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from engine.kafka.records import TopicPartition
-from engine.saga.codec import state_from_bytes, state_to_bytes
-from engine.saga.model import SagaState
+from engine.saga.codec import (
+    StateSummary,
+    state_from_bytes,
+    state_to_bytes,
+    summary_from_bytes,
+    summary_of,
+)
+from engine.saga.model import PENDING, SagaState
 
 StoreKey = tuple[str, str]  # (saga_type, saga_key)
 # The task's input offsets, written in every exactly-once transaction beside the states: the
@@ -66,23 +73,29 @@ class SagaStore:
 
     def __init__(self, cache_sagas: int = DEFAULT_CACHE_SAGAS) -> None:
         self._committed: dict[StoreKey, _Committed] = {}
+        # Committed sagas per (saga type, state name), maintained on every change: gauges and
+        # operator reads must not cost a pass over every saga.
+        self._counts: Counter[tuple[str, str]] = Counter()
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
-        self._staged: dict[StoreKey, SagaState] = {}
+        self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
         self._staged_raw: dict[StoreKey, bytes] = {}
         # Armed timers per saga that has any: commit re-indexes only sagas whose set changed.
         self._armed: dict[StoreKey, TimerSignature] = {}
         self._timers: list[tuple[datetime, StoreKey]] = []
         self._taken: list[StoreKey] = []  # taken off the index by `due` in the open transaction
+        # Pending sagas by the time of their last event (heap with stale entries skipped).
+        self._pending_at: dict[StoreKey, datetime] = {}
+        self._pending: list[tuple[datetime, StoreKey]] = []
+        self._taken_pending: list[tuple[datetime, StoreKey]] = []
         self.input_offsets: dict[TopicPartition, int] = {}
 
     def __len__(self) -> int:
         return len(self._committed)
 
     def get(self, key: StoreKey) -> SagaState | None:
-        staged = self._staged.get(key)
-        if staged is not None:
-            return staged
+        if key in self._staged:
+            return self._staged[key]
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -102,16 +115,24 @@ class SagaStore:
         else:
             self._staged_raw[key] = raw
 
-    def staged_changelog(self) -> list[tuple[bytes, bytes]]:
-        """(key, value) changelog records of the open transaction: one per saga, its last state.
+    def stage_delete(self, key: StoreKey) -> None:
+        """Stage the saga's removal (a changelog tombstone) for the open transaction."""
+        self._staged[key] = None
+        self._staged_raw.pop(key, None)
+
+    def staged_changelog(self) -> list[tuple[bytes, bytes | None]]:
+        """(key, value) changelog records of the open transaction: one per saga, its last state
+        (None: a tombstone).
 
         Written at commit rather than per event, so a saga that took several events in one
         batch is serialised once (and `commit` keeps these same bytes).
         """
+        records: list[tuple[bytes, bytes | None]] = []
         for key, state in self._staged.items():
-            if key not in self._staged_raw:
+            if state is not None and key not in self._staged_raw:
                 self._staged_raw[key] = state_to_bytes(state)
-        return [(changelog_key(k), raw) for k, raw in self._staged_raw.items()]
+            records.append((changelog_key(key), self._staged_raw.get(key)))
+        return records
 
     @property
     def dirty(self) -> bool:
@@ -120,12 +141,16 @@ class SagaStore:
 
     def commit(self) -> None:
         for key, state in self._staged.items():
+            if state is None:
+                self._delete(key)
+                continue
             raw = self._staged_raw.get(key)
-            self._put(key, state, state_to_bytes(state) if raw is None else raw)
+            self._put(key, summary_of(state), state_to_bytes(state) if raw is None else raw)
             self._remember(key, state)
         self._staged.clear()
         self._staged_raw.clear()
         self._taken.clear()
+        self._taken_pending.clear()
 
     def abort(self) -> None:
         self._staged.clear()
@@ -134,6 +159,9 @@ class SagaStore:
             for _tid, fire_at in self._armed.get(key, ()):
                 heapq.heappush(self._timers, (fire_at, key))
         self._taken.clear()
+        for entry in self._taken_pending:
+            heapq.heappush(self._pending, entry)
+        self._taken_pending.clear()
 
     def restore(self, raw_key: bytes, raw_value: bytes | None) -> None:
         """Apply one changelog record (None value = tombstone)."""
@@ -143,14 +171,32 @@ class SagaStore:
         key = parse_changelog_key(raw_key)
         self._cache.pop(key, None)
         if raw_value is None:
-            self._committed.pop(key, None)
-            self._armed.pop(key, None)
+            self._delete(key)
             return
-        self._put(key, state_from_bytes(raw_value), raw_value)
+        # Only what the indexes need is read now; the state is decoded when first used.
+        self._put(key, summary_from_bytes(raw_value), raw_value)
 
-    def _put(self, key: StoreKey, state: SagaState, raw: bytes) -> None:
-        self._committed[key] = _Committed(sys.intern(state.state), raw)
-        signature = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
+    def _delete(self, key: StoreKey) -> None:
+        gone = self._committed.pop(key, None)
+        if gone is not None:
+            self._uncount(key[0], gone.state)
+        self._cache.pop(key, None)
+        self._armed.pop(key, None)
+        self._pending_at.pop(key, None)
+
+    def _uncount(self, saga_type: str, state: str) -> None:
+        self._counts[(saga_type, state)] -= 1
+        if not self._counts[(saga_type, state)]:
+            del self._counts[(saga_type, state)]
+
+    def _put(self, key: StoreKey, summary: StateSummary, raw: bytes) -> None:
+        name = sys.intern(summary.state)
+        old = self._committed.get(key)
+        if old is not None:
+            self._uncount(key[0], old.state)
+        self._counts[(key[0], name)] += 1
+        self._committed[key] = _Committed(name, raw)
+        signature = summary.timers
         # Index only changed timer sets: the heap would otherwise grow with every event.
         if signature != self._armed.get(key, ()):
             for _tid, fire_at in signature:
@@ -159,6 +205,12 @@ class SagaStore:
             self._armed[key] = signature
         else:
             self._armed.pop(key, None)
+        last_event = summary.last_event_at
+        if name != PENDING or last_event is None:
+            self._pending_at.pop(key, None)
+        elif self._pending_at.get(key) != last_event:
+            self._pending_at[key] = last_event
+            heapq.heappush(self._pending, (last_event, key))
 
     def _remember(self, key: StoreKey, state: SagaState) -> None:
         self._cache[key] = state
@@ -182,9 +234,23 @@ class SagaStore:
         self._taken.extend(keys)
         return keys
 
+    def idle_pending(self, before: datetime) -> list[StoreKey]:
+        """Keys of committed sagas still "pending" whose last event was before `before`.
+
+        Taken off the index until the open transaction ends (`abort` puts them back).
+        """
+        keys: list[StoreKey] = []
+        while self._pending and self._pending[0][0] < before:
+            entry = heapq.heappop(self._pending)
+            # Entries of sagas that have since started, been deleted or had newer events.
+            if self._pending_at.get(entry[1]) == entry[0] and entry[1] not in self._staged:
+                keys.append(entry[1])
+                self._taken_pending.append(entry)
+        return keys
+
     def state_counts(self) -> Counter[tuple[str, str]]:
-        """Committed sagas per (saga type, state name), without decoding any."""
-        return Counter((key[0], entry.state) for key, entry in self._committed.items())
+        """Committed sagas per (saga type, state name), without decoding any (maintained)."""
+        return Counter(self._counts)
 
     def items(self, *, in_state: str | None = None) -> Iterator[tuple[StoreKey, SagaState]]:
         """Committed states (decoded one by one), optionally only those in state `in_state`."""

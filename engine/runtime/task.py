@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.kafka.client import Producer
 from engine.kafka.records import TopicPartition
 from engine.runtime.outcomes import Outcomes
 from engine.runtime.store import SagaStore
 from engine.runtime.waiting import WaitRoom
+
+if TYPE_CHECKING:
+    from engine.runtime.checkpoint import Checkpoint
 
 
 @dataclass
@@ -25,8 +29,6 @@ class Task:
     outcomes: Outcomes = field(default_factory=Outcomes)
     # Records waiting for a correlation (source id -> saga key) to become known.
     waiting: WaitRoom = field(default_factory=WaitRoom)
-    # Correlation-table version last tried for the waiting records (retry only after changes).
-    correlation_seen: int = -1
     waiting_checked_at: float = 0.0
     # Next offset to commit per input partition once nothing waits there.
     consumed: dict[TopicPartition, int] = field(default_factory=dict)
@@ -45,14 +47,16 @@ class Task:
     # Commits failed in a row, and the last failure (for /ready and the recovery decision).
     failures: int = 0
     last_error: str = ""
+    # The work since the last commit (set by the worker, per processing mode).
+    checkpoint: Checkpoint = field(init=False, repr=False)
 
     def suspend(self) -> None:
         """Forget everything not committed, keeping the store for a possible reassignment."""
         self.store.abort()
         self.outcomes.discard()
+        self.checkpoint.reset()
         self.waiting.clear()
         self.consumed.clear()
-        self.correlation_seen = -1
 
     def commit_offset(self, tp: TopicPartition) -> int:
         """Where the group's offset for `tp` may go: past what was consumed, not past a waiter."""

@@ -1,11 +1,12 @@
 """The saga worker: a consumer-group member that runs tasks transactionally.
 
-Per batch and task: begin a transaction on the task's producer, hand each record to the
-processor (which stages state and returns the records to write), send them, add the input
-offsets to the transaction and commit. Fenced or failed transactions roll back the staged
-state and rewind to the committed offsets, so a record's effects are written exactly once.
-In at-least-once mode the same flow uses one idempotent producer and commits offsets after
-every output was acknowledged; per-saga dedupe and idempotency keys absorb redelivery.
+Per poll and task: hand each record to the processor (which stages state and returns the
+records to write) and keep its outputs in the task's checkpoint (engine.runtime.checkpoint),
+committed by time, size or as soon as the consumer is idle: in exactly-once mode one
+transaction of the task's producer with the input offsets, in at-least-once mode on one
+idempotent producer with the offsets committed after every output was acknowledged. Fenced or
+failed commits roll back the staged state and rewind to the committed offsets, so a record's
+effects are written exactly once (at-least-once: per-saga dedupe absorbs redelivery).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from engine.exceptions_queue.queue import exception_age
 from engine.kafka.client import (
@@ -33,7 +34,13 @@ from engine.kafka.connection import client_options
 from engine.kafka.link import LINK, observe_client_logs
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
-from engine.runtime.limits import RecordTooLarge, check_size
+from engine.runtime.checkpoint import (
+    AtLeastOnceCheckpoint,
+    Checkpoint,
+    CommitPolicy,
+    ExactlyOnceCheckpoint,
+)
+from engine.runtime.limits import RecordTooLarge
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
 from engine.runtime.recovery import (
@@ -43,7 +50,6 @@ from engine.runtime.recovery import (
     decide,
     retry_delay_s,
 )
-from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
 from engine.runtime.task import Task
 from engine.settings import ProcessingMode, Settings
 
@@ -53,9 +59,10 @@ Clock = Callable[[], datetime]
 
 
 # Bounds on calls that wait for a broker: a gone broker must not hold the worker forever.
-ABORT_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 10.0
 PROBE_EVERY_S = 1.0
+# The longest the processing loop runs without giving the event loop (HTTP, heartbeats) a turn.
+YIELD_EVERY_S = 0.01
 
 
 def system_clock() -> datetime:
@@ -99,7 +106,11 @@ class Worker:
         self.ready = asyncio.Event()
         self.batches = 0
         self._gauges_at = 0.0
+        self._expired_at = 0.0
         self._acked_offsets: dict[TopicPartition, int] = {}
+        self._policy = CommitPolicy(
+            interval_s=settings.commit_interval_ms / 1000, max_records=settings.commit_max_records
+        )
         # Tasks revoked by the rebalance in progress, kept in case their partition comes back.
         self._suspended: dict[int, Task] = {}
         # Assigned partitions whose task lost its producer and is being rebuilt in place.
@@ -139,6 +150,7 @@ class Worker:
                 await self._process_batch(records)
                 await self._fire_timers()
                 await self._route_correlated()
+                await self._expire_pending()
                 await self._recover_tasks()
                 if time.monotonic() - self._gauges_at > 2.0:
                     await self._refresh_gauges()
@@ -147,6 +159,10 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await watch
             async with self._lock:
+                for task in list(self.tasks.values()):
+                    # Bounded: with the broker gone the work is re-read by the next owner.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._commit(task), CLOSE_TIMEOUT_S)
                 await self._commit_acked_offsets()
                 for task in list(self.tasks.values()):
                     await self._close_task(task)
@@ -215,12 +231,15 @@ class Worker:
         metrics.REBALANCES.labels("revoked").inc()
         async with self._lock:
             for p in sorted({tp.partition for tp in revoked}):
+                if p in self.tasks:
+                    await self._commit(self.tasks[p])  # the open checkpoint, if any
                 self._recovering.pop(p, None)
                 task = self.tasks.pop(p, None)
                 if task is not None:
                     await self._close_task(task)
                     # Eager rebalances revoke everything: most partitions come straight back.
                     self._suspended[p] = task
+            await self._commit_acked_offsets()
 
     def _changelog(self, partition: int) -> TopicPartition:
         return TopicPartition(self.names.state, partition)
@@ -272,6 +291,7 @@ class Worker:
             log.info("task %s kept its store (changelog unchanged since its commit)", partition)
             return kept
         task = Task(partition=partition, producer=producer, changelog_end=changelog_end)
+        task.checkpoint = self._checkpoint(task)
         began = time.perf_counter()
         restored = await read_partition(
             self._options,
@@ -284,6 +304,16 @@ class Worker:
         metrics.RESTORED_RECORDS.inc(restored)
         log.info("task %s restored %s changelog records", partition, restored)
         return task
+
+    def _checkpoint(self, task: Task) -> Checkpoint:
+        counts = self.processor.counts
+        if self.exactly_once:
+            return ExactlyOnceCheckpoint(task, self.names, counts, self._group)
+        return AtLeastOnceCheckpoint(task, self.names, counts, self._acked)
+
+    def _acked(self, offsets: dict[TopicPartition, int]) -> None:
+        """At-least-once: offsets of every task go to the broker in one commit per poll."""
+        self._acked_offsets.update(offsets)
 
     async def _close_task(self, task: Task) -> None:
         task.suspend()
@@ -334,14 +364,13 @@ class Worker:
     # -- processing ---------------------------------------------------------------------------
 
     async def _process_batch(self, records: list[InRecord]) -> None:
-        if not records:
-            return
+        """Process a poll into the tasks' checkpoints, then commit those that are due."""
         by_task: dict[int, list[InRecord]] = defaultdict(list)
         for rec in records:
             by_task[rec.partition].append(rec)
         async with self._lock:
             now = self.clock()
-            commits = []
+            slice_began = time.perf_counter()
             for p, recs in by_task.items():
                 task = self.tasks.get(p)
                 if task is None:
@@ -349,104 +378,73 @@ class Worker:
                 outputs: list[OutRecord] = []
                 for rec in recs:
                     outputs += self.processor.handle(task, rec, now)
-                commits.append(self._commit(task, outputs, self._offsets_after(task, recs), recs))
-            # Tasks commit independently (one transactional producer each): overlapping their
-            # broker round trips is where the throughput is.
-            await asyncio.gather(*commits)
+                    task.consumed[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
+                    if time.perf_counter() - slice_began > YIELD_EVERY_S:
+                        # A batch of costly records must not starve /health and the API.
+                        await asyncio.sleep(0)
+                        slice_began = time.perf_counter()
+                task.checkpoint.stage(outputs, recs)
+            # Less than a full batch: nothing more is buffered, so waiting would only add
+            # latency. Tasks commit independently (one producer each in exactly-once mode):
+            # overlapping their broker round trips is where the throughput is.
+            idle = len(records) < self.settings.max_batch
+            due = [t for t in self.tasks.values() if t.checkpoint.due(self._policy, idle=idle)]
+            await asyncio.gather(*(self._commit(task) for task in due))
             await self._commit_acked_offsets()
-            self.batches += 1
+            if records:
+                self.batches += 1
 
-    def _offsets_after(self, task: Task, records: list[InRecord]) -> dict[TopicPartition, int]:
-        for rec in records:
-            task.consumed[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-        tps = {TopicPartition(rec.topic, rec.partition) for rec in records}
-        return {tp: task.commit_offset(tp) for tp in tps}
-
-    async def _commit(
-        self,
-        task: Task,
-        outputs: list[OutRecord],
-        offsets: dict[TopicPartition, int],
-        records: list[InRecord],
-    ) -> None:
+    async def _commit(self, task: Task) -> None:
+        """Commit the task's checkpoint; on failure abort it, rewind, and recover when the
+        producer cannot go on (engine.runtime.recovery)."""
+        checkpoint = task.checkpoint
+        if checkpoint.empty:
+            return
         assert self._consumer is not None
         began = time.perf_counter()
-        in_transaction = False  # an oversized state is found before the transaction begins
+        records, touched = checkpoint.records, checkpoint.touched
         try:
-            changelog = [
-                OutRecord(self.names.state, key, value, partition=task.partition)
-                for key, value in task.store.staged_changelog()
-            ]
-            for out in changelog:
-                check_size(f"saga state {out.key!r}", out.value or b"", out.key)
-            outputs = outputs + changelog
-            if offsets and self.exactly_once:
-                all_offsets = {**task.committed_offsets, **offsets}
-                outputs.append(
-                    OutRecord(
-                        self.names.state,
-                        INPUT_OFFSETS_KEY,
-                        encode_input_offsets(all_offsets),
-                        partition=task.partition,
-                    )
-                )
-            if isinstance(task.producer, TransactionalProducer):
-                await task.producer.begin()
-                in_transaction = True
-                delivered = await task.producer.send_all(outputs)
-                await task.producer.commit(offsets, self._group)
-            else:
-                delivered = await task.producer.send_all(outputs)
-                # At-least-once: offsets of every task go to the broker in one commit per batch.
-                self._acked_offsets.update(offsets)
+            delivered, offsets = await checkpoint.commit()
         except Exception as exc:
-            if not isinstance(exc, RecordTooLarge) and await self._commit_failed(task, exc):
-                return
-            if isinstance(exc, RecordTooLarge):
-                # Which event grew the state shows only step by step: re-run the batch with
-                # every step's state checked, so that event is dead-lettered.
-                log.warning("task %s: %s; re-running the batch step by step", task.partition, exc)
-                task.check_states = True
-                metrics.TXN_ABORTS.labels("too_large").inc()
-            else:
-                log.warning(
-                    "task %s: commit failed (%s: %s); rolling back and rewinding",
-                    task.partition,
-                    type(exc).__name__,
-                    exc,
-                )
-                metrics.TXN_ABORTS.labels("error").inc()
-            for rec in records:
-                metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
-            task.store.abort()
-            task.outcomes.discard()
-            if in_transaction and isinstance(task.producer, TransactionalProducer):
-                try:
-                    await asyncio.wait_for(task.producer.abort(), ABORT_TIMEOUT_S)
-                except Exception as abort_exc:
-                    # The producer's transaction state is unknown now: only a new one is safe.
-                    reason = f"abort failed after {type(exc).__name__}: {type(abort_exc).__name__}"
-                    await self._take_out_of_service(task, Decision(Action.RECREATE, reason))
-                    return
-            await self._rewind(task, {TopicPartition(r.topic, r.partition) for r in records})
+            await self._commit_aborted(task, exc, records, touched)
             return
         task.failures = 0
         LINK.back()
-        task.store.commit()
-        task.outcomes.commit(self.processor.counts)
-        task.committed_offsets.update(offsets)
-        task.check_states = False
-        state = self.names.state
-        written = [
-            d.offset for d in delivered if d.partition == task.partition and d.topic == state
-        ]
-        if written:
-            # A committed transaction ends with its commit marker, one offset past its records.
-            task.changelog_end = max(written) + (2 if self.exactly_once else 1)
+        checkpoint.committed(delivered, offsets)
         metrics.TXN_COMMIT_SECONDS.observe(time.perf_counter() - began)
         wall = time.time()
         for rec in records:
             metrics.END_TO_END_SECONDS.observe(max(0.0, wall - rec.timestamp_ms / 1000))
+
+    async def _commit_aborted(
+        self, task: Task, exc: Exception, records: list[InRecord], touched: set[TopicPartition]
+    ) -> None:
+        if not isinstance(exc, RecordTooLarge) and await self._commit_failed(task, exc):
+            return
+        if isinstance(exc, RecordTooLarge):
+            # Which event grew the state shows only step by step: re-run the batch with
+            # every step's state checked, so that event is dead-lettered.
+            log.warning("task %s: %s; re-running the batch step by step", task.partition, exc)
+            task.check_states = True
+            metrics.TXN_ABORTS.labels("too_large").inc()
+        else:
+            log.warning(
+                "task %s: commit failed (%s: %s); rolling back and rewinding",
+                task.partition,
+                type(exc).__name__,
+                exc,
+            )
+            metrics.TXN_ABORTS.labels("error").inc()
+        for rec in records:
+            metrics.RECORDS_RETRIED.labels(self.names.logical(rec.topic)).inc()
+        try:
+            await task.checkpoint.abort()
+        except Exception as abort_exc:
+            # The producer's transaction state is unknown now: only a new one is safe.
+            reason = f"abort failed after {type(exc).__name__}: {type(abort_exc).__name__}"
+            await self._take_out_of_service(task, Decision(Action.RECREATE, reason))
+            return
+        await self._rewind(task, touched)
 
     async def _commit_failed(self, task: Task, exc: Exception) -> bool:
         """Count the failure and decide (engine.runtime.recovery); True when the task was taken
@@ -574,7 +572,33 @@ class Worker:
             for task in list(self.tasks.values()):
                 outputs = self.processor.fire_timers(task, now)
                 if outputs or task.store.dirty:
-                    await self._commit(task, outputs, {}, [])
+                    task.checkpoint.stage(outputs)
+                    await self._commit(task)
+            await self._commit_acked_offsets()
+
+    async def _expire_pending(self) -> None:
+        """Delete sagas that never started and had no event for `pending_retention_s` (made-up
+        correlation ids would otherwise keep them in the compacted changelog forever)."""
+        wall = time.monotonic()
+        if wall - self._expired_at < 1.0:
+            return
+        self._expired_at = wall
+        cutoff = self.clock() - timedelta(seconds=self.settings.pending_retention_s)
+        async with self._lock:
+            for task in list(self.tasks.values()):
+                idle = task.store.idle_pending(cutoff)
+                if not idle:
+                    continue
+                for key in idle:
+                    task.store.stage_delete(key)
+                task.checkpoint.stage(())
+                await self._commit(task)
+                # A failed commit put them back for the next round: count only the deleted.
+                gone = [key for key in idle if task.store.get(key) is None]
+                for key in gone:
+                    metrics.PENDING_EXPIRED.labels(key[0]).inc()
+                if gone:
+                    log.info("task %s: %s pending sagas expired", task.partition, len(gone))
             await self._commit_acked_offsets()
 
     async def _route_correlated(self) -> None:
@@ -583,17 +607,17 @@ class Worker:
         wall = time.monotonic()
         async with self._lock:
             for task in list(self.tasks.values()):
-                seen = self.processor.correlation.updates
                 due = wall - task.waiting_checked_at > 1.0  # expiry checks once a second
-                if not task.waiting or (task.correlation_seen == seen and not due):
+                if not task.waiting or not (task.waiting.has_ready or due):
                     continue
-                task.correlation_seen = seen
-                task.waiting_checked_at = wall
+                if due:
+                    task.waiting_checked_at = wall
                 outputs, offsets = self.processor.route_waiting(
                     task, now, max_wait_s=self.settings.correlation_wait_s
                 )
                 if outputs or offsets or task.store.dirty:
-                    await self._commit(task, outputs, offsets, [])
+                    task.checkpoint.stage(outputs, touched=offsets)
+                    await self._commit(task)
             await self._commit_acked_offsets()
 
     # -- gauges -------------------------------------------------------------------------------

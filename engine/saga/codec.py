@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.saga.model import HistoryRecord, SagaEvent, SagaState, Timer
 from engine.saga.seen import SeenIds
@@ -90,3 +90,30 @@ def state_from_bytes(data: bytes) -> SagaState:
         history=tuple(HistoryRecord(*record) for record in doc["history"]),
         version=doc["version"],
     )
+
+
+class StateSummary(NamedTuple):
+    """What a store indexes about a state: its name, armed timers, time of its last event."""
+
+    state: str
+    timers: tuple[tuple[str, datetime], ...]  # (timer id, fire_at), sorted
+    last_event_at: datetime | None  # the newest history record's time
+
+
+def summary_of(state: SagaState) -> StateSummary:
+    timers = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
+    return StateSummary(state.state, timers, state.history[-1].at if state.history else None)
+
+
+def summary_from_bytes(data: bytes) -> StateSummary:
+    """`summary_of(state_from_bytes(data))` without building the state: a plain JSON parse
+    (no object hook, no SagaState), several times faster, for restoring a store."""
+    doc = json.loads(data)
+    if doc.get("f") != FORMAT_VERSION:
+        raise ValueError(f"unsupported saga state format {doc.get('f')!r}")
+    timers = tuple(
+        sorted((tid, datetime.fromisoformat(t[1][_DT])) for tid, t in doc["timers"].items())
+    )
+    history = doc["history"]
+    last = datetime.fromisoformat(history[-1][4][_DT]) if history else None
+    return StateSummary(doc["state"], timers, last)

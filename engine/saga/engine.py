@@ -27,6 +27,17 @@ from engine.saga.model import (
 
 # In-state history records a saga keeps (state changes are all kept): see `with_history`.
 HISTORY_IN_STATE_LIMIT = 50
+# Events one saga may hold parked. Every parked event is rewritten with the state at each
+# commit and retried on each transition, so a flood of valid events for one key (or for a saga
+# that never starts) would otherwise make every later event cost more; past the bound the
+# event is refused and the runtime dead-letters it.
+MAX_PARKED_EVENTS = 200
+
+
+class ParkedLimit(Exception):
+    """An event would be parked in a saga that already holds `MAX_PARKED_EVENTS`."""
+
+    message_is_safe = True
 
 
 def step(
@@ -40,6 +51,8 @@ def step(
     - an event not accepted now but allowed to wait in this state (a park rule, or any
       consumed event while "pending"): parked;
     - anything else: ignored, with a history note.
+
+    Raises `ParkedLimit` when the event would be parked past `MAX_PARKED_EVENTS`.
     """
     if state is None:
         state = SagaState(saga_type=definition.name, saga_key=event.saga_key)
@@ -97,6 +110,12 @@ def _receive(
         state = _apply(definition, state, event, chosen, now, effects)
         return _drain(definition, state, now, effects)
     if not definition.is_terminal(state.state) and definition.may_park(state.state, key):
+        if len(state.parked) >= MAX_PARKED_EVENTS:
+            raise ParkedLimit(
+                f"{definition.name} {state.saga_key} already holds {len(state.parked)} parked "
+                f"events in state {state.state!r} (limit {MAX_PARKED_EVENTS}); "
+                f"{event.event_type} {event.event_id} refused"
+            )
         return _note(state.evolve(parked=(*state.parked, event)), event, now, "parked")
     return _note(state, event, now, f"ignored: not accepted in state {state.state!r}")
 

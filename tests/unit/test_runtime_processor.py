@@ -8,16 +8,17 @@ import pytest
 
 from engine.codec import encode, headers_for
 from engine.dlq.headers import P
-from engine.kafka.records import InRecord
+from engine.kafka.records import InRecord, TopicPartition
 from engine.runtime import limits
 from engine.runtime import processor as processor_module
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
 from engine.runtime.task import Task
 from engine.runtime.translate import status_record
+from engine.saga import engine as saga_engine
 from engine.saga.model import StatusChange
 from engine.sagas import sagas_for_event
-from engine.workload.histories import HistoryOptions, closed_won
+from engine.workload.histories import HistoryOptions, closed_won, deal_history
 
 NAMES = TopicNames("t.")
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -92,3 +93,69 @@ def test_an_output_record_over_the_limit_is_always_dead_lettered(
     assert [o.topic for o in outputs] == [NAMES.dlq(NAMES.events("crm"))]
     assert "record for t.q2c." in _error(outputs[0])
     assert not task.store.dirty
+
+
+def _erp_reply(deal: str, n: int, *, correlation_id: str | None) -> InRecord:
+    """The deal's `project-activated` reply, made distinct by `n` (its own event id)."""
+    (reply,) = [
+        e
+        for e in deal_history(deal, HistoryOptions(correlated_replies=False))
+        if e.envelope.event_type == "project-activated"
+    ]
+    envelope = reply.envelope.model_copy(
+        update={
+            "event_id": f"{reply.envelope.event_id[:-4]}{n:04d}",
+            "correlation_id": correlation_id,
+        }
+    )
+    event = reply.model_copy(update={"envelope": envelope})
+    key = (correlation_id or event.project_id).encode()  # type: ignore[attr-defined]
+    value = encode(event)
+    return InRecord(NAMES.events("erp"), 0, n, key, value, tuple(headers_for(event)), 0)
+
+
+def _stage(out: object) -> str:
+    return dict(out.headers)[P + "stage"].decode()  # type: ignore[attr-defined]
+
+
+def test_records_past_a_keys_waiting_bound_are_dead_lettered_with_a_clear_reason() -> None:
+    proc, task = Processor(NAMES, clock=lambda: NOW, worker_id="w"), _task()
+    task.waiting.max_per_key = 2
+    assert [proc.handle(task, _erp_reply("D-5", n, correlation_id=None), NOW) for n in (1, 2)] == [
+        [],
+        [],
+    ]
+    (dead,) = proc.handle(task, _erp_reply("D-5", 3, correlation_id=None), NOW)
+    assert dead.topic == NAMES.dlq(NAMES.events("erp")) and _stage(dead) == "limit"
+    assert "2 records of this key already wait" in _error(dead)
+    assert len(task.waiting) == 2
+
+
+def test_a_waiting_record_is_routed_once_its_correlation_arrives() -> None:
+    proc, task = Processor(NAMES, clock=lambda: NOW, worker_id="w"), _task()
+    rec = _erp_reply("D-6", 1, correlation_id=None)
+    assert proc.handle(task, rec, NOW) == []
+    task.consumed[TopicPartition(rec.topic, 0)] = rec.offset + 1
+    assert proc.route_waiting(task, NOW, max_wait_s=60) == ([], {})  # nothing learnt yet
+    project_id = rec.key.decode()  # type: ignore[union-attr]
+    proc.correlation.put("project_id", project_id, "D-6")
+    outputs, offsets = proc.route_waiting(task, NOW, max_wait_s=60)
+    # Keyed by its project, the reply goes to the saga's partition through the inbox.
+    assert [o.topic for o in outputs] == [NAMES.inbox]
+    assert offsets == {TopicPartition(rec.topic, 0): rec.offset + 1}
+    assert not task.waiting
+
+
+def test_a_saga_flooded_with_parked_events_dead_letters_the_excess(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Made-up correlation ids start "pending" sagas that park every event: past the bound the
+    event is dead-lettered (one log line, no traceback) and the saga's state stops growing."""
+    monkeypatch.setattr(saga_engine, "MAX_PARKED_EVENTS", 2)
+    proc, task = Processor(NAMES, clock=lambda: NOW, worker_id="w"), _task()
+    for n in (1, 2):
+        assert proc.handle(task, _erp_reply("D-7", n, correlation_id="FAKE-1"), NOW) == []
+    (dead,) = proc.handle(task, _erp_reply("D-7", 3, correlation_id="FAKE-1"), NOW)
+    assert _stage(dead) == "limit" and "already holds 2 parked events" in _error(dead)
+    states = [task.store.get((d.name, "FAKE-1")) for d in sagas_for_event("project-activated")]
+    assert {len(s.parked) for s in states if s is not None} == {2}

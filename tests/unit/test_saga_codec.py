@@ -6,7 +6,7 @@ import json
 from datetime import UTC, timedelta, timezone
 from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.saga import (
@@ -18,6 +18,7 @@ from engine.saga import (
     state_to_bytes,
     step,
 )
+from engine.saga.codec import summary_from_bytes, summary_of
 from engine.saga.seen import SeenIds
 from engine.sagas import SAGAS
 from tests.unit.sagas_fixtures import NOW, History, milestone_happy_path
@@ -72,6 +73,14 @@ def test_any_state_round_trips_exactly(state: SagaState) -> None:
     assert decoded == state
     assert _exact(decoded.data) == _exact(state.data)
     assert state_to_bytes(decoded) == state_to_bytes(state)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])  # the state strategy is a big one
+@given(states)
+def test_the_summary_a_restore_reads_equals_the_decoded_states(state: SagaState) -> None:
+    """A store restored from bytes indexes states, timers and idle sagas as if it had decoded
+    every state."""
+    assert summary_from_bytes(state_to_bytes(state)) == summary_of(state)
 
 
 def test_encoding_is_compact_json() -> None:

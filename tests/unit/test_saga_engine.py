@@ -33,6 +33,8 @@ from engine.saga import (
     timer,
     transition,
 )
+from engine.saga import engine as saga_engine
+from engine.saga.engine import ParkedLimit
 from engine.saga.model import TIMER_FIRED
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
@@ -278,3 +280,21 @@ def test_a_command_with_a_field_its_contract_lacks_names_the_command_and_the_fie
         step(definition, None, event, datetime(2024, 1, 1, tzinfo=UTC))
     assert "escalate" in str(error.value)
     assert "unknown fields ['detial'], missing fields ['detail']" in str(error.value)
+
+
+def test_a_saga_refuses_to_park_past_its_bound_and_stays_as_it_was(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flood of valid events for a saga that never starts must not grow its state (and the
+    cost of every later event) without bound: past the bound the event is refused."""
+    monkeypatch.setattr(saga_engine, "MAX_PARKED_EVENTS", 3)
+    state = None
+    for n in range(3):
+        state = step(TOY, state, ev(n, "account-validated"), T).state
+    assert state is not None and len(state.parked) == 3
+    with pytest.raises(ParkedLimit, match="toy k already holds 3 parked events"):
+        step(TOY, state, ev(9, "account-validated"), T)
+    # Refused, not seen: once the saga starts, a redelivery of the event is applied.
+    assert "e9" not in state.seen
+    started = step(TOY, state, ev(10, "closed-won"), T).state
+    assert started.state == "b" and not started.parked

@@ -1,0 +1,75 @@
+"""Sagas that never started (made-up correlation ids) expire by the retention rule, with a
+changelog tombstone and a metric; a started saga is left alone (real broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.contracts import Event
+from engine.observability import metrics
+from engine.runtime.app import Engine
+from engine.runtime.store import StoreKey
+from engine.saga.model import SagaState
+from engine.workload.histories import HistoryOptions, deal_history, master_data
+from tests.integration.engine_support import engine_settings, publish_all, wait_for_states
+from tests.integration.test_engine_failure_paths import FakeClock
+
+pytestmark = pytest.mark.kafka
+
+FAKES = ("FAKE-1", "FAKE-2", "FAKE-3")
+
+
+def _made_up_reply(correlation_id: str, base: datetime) -> Event:
+    """A valid project-activated reply that names a saga nobody started."""
+    history = deal_history(correlation_id, HistoryOptions(base_time=base))
+    (reply,) = [e for e in history if e.envelope.event_type == "project-activated"]
+    envelope = reply.envelope.model_copy(update={"correlation_id": correlation_id})
+    return reply.model_copy(update={"envelope": envelope})
+
+
+def _expired_total() -> float:
+    return sum(
+        sample.value
+        for family in metrics.PENDING_EXPIRED.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+async def test_sagas_that_never_started_expire_with_a_tombstone(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = await engine_settings(kafka_bootstrap, unique, pending_retention_s=3600.0)
+    base = datetime.now(UTC)
+    real = deal_history("R-1", HistoryOptions(base_time=base))[:1]  # closed-won: it starts
+    await publish_all(settings, [*master_data(["R-1"]), *real])
+    await publish_all(settings, [_made_up_reply(c, base) for c in FAKES])
+    clock = FakeClock(base)
+    before = _expired_total()
+    engine = Engine(settings, clock=clock, worker_id="expiry", http=False)
+    await engine.start()
+    try:
+
+        def fakes_pending(states: dict[StoreKey, SagaState]) -> bool:
+            fakes = {k: s.state for (_t, k), s in states.items() if k in FAKES}
+            return set(fakes) == set(FAKES) and set(fakes.values()) == {"pending"}
+
+        seen = await wait_for_states(settings, fakes_pending, timeout_s=120)
+        assert fakes_pending(seen), seen
+        pending_sagas = sum(1 for (_t, k) in seen if k in FAKES)
+        started = {key: s.state for key, s in seen.items() if key[1] == "R-1"}
+        assert started and "pending" not in started.values()
+
+        clock.now = base + timedelta(hours=2)  # past the retention, no event since
+        after = await wait_for_states(
+            settings, lambda states: not any(k in FAKES for (_t, k) in states), timeout_s=120
+        )
+    finally:
+        await engine.stop()
+    # Gone from the changelog read to its end: only a tombstone removes a compacted key.
+    assert not any(k in FAKES for (_t, k) in after), after
+    # The deal that started goes on (its saga may have moved since): it is not expired.
+    assert {key for key in after if key[1] == "R-1"} == set(started)
+    assert _expired_total() - before == pending_sagas
