@@ -9,7 +9,8 @@ import signal
 import typer
 
 from engine.connectors.mapping import MappingError
-from engine.connectors.registry import load_mappings
+from engine.connectors.readback import Enricher
+from engine.connectors.registry import load_mappings, readers_from_env
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.translator import Translator
 from engine.observability.logging import configure_logging
@@ -28,7 +29,9 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     """Translate stored native events with the current mappings until SIGTERM.
 
     Runs in its own consumer group (`<Q2C_GROUP_ID>-translator`); untranslatable records go to
-    `q2c.native.<platform>.dlq` (see `q2c dlq list`).
+    `q2c.native.<platform>.dlq` (see `q2c dlq list`). Read-backs go through each platform's
+    connection (`Q2C_<PLATFORM>_BASE_URL`, ...); without one, events that need a read-back
+    are dead-lettered "needs read-back of ..." and replayable once it is configured.
     """
     configure_logging(log_level, json_lines=True, worker_id="translator")
     try:
@@ -40,4 +43,6 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     except (SettingsError, ValueError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
-    asyncio.run(_run(Translator(settings, mappings)))
+    readers = readers_from_env(mappings)
+    enricher = Enricher(readers) if readers else None
+    asyncio.run(_run(Translator(settings, mappings, enricher=enricher)))
