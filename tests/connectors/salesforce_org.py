@@ -3,30 +3,50 @@ Opportunity, its Account and two milestone children (the read-backs' answers).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tests.emulators.salesforce import SalesforceEmulator
 
 WON_OPPORTUNITY = "0065g00000Q2cWonAAA"  # recordIds[0] of tests/fixtures/.../opportunity-won.cdc
 ACCOUNT = "0015g00000Q2cAccAAA"
 
 
-def seed_won_deal(org: SalesforceEmulator, opportunity_id: str = WON_OPPORTUNITY) -> None:
+@dataclass(frozen=True)
+class Customer:
+    """The Account of a won deal and the legal entity that sells to it."""
+
+    account_id: str = ACCOUNT
+    name: str = "Acme GmbH"
+    country: str = "de"
+    tax_registration: str = "DE123456789"
+    legal_entity: str = "ACME-DE"
+    currency: str = "EUR"
+
+
+def seed_won_deal(
+    org: SalesforceEmulator, opportunity_id: str = WON_OPPORTUNITY, customer: Customer = Customer()
+) -> None:
     """The records a closed-won of `opportunity_id` is read back from (field names as in the
     shipped Salesforce mapping)."""
     org.seed(
         "Account",
-        {"Name": "Acme GmbH", "BillingCountryCode": "de", "Tax_Registration__c": "DE123456789"},
-        ACCOUNT,
+        {
+            "Name": customer.name,
+            "BillingCountryCode": customer.country,
+            "Tax_Registration__c": customer.tax_registration,
+        },
+        customer.account_id,
     )
     org.seed(
         "Opportunity",
         {
             "IsWon": True,
             "StageName": "Closed Won",
-            "AccountId": ACCOUNT,
-            "CurrencyIsoCode": "EUR",
+            "AccountId": customer.account_id,
+            "CurrencyIsoCode": customer.currency,
             # Salesforce sends currency fields as JSON numbers: 120000.10 must stay exact.
             "Amount": 120000.10,
-            "Legal_Entity__c": "ACME-DE",
+            "Legal_Entity__c": customer.legal_entity,
             "Billing_Model__c": "Milestone",
             "Payment_Terms_Days__c": 30,
             "Contract_Start__c": "2026-01-01",
@@ -43,5 +63,5 @@ def seed_won_deal(org: SalesforceEmulator, opportunity_id: str = WON_OPPORTUNITY
                 "Amount__c": amount,
                 "Due_Date__c": due,
             },
-            f"a0M5g00000Q2cMs{n}AA",
+            f"{opportunity_id}-M{n}",
         )
