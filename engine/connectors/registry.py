@@ -19,6 +19,7 @@ from engine.connectors.mapping import MappingFile, load_mapping, translate
 from engine.connectors.mapping.engine import Translation
 from engine.connectors.netsuite.inbound import NetSuiteInbound
 from engine.connectors.oracle.inbound import OracleInbound
+from engine.connectors.oracle.readback import OracleReader
 from engine.connectors.protocol import (
     InboundConnector,
     NativeEvent,
@@ -30,6 +31,7 @@ from engine.connectors.readback import RecordReader
 from engine.connectors.salesforce.inbound import SalesforceInbound
 from engine.connectors.salesforce.readback import SalesforceReader
 from engine.connectors.sap.inbound import SapInbound
+from engine.connectors.sap.readback import SapReader
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.stripe.inbound import StripeInbound
 from engine.contracts.events import Event
@@ -121,6 +123,8 @@ def translate_request(
 READERS: dict[str, Callable[[HttpConfig], RecordReader]] = {
     "salesforce": SalesforceReader,
     "certinia": SalesforceReader,  # Certinia PSA lives in a Salesforce org
+    "sap": SapReader,
+    "oracle": OracleReader,
 }
 """mapping name -> the reader of its read-backs, built from `Q2C_<NAME>_*` like its outbound
 connector (a platform missing here keeps "needs read-back" dead letters)."""

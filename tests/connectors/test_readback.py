@@ -12,20 +12,25 @@ import pytest
 
 from engine.adapters.errors import TransientError
 from engine.connectors.mapping import translate
+from engine.connectors.oracle.readback import OracleReader
 from engine.connectors.protocol import NativeEvent, Unmapped
 from engine.connectors.readback import Enricher, ReadBackCache
 from engine.connectors.registry import load_mappings, native_events
 from engine.connectors.salesforce.outbound import SalesforceConnector
 from engine.connectors.salesforce.readback import SalesforceReader, soql
+from engine.connectors.sap.readback import SapReader, odata_key
 from engine.connectors.settings import ConnectorSettings
-from engine.contracts.events import ClosedWon
+from engine.contracts.events import ClosedWon, ProjectCreated
 from tests.connector_cases import all_cases
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import ACCOUNT, WON_OPPORTUNITY, seed_won_deal
+from tests.emulators.oracle import OracleEmulator
 from tests.emulators.salesforce import SalesforceEmulator
+from tests.emulators.sap import SapEmulator
 
 MAPPINGS = load_mappings(ConnectorSettings())
 CASES = {c.name: c for c in all_cases()}
+RECEIVED = CASES["salesforce/opportunity-won.cdc"].request().received_at
 
 
 def _native(name: str) -> NativeEvent:
@@ -177,3 +182,62 @@ def test_soql_values_are_escaped_and_names_checked() -> None:
 def test_fixture_record_id_is_the_seeded_one() -> None:
     doc = json.loads(Path(CASES["salesforce/opportunity-won.cdc"].body_path).read_text())
     assert doc["data"]["payload"]["ChangeEventHeader"]["recordIds"] == [WON_OPPORTUNITY]
+
+
+async def test_an_oracle_project_event_reads_the_project_back_for_its_deal() -> None:
+    native = _native("oracle/project-status-created")
+    project_id = native.document["payload"]["ProjectId"]
+    with OracleEmulator().running() as erp:
+        assert isinstance(erp, OracleEmulator)
+        erp.store.insert(
+            "projects", {"ProjectId": project_id, "ProjectNumber": "deal-7"}, project_id
+        )
+        reader = OracleReader(emulator_config(erp, "oracle"))
+        async with Enricher({"oracle": reader}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["oracle"])
+            assert isinstance(enriched, NativeEvent)
+            [created] = translate(enriched, MAPPINGS["oracle"], RECEIVED)  # type: ignore[misc]
+            missing = NativeEvent(
+                "oracle",
+                native.kind,
+                "other",
+                {**native.document, "payload": {**native.document["payload"], "ProjectId": "404"}},
+            )
+            failed = await enricher.enrich(missing, MAPPINGS["oracle"])
+    assert isinstance(created, ProjectCreated)
+    assert (created.deal_id, created.project_id) == ("deal-7", project_id)
+    assert erp.reads == [("projects", project_id)]  # the emulator logs what it found
+    assert isinstance(failed, Unmapped) and "404" in failed.reason
+    assert failed.field_path == "payload.ProjectId"
+
+
+async def test_a_sap_notification_event_reads_the_project_by_its_uuid() -> None:
+    native = _native("sap/project-created")
+    project_uuid = native.document["data"]["ProjectUUID"]
+    with SapEmulator().running() as erp:
+        assert isinstance(erp, SapEmulator)
+        erp.projects[project_uuid] = {
+            "ProjectUUID": project_uuid,
+            "Project": "Q2C-deal-7",
+            "ProjectExternalID": "deal-7",
+            "__metadata": {"etag": 'W/"1"'},
+        }
+        reader = SapReader(emulator_config(erp, "sap"))
+        async with Enricher({"sap": reader}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["sap"])
+            await enricher.enrich(native, MAPPINGS["sap"])  # a redelivery: from the cache
+    assert isinstance(enriched, NativeEvent)
+    [created] = translate(enriched, MAPPINGS["sap"], RECEIVED)  # type: ignore[misc]
+    assert isinstance(created, ProjectCreated)
+    assert (created.deal_id, created.project_id) == ("deal-7", project_uuid)
+    assert erp.reads == [("A_EnterpriseProject", project_uuid)]
+    assert erp.csrf_fetches == 0  # reads need no CSRF token
+
+
+def test_sap_keys_are_guid_or_string_literals() -> None:
+    assert (
+        odata_key("fa163e1c-0000-1eda-8000-000000000007")
+        == "guid'fa163e1c-0000-1eda-8000-000000000007'"
+    )
+    assert odata_key("90000001") == "'90000001'"
+    assert odata_key("O'Neil") == "'O''Neil'"
