@@ -9,10 +9,7 @@ import signal
 import typer
 
 from engine.connectors.mapping import MappingError
-from engine.connectors.readback import Enricher
-from engine.connectors.registry import load_mappings, readers_from_env
-from engine.connectors.settings import ConnectorSettings
-from engine.connectors.translator import Translator
+from engine.connectors.translator import Translator, configured_translator
 from engine.observability.logging import configure_logging
 from engine.settings import SettingsError, load_settings
 
@@ -36,13 +33,11 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     configure_logging(log_level, json_lines=True, worker_id="translator")
     try:
         settings = load_settings()
-        mappings = load_mappings(ConnectorSettings())
+        translator = configured_translator(settings)
     except MappingError as exc:
         typer.echo(f"mapping error:\n{exc}", err=True)
         raise typer.Exit(2) from None
     except (SettingsError, ValueError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
-    readers = readers_from_env(mappings)
-    enricher = Enricher(readers) if readers else None
-    asyncio.run(_run(Translator(settings, mappings, enricher=enricher)))
+    asyncio.run(_run(translator))

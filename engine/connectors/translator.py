@@ -25,7 +25,8 @@ from engine.codec import Codec, default_codec
 from engine.connectors.mapping import MappingFile
 from engine.connectors.outputs import Outputs, outputs_for
 from engine.connectors.readback import Enricher
-from engine.connectors.registry import CONNECTORS, native_topic
+from engine.connectors.registry import CONNECTORS, load_mappings, native_topic, readers_from_env
+from engine.connectors.settings import ConnectorSettings
 from engine.gateway import metrics
 from engine.kafka.client import Consumer, TransactionalProducer
 from engine.kafka.connection import client_options
@@ -196,3 +197,12 @@ def _count(platform: str, outputs: Outputs) -> None:
         metrics.NOTHING.labels(platform).inc()
     for event in outputs.events:
         metrics.TRANSLATED.labels(platform, event.EVENT_TYPE).inc()
+
+
+def configured_translator(settings: Settings) -> Translator:
+    """The translator `q2c translate` and `q2c run --with-gateway` run: the mappings from
+    `Q2C_CONNECTOR_*` (raises MappingError naming file, line and field) and a reader for each
+    platform connection configured (`Q2C_<PLATFORM>_*`)."""
+    mappings = load_mappings(ConnectorSettings())
+    readers = readers_from_env(mappings)
+    return Translator(settings, mappings, enricher=Enricher(readers) if readers else None)
