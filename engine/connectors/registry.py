@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from engine.connectors.dynamics.inbound import DynamicsInbound
+from engine.connectors.dynamics.readback import DynamicsReader
 from engine.connectors.http import HttpConfig
 from engine.connectors.mapping import MappingFile, load_mapping, translate
 from engine.connectors.mapping.engine import Translation
@@ -125,6 +126,7 @@ READERS: dict[str, Callable[[HttpConfig], RecordReader]] = {
     "certinia": SalesforceReader,  # Certinia PSA lives in a Salesforce org
     "sap": SapReader,
     "oracle": OracleReader,
+    "dynamics": DynamicsReader,
 }
 """mapping name -> the reader of its read-backs, built from `Q2C_<NAME>_*` like its outbound
 connector (a platform missing here keeps "needs read-back" dead letters)."""

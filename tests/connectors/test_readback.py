@@ -4,6 +4,7 @@ changed fields becomes a complete closed-won; cached per record version; failure
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.errors import TransientError
+from engine.connectors.dynamics.readback import DynamicsReader
 from engine.connectors.mapping import translate
 from engine.connectors.oracle.readback import OracleReader
 from engine.connectors.protocol import NativeEvent, Unmapped
@@ -24,6 +26,7 @@ from engine.contracts.events import ClosedWon, ProjectCreated
 from tests.connector_cases import all_cases
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import ACCOUNT, WON_OPPORTUNITY, seed_won_deal
+from tests.emulators.dynamics import DynamicsEmulator
 from tests.emulators.oracle import OracleEmulator
 from tests.emulators.salesforce import SalesforceEmulator
 from tests.emulators.sap import SapEmulator
@@ -241,3 +244,59 @@ def test_sap_keys_are_guid_or_string_literals() -> None:
     )
     assert odata_key("90000001") == "'90000001'"
     assert odata_key("O'Neil") == "'O''Neil'"
+
+
+async def test_a_dynamics_win_reads_opportunity_account_currency_and_milestones() -> None:
+    native = _native("dynamics/win")
+    opp = "1b2c3d4e-0000-4000-8000-00000000a001"  # the fixture's OpportunityClose.opportunityid
+    account, currency = str(uuid.uuid4()), str(uuid.uuid4())
+    with DynamicsEmulator().running() as crm:
+        assert isinstance(crm, DynamicsEmulator)
+        crm.seed("transactioncurrencies", {"isocurrencycode": "EUR"}, currency)
+        crm.seed(
+            "accounts",
+            {"accountid": account, "name": "Contoso", "q2c_countrycode": "nl"},
+            account,
+        )
+        crm.seed(
+            "opportunities",
+            {
+                "opportunityid": opp,
+                "_customerid_value": account,
+                "_transactioncurrencyid_value": currency,
+                "totalamount": 125000.5,  # a JSON number: read as an exact Decimal
+                "q2c_legalentity": "CONTOSO-NL",
+                "q2c_billingmodel": "Milestone",
+                "q2c_paymenttermsdays": 45,
+                "q2c_contractstart": "2026-02-01",
+                "q2c_contractend": "2026-11-30",
+            },
+            opp,
+        )
+        crm.seed(
+            "q2c_milestones",
+            {
+                "q2c_milestoneid": "MS-1",
+                "_q2c_opportunity_value": opp,
+                "q2c_name": "Go-live",
+                "q2c_amount": 125000.5,
+                "q2c_duedate": "2026-06-30",
+            },
+        )
+        reader = DynamicsReader(emulator_config(crm, "dynamics"))
+        async with Enricher({"dynamics": reader}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["dynamics"])
+    assert isinstance(enriched, NativeEvent)
+    [won] = translate(enriched, MAPPINGS["dynamics"], RECEIVED)  # type: ignore[misc]
+    assert isinstance(won, ClosedWon)
+    assert (won.deal_id, won.account.name, won.account.country) == (opp, "Contoso", "NL")
+    assert won.contract.total_value.amount == Decimal("125000.5")
+    assert won.contract.currency == "EUR" and won.contract.payment_terms_days == 45
+    assert [m.milestone_id for m in won.contract.milestones] == ["MS-1"]
+    assert [r[0] for r in crm.reads] == [
+        "opportunities",
+        "accounts",
+        "transactioncurrencies",
+        "q2c_milestones",
+    ]
+    assert crm.reads[-1][1] == f"_q2c_opportunity_value eq {opp}"  # a GUID is written bare

@@ -36,7 +36,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_./;=]*")
+API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_./;=]*")
 """An object, entity set or field name of a platform API (it goes into URLs and queries)."""
 
 
