@@ -1,8 +1,8 @@
 """Read-backs on the real broker: a Salesforce CDC UPDATE carrying only the changed fields
 (StageName, IsWon) is dead-lettered "needs read-back" while Salesforce is not configured,
 `q2c dlq replay` sends it back once it is, and the translator reads the Opportunity, its
-Account and milestones from the Salesforce emulator into a complete closed-won that starts
-the deal's quote-to-cash saga."""
+Account and milestones from the Salesforce emulator (after two 503s, retried) into a
+complete closed-won that starts the deal's quote-to-cash saga."""
 
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ async def test_a_cdc_update_is_read_back_after_a_replay_and_drives_a_saga(
         out = await asyncio.to_thread(cli, settings, "dlq", "replay", "--yes", user="ops")
         assert "1" in out
 
+        # Salesforce answers 503 twice: the translator retries the batch, losing nothing.
+        org.fail_next(2, 503, {"error": {"code": "SERVER_UNAVAILABLE"}})
         engine = Engine(settings, worker_id="rb-1")
         await engine.start()
         try:
