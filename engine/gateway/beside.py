@@ -89,9 +89,9 @@ class Beside(AsyncStartStop):
             await self._store.stop()
         if self.translator is not None and self._task is not None:
             self.translator.request_stop()
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT_S)
-            except TimeoutError:
+            # A failed translator's error is `failure()`'s to report, not stop's to raise.
+            done, _ = await asyncio.wait({self._task}, timeout=STOP_TIMEOUT_S)
+            if not done:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
