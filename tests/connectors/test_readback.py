@@ -22,7 +22,7 @@ from engine.connectors.salesforce.outbound import SalesforceConnector
 from engine.connectors.salesforce.readback import SalesforceReader, soql
 from engine.connectors.sap.readback import SapReader, odata_key
 from engine.connectors.settings import ConnectorSettings
-from engine.contracts.events import ClosedWon, ProjectCreated
+from engine.contracts.events import ClosedWon, ProjectCreated, TimeEntryApproved
 from tests.connector_cases import all_cases
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import ACCOUNT, WON_OPPORTUNITY, seed_won_deal
@@ -300,3 +300,36 @@ async def test_a_dynamics_win_reads_opportunity_account_currency_and_milestones(
         "q2c_milestones",
     ]
     assert crm.reads[-1][1] == f"_q2c_opportunity_value eq {opp}"  # a GUID is written bare
+
+
+async def test_a_certinia_timecard_approval_reads_the_header_and_its_resource(
+    org: SalesforceEmulator,
+) -> None:
+    native = _native("certinia/timecard-approved.cdc")
+    assert native.mapping_name == "certinia"
+    contact = org.seed("Contact", {"Name": "Ada Lovelace", "pse__Resource_Role__c": "Architect"})
+    org.seed(
+        "pse__Timecard_Header__c",
+        {
+            "pse__Project__c": "a0P5g00000PrjAAA",
+            "pse__Resource__c": contact,
+            "pse__Start_Date__c": "2026-03-02",
+            "pse__Total_Hours__c": 7.5,
+        },
+        "a1A5g00000TchAAA",
+    )
+    reader = SalesforceReader(emulator_config(org, "certinia"))
+    async with Enricher({"certinia": reader}) as enricher:
+        enriched = await enricher.enrich(native, MAPPINGS["certinia"])
+    assert isinstance(enriched, NativeEvent)
+    result = translate(enriched, MAPPINGS["certinia"], RECEIVED)
+    assert not isinstance(result, Unmapped), result
+    [approved] = result
+    assert isinstance(approved, TimeEntryApproved)
+    assert approved.project_id == "a0P5g00000PrjAAA"
+    assert (approved.entry.resource.name, approved.entry.resource.role) == (
+        "Ada Lovelace",
+        "Architect",
+    )
+    assert approved.entry.hours == Decimal("7.5")
+    assert [r[0] for r in org.reads] == ["pse__Timecard_Header__c", "Contact"]
