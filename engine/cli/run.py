@@ -7,7 +7,7 @@ import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,7 +19,10 @@ from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
 from engine.runtime.app import Engine
-from engine.settings import load_settings
+from engine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from engine.gateway.beside import Beside
 
 
 class LogFormat(StrEnum):
@@ -54,12 +57,27 @@ def run(
     http: bool = typer.Option(
         True, help="serve /metrics, /health, /ready, the API and the status page"
     ),
+    with_gateway: bool = typer.Option(
+        False,
+        "--with-gateway",
+        envvar="Q2C_WITH_GATEWAY",
+        help="also serve the platforms' webhook gateway on Q2C_CONNECTOR_GATEWAY_PORT "
+        "(default 8081) and run the translator in this process",
+    ),
+    with_translator: bool = typer.Option(
+        False,
+        "--with-translator",
+        envvar="Q2C_WITH_TRANSLATOR",
+        help="run the translator (native events -> canonical) in this process, in its own "
+        "consumer group, as `q2c translate` would",
+    ),
 ) -> None:
     """Run a saga worker: joins the group, processes until SIGTERM, then commits and leaves.
 
     HTTP listens on Q2C_HTTP_HOST:Q2C_HTTP_PORT (default 127.0.0.1:8080).
     Checks first that the settings are valid, the broker answers and the catalog's topics
-    exist; each failure is one line (see the README's exit codes).
+    exist; each failure is one line (see the README's exit codes). `--with-gateway` adds the
+    gateway and the translator (README, "Connecting your platforms").
     """
     settings = load_settings()
     api = ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
@@ -74,4 +92,36 @@ def run(
     )
     configure_tracing()
     export_known_labels()  # alert rules need a 0 before the first dead letter
-    asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())
+    engine = Engine(settings, worker_id=worker_id, http=http)
+    if not (with_gateway or with_translator):
+        asyncio.run(engine.run_until_stopped())
+        return
+    # Imported here: a plain worker does not load the connectors' stack.
+    from engine.gateway.beside import run_with
+
+    asyncio.run(run_with(engine, _beside(settings, engine, with_gateway)))
+
+
+def _beside(settings: Settings, engine: Engine, with_gateway: bool) -> Beside:
+    """The gateway (if asked) and the translator; a bad mapping or secret is exit 2."""
+    from engine.connectors.mapping import MappingError
+    from engine.connectors.settings import ConnectorSettings
+    from engine.connectors.translator import configured_translator
+    from engine.gateway.beside import Beside
+
+    try:
+        connectors = ConnectorSettings()
+        translator = configured_translator(settings)
+    except MappingError as exc:
+        typer.echo(f"mapping error:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return Beside(
+        settings,
+        connectors,
+        gateway_port=connectors.gateway_port if with_gateway else None,
+        translator=translator,
+        on_failure=engine.worker.request_stop,
+    )

@@ -9,9 +9,7 @@ import signal
 import typer
 
 from engine.connectors.mapping import MappingError
-from engine.connectors.registry import load_mappings
-from engine.connectors.settings import ConnectorSettings
-from engine.connectors.translator import Translator
+from engine.connectors.translator import Translator, configured_translator
 from engine.observability.logging import configure_logging
 from engine.settings import SettingsError, load_settings
 
@@ -28,16 +26,18 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     """Translate stored native events with the current mappings until SIGTERM.
 
     Runs in its own consumer group (`<Q2C_GROUP_ID>-translator`); untranslatable records go to
-    `q2c.native.<platform>.dlq` (see `q2c dlq list`).
+    `q2c.native.<platform>.dlq` (see `q2c dlq list`). Read-backs go through each platform's
+    connection (`Q2C_<PLATFORM>_BASE_URL`, ...); without one, events that need a read-back
+    are dead-lettered "needs read-back of ..." and replayable once it is configured.
     """
     configure_logging(log_level, json_lines=True, worker_id="translator")
     try:
         settings = load_settings()
-        mappings = load_mappings(ConnectorSettings())
+        translator = configured_translator(settings)
     except MappingError as exc:
         typer.echo(f"mapping error:\n{exc}", err=True)
         raise typer.Exit(2) from None
     except (SettingsError, ValueError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
-    asyncio.run(_run(Translator(settings, mappings)))
+    asyncio.run(_run(translator))

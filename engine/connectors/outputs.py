@@ -15,7 +15,8 @@ from engine.codec import Codec, headers_for
 from engine.connectors.mapping import MappingFile
 from engine.connectors.native import NativeRecordError, from_record
 from engine.connectors.protocol import Unmapped
-from engine.connectors.registry import translate_request
+from engine.connectors.readback import Enricher
+from engine.connectors.registry import native_events, translate_natives
 from engine.contracts.events import Event
 from engine.contracts.registry import record_key, topic_for
 from engine.dlq.headers import Failure, Q, dead_letter_headers
@@ -60,16 +61,30 @@ def dead_letter(record: InRecord, unmapped: Unmapped, now_ms: int) -> OutRecord:
     return OutRecord(record.topic + ".dlq", record.key, record.value, headers)
 
 
-def outputs_for(
-    record: InRecord, mappings: dict[str, MappingFile], codec: Codec, prefix: str, now_ms: int
+async def outputs_for(
+    record: InRecord,
+    mappings: dict[str, MappingFile],
+    codec: Codec,
+    prefix: str,
+    now_ms: int,
+    enricher: Enricher | None = None,
 ) -> Outputs:
-    """The canonical event records of `record`, or its dead letter."""
+    """The canonical event records of `record`, or its dead letter. With an `enricher`, the
+    read-backs the mapping names are made first (a transient read failure raises
+    `TransientError`: nothing is written, the record is translated again)."""
     try:
         request = from_record(record)
     except NativeRecordError as exc:
         unmapped = Unmapped(str(exc), "q2c-native-platform")
         return Outputs((dead_letter(record, unmapped, now_ms),), unmapped=unmapped)
-    result = translate_request(request, mappings)
+    natives = native_events(request)
+    if not isinstance(natives, Unmapped) and enricher is not None:
+        natives = await enricher.enrich_all(natives, mappings)
+    result = (
+        natives
+        if isinstance(natives, Unmapped)
+        else translate_natives(natives, mappings, request.received_at)
+    )
     if isinstance(result, Unmapped):
         return Outputs((dead_letter(record, result, now_ms),), unmapped=result)
     return Outputs(tuple(event_record(e, codec, prefix) for e in result), events=tuple(result))

@@ -19,6 +19,9 @@ class ConnectorSettings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
     store_timeout_s: float = Field(default=10.0, gt=0, description="Kafka ack wait before 503")
     tenant: str = Field(default="default", description="tenant recorded with every request")
+    gateway_port: int = Field(
+        default=8081, ge=0, le=65535, description="gateway port in `q2c run --with-gateway`"
+    )
 
     stripe_endpoint_secrets: SecretStr | None = Field(
         default=None, description="whsec_... secrets, comma-separated (several during rotation)"

@@ -5,7 +5,9 @@ Each assigned native partition has its own transactional producer (transactional
 fenced when a new owner starts it: aiokafka sends offsets without KIP-447's generation).
 A batch of one partition is translated and its canonical events (or dead letters) are
 written together with the consumed offsets in one transaction: a crash either loses the
-whole batch's output and offsets (it is read again) or commits both.
+whole batch's output and offsets (it is read again) or commits both. With an `Enricher`,
+the read-backs the mappings name are made before the transaction begins; a transient read
+failure rolls the batch back to be read again after a pause.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from engine.adapters.errors import TransientError
 from engine.codec import Codec, default_codec
 from engine.connectors.mapping import MappingFile
 from engine.connectors.outputs import Outputs, outputs_for
-from engine.connectors.registry import CONNECTORS, native_topic
+from engine.connectors.readback import Enricher
+from engine.connectors.registry import CONNECTORS, load_mappings, native_topic, readers_from_env
+from engine.connectors.settings import ConnectorSettings
 from engine.gateway import metrics
 from engine.kafka.client import Consumer, TransactionalProducer
 from engine.kafka.connection import client_options
@@ -43,9 +48,11 @@ class Translator:
         *,
         platforms: Iterable[str] | None = None,
         codec: Codec | None = None,
+        enricher: Enricher | None = None,
     ) -> None:
         self.settings = settings
         self.mappings = mappings
+        self.enricher = enricher
         self.codec = codec or default_codec()
         self.group_id = f"{settings.group_id}-translator"
         chosen = list(platforms) if platforms is not None else list(CONNECTORS)
@@ -106,6 +113,15 @@ class Translator:
 
     async def run(self) -> None:
         """Translate until `request_stop()`; leaves the group cleanly."""
+        if self.enricher is not None:
+            await self.enricher.start()
+        try:
+            await self._consume()
+        finally:
+            if self.enricher is not None:
+                await self.enricher.stop()
+
+    async def _consume(self) -> None:
         self._consumer = Consumer(self._options, group_id=self.group_id, client_id="q2c-translator")
         await self._consumer.start()
         self._consumer.subscribe(self.topics, self._assigned, self._revoked)
@@ -128,11 +144,15 @@ class Translator:
         # Records can arrive while the assignment callback is still starting producers.
         producer = await self._producer_for(tp)
         now_ms = int(time.time() * 1000)
-        planned = [
-            outputs_for(r, self.mappings, self.codec, self.settings.topic_prefix, now_ms)
-            for r in batch
-        ]
         try:
+            # Read-backs first, outside the transaction: a transient read failure retries the
+            # batch like a failed commit, and the native records stay where they are.
+            planned = [
+                await outputs_for(
+                    r, self.mappings, self.codec, self.settings.topic_prefix, now_ms, self.enricher
+                )
+                for r in batch
+            ]
             await producer.begin()
             try:
                 futures = [await producer.send(out) for p in planned for out in p.records]
@@ -146,7 +166,7 @@ class Translator:
         except Exception as exc:
             # Rolled back, or a commit whose answer was lost: resume where the group says
             # after a pause (a batch translated twice gives the same event ids).
-            log.warning("translation batch of %s failed: %s", tp, type(exc).__name__)
+            log.warning("translation batch of %s failed: %s", tp, _safe(exc))
             await asyncio.sleep(RETRY_PAUSE_S)
             if tp not in self._consumer.assignment():
                 return  # its new owner resumes from the group's offset
@@ -163,6 +183,13 @@ class Translator:
             _count(platform, p)
 
 
+def _safe(exc: Exception) -> str:
+    # A platform error's text is its status and code (never record values); others: the class.
+    if isinstance(exc, TransientError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
 def _count(platform: str, outputs: Outputs) -> None:
     if outputs.unmapped is not None:
         metrics.UNMAPPED.labels(platform).inc()
@@ -170,3 +197,12 @@ def _count(platform: str, outputs: Outputs) -> None:
         metrics.NOTHING.labels(platform).inc()
     for event in outputs.events:
         metrics.TRANSLATED.labels(platform, event.EVENT_TYPE).inc()
+
+
+def configured_translator(settings: Settings) -> Translator:
+    """The translator `q2c translate` and `q2c run --with-gateway` run: the mappings from
+    `Q2C_CONNECTOR_*` (raises MappingError naming file, line and field) and a reader for each
+    platform connection configured (`Q2C_<PLATFORM>_*`)."""
+    mappings = load_mappings(ConnectorSettings())
+    readers = readers_from_env(mappings)
+    return Translator(settings, mappings, enricher=Enricher(readers) if readers else None)

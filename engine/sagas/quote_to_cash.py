@@ -27,6 +27,7 @@ from engine.contracts import (
     ExceptionRetryRequested,
     InvoiceIssued,
     MilestoneCompleted,
+    PaymentFailed,
     PaymentReceived,
     ProjectActivated,
     ProjectCreated,
@@ -108,6 +109,7 @@ class QuoteToCashData(TypedDict, total=False):
     milestones_completed_at: dict[str, datetime]
     invoices: dict[str, InvoiceRecord]  # by invoice id
     dunned: list[str]  # invoice ids
+    payment_failures: dict[str, int]  # invoice id -> the last failed collection attempt dunned
     contract_ended: bool
     cancelled_in: str
     completions: int  # times the deal completed (a late invoice reopens it)
@@ -149,6 +151,15 @@ def new_payment_of_known_invoice(ctx: Ctx[PaymentReceived]) -> bool:
     payment = ctx.payload["payment"]
     invoice = ctx.data.get("invoices", {}).get(payment["invoice_id"])
     return invoice is not None and payment["payment_id"] not in invoice["payment_ids"]
+
+
+def new_failure_of_unpaid_invoice(ctx: Ctx[PaymentFailed]) -> bool:
+    """A later collection attempt than any seen on a recorded invoice that is still unpaid
+    (a redelivered or out-of-order failure repeats or lowers the count: nothing to do)."""
+    invoice_id = ctx.payload["invoice_id"]
+    invoice = ctx.data.get("invoices", {}).get(invoice_id)
+    seen = ctx.data.get("payment_failures", {}).get(invoice_id, 0)
+    return invoice is not None and not invoice["paid"] and ctx.payload["attempt_count"] > seen
 
 
 def invoice_unpaid(ctx: Ctx[TimerFiring]) -> bool:
@@ -410,6 +421,27 @@ def send_dunning(ctx: Ctx[TimerFiring]) -> Outcome:
     return Outcome(effects=(command,), data={"dunned": dunned}, detail=detail)
 
 
+def dun_failed_payment(ctx: Ctx[PaymentFailed]) -> Outcome:
+    """payment-failed: billing could not collect an issued invoice: chase it now, once per
+    attempt, without waiting for the due-date timer (which still fires if it stays unpaid)."""
+    invoice_id = ctx.payload["invoice_id"]
+    attempt = ctx.payload["attempt_count"]
+    invoice = ctx.data["invoices"][invoice_id]
+    due = invoice["total"]["amount"] - invoice["paid_amount"]
+    days = max(0, (ctx.payload["failed_at"].date() - invoice["due_date"]).days)
+    command = ctx.send(
+        SendDunning,
+        step=f"dunning:{invoice_id}:attempt-{attempt}",
+        deal_id=ctx.saga_key,
+        invoice_id=invoice_id,
+        amount_due=money(due, invoice["total"]["currency"]),
+        days_overdue=days,
+    )
+    failures = {**ctx.data.get("payment_failures", {}), invoice_id: attempt}
+    detail = f"payment of invoice {invoice_id} failed (attempt {attempt}): dunning sent"
+    return Outcome(effects=(command,), data={"payment_failures": failures}, detail=detail)
+
+
 def end_contract(ctx: Ctx[TimerFiring]) -> Outcome:
     """T&M contract term (and its last billing period) is over: complete once all is paid."""
     return _active_or_completed(ctx, {"contract_ended": True}, ())
@@ -541,6 +573,13 @@ QUOTE_TO_CASH = SagaDefinition(
             ("active", "completed"),
             record_payment,
             guard=new_payment_of_known_invoice,
+        ),
+        transition(
+            "active",
+            PaymentFailed,
+            "active",
+            dun_failed_payment,
+            guard=new_failure_of_unpaid_invoice,
         ),
         transition("active", timer(DUNNING), "active", send_dunning, guard=invoice_unpaid),
         transition("active", timer(CONTRACT_END), ("active", "completed"), end_contract),

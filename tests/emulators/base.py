@@ -103,8 +103,8 @@ class RecordStore:
     def find(self, record: str, field_name: str, value: Any) -> list[str]:
         return [rid for rid, f in self.of(record).items() if f.get(field_name) == value]
 
-    def insert(self, record: str, fields: dict[str, Any]) -> str:
-        rid = self.new_id()
+    def insert(self, record: str, fields: dict[str, Any], rid: str | None = None) -> str:
+        rid = rid or self.new_id()
         self.of(record)[rid] = dict(fields)
         return rid
 
@@ -116,6 +116,7 @@ class Emulator:
 
     def __init__(self, *, rate_per_s: float | None = None) -> None:
         self.effects = EffectLog()
+        self.reads: list[tuple[str, str]] = []  # (record type, id or query) of each read
         self.rate_per_s = rate_per_s
         self.statuses: Counter[int] = Counter()
         self.requests = 0

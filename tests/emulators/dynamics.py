@@ -17,6 +17,14 @@ from starlette.routing import BaseRoute, Route
 
 from tests.emulators.base import Emulator, RecordStore
 
+_BY_ID = re.compile(r"^(?P<set>\w+)\((?P<id>[0-9a-fA-F-]{36})\)$")
+_EQ = re.compile(r"(\w+) eq ('(?:[^']|'')*'|[0-9a-fA-F-]{36})")
+
+
+def _selected(row: dict[str, object], select: list[str]) -> dict[str, object]:
+    return {k: row.get(k) for k in select} if select else dict(row)
+
+
 _KEYED = re.compile(r"^(?P<set>\w+)\((?P<field>\w+)='(?P<value>(?:[^']|'')*)'\)$")
 
 
@@ -35,13 +43,36 @@ class DynamicsEmulator(Emulator):
         self.retry_after_s = retry_after_s
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/api/data/{version}/{target}", self._patch, methods=["PATCH"])]
+        return [
+            Route("/api/data/{version}/{target}", self._patch, methods=["PATCH"]),
+            Route("/api/data/{version}/{target}", self._get, methods=["GET"]),
+        ]
 
     def limit_reply(self) -> Response:
         return dv_error(429, "0x80072322", **{"Retry-After": str(self.retry_after_s)})
 
-    def seed(self, entity_set: str, fields: dict[str, object]) -> str:
-        return self.store.insert(entity_set, fields)
+    def seed(self, entity_set: str, fields: dict[str, object], row_id: str | None = None) -> str:
+        return self.store.insert(entity_set, fields, row_id)
+
+    async def _get(self, request: Request) -> Response:
+        """A row by id (`set(<guid>)`) or the rows matching `$filter` (`a eq b and ...`)."""
+        target = unquote(request.path_params["target"])
+        select = [f for f in request.query_params.get("$select", "").split(",") if f]
+        by_id = _BY_ID.match(target)
+        if by_id is not None:
+            row = self.store.of(by_id["set"]).get(by_id["id"])
+            if row is None:
+                return dv_error(404, "0x80040217")
+            self.reads.append((by_id["set"], by_id["id"]))
+            return JSONResponse(_selected(row, select))
+        where = dict(_EQ.findall(request.query_params.get("$filter", "")))
+        rows = [
+            _selected(r, select)
+            for r in self.store.of(target).values()
+            if all(str(r.get(k)) == v.strip("'").replace("''", "'") for k, v in where.items())
+        ]
+        self.reads.append((target, request.query_params.get("$filter", "")))
+        return JSONResponse({"value": rows})
 
     def find(self, entity_set: str, field: str, value: str) -> list[dict[str, object]]:
         return [self.store.of(entity_set)[r] for r in self.store.find(entity_set, field, value)]

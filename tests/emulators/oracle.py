@@ -91,6 +91,7 @@ class OracleEmulator(Emulator):
         if resource not in KEYS or record is None:
             return ora_error(404, "NOT_FOUND")
         if request.method == "GET":
+            self.reads.append((resource, rid))
             return JSONResponse(record)
         body = json.loads(await request.body() or b"{}")
         if resource == "receivablesInvoices" and (bad := set(body) - INVOICE_PATCHABLE):

@@ -28,6 +28,12 @@ from tests.emulators.base import Effect, Emulator, RecordStore
 
 API = "/services/data/{version}"
 _REF = re.compile(r"@\{([A-Za-z0-9_]+)\.id\}")
+_SOQL = re.compile(r"SELECT (.+) FROM (\w+) WHERE (.+)")
+_CONDITION = re.compile(r"(\w+) = '((?:[^'\\]|\\.)*)'")
+
+
+def _unescape(literal: str) -> str:
+    return re.sub(r"\\(.)", r"\1", literal)
 
 
 class _Reply:
@@ -49,6 +55,7 @@ class SalesforceEmulator(Emulator):
     def routes(self) -> list[BaseRoute]:
         return [
             Route(API + "/composite", self._composite, methods=["POST"]),
+            Route(API + "/query", self._query, methods=["GET"]),
             Route(API + "/sobjects/{rest:path}", self._sobjects, methods=["PATCH", "GET"]),
         ]
 
@@ -64,9 +71,9 @@ class SalesforceEmulator(Emulator):
                 return value
         return None
 
-    def seed(self, obj: str, fields: dict[str, Any]) -> str:
+    def seed(self, obj: str, fields: dict[str, Any], record_id: str | None = None) -> str:
         """Put a record in the org (as if created by a user); returns its Id."""
-        return self.store.insert(obj, fields)
+        return self.store.insert(obj, fields, record_id)
 
     def fields_of(self, obj: str, ext_field: str, value: str) -> list[dict[str, Any]]:
         return [self.store.of(obj)[rid] for rid in self.store.find(obj, ext_field, value)]
@@ -93,7 +100,14 @@ class SalesforceEmulator(Emulator):
         client = self.client_of(request)
         if method == "GET" and len(parts) == 2:
             record = self.store.of(parts[0]).get(parts[1])
-            return _Reply(200, {"Id": parts[1], **record}) if record else _error(404, "NOT_FOUND")
+            if record is None:
+                return _error(404, "NOT_FOUND")
+            self.reads.append((parts[0], parts[1]))
+            wanted = parse_qs(query).get("fields")
+            shown = {"Id": parts[1], **record}
+            if wanted:
+                shown = {k: shown.get(k) for k in ["Id", *wanted[0].split(",")]}
+            return _Reply(200, {"attributes": {"type": parts[0]}, **shown})
         if method != "PATCH":
             return _error(405, "METHOD_NOT_ALLOWED")
         if len(parts) == 2:  # update by Id
@@ -121,6 +135,23 @@ class SalesforceEmulator(Emulator):
         rid = self.store.insert(obj, {**body, ext_field: value})
         sink(Effect("create", obj, value, dict(body), client))
         return _Reply(201, {"id": rid, "success": True, "created": True, "errors": []})
+
+    async def _query(self, request: Request) -> Response:
+        """SOQL of the shape `SELECT a, b FROM Obj WHERE k = 'v' AND ...` (what q2c sends)."""
+        soql = request.query_params.get("q", "")
+        m = _SOQL.fullmatch(soql)
+        if m is None:
+            return _respond(_error(400, "MALFORMED_QUERY"))
+        fields, obj, condition = m.group(1), m.group(2), m.group(3)
+        where = {k: _unescape(v) for k, v in _CONDITION.findall(condition)}
+        self.reads.append((obj, soql))
+        names = ["Id", *[f.strip() for f in fields.split(",") if f.strip() != "Id"]]
+        records = [
+            {"attributes": {"type": obj}, **{n: ({"Id": rid} | r).get(n) for n in names}}
+            for rid, r in self.store.of(obj).items()
+            if all(str(({"Id": rid} | r).get(k)) == v for k, v in where.items())
+        ]
+        return JSONResponse({"totalSize": len(records), "done": True, "records": records})
 
     async def _composite(self, request: Request) -> Response:
         payload = json.loads(await request.body())

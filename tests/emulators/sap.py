@@ -76,6 +76,7 @@ class SapEmulator(Emulator):
             return sap_error(404, "RESOURCE_NOT_FOUND")
         project = self.projects[match[1]]
         if request.method == "GET":
+            self.reads.append((ENTITY, match[1]))
             return JSONResponse({"d": project})
         if request.headers.get("if-match") != project["__metadata"]["etag"]:
             return sap_error(412, "PRECONDITION_FAILED")

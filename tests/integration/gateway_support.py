@@ -15,15 +15,21 @@ from engine.api.server import HttpServer
 from engine.codec import decode
 from engine.connectors.auth import sign_timestamped
 from engine.connectors.mapping import MappingFile
+from engine.connectors.readback import Enricher
 from engine.connectors.registry import load_mappings
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.translator import Translator
 from engine.contracts import Event as EventModel
+from engine.dlq.reader import dlq_topics, read_dead_letters
+from engine.dlq.records import DeadLetter
 from engine.gateway.app import create_gateway
 from engine.gateway.store import NativeStore
+from engine.kafka.connection import client_options
+from engine.runtime.store import StoreKey
+from engine.saga.model import SagaState
 from engine.settings import Settings
 from tests.connector_cases import Case
-from tests.integration.engine_support import read_topic_values
+from tests.integration.engine_support import read_topic_values, wait_for_states
 
 STRIPE_SECRET = "whsec_integration"
 NETSUITE_SECRET = "ns-integration"
@@ -68,7 +74,9 @@ def signed_post(case: Case, body: bytes | None = None) -> tuple[str, bytes, dict
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    settings: Settings, mappings: dict[str, MappingFile] | None = None
+    settings: Settings,
+    mappings: dict[str, MappingFile] | None = None,
+    enricher: Enricher | None = None,
 ) -> AsyncIterator[Stack]:
     store = NativeStore(settings, CONNECTOR_SETTINGS.store_timeout_s)
     server = HttpServer(
@@ -78,7 +86,9 @@ async def running_stack(
         operator_guard=False,
     )
     await server.start()
-    translator = Translator(settings, mappings or load_mappings(CONNECTOR_SETTINGS))
+    translator = Translator(
+        settings, mappings or load_mappings(CONNECTOR_SETTINGS), enricher=enricher
+    )
     task = asyncio.create_task(translator.run())
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=30)
     try:
@@ -112,3 +122,25 @@ async def wait_for_events(
         await asyncio.sleep(0.5)
         events = await canonical_events(settings)
     return events
+
+
+async def wait_letters(settings: Settings, n: int) -> list[DeadLetter]:
+    """The dead letters of every DLQ topic, polled until there are `n` (bounded)."""
+    options = client_options(settings)
+    for _ in range(180):
+        letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
+        if len(letters) >= n:
+            return letters
+        await asyncio.sleep(0.5)
+    return letters
+
+
+async def wait_state(settings: Settings, deal: str, state: str) -> SagaState:
+    """The deal's quote-to-cash saga once it is in `state` (bounded; fails naming the states)."""
+
+    def reached(all_states: dict[StoreKey, SagaState]) -> bool:
+        return any(k == deal and s.state == state for (_, k), s in all_states.items())
+
+    found = await wait_for_states(settings, reached, timeout_s=90)
+    assert reached(found), {k: s.state for (_, k), s in found.items()}
+    return next(s for (t, k), s in found.items() if k == deal and t == "quote-to-cash")

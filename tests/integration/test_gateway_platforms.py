@@ -17,15 +17,12 @@ from engine.connectors.registry import default_mapping_path, load_mappings
 from engine.contracts import Event as EventModel
 from engine.dlq.filters import DlqFilter
 from engine.dlq.reader import dlq_topics, read_dead_letters
-from engine.dlq.records import DeadLetter
 from engine.dlq.replay import replay
 from engine.gateway.app import create_gateway
 from engine.gateway.store import NativeStore
 from engine.kafka.client import end_offsets, topic_partitions
 from engine.kafka.connection import client_options
 from engine.runtime.app import Engine
-from engine.runtime.store import StoreKey
-from engine.saga.model import SagaState
 from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, closed_won, master_data
 from tests.connector_cases import Case, all_cases, golden, rendered
@@ -34,7 +31,6 @@ from tests.integration.engine_support import (
     engine_settings,
     publish_all,
     read_topic_values,
-    wait_for_states,
 )
 from tests.integration.gateway_support import (
     CONNECTOR_SETTINGS,
@@ -42,6 +38,8 @@ from tests.integration.gateway_support import (
     running_stack,
     signed_post,
     wait_for_events,
+    wait_letters,
+    wait_state,
 )
 
 pytestmark = pytest.mark.kafka
@@ -122,7 +120,7 @@ async def test_native_events_drive_a_saga_and_redeliveries_have_no_second_effect
     engine = Engine(settings, worker_id="gw-1")
     await engine.start()
     try:
-        await _wait_state(settings, deal, "creating_project")
+        await wait_state(settings, deal, "creating_project")
         cases = {c.name: c for c in CASES}
         created = _with_deal(cases["netsuite/job-created"], deal)
         activated = _with_deal(cases["netsuite/job-activated"], deal)
@@ -132,14 +130,14 @@ async def test_native_events_drive_a_saga_and_redeliveries_have_no_second_effect
                 assert (
                     await stack.client.post(path, content=body, headers=headers)
                 ).status_code == 200
-            await _wait_state(settings, deal, "awaiting_activation")
+            await wait_state(settings, deal, "awaiting_activation")
             # All three are canonical events (same id) before the next step is sent: keyed by
             # the deal, the activation then follows them on the same partition.
             copies = await _wait_count(settings, "project-created", 3)
             assert len({e.envelope.event_id for e in copies}) == 1
             path, body, headers = signed_post(cases["netsuite/job-activated"], activated)
             assert (await stack.client.post(path, content=body, headers=headers)).status_code == 200
-            final = await _wait_state(settings, deal, "scheduling_billing")
+            final = await wait_state(settings, deal, "scheduling_billing")
     finally:
         await engine.stop()
     project_created = [
@@ -163,15 +161,6 @@ def _with_deal(case: Case, deal: str) -> bytes:
     return case.body_path.read_bytes().replace(b"deal-7", deal.encode())
 
 
-async def _wait_state(settings: Settings, deal: str, state: str) -> SagaState:
-    def reached(all_states: dict[StoreKey, SagaState]) -> bool:
-        return any(k == deal and s.state == state for (_, k), s in all_states.items())
-
-    found = await wait_for_states(settings, reached, timeout_s=90)
-    assert reached(found), {k: s.state for (_, k), s in found.items()}
-    return next(s for (t, k), s in found.items() if k == deal and t == "quote-to-cash")
-
-
 async def test_a_mapping_bug_dead_letters_the_raw_request_and_a_replay_after_the_fix_completes(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
@@ -184,7 +173,7 @@ async def test_a_mapping_bug_dead_letters_the_raw_request_and_a_replay_after_the
     async with running_stack(settings, mappings) as stack:
         path, body, headers = signed_post(case)
         assert (await stack.client.post(path, content=body, headers=headers)).status_code == 200
-        letters = await _wait_letters(settings, 1)
+        letters = await wait_letters(settings, 1)
     [letter] = letters
     assert letter.value == body  # byte for byte
     assert letter.errors["field.path"] == "data.object.metadata.q2c_ref"
@@ -202,16 +191,6 @@ async def test_a_mapping_bug_dead_letters_the_raw_request_and_a_replay_after_the
     assert rendered([e for e in events if e.envelope.event_id in _golden_ids([case])]) == golden(
         case, rendered([e for e in events if e.envelope.event_id in _golden_ids([case])])
     )
-
-
-async def _wait_letters(settings: Settings, n: int) -> list[DeadLetter]:
-    options = client_options(settings)
-    for _ in range(180):
-        letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
-        if len(letters) >= n:
-            return letters
-        await asyncio.sleep(0.5)
-    return letters
 
 
 async def test_kafka_unreachable_is_503_and_nothing_is_acknowledged() -> None:

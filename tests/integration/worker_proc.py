@@ -14,19 +14,29 @@ from engine.settings import Settings
 class WorkerProcess:
     """One `q2c run` child; always stopped by its pid."""
 
-    def __init__(self, settings: Settings, worker_id: str, log_dir: Path) -> None:
-        env = {
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str,
+        log_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`args`: more `q2c run` options; `env`: more environment variables."""
+        environment = {
             **os.environ,
             "Q2C_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
             "Q2C_TOPIC_PREFIX": settings.topic_prefix,
             "Q2C_GROUP_ID": settings.group_id,
             "Q2C_PROCESSING_MODE": settings.processing_mode.value,
+            **(env or {}),
         }
         self.log_path = log_dir / f"{worker_id}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", "run", "--worker-id", worker_id],
-            env=env,
+            [sys.executable, "-m", "engine.cli.main", "run", "--worker-id", worker_id, *args],
+            env=environment,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

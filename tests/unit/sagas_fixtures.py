@@ -187,6 +187,18 @@ class History:
         }
         return self.event("payment-received", {"payment": payment})
 
+    def payment_failed(
+        self, invoice_id: str, attempt: int, amount: str, failed_at: datetime | None = None
+    ) -> SagaEvent:
+        failure = {
+            "invoice_id": invoice_id,
+            "amount_due": money(amount),
+            "attempt_count": attempt,
+            "failed_at": failed_at or self.at,
+            "reason": "card_declined",
+        }
+        return self.event("payment-failed", failure)
+
     def deal_cancelled(self, reason: str = "customer withdrew") -> SagaEvent:
         return self.event("deal-cancelled", {"deal_id": self.deal_id, "reason": reason})
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from engine.connectors.mapping import MappingError, parse_mapping, translate
+from engine.connectors.mapping.engine import rules_to_read_back
 from engine.connectors.mapping.paths import PathSyntaxError, parse_path, resolve
 from engine.connectors.mapping.values import (
     ValueProblem,
@@ -150,20 +151,63 @@ def test_for_each_each_json_text_and_contract_rules() -> None:
     assert result.field_path == "$item.amount" and "amount must be positive" in result.reason
 
 
-def test_read_back_and_unmapped_rules() -> None:
-    rules = """
+READ_BACK = """
   - name: gap
     match: [{path: kind, startswith: GAP_}]
-    read_back: ["Opportunity(AccountId)"]
+    when: [{path: readback.opp.IsWon, equals: true}]
+    read_back:
+      - {name: opp, object: Opportunity, id: rid, fields: [Id, IsWon]}
+    emit: deal-cancelled
+    fields:
+      deal_id: {path: readback.opp.Id, as: string}
+      reason: {const: re-read}
   - name: stripped
     match: [{path: kind, equals: big}]
     unmapped: context stripped
 """
-    mapping = _mapping(rules)
-    assert translate(_native({"kind": "GAP_UPDATE"}), mapping, NOW) == Unmapped(
-        "needs read-back of Opportunity(AccountId)", "kind"
+
+
+def test_read_back_rules_need_their_results_then_translate_from_them() -> None:
+    mapping = _mapping(READ_BACK)
+    native = {"kind": "GAP_UPDATE", "rid": "006A"}
+    assert [r.name for r in rules_to_read_back(_native(native), mapping)] == ["gap"]
+    assert translate(_native(native), mapping, NOW) == Unmapped(
+        "needs read-back of Opportunity(Id, IsWon)", "kind"
     )
+    won = {**native, "readback": {"opp": {"Id": "006A", "IsWon": True}}}
+    [event] = translate(_native(won), mapping, NOW)  # type: ignore[misc]
+    assert isinstance(event, DealCancelled) and event.deal_id == "006A"
+    assert rules_to_read_back(_native(won), mapping) == []
+    # A condition on a read-back result is judged once it is read: not won, no event.
+    lost = {**native, "readback": {"opp": {"Id": "006A", "IsWon": False}}}
+    assert translate(_native(lost), mapping, NOW) == []
     assert translate(_native({"kind": "big"}), mapping, NOW) == Unmapped("context stripped", "kind")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "    read_back: [{name: o, object: Opp, id: rid, fields: [Id]}]\n    unmapped: gone\n",
+            "only go with emit",
+        ),
+        (
+            "    read_back: [{name: o, object: Opp, fields: [Id]}]\n    emit: deal-cancelled\n",
+            "exactly one of id, where",
+        ),
+        (
+            '    read_back: [{name: o, object: "Opp WHERE", id: rid, fields: [Id]}]\n    emit: deal-cancelled\n',
+            "not an API name",
+        ),
+        (
+            "    for_each: ids\n    read_back: [{name: o, object: Opp, id: rid, fields: [Id]}]\n    emit: deal-cancelled\n",
+            "read_back and for_each",
+        ),
+    ],
+)
+def test_bad_read_backs_are_refused_at_load(rule: str, message: str) -> None:
+    with pytest.raises(MappingError, match=message):
+        _mapping("  - name: r\n    match: [{path: kind, equals: x}]\n" + rule)
 
 
 def test_ignored_kinds_give_nothing() -> None:

@@ -3,6 +3,7 @@ byte for byte with reason and field path; redelivery storms give the same event 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from engine.codec import decode, default_codec
 from engine.connectors.native import to_record
-from engine.connectors.outputs import FIELD_PATH, READ_BACK, outputs_for
+from engine.connectors.outputs import FIELD_PATH, READ_BACK, Outputs, outputs_for
 from engine.connectors.registry import load_mappings
 from engine.connectors.settings import ConnectorSettings
 from engine.dlq.records import DeadLetter
@@ -28,13 +29,17 @@ def _stored(case: Case, offset: int = 7) -> InRecord:
     return InRecord(out.topic, 1, offset, out.key, out.value, out.headers, 1_700_000_000_000)
 
 
+def _outputs(record: InRecord, now_ms: int = 0) -> Outputs:
+    return asyncio.run(outputs_for(record, MAPPINGS, CODEC, "p.", now_ms))
+
+
 def _case(name: str) -> Case:
     return next(c for c in CASES if c.name == name)
 
 
 def test_canonical_records_are_avro_on_their_domain_topic_keyed_by_saga_key() -> None:
     case = _case("stripe/invoice.paid")
-    outputs = outputs_for(_stored(case), MAPPINGS, CODEC, "p.", 0)
+    outputs = _outputs(_stored(case))
     [record] = outputs.records
     assert record.topic == "p.q2c.billing.events"
     assert record.key == b"deal-7"  # the correlation id: the saga's partition directly
@@ -46,7 +51,7 @@ def test_canonical_records_are_avro_on_their_domain_topic_keyed_by_saga_key() ->
 def test_an_untranslatable_record_is_dead_lettered_byte_for_byte() -> None:
     case = _case("salesforce/opportunity-won.cdc")
     stored = _stored(case)
-    outputs = outputs_for(stored, MAPPINGS, CODEC, "p.", 1234)
+    outputs = _outputs(stored, 1234)
     [record] = outputs.records
     assert record.topic == "p.q2c.native.salesforce.dlq"
     assert (record.key, record.value) == (stored.key, stored.value)
@@ -55,17 +60,17 @@ def test_an_untranslatable_record_is_dead_lettered_byte_for_byte() -> None:
     assert letter.original_topic == stored.topic
     assert (letter.original_partition, letter.original_offset) == (1, 7)
     assert letter.error_name == "Unmapped"
-    assert letter.message.startswith("needs read-back of Opportunity(AccountId")
+    assert letter.message.startswith("needs read-back of Opportunity(Id, IsWon, AccountId")
     headers = dict(record.headers)
     assert headers[FIELD_PATH] == b"channel"
-    assert headers[READ_BACK].startswith(b"Opportunity(AccountId")
+    assert headers[READ_BACK].startswith(b"Opportunity(Id, IsWon, AccountId")
     # A replay re-publishes exactly what was stored: the gateway's headers, not the errors.
     assert letter.replay_headers == stored.headers
 
 
 def test_a_record_without_gateway_headers_is_dead_lettered() -> None:
     raw = InRecord("p.q2c.native.stripe", 0, 3, None, b"{}", (), 0)
-    [record] = outputs_for(raw, MAPPINGS, CODEC, "p.", 0).records
+    [record] = _outputs(raw).records
     assert record.topic == "p.q2c.native.stripe.dlq" and record.value == b"{}"
 
 
@@ -84,7 +89,7 @@ def test_a_redelivery_storm_yields_each_event_id_once(picks: list[Case], rnd: ob
     ids = [
         decode(r.value or b"", topic=r.topic, partition=0, offset=0).envelope.event_id  # type: ignore[attr-defined]
         for i, c in enumerate(deliveries)
-        for r in outputs_for(_stored(c, i), MAPPINGS, CODEC, "p.", 0).records
+        for r in _outputs(_stored(c, i)).records
     ]
     expected = {e["envelope"]["event_id"] for c in picks for e in _golden_events(c)}
     assert set(ids) == expected

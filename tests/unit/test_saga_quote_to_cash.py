@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -201,6 +201,41 @@ def test_unpaid_invoice_is_dunned_once_after_its_due_date() -> None:
     assert dunning.payload["amount_due"] == {"amount": Decimal("600.0000"), "currency": "EUR"}
     assert dunning.payload["days_overdue"] == 1
     assert overdue.state.state == "active"
+
+
+def test_a_failed_payment_is_dunned_at_once_and_once_per_attempt() -> None:
+    h = History()
+    events = [*_active(h), h.invoice_issued("I-1", milestone_ref("M1"), "1000", date(2024, 4, 1))]
+    late = datetime(2024, 4, 4, 9, tzinfo=UTC)
+    failed = run(
+        Q2C,
+        [
+            *events,
+            h.payment_received("PAY-1", "I-1", "400"),
+            h.payment_failed("I-1", 1, "600", late),
+            h.payment_failed("I-1", 1, "600", late),  # the platform resends the same attempt
+        ],
+    )
+    assert failed.command_types().count("send-dunning") == 1
+    dunning = failed.commands[-1]
+    assert dunning.idempotency_key == f"{DEAL}:dunning:I-1:attempt-1"
+    assert dunning.payload["amount_due"] == {"amount": Decimal("600.0000"), "currency": "EUR"}
+    assert dunning.payload["days_overdue"] == 3
+    assert failed.state.state == "active"
+    again = run(Q2C, [h.payment_failed("I-1", 2, "600", late)], failed.state)
+    assert again.commands[-1].idempotency_key == f"{DEAL}:dunning:I-1:attempt-2"
+
+
+def test_a_failed_payment_of_a_paid_or_unknown_invoice_is_not_dunned() -> None:
+    h = History()
+    events = [
+        *_active(h),
+        h.invoice_issued("I-1", milestone_ref("M1"), "1000"),
+        h.payment_received("PAY-1", "I-1", "1000"),
+        h.payment_failed("I-1", 1, "1000"),
+        h.payment_failed("I-9", 1, "1000"),
+    ]
+    assert "send-dunning" not in run(Q2C, events).command_types()
 
 
 def test_paid_invoice_is_not_dunned() -> None:

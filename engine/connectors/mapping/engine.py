@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.connectors.dedupe import canonical_event_id
-from engine.connectors.mapping.model import Condition, MappingFile, Rule, ValueSpec
+from engine.connectors.mapping.model import Condition, MappingFile, ReadBack, Rule, ValueSpec
 from engine.connectors.mapping.paths import resolve
 from engine.connectors.mapping.values import (
     CONVERTERS,
@@ -30,6 +30,8 @@ Translation = list[Event] | Unmapped
 _OMIT = object()
 _NO_ITEM = object()
 MAX_KIND_CHARS = 120
+READBACK = "readback"
+"""Where read-back results are in a document: `readback.<read-back name>`."""
 
 
 class _Stop(Exception):
@@ -55,14 +57,52 @@ def translate(native: NativeEvent, mapping: MappingFile, received_at: datetime) 
     events: list[Event] = []
     try:
         for rule in matched:
-            if not all(_holds(c, doc) for c in rule.when) or any(
-                _holds(c, doc) for c in rule.unless
-            ):
+            if not _applies(rule, doc, read_back=False):
                 continue
-            events.extend(_apply(rule, native, mapping, received_at))
+            missing = missing_read_backs(rule, doc)
+            if missing:
+                described = ", ".join(r.describe() for r in missing)
+                raise _Stop(Unmapped(f"needs read-back of {described}", rule.match[0].path))
+            if _applies(rule, doc, read_back=True):
+                events.extend(_apply(rule, native, mapping, received_at))
     except _Stop as stop:
         return stop.unmapped
     return events
+
+
+def rules_to_read_back(native: NativeEvent, mapping: MappingFile) -> list[Rule]:
+    """The rules that apply to `native` as far as its own fields tell and still lack their
+    read-backs: what the translator must read from the platform before `translate`."""
+    doc = native.document
+    if any(_holds(c, doc) for c in mapping.ignore):
+        return []
+    return [
+        rule
+        for rule in mapping.rules
+        if rule.read_back
+        and all(_holds(c, doc) for c in rule.match)
+        and _applies(rule, doc, read_back=False)
+        and missing_read_backs(rule, doc)
+    ]
+
+
+def missing_read_backs(rule: Rule, doc: Mapping[str, Any]) -> list[ReadBack]:
+    """The read-backs of `rule` whose result is not yet in `doc`."""
+    done = doc.get(READBACK)
+    done = done if isinstance(done, Mapping) else {}
+    return [r for r in rule.read_back if r.name not in done]
+
+
+def _applies(rule: Rule, doc: Any, *, read_back: bool) -> bool:
+    """`when` and `unless` over the native fields (`read_back=False`) or over read-back
+    results too: a condition on `readback.*` can only be judged once they are read."""
+    when = [c for c in rule.when if read_back or not _on_read_back(c)]
+    unless = [c for c in rule.unless if read_back or not _on_read_back(c)]
+    return all(_holds(c, doc) for c in when) and not any(_holds(c, doc) for c in unless)
+
+
+def _on_read_back(cond: Condition) -> bool:
+    return cond.path == READBACK or cond.path.startswith(READBACK + ".")
 
 
 def _short(value: Any) -> str:
@@ -76,8 +116,6 @@ def _apply(
     where = rule.match[0].path
     if rule.unmapped is not None:
         raise _Stop(Unmapped(rule.unmapped, where))
-    if rule.read_back:
-        raise _Stop(Unmapped(f"needs read-back of {', '.join(rule.read_back)}", where))
     assert rule.emit is not None  # the model allows exactly one outcome
     doc = native.document
     items: list[Any] = [_NO_ITEM]

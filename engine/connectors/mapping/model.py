@@ -7,6 +7,7 @@ file's shape; `engine.connectors.mapping.targets` checks the canonical side.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,16 @@ ValueType = Literal[
 class _Strict(BaseModel):
     # A misspelt key in a firm's mapping file must be an error, not an ignored setting.
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_./;=]*")
+"""An object, entity set or field name of a platform API (it goes into URLs and queries)."""
+
+
+def _api_name(name: str) -> str:
+    if not API_NAME.fullmatch(name):
+        raise ValueError(f"not an API name: {name!r}")
+    return name
 
 
 def _check_path(path: str) -> str:
@@ -125,6 +136,60 @@ class ValueSpec(_Strict):
         return [self.path] if isinstance(self.path, str) else list(self.path or [])
 
 
+class ReadBack(_Strict):
+    """One record (`id`) or list of records (`where`) to read from the platform before the
+    rule applies; the result is at `readback.<name>` in the document the rule reads.
+
+    Paths may name earlier read-backs (`readback.opportunity.AccountId`); a list of paths means
+    the first one present (one read-back serving two native formats). `version` names the
+    native field that identifies the record version (a CDC commit, an event time): the result
+    is cached under it, so redeliveries and replays of that version read nothing again.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    object: str = Field(min_length=1, description="sObject, entity set or resource path")
+    id: str | list[str] | None = None
+    where: dict[str, str | list[str]] | None = None
+    fields: list[str] = Field(min_length=1)
+    version: str | list[str] | None = None
+
+    @field_validator("id", "version")
+    @classmethod
+    def _paths(cls, value: str | list[str] | None) -> str | list[str] | None:
+        for path in [value] if isinstance(value, str) else value or []:
+            _check_path(path)
+        return value
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: dict[str, str | list[str]] | None) -> dict[str, str | list[str]] | None:
+        for name, paths in (value or {}).items():
+            _api_name(name)
+            for path in [paths] if isinstance(paths, str) else paths:
+                _check_path(path)
+        return value
+
+    @field_validator("object")
+    @classmethod
+    def _object(cls, value: str) -> str:
+        return _api_name(value)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        return [_api_name(v) for v in value]
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ReadBack:
+        if (self.id is None) == (not self.where):
+            raise ValueError("a read-back needs exactly one of id, where")
+        return self
+
+    def describe(self) -> str:
+        """`Object(field, ...)`: what this read-back fetches, for a dead letter."""
+        return f"{self.object}({', '.join(self.fields)})"
+
+
 class Rule(_Strict):
     """One native event kind -> one canonical event type (or a declared reason it cannot be).
 
@@ -143,17 +208,22 @@ class Rule(_Strict):
     source_ids: dict[str, ValueSpec] = Field(default_factory=dict)
     fields: dict[str, ValueSpec] = Field(default_factory=dict)
     unmapped: str | None = None
-    read_back: list[str] = Field(default_factory=list)
+    read_back: list[ReadBack] = Field(default_factory=list)
 
     _for_each = field_validator("for_each")(lambda v: None if v is None else _check_path(v))
 
     @model_validator(mode="after")
     def _one_outcome(self) -> Rule:
-        outcomes = [self.emit is not None, self.unmapped is not None, bool(self.read_back)]
-        if sum(outcomes) != 1:
-            raise ValueError("a rule needs exactly one of emit, unmapped, read_back")
-        if self.emit is None and self.fields:
-            raise ValueError("fields only go with emit")
+        if (self.emit is None) == (self.unmapped is None):
+            raise ValueError("a rule needs exactly one of emit, unmapped")
+        if self.emit is None and (self.fields or self.read_back):
+            raise ValueError("fields and read_back only go with emit")
+        if self.read_back and self.for_each is not None:
+            # A read-back is of the event's record, not of each element.
+            raise ValueError("read_back and for_each do not go together")
+        names = [r.name for r in self.read_back]
+        if len(set(names)) != len(names):
+            raise ValueError("read-back names must be unique in a rule")
         return self
 
 
