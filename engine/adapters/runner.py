@@ -290,10 +290,17 @@ class CommandRunner:
                 for rec in batch:
                     await self._process(rec, 0, producer)
 
-        # A failure of one key (a crash-policy bug) cancels the rest: nothing is committed.
-        async with asyncio.TaskGroup() as group:
-            for batch in by_key.values():
-                group.create_task(in_order(batch))
+        tasks = [asyncio.create_task(in_order(batch)) for batch in by_key.values()]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # A failure of one key (a crash-policy bug) cancels the rest and propagates as
+            # itself (not an ExceptionGroup), so the caller sees the handler's error; nothing
+            # of the poll is committed.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _poll_timeout_ms(self) -> int:
         heads = [due_ms(q[0]) for q in self._delayed.values() if q]
