@@ -6,10 +6,11 @@ See `engine.adapters.runner.CommandRunner` for usage.
 from engine.adapters.dedupe import Deduper, MemoryDeduper
 from engine.adapters.errors import Disposition, PermanentError, TransientError, classify
 from engine.adapters.policy import DEFAULT_TIERS, RetryPolicy, Tier
-from engine.adapters.runner import CommandRunner, RunnerCounts
+from engine.adapters.runner import BugPolicy, CommandRunner, RunnerCounts, incoming_record
 
 __all__ = [
     "DEFAULT_TIERS",
+    "BugPolicy",
     "CommandRunner",
     "Deduper",
     "Disposition",
@@ -20,4 +21,5 @@ __all__ = [
     "Tier",
     "TransientError",
     "classify",
+    "incoming_record",
 ]

@@ -52,6 +52,11 @@ def classify(exc: BaseException) -> Disposition:
     return Disposition.DEAD_LETTER
 
 
+def is_bug(exc: BaseException) -> bool:
+    """Neither transient nor a declared rejection: the handler itself went wrong."""
+    return not isinstance(exc, PermanentError | DecodeError) and not is_transient(exc)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Predicate form of `classify` (for tenacity's `retry_if_exception`)."""
     return classify(exc) is Disposition.RETRY

@@ -28,17 +28,30 @@ that long before each attempt instead of burning the attempt.
 Delivery is at least once: a command can be handled again after a crash between the handler
 and the offset commit. Handlers see `command.header.idempotency_key`; pass a `Deduper` (see
 `engine.adapters.dedupe`) to skip keys already handled.
+
+Options for adapters that are part of the engine itself (the master-data validator, the
+simulated platforms):
+
+- `on_bug=BugPolicy.CRASH`: an unexpected exception in the handler stops `run()` with it, and
+  nothing of its batch is committed, instead of dead-lettering the command. For a component
+  whose bug must stop the engine rather than quietly dead-letter every command.
+- `incoming_record()`, called inside the handler, is the Kafka record being handled (its
+  headers carry the trace context a reply continues).
+- `key_concurrency=n`: the commands of one poll are handled up to `n` saga keys at a time; one
+  key's commands stay in order. Offsets are committed once the whole poll is handled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from tenacity import (
@@ -49,7 +62,7 @@ from tenacity import (
 )
 
 from engine.adapters.dedupe import Deduper
-from engine.adapters.errors import Disposition, classify, is_transient
+from engine.adapters.errors import Disposition, classify, is_bug, is_transient
 from engine.adapters.moves import (
     due_ms,
     first_failure_ms,
@@ -63,7 +76,7 @@ from engine.adapters.policy import RetryPolicy, TierTopics
 from engine.codec import DecodeError, decode
 from engine.contracts import Command
 from engine.dlq.headers import Failure
-from engine.kafka.client import Consumer, Producer
+from engine.kafka.client import CommitFailedError, Consumer, Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.runtime.names import TopicNames
@@ -72,6 +85,23 @@ from engine.settings import Settings
 log = logging.getLogger("q2c.adapters")
 Handler = Callable[[Any], Awaitable[None]]
 RESTORE_IDLE_S = 30.0
+_incoming: contextvars.ContextVar[InRecord] = contextvars.ContextVar("q2c_incoming_record")
+
+
+def incoming_record() -> InRecord:
+    """The record whose command the running handler was called for (only inside a handler)."""
+    try:
+        return _incoming.get()
+    except LookupError:
+        raise RuntimeError("incoming_record() is only available inside a handler") from None
+
+
+class BugPolicy(StrEnum):
+    """What a runner does when its handler raises something that is neither transient nor
+    permanent (a bug)."""
+
+    DEAD_LETTER = "dead-letter"  # third-party adapters: park the command, keep going
+    CRASH = "crash"  # engine components: stop, uncommitted, and let the process exit
 
 
 @dataclass
@@ -102,7 +132,12 @@ class CommandRunner:
         group_id: str | None = None,
         clock: Callable[[], float] = time.time,
         hold: Callable[[Any], float] | None = None,
+        on_bug: BugPolicy = BugPolicy.DEAD_LETTER,
+        key_concurrency: int = 1,
+        read_committed: bool = True,
     ) -> None:
+        if key_concurrency < 1:
+            raise ValueError("key_concurrency must be at least 1")
         self.settings = settings
         self.target = target
         self.handler = handler
@@ -115,6 +150,9 @@ class CommandRunner:
         self.processor = f"q2c-adapter-{target}"
         self.clock = clock
         self.hold = hold
+        self.on_bug = on_bug
+        self.key_concurrency = key_concurrency
+        self.read_committed = read_committed
         self.counts = RunnerCounts()
         self.gate = KeyGate()
         self.ready = asyncio.Event()
@@ -135,7 +173,12 @@ class CommandRunner:
     async def run(self) -> None:
         """Consume until `request_stop()`; the consumer and producer are closed on the way out."""
         options = client_options(self.settings)
-        consumer = Consumer(options, group_id=self.group_id, client_id=self.processor)
+        consumer = Consumer(
+            options,
+            group_id=self.group_id,
+            client_id=self.processor,
+            read_committed=self.read_committed,
+        )
         producer = Producer(options, client_id=self.processor)
         await consumer.start()
         await producer.start()
@@ -172,13 +215,15 @@ class CommandRunner:
         if not tiers or self._consumer is None:
             return
         starts = {tp: (await self._consumer.committed(tp)) or 0 for tp in tiers}
+        # Asked through the group's own consumer first: usually nothing waits in a tier, and a
+        # second consumer would slow every rebalance (its join waits on this callback).
+        ends = await self._consumer.end_offsets(tiers)
+        pending = {tp for tp in tiers if ends[tp] > starts[tp]}
+        if not pending:
+            return
         reader = Consumer(client_options(self.settings), group_id=None, max_records=5000)
         await reader.start()
         try:
-            ends = await reader.end_offsets(tiers)
-            pending = {tp for tp in tiers if ends[tp] > starts[tp]}
-            if not pending:
-                return
             reader.assign(pending)
             for tp in pending:
                 reader.seek(tp, starts[tp])
@@ -202,23 +247,60 @@ class CommandRunner:
     async def _step(self, consumer: Consumer, producer: Producer) -> None:
         records = await consumer.poll(timeout_ms=self._poll_timeout_ms())
         offsets: dict[TopicPartition, int] = {}
+        fresh: list[InRecord] = []
         for rec in records:
             tp = TopicPartition(rec.topic, rec.partition)
             if rec.topic == self.topics.command:
-                await self._process(rec, 0, producer)
+                fresh.append(rec)
                 offsets[tp] = rec.offset + 1
             else:
                 # Tier records wait in memory until due; the partition pauses meanwhile so the
                 # buffer stays bounded by one fetch.
                 self._delayed.setdefault(tp, deque()).append(rec)
                 consumer.pause([tp])
+        await self._process_fresh(fresh, producer)
         offsets.update(await self._process_due(producer))
         for tp, queue in list(self._delayed.items()):
             if not queue:
                 del self._delayed[tp]
                 consumer.resume([tp])
         if offsets:
-            await consumer.commit(offsets)
+            try:
+                await consumer.commit(offsets)
+            except CommitFailedError:
+                # The group rebalanced under this poll: the partitions' new owner handles these
+                # commands again, which idempotency keys make harmless.
+                log.warning(
+                    "%s: rebalanced before committing %d offsets", self.processor, len(offsets)
+                )
+
+    async def _process_fresh(self, records: list[InRecord], producer: Producer) -> None:
+        """Handle the command topic's records of one poll, `key_concurrency` keys at a time."""
+        if self.key_concurrency == 1:
+            for rec in records:
+                await self._process(rec, 0, producer)
+            return
+        by_key: dict[bytes, list[InRecord]] = defaultdict(list)
+        for rec in records:
+            by_key[rec.key or b""].append(rec)
+        slots = asyncio.Semaphore(self.key_concurrency)
+
+        async def in_order(batch: list[InRecord]) -> None:
+            async with slots:
+                for rec in batch:
+                    await self._process(rec, 0, producer)
+
+        tasks = [asyncio.create_task(in_order(batch)) for batch in by_key.values()]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # A failure of one key (a crash-policy bug) cancels the rest and propagates as
+            # itself (not an ExceptionGroup), so the caller sees the handler's error; nothing
+            # of the poll is committed.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _poll_timeout_ms(self) -> int:
         heads = [due_ms(q[0]) for q in self._delayed.values() if q]
@@ -260,6 +342,7 @@ class CommandRunner:
             self.counts.duplicates += 1
             return
         made = 0
+        _incoming.set(rec)
 
         async def attempt() -> None:
             nonlocal made
@@ -283,6 +366,8 @@ class CommandRunner:
                 with try_:
                     await attempt()
         except Exception as exc:
+            if self.on_bug is BugPolicy.CRASH and is_bug(exc):
+                raise
             attempts = previous_attempts(rec) + made
             if classify(exc) is Disposition.RETRY and tier < self.policy.last_tier:
                 await self._retry(producer, rec, exc, tier + 1, attempts)

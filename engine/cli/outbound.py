@@ -1,17 +1,27 @@
-"""`q2c connectors list|run`: the outbound connectors that carry commands to the platforms."""
+"""`q2c connectors list|run|poll-oracle`: the connectors that carry commands to the platforms,
+and the Oracle receivables poller."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 
 import typer
 
+from engine.connectors.http import PlatformHttp
+from engine.connectors.oracle.poller import ReceivablesPoller, TopicWatermarks
 from engine.connectors.outbound.connector import OutboundConnector
-from engine.connectors.outbound.service import FACTORIES, ConnectorService, connector_for
+from engine.connectors.outbound.service import (
+    FACTORIES,
+    ConnectorService,
+    connector_for,
+    http_config,
+)
 from engine.observability.logging import configure_logging
-from engine.settings import SettingsError, load_settings
+from engine.publisher import Publisher
+from engine.settings import Settings, SettingsError, load_settings
 
 
 def list_platforms() -> None:
@@ -48,10 +58,39 @@ def run(
     asyncio.run(_serve(ConnectorService(settings, assignments)))
 
 
-async def _serve(service: ConnectorService) -> None:
+def poll_oracle(
+    interval: float = typer.Option(60.0, min=1.0, help="seconds between polls"),
+    log_level: str = typer.Option("INFO", help="logging level"),
+) -> None:
+    """Poll Oracle receivables (invoices, receipts) into invoice-issued / payment-received.
+
+    Configured from Q2C_ORACLE_* like `q2c connectors run --erp oracle`; the watermark is kept
+    in the q2c.billing.poll-watermarks topic, so a restart resumes where the last poll saved.
+    """
+    configure_logging(log_level, json_lines=True, worker_id="oracle-poller")
+    try:
+        settings, config = load_settings(), http_config("oracle")
+    except (SettingsError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    asyncio.run(_poll(settings, PlatformHttp(config), interval))
+
+
+async def _poll(settings: Settings, http: PlatformHttp, interval: float) -> None:
+    async with http, Publisher(settings) as publisher, TopicWatermarks(settings) as marks:
+        poller = ReceivablesPoller(http, publisher, marks)
+        _stop_on_signals(poller.request_stop)
+        await poller.run(interval)
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, service.request_stop)
+            loop.add_signal_handler(sig, stop)
+
+
+async def _serve(service: ConnectorService) -> None:
+    _stop_on_signals(service.request_stop)
     async with service:
         await service.run()

@@ -2,7 +2,8 @@
 
 - httpx.AsyncClient with connection pooling and connect/read timeouts;
 - OAuth 2.0 client credentials through authlib's httpx integration (the token is cached and
-  fetched again when it expires or when the platform answers 401), or a static API key;
+  fetched again when it expires or when the platform answers 401), NetSuite's token-based
+  auth (OAuth 1.0a, HMAC-SHA256, `engine.connectors.netsuite.tba`), or a static API key;
 - secrets are `SecretStr`: they are unwrapped only where the client is built, never logged;
 - every request waits for the client-side `Limiter` of its platform + credential, then passes
   the target's `CircuitBreaker`;
@@ -28,6 +29,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from engine.connectors.netsuite.tba import TokenBasedAuth, tba_auth
 from engine.connectors.outbound import metrics
 from engine.connectors.outbound.circuit import CircuitBreaker, CircuitState
 from engine.connectors.outbound.errors import (
@@ -64,6 +66,7 @@ class HttpConfig(BaseModel):
     client_secret: SecretStr | None = None
     scope: str | None = None
     api_key: SecretStr | None = Field(default=None, description="bearer key (Stripe)")
+    tba: TokenBasedAuth | None = Field(default=None, description="NetSuite token-based auth")
     headers: dict[str, str] = Field(default_factory=dict)
     rate_per_s: float = Field(default=10.0, gt=0)
     concurrency: int = Field(default=4, ge=1)
@@ -78,6 +81,8 @@ class HttpConfig(BaseModel):
     @property
     def credential(self) -> str:
         """Names the credential (not its secret) for the limiter key."""
+        if self.tba is not None:
+            return f"tba:{self.tba.token_id}"
         return self.client_id or ("api-key" if self.api_key else "anonymous")
 
 
@@ -133,6 +138,8 @@ class PlatformHttp(AsyncStartStop):
         else:
             if cfg.api_key is not None:
                 options["headers"]["Authorization"] = f"Bearer {cfg.api_key.get_secret_value()}"
+            if cfg.tba is not None:
+                options["auth"] = tba_auth(cfg.tba)
             client = httpx.AsyncClient(**options)
         self._client = client
         if self.uses_oauth:

@@ -1,5 +1,9 @@
 """Answers validate-account commands from the master-data global table.
 
+An ordinary adapter on the toolkit's `CommandRunner`, with the engine's options: a bug in the
+validator stops the engine (`BugPolicy.CRASH`) instead of dead-lettering every account check,
+and each reply continues the command's trace (read from the incoming record's headers).
+
 At-least-once: the reply's event id derives from the command's idempotency key, so a command
 delivered twice yields the same event twice and the saga's dedupe drops the second.
 """
@@ -11,8 +15,14 @@ import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
+from engine.adapters import (
+    BugPolicy,
+    CommandRunner,
+    PermanentError,
+    TransientError,
+    incoming_record,
+)
 from engine.codec import TRACEPARENT, DecodeError, decode, headers_for
 from engine.contracts import (
     AccountValidated,
@@ -21,19 +31,23 @@ from engine.contracts import (
     Event,
     ValidateAccount,
 )
-from engine.dlq.headers import Failure, dead_letter_headers
-from engine.kafka.client import CommitFailedError, Consumer, KafkaError, Producer
+from engine.kafka.client import KafkaError, Producer
+from engine.kafka.connection import client_options
 from engine.kafka.global_table import TopicFollower
-from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from engine.kafka.records import InRecord, OutRecord
 from engine.masterdata.table import MasterData
 from engine.masterdata.validation import validate_account
 from engine.observability.tracing import child_of
 from engine.runtime.names import TopicNames
 from engine.security.protection import seal_model
+from engine.settings import Settings
 
 log = logging.getLogger("q2c.masterdata")
 REPLY_NAMESPACE = uuid.UUID("0b5f3f55-2a43-4d2c-8a4e-7d4f3c2b1a90")
 SOURCE_SYSTEM = "q2c-mdm"
+# Replies of different deals are sent concurrently so one poll's acks overlap.
+KEY_CONCURRENCY = 32
+STOP_TIMEOUT_S = 10.0
 
 
 def reply_for(command: ValidateAccount, data: MasterData, now: datetime) -> Event:
@@ -70,11 +84,20 @@ def reply_for(command: ValidateAccount, data: MasterData, now: datetime) -> Even
 class AccountValidator:
     """Consumer of `q2c.commands.masterdata` (its own group) that publishes the replies."""
 
-    def __init__(self, names: TopicNames, group_id: str) -> None:
-        self.names = names
-        self.group_id = f"{group_id}.masterdata"
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.names = names = TopicNames(settings.topic_prefix)
         self.data = MasterData()
         self._tables = TopicFollower([names.legal_entities, names.accounts], self._apply_master)
+        self.runner = CommandRunner(
+            settings,
+            "masterdata",
+            self.answer,
+            group_id=f"{settings.group_id}.masterdata",
+            on_bug=BugPolicy.CRASH,
+            key_concurrency=KEY_CONCURRENCY,
+        )
+        self._producer: Producer | None = None
         self._task: asyncio.Task[None] | None = None
         self.answered = 0
 
@@ -95,92 +118,55 @@ class AccountValidator:
         except DecodeError as exc:
             log.warning("skipping unreadable master-data record: %s", exc)
 
-    async def start(self, options: dict[str, Any]) -> None:
+    async def start(self) -> None:
+        """Load the master-data tables, then answer commands in the background."""
+        options = client_options(self.settings)
         await self._tables.start(options)
-        self._task = asyncio.create_task(self._run(options))
+        producer = Producer(options, client_id="q2c-mdm")
+        try:
+            await producer.start()
+        except BaseException:
+            await self._tables.stop()
+            raise
+        self._producer = producer
+        self._task = asyncio.create_task(self.runner.run(), name="account-validator")
 
     async def stop(self) -> None:
         try:
             if self._task is not None:
-                self._task.cancel()
+                self.runner.request_stop()
+                done, _ = await asyncio.wait({self._task}, timeout=STOP_TIMEOUT_S)
+                if not done:
+                    self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task  # raises the loop's error, if it died of one
         finally:
-            await self._tables.stop()
+            try:
+                if self._producer is not None:
+                    await self._producer.stop()
+            finally:
+                await self._tables.stop()
 
     @property
     def task(self) -> asyncio.Task[None] | None:
         """The answering loop; it only ends on `stop` or on an error it cannot ride out."""
         return self._task
 
-    async def _run(self, options: dict[str, Any]) -> None:
-        consumer = Consumer(options, group_id=self.group_id, client_id="q2c-mdm")
-        producer = Producer(options, client_id="q2c-mdm")
-        await consumer.start()
-        await producer.start()
-        try:
-            consumer.subscribe([self.names.commands("masterdata")], _noop, _noop)
-            while True:
-                records = await consumer.poll(timeout_ms=200)
-                if records:
-                    await self._answer_batch(consumer, producer, records)
-        finally:
-            await consumer.stop()
-            await producer.stop()
-
-    async def _answer_batch(
-        self, consumer: Consumer, producer: Producer, records: list[InRecord]
-    ) -> None:
-        now = datetime.now(UTC)
-        offsets: dict[TopicPartition, int] = {}
-        for rec in records:
-            offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-        try:
-            await producer.send_all([self._answer(rec, now) for rec in records])
-            await consumer.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced under this batch (a long pause, say): the partitions' new
-            # owner answers these commands again with the same event ids, which sagas drop.
-            log.warning("rebalanced before committing %s answered commands", len(records))
-        except KafkaError:
-            log.exception("replies to %s commands not delivered; reading them again", len(records))
-            await consumer.seek_to_committed(set(offsets))
-
-    def _answer(self, rec: InRecord, now: datetime) -> OutRecord:
-        try:
-            command = decode(
-                rec.value,
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                headers=rec.headers,
-                key=rec.key,
-            )
-            if not isinstance(command, ValidateAccount):
-                raise DecodeError(rec.topic, rec.partition, rec.offset, "not validate-account")
-        except DecodeError as exc:
-            failure = Failure.from_exception(
-                exc,
-                stage="decode",
-                processor="q2c-account-validator",
-                task_id=str(rec.partition),
-                now_ms=int(now.timestamp() * 1000),
-            )
-            return OutRecord(
-                self.names.dlq(rec.topic),
-                rec.key,
-                rec.value,
-                dead_letter_headers(rec, failure),
-            )
-        reply = reply_for(command, self.data, now)
-        self.answered += 1
+    async def answer(self, command: object) -> None:
+        """The runner's handler: publish the reply to one validate-account command."""
+        if not isinstance(command, ValidateAccount):
+            raise PermanentError(f"{type(command).__name__} is not validate-account")
+        assert self._producer is not None, "answer() before start()"
+        reply = reply_for(command, self.data, datetime.now(UTC))
         # The reply continues the command's trace, so one trace spans the whole deal.
-        parent = rec.header(TRACEPARENT)
+        parent = incoming_record().header(TRACEPARENT)
         traceparent = child_of(parent.decode(errors="replace") if parent else None)
         topic, key = self.names.events("masterdata"), command.deal_id.encode()
         value, sealed = seal_model(reply, topic, key)
-        return OutRecord(topic, key, value, (*headers_for(reply, traceparent=traceparent), *sealed))
-
-
-async def _noop(_: set[TopicPartition]) -> None:
-    return None
+        out = OutRecord(topic, key, value, (*headers_for(reply, traceparent=traceparent), *sealed))
+        try:
+            await self._producer.send_and_wait(out)
+        except KafkaError as exc:
+            # Not acknowledged: the runner tries again (the same event id, so no second effect).
+            raise TransientError(f"reply not delivered: {type(exc).__name__}") from exc
+        self.answered += 1

@@ -7,7 +7,6 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from engine.kafka.connection import client_options
 from engine.masterdata.responder import AccountValidator
 from engine.runtime.worker import Clock, Worker, system_clock
 from engine.settings import Settings
@@ -33,7 +32,7 @@ class Engine:
         Q2C_HTTP_HOST:Q2C_HTTP_PORT; None follows Q2C_HTTP_ENABLED (default on)."""
         self.settings = settings
         self.worker = Worker(settings, clock=clock, worker_id=worker_id)
-        self.validator = AccountValidator(self.worker.names, settings.group_id)
+        self.validator = AccountValidator(settings)
         self._task: asyncio.Task[None] | None = None
         self._http_wanted = http
         self.http: WorkerHttp | None = None
@@ -42,7 +41,7 @@ class Engine:
         """Start in the background; returns once the validator's tables are loaded."""
         await self._start_http()
         try:
-            await self.validator.start(client_options(self.settings))
+            await self.validator.start()
         except BaseException:
             await self._stop_http()
             raise

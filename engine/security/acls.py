@@ -166,6 +166,10 @@ def _owned(catalog: Catalog, owner: str) -> list[str]:
     return [t.name for t in catalog.topics if t.owner == owner]
 
 
+def _compacted(catalog: Catalog) -> set[str]:
+    return {t.name for t in catalog.topics if "compact" in t.cleanup_policy.value}
+
+
 def _command_topics(catalog: Catalog, platform: str) -> list[str]:
     """A platform's command topic and its retry tiers (not the shared command DLQ)."""
     base = f"q2c.commands.{platform}"
@@ -179,6 +183,9 @@ def _adapter(rules: _Rules, catalog: Catalog, platform: str, owner: str) -> None
     rules.topics(Operation.WRITE, [c for c in commands if c != f"q2c.commands.{platform}"])
     rules.topics(Operation.WRITE, ["q2c.commands.dlq"])
     rules.topics(Operation.WRITE, _owned(catalog, owner))
+    # Its own state (compacted topics its owner writes, e.g. the poller's watermarks) it reads
+    # back on start.
+    rules.topics(Operation.READ, [n for n in _owned(catalog, owner) if n in _compacted(catalog)])
     rules.group(f"{rules.ctx.group_id}.adapter.{platform}")
     # The platform simulators stand in for adapters in the demo and tests.
     rules.group(f"{rules.ctx.group_id}.sim-{platform}")

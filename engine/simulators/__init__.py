@@ -4,7 +4,8 @@
   of them with bad master data; `seed_master_data` publishes the master data.
 - `Platforms` (platforms.py): the CRM, ERP and billing simulators consuming their command
   topics and publishing events through `engine.publisher.Publisher`, with per-platform
-  `FaultConfig` (latency, transient errors, an outage window) and idempotency bookkeeping.
+  `FaultConfig` (latency, transient errors, an outage window); each is an adapter on
+  `engine.adapters.CommandRunner`.
 - `SimClock` (clock.py): simulated time shared by the platforms and the engine.
 
 A `correlate_fraction` of the events the platforms publish carry the deal id as correlation
@@ -18,7 +19,6 @@ from engine.simulators.crm import CrmBehaviour
 from engine.simulators.deals import DealBook, DealConfig, Flaw, GeneratedDeal, generate_deals
 from engine.simulators.erp import ErpBehaviour, ErpConfig
 from engine.simulators.faults import NO_FAULTS, FaultConfig, FaultSchedule
-from engine.simulators.ledger import IdempotencyLedger
 from engine.simulators.platforms import Platforms, PlatformsSnapshot, SimConfig
 from engine.simulators.seed import seed_master_data
 
@@ -35,7 +35,6 @@ __all__ = [
     "FaultSchedule",
     "Flaw",
     "GeneratedDeal",
-    "IdempotencyLedger",
     "Platforms",
     "PlatformsSnapshot",
     "SimClock",

@@ -180,5 +180,5 @@ class Platforms(AsyncStartStop):
                 r.behaviour.target: r.counters.transient_failures for r in self.runners
             },
             in_outage={r.behaviour.target: r.in_outage for r in self.runners},
-            outage_seconds={r.behaviour.target: r.counters.outage_seconds for r in self.runners},
+            outage_seconds={r.behaviour.target: r.outage_seconds for r in self.runners},
         )

@@ -1,10 +1,13 @@
 """Runs one simulated platform against Kafka: consume its commands, publish its events.
 
-At-least-once like a real adapter: commands are read read_committed in the platform's own
-consumer group, and offsets are committed only after the events a command causes right away
-were acknowledged. A redelivered command finds its idempotency key in the ledger and has no
-second effect. Events planned for later are kept in memory and published when the simulated
-clock reaches them.
+The command side is an ordinary adapter on the toolkit's `CommandRunner` (read_committed, its
+own consumer group, offsets committed only after the events a command causes right away were
+acknowledged), handling different deals concurrently and one deal's commands in order. A
+redelivered command finds its idempotency key in the runner's `MemoryDeduper` and has no second
+effect. The platform's injected faults are what a real platform's would be: a failed attempt
+raises `TransientError` and the runner retries it (the retry policy follows the `FaultConfig`),
+and an outage window holds every command until it ends. Events planned for later are kept in
+memory and published when the simulated clock reaches them.
 """
 
 from __future__ import annotations
@@ -18,23 +21,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.codec import DecodeError, decode
+from engine.adapters import CommandRunner, MemoryDeduper, RetryPolicy, TransientError
 from engine.contracts import Command, Event
-from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.client import KafkaError
 from engine.publisher import Publisher
-from engine.runtime.names import TopicNames
 from engine.settings import Settings
 from engine.simulators.behaviour import Behaviour
 from engine.simulators.faults import FaultConfig, FaultSchedule
-from engine.simulators.ledger import IdempotencyLedger
 from engine.simulators.timeline import Timeline
 
 log = logging.getLogger("q2c.simulators")
 Clock = Callable[[], datetime]
 TIMELINE_TICK_S = 0.05
-POLL_MS = 200
+KEY_CONCURRENCY = 64
+STOP_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -44,16 +44,28 @@ class RunnerCounters:
     commands_handled: Counter[str] = field(default_factory=Counter)
     events_published: Counter[str] = field(default_factory=Counter)
     transient_failures: int = 0
-    rejected: int = 0
-    outage_seconds: float = 0.0
 
     @property
     def handled_total(self) -> int:
         return sum(self.commands_handled.values())
 
 
+def retry_policy_for(faults: FaultConfig) -> RetryPolicy:
+    """Enough in-process attempts, with the platform's own backoff, to outlast its faults.
+
+    `FaultSchedule.fails` gives up failing after `max_consecutive_failures`, so one more
+    attempt always succeeds and no simulated command reaches a retry tier.
+    """
+    base = faults.backoff_base_ms / 1000.0
+    return RetryPolicy(
+        attempts=faults.max_consecutive_failures + 1,
+        initial_backoff_s=base,
+        max_backoff_s=max(base, faults.backoff_cap_ms / 1000.0),
+    )
+
+
 class PlatformRunner:
-    """One platform: a command consumer, a publisher and a timeline of planned events."""
+    """One platform: a `CommandRunner` over its command topic, a publisher and a timeline."""
 
     def __init__(
         self,
@@ -70,51 +82,48 @@ class PlatformRunner:
         self.settings = settings
         self.clock = clock
         self.faults = FaultSchedule(faults, rng)
-        self.topic = TopicNames(settings.topic_prefix).commands(behaviour.target)
-        self.group_id = f"{settings.group_id}.sim-{name}"
-        self.ledger = IdempotencyLedger()
         self.timeline = Timeline()
         self.counters = RunnerCounters()
         self.publisher = Publisher(settings)
-        self.in_outage = False
-        self._consumer: Consumer | None = None
+        self.commands = CommandRunner(
+            settings,
+            behaviour.target,
+            self._handle,
+            policy=retry_policy_for(faults),
+            dedupe=MemoryDeduper(),
+            group_id=f"{settings.group_id}.sim-{name}",
+            hold=self._outage_hold,
+            key_concurrency=KEY_CONCURRENCY,
+        )
+        # Failed attempts so far per idempotency key (what `FaultSchedule.fails` draws against).
+        self._attempts: defaultdict[str, int] = defaultdict(int)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._started_at = 0.0
+        self._started_at: float | None = None
 
     @property
     def duplicates_suppressed(self) -> int:
-        return self.ledger.duplicates_suppressed
+        return self.commands.counts.duplicates
 
     async def start(self) -> None:
         """Connect and start consuming (returns at once; work happens in background tasks)."""
-        loop = asyncio.get_running_loop()
         await self.publisher.start()
-        consumer = Consumer(
-            client_options(self.settings),
-            group_id=self.group_id,
-            read_committed=True,
-            client_id=f"q2c-sim-{self.name}",
-        )
-        await consumer.start()
-        consumer.subscribe([self.topic], _noop, _noop)
-        self._consumer = consumer
-        self._started_at = loop.time()
         self._tasks = [
-            asyncio.create_task(self._consume(), name=f"sim-{self.name}-consume"),
+            asyncio.create_task(self.commands.run(), name=f"sim-{self.name}-commands"),
             asyncio.create_task(self._publish_due(), name=f"sim-{self.name}-timeline"),
         ]
 
     async def stop(self) -> None:
-        """Finish the batch in flight, commit, leave the group, flush the publisher."""
+        """Finish the command in hand, commit, leave the group, flush the publisher."""
         self._stopping.set()
+        self.commands.request_stop()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            if not done:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._tasks = []
-        if self._consumer is not None:
-            consumer, self._consumer = self._consumer, None
-            await consumer.stop()
         await self.publisher.stop()
 
     async def publish(self, event: Event) -> None:
@@ -124,106 +133,51 @@ class PlatformRunner:
 
     # -- outage --------------------------------------------------------------------------------
 
-    async def _sit_out_outage(self) -> bool:
-        """While in the outage window, wait (a bounded slice); True if it was down."""
-        elapsed = asyncio.get_running_loop().time() - self._started_at
-        remaining = self.faults.outage_remaining_s(elapsed)
-        self.in_outage = remaining > 0
-        if not self.in_outage:
-            return False
-        wait = min(remaining, 0.5)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=wait)
-        self.counters.outage_seconds += wait
-        return True
+    def _elapsed_s(self) -> float:
+        """Real seconds since the platform first had its partitions (0 until then), the
+        moment it could start working: the outage window counts from there."""
+        now = asyncio.get_running_loop().time()
+        if self._started_at is None:
+            if not self.commands.ready.is_set():
+                return 0.0
+            self._started_at = now
+        return now - self._started_at
+
+    def _outage_hold(self, _command: Command) -> float:
+        """Seconds the platform stays down (the runner holds commands that long)."""
+        return self.faults.outage_remaining_s(self._elapsed_s())
+
+    @property
+    def in_outage(self) -> bool:
+        return self.faults.outage_remaining_s(self._elapsed_s()) > 0
+
+    @property
+    def outage_seconds(self) -> float:
+        """How much of the outage window has passed so far."""
+        config = self.faults.config
+        if config.outage_start_s is None:
+            return 0.0
+        return max(0.0, min(self._elapsed_s() - config.outage_start_s, config.outage_duration_s))
 
     # -- commands ------------------------------------------------------------------------------
 
-    async def _consume(self) -> None:
-        assert self._consumer is not None
-        consumer = self._consumer
-        while not self._stopping.is_set():
-            if await self._sit_out_outage():
-                continue
-            records = await consumer.poll(timeout_ms=POLL_MS)
-            if not records:
-                continue
-            offsets: dict[TopicPartition, int] = {}
-            for rec in records:
-                offsets[TopicPartition(rec.topic, rec.partition)] = rec.offset + 1
-            try:
-                await self._handle_batch(records)
-                await consumer.commit(offsets)
-            except Exception:
-                # Not committed: rewind and read the batch again; the ledger skips what
-                # already took effect.
-                log.exception("%s: batch failed; re-reading it", self.name)
-                await self._rewind(consumer, set(offsets))
-
-    async def _rewind(self, consumer: Consumer, partitions: set[TopicPartition]) -> None:
-        for tp in partitions:
-            committed = await consumer.committed(tp)
-            if committed is None:
-                await consumer.seek_to_beginning([tp])
-            else:
-                consumer.seek(tp, committed)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
-
-    async def _handle_batch(self, records: list[InRecord]) -> None:
-        # One deal's commands stay in order; different deals are handled concurrently.
-        by_key: dict[bytes | None, list[Command]] = defaultdict(list)
-        for rec in records:
-            command = self._decode(rec)
-            if command is not None:
-                by_key[rec.key].append(command)
-        await asyncio.gather(*(self._handle_in_order(cmds) for cmds in by_key.values()))
-
-    def _decode(self, rec: InRecord) -> Command | None:
-        try:
-            model = decode(
-                rec.value or b"",
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                headers=rec.headers,
-                key=rec.key,
-            )
-        except DecodeError as exc:
-            log.warning("%s: skipping unreadable command: %s", self.name, exc)
-            self.counters.rejected += 1
-            return None
-        if not isinstance(model, Command):
-            log.warning(
-                "%s: skipping %s at %s@%s", self.name, type(model).__name__, rec.topic, rec.offset
-            )
-            self.counters.rejected += 1
-            return None
-        return model
-
-    async def _handle_in_order(self, commands: list[Command]) -> None:
-        for command in commands:
-            await self._handle(command)
-
     async def _handle(self, command: Command) -> None:
         key = command.header.idempotency_key
-        if self.ledger.is_duplicate(key):
-            return
-        attempt = 0
-        while True:  # bounded: FaultSchedule.fails is False after max_consecutive_failures
-            await asyncio.sleep(self.faults.latency_s())
-            if not self.faults.fails(attempt):
-                break
+        await asyncio.sleep(self.faults.latency_s())
+        if self.faults.fails(self._attempts[key]):
+            self._attempts[key] += 1
             self.counters.transient_failures += 1
-            await asyncio.sleep(self.faults.backoff_s(attempt))
-            attempt += 1
+            raise TransientError(f"{self.name} unavailable (simulated)")
+        self._attempts.pop(key, None)
         reaction = self.behaviour.handle(command, self.clock())
-        await asyncio.gather(*(self.publish(event) for event in reaction.now))
+        try:
+            await asyncio.gather(*(self.publish(event) for event in reaction.now))
+        except KafkaError as exc:
+            raise TransientError(f"events not delivered: {type(exc).__name__}") from exc
         for tag in reaction.cancel_tags:
             self.timeline.cancel(tag)
         for due, tag, event in reaction.later:
             self.timeline.schedule(due, tag, event)
-        self.ledger.record(key)
         self.counters.commands_handled[command.header.command_type] += 1
 
     # -- planned events ------------------------------------------------------------------------
@@ -244,7 +198,3 @@ class PlatformRunner:
                     # Kafka hiccup: keep the event and try again on the next tick.
                     log.warning("%s: publishing %s failed: %s", self.name, event.EVENT_TYPE, result)
                     self.timeline.schedule(now, tag, event)
-
-
-async def _noop(_: set[TopicPartition]) -> None:
-    return None

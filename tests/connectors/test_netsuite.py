@@ -6,13 +6,16 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
+from engine.connectors.http import HttpConfig
 from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.outbound.errors import Rejected
+from engine.connectors.outbound.service import http_config
 from engine.contracts import ProjectCreated
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import close_project, create_project, recognize_revenue
-from tests.emulators.netsuite import NetSuiteEmulator, ns_error
+from tests.emulators.netsuite import TBA, NetSuiteEmulator, ns_error
 
 
 @pytest.fixture
@@ -91,3 +94,59 @@ async def test_the_restlet_limit_code_is_a_rate_limit_not_a_failure(
     async with _connector(netsuite, max_retry_after_s=1.0) as ns:
         await ns.handle(create_project("D-1"))
     assert netsuite.effects.count("create", "job") == 1
+
+
+def _tba_config(netsuite: NetSuiteEmulator, **changes: object) -> HttpConfig:
+    tba = TBA.model_copy(update=changes)
+    return HttpConfig(platform="netsuite", base_url=netsuite.base_url, tba=tba)
+
+
+async def test_token_based_auth_signs_every_request_with_hmac_sha256(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    async with NetSuiteConnector(_tba_config(netsuite)) as ns:
+        (created,) = await ns.handle(create_project("D-1"))
+        await ns.handle(close_project(created.project_id))  # type: ignore[attr-defined]
+    assert netsuite.effects.count("create", "job") == 1
+    assert netsuite.effects.count("update", "job") == 1
+    assert netsuite.tokens_issued == 0  # no OAuth 2.0 token was involved
+    assert netsuite.tba_requests == netsuite.requests  # each request checked, each one valid
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"token_secret": SecretStr("not-the-token-secret")},
+        {"consumer_secret": SecretStr("not-the-consumer-secret")},
+        {"account_id": "7654321"},  # realm of another account
+    ],
+)
+async def test_token_based_auth_with_a_wrong_credential_is_refused(
+    netsuite: NetSuiteEmulator, wrong: dict[str, object]
+) -> None:
+    async with NetSuiteConnector(_tba_config(netsuite, **wrong)) as ns:
+        with pytest.raises(Rejected) as refused:
+            await ns.handle(create_project("D-1"))
+    assert refused.value.status == 401
+    assert netsuite.effects.all() == []
+
+
+def test_token_based_auth_from_settings_keeps_secrets_out_of_sight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "BASE_URL": "http://127.0.0.1:9",
+        "ACCOUNT_ID": "1234567_SB1",
+        "CONSUMER_KEY": "ck",
+        "CONSUMER_SECRET": "cs-very-secret",
+        "TOKEN_ID": "tk",
+        "TOKEN_SECRET": "ts-very-secret",
+    }.items():
+        monkeypatch.setenv(f"Q2C_NETSUITE_{name}", value)
+    config = http_config("netsuite")
+    assert config.tba is not None and config.tba.account_id == "1234567_SB1"
+    assert "very-secret" not in repr(config) and "very-secret" not in str(config)
+    assert config.tba.token_secret.get_secret_value() == "ts-very-secret"
+    monkeypatch.delenv("Q2C_NETSUITE_TOKEN_SECRET")
+    with pytest.raises(ValueError, match="Q2C_NETSUITE_TOKEN_SECRET"):
+        http_config("netsuite")

@@ -146,6 +146,11 @@ class Emulator:
     def unauthorized_reply(self) -> Response:
         return JSONResponse({"error": {"code": "INVALID_SESSION_ID"}}, status_code=401)
 
+    async def authenticated(self, request: Request) -> bool:
+        """A live bearer token from `/oauth/token` (platforms with other schemes extend this)."""
+        auth = request.headers.get("authorization", "")
+        return auth.startswith("Bearer ") and auth[7:] in self.tokens
+
     def client_of(self, request: Request) -> str | None:
         """The caller's client id, for platforms that record it (Salesforce's changeOrigin)."""
         return None
@@ -183,8 +188,7 @@ class Emulator:
     async def _gate(self, request: Request, call_next: Handler) -> Response:
         if request.url.path == "/oauth/token":
             return await call_next(request)
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+        if not await self.authenticated(request):
             return self.unauthorized_reply()
         if time.monotonic() < self._outage_until:
             return JSONResponse({"error": {"code": "SERVICE_UNAVAILABLE"}}, status_code=503)

@@ -1,10 +1,15 @@
-"""Oracle Fusion REST emulator: projects and receivablesInvoices (platforms.md §5).
+"""Oracle Fusion REST emulator: projects, receivablesInvoices, standardReceipts (platforms.md §5).
 
 - `POST …/projects` with `Upsert-Mode: true` updates the project with the same `ProjectNumber`
   instead of creating a second one; without it, POST always creates.
 - `GET …/<resource>?q=<Field>='<value>'` finds; `PATCH …/<resource>/<id>` updates.
 - `receivablesInvoices` has no upsert; its PATCH may only change `InvoiceStatus`,
   `PaymentTerms` and `TransactionDate` (400 otherwise).
+- Every create or update stamps `LastUpdateDate` (ISO 8601, milliseconds, UTC offset);
+  `q=LastUpdateDate>='<time>'` filters on it, `orderBy=<Field>:asc`, `limit`/`offset` page
+  with `hasMore`: what the receivables poller relies on.
+- `standardReceipts` (a receipt and its `remittanceReferences`) are created by the test
+  (`receive_payment`), as a cashier would in Oracle.
 - Errors: `{title, status, o:errorDetails: [{detail, o:errorCode, o:errorPath}]}`.
 """
 
@@ -12,6 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -24,9 +31,10 @@ BASE = "/fscmRestApi/resources/11.13.18.05"
 KEYS = {
     "projects": ("ProjectId", "ProjectNumber"),
     "receivablesInvoices": ("CustomerTransactionId", "TransactionNumber"),
+    "standardReceipts": ("StandardReceiptId", "ReceiptNumber"),
 }
 INVOICE_PATCHABLE = {"InvoiceStatus", "PaymentTerms", "TransactionDate"}
-_Q = re.compile(r"^(\w+)='((?:[^']|'')*)'$")
+_Q = re.compile(r"^(\w+)(=|>=)'((?:[^']|'')*)'$")
 
 
 def ora_error(status: int, code: str, path: str | None = None) -> Response:
@@ -44,6 +52,33 @@ class OracleEmulator(Emulator):
     def __init__(self, *, rate_per_s: float | None = None) -> None:
         super().__init__(rate_per_s=rate_per_s)
         self.store = RecordStore("3000000")
+        self._clock_lock = threading.Lock()
+        self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def stamp(self) -> str:
+        """A `LastUpdateDate` that never goes back (a millisecond after the last, at least)."""
+        with self._clock_lock:
+            now = datetime.now(UTC)
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            self._last_stamp = max(now, self._last_stamp + timedelta(milliseconds=1))
+            return self._last_stamp.isoformat(timespec="milliseconds")
+
+    def receive_payment(self, number: str, references: dict[str, str], currency: str) -> str:
+        """A receipt applied to invoices (`TransactionNumber` -> amount), as Oracle records it."""
+        rid = self.store.new_id()
+        self.store.of("standardReceipts")[rid] = {
+            "StandardReceiptId": rid,
+            "ReceiptNumber": number,
+            "Currency": currency,
+            "Amount": str(sum(float(a) for a in references.values())),
+            "ReceiptDate": datetime.now(UTC).date().isoformat(),
+            "LastUpdateDate": self.stamp(),
+            "remittanceReferences": [
+                {"ReferenceNumber": ref, "ReferenceAmount": amount}
+                for ref, amount in references.items()
+            ],
+        }
+        return rid
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -61,12 +96,27 @@ class OracleEmulator(Emulator):
         id_field, number_field = KEYS[resource]
         if request.method == "GET":
             found = self.items(resource)
-            if (q := request.query_params.get("q")) is not None:
+            params = request.query_params
+            if (q := params.get("q")) is not None:
                 match = _Q.match(q)
                 if match is None:
                     return ora_error(400, "INVALID_QUERY")
-                found = [r for r in found if str(r.get(match[1])) == match[2].replace("''", "'")]
-            return JSONResponse({"items": found, "count": len(found), "hasMore": False})
+                field, op, value = match[1], match[2], match[3].replace("''", "'")
+                if op == "=":
+                    found = [r for r in found if str(r.get(field)) == value]
+                else:
+                    since = datetime.fromisoformat(value)
+                    found = [
+                        r for r in found
+                        if r.get(field) and datetime.fromisoformat(str(r[field])) >= since
+                    ]  # fmt: skip
+            if (order := params.get("orderBy")) is not None:
+                field, _, direction = order.partition(":")
+                found.sort(key=lambda r: str(r.get(field, "")), reverse=direction == "desc")
+            offset, limit = int(params.get("offset", 0)), int(params.get("limit", 25))
+            page = found[offset : offset + limit]
+            more = offset + len(page) < len(found)
+            return JSONResponse({"items": page, "count": len(page), "hasMore": more})
         body = json.loads(await request.body() or b"{}")
         if number_field not in body:
             return ora_error(400, "REQUIRED", number_field)
@@ -74,11 +124,11 @@ class OracleEmulator(Emulator):
         existing = self.store.find(resource, number_field, body[number_field])
         if upsert and existing:
             record = self.store.of(resource)[existing[0]]
-            record.update(body)
+            record.update(body, LastUpdateDate=self.stamp())
             self.record(request, "update", resource, body[number_field], body)
             return JSONResponse(record, status_code=200)
         rid = self.store.new_id()
-        record = {**body, id_field: rid}
+        record = {**body, id_field: rid, "LastUpdateDate": self.stamp()}
         if resource == "receivablesInvoices":
             record["InvoiceStatus"] = "Incomplete"
         self.store.of(resource)[rid] = record
@@ -96,7 +146,7 @@ class OracleEmulator(Emulator):
         body = json.loads(await request.body() or b"{}")
         if resource == "receivablesInvoices" and (bad := set(body) - INVOICE_PATCHABLE):
             return ora_error(400, "NOT_UPDATABLE", sorted(bad)[0])
-        record.update(body)
+        record.update(body, LastUpdateDate=self.stamp())
         kind = "complete" if body.get("InvoiceStatus") == "Complete" else "update"
         self.record(request, kind, resource, str(record[KEYS[resource][1]]), body)
         return JSONResponse(record)

@@ -1,14 +1,24 @@
-"""CommandRunner on a real broker: in-process retry, retry tiers, dead letter, per-key order."""
+"""CommandRunner on a real broker: in-process retry, retry tiers, dead letter, per-key order,
+and the options of the engine's own adapters (concurrent keys, trace header, crash on a bug)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from engine.adapters import CommandRunner, RetryPolicy, Tier, TransientError
+from engine.adapters import (
+    BugPolicy,
+    CommandRunner,
+    RetryPolicy,
+    Tier,
+    TransientError,
+    incoming_record,
+)
+from engine.codec import TRACEPARENT
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Producer
@@ -113,3 +123,71 @@ async def test_transient_failures_retry_then_dead_letter_in_key_order(
     assert dl.original_topic == names.commands("crm")
     assert dl.error_name == "TransientError" and dl.stage == "retry"
     assert all_header_names() <= {k for k, _ in dl.headers}
+
+
+async def test_engine_options_concurrent_keys_in_order_trace_header_and_crash_on_bug(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """key_concurrency overlaps saga keys but keeps each key in order; the handler sees its
+    record's trace header; under BugPolicy.CRASH a bug stops run() with nothing committed, so
+    the group's next runner handles that command again."""
+    settings = await engine_settings(kafka_bootstrap, unique)
+    names = TopicNames(settings.topic_prefix)
+    keys = [f"C{i}" for i in range(6)]
+    traces = {f"{k}:escalate:{n}": f"00-{uuid.uuid4().hex}-{'ab' * 8}-01" for k in keys
+              for n in (1, 2, 3)}  # fmt: skip
+    producer = Producer(client_options(settings))
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        for n in (1, 2, 3):
+            for key in keys:
+                cmd = escalate(key, n)
+                record = command_record(cmd, names, now, traces[cmd.idempotency_key])
+                await producer.send_and_wait(record)
+    finally:
+        await producer.stop()
+
+    order: dict[str, list[int]] = {k: [] for k in keys}
+    seen_traces: dict[str, str] = {}
+    in_flight = peak = 0
+    fail_on = {"C5:escalate:3"}
+
+    async def handle(command: Any) -> None:
+        nonlocal in_flight, peak
+        ikey = command.header.idempotency_key
+        header = incoming_record().header(TRACEPARENT)
+        seen_traces[ikey] = header.decode() if header else ""
+        if ikey in fail_on:
+            raise RuntimeError("adapter bug")
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        order[command.deal_id].append(int(ikey.rsplit(":", 1)[1]))
+
+    crashing = CommandRunner(
+        settings, "crm", handle, policy=POLICY, on_bug=BugPolicy.CRASH, key_concurrency=6
+    )
+    with pytest.raises(RuntimeError, match="adapter bug"):
+        await asyncio.wait_for(crashing.run(), 60)
+    assert crashing.counts.dead_lettered == 0  # a bug is not parked under CRASH
+    assert peak > 1  # keys overlapped
+    assert all(o == sorted(o) for o in order.values())  # ... each key in order
+    assert seen_traces and all(traces[k] == v for k, v in seen_traces.items())
+
+    fail_on.clear()
+    for handled in order.values():
+        handled.clear()  # the crashed poll was not committed: it is all delivered again
+    again = CommandRunner(settings, "crm", handle, policy=POLICY)
+    task = asyncio.create_task(again.run())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while order["C5"][-1:] != [3] and loop.time() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        again.request_stop()
+        await asyncio.wait_for(task, 30)
+    assert order["C5"][-1] == 3  # the crashed command was not committed: handled now
+    assert all(o == sorted(o) for o in order.values())

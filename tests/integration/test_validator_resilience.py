@@ -62,7 +62,7 @@ async def test_engine_exits_with_the_error_when_the_validator_dies(
     async def broken(self: AccountValidator, *_: object) -> None:
         raise RuntimeError("validator bug")
 
-    monkeypatch.setattr(AccountValidator, "_answer_batch", broken)
+    monkeypatch.setattr(AccountValidator, "answer", broken)
     engine = Engine(settings, worker_id="vd", http=False)
     running = asyncio.create_task(engine.run_until_stopped())
     options = HistoryOptions(base_time=datetime.now(UTC))

@@ -56,9 +56,11 @@ def test_an_adapter_reads_only_its_own_commands_and_writes_only_its_topics() -> 
         "q2c.commands.billing",
         "q2c.commands.billing.retry-1m",
         "q2c.commands.billing.retry-10m",
+        "q2c.billing.poll-watermarks",  # its own state, read back on start
     }
     assert topics("q2c-billing", Operation.WRITE) == {
         "q2c.billing.events",
+        "q2c.billing.poll-watermarks",
         "q2c.commands.billing.retry-1m",
         "q2c.commands.billing.retry-10m",
         "q2c.commands.dlq",

@@ -1,4 +1,4 @@
-"""Fault schedule, idempotency ledger, timeline and sim clock: the platforms' pure parts."""
+"""Fault schedule, its retry policy, timeline and sim clock: the platforms' pure parts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from engine.contracts import Envelope, ProjectActivated
 from engine.simulators.clock import SimClock
 from engine.simulators.faults import FaultConfig, FaultSchedule
-from engine.simulators.ledger import IdempotencyLedger
+from engine.simulators.runner import retry_policy_for
 from engine.simulators.timeline import Timeline
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -69,15 +69,16 @@ def test_fault_config_rejects_nonsense(kwargs: dict[str, object]) -> None:
         FaultConfig(**kwargs)  # type: ignore[arg-type]
 
 
-def test_ledger_suppresses_and_counts_repeats_only_after_record() -> None:
-    ledger = IdempotencyLedger()
-    assert not ledger.is_duplicate("D-1:create-project")
-    ledger.record("D-1:create-project")
-    assert ledger.is_duplicate("D-1:create-project")
-    assert ledger.is_duplicate("D-1:create-project")
-    assert not ledger.is_duplicate("D-1:close-project")
-    assert ledger.duplicates_suppressed == 2
-    assert len(ledger) == 1 and "D-1:create-project" in ledger
+def test_retry_policy_outlasts_the_platforms_consecutive_failures() -> None:
+    config = FaultConfig(error_rate=0.99, max_consecutive_failures=4, backoff_base_ms=10)
+    schedule = FaultSchedule(config, random.Random(3))
+    policy = retry_policy_for(config)
+    failed = 0
+    while schedule.fails(failed):
+        failed += 1
+    # The runner tries once more than the schedule can fail in a row: no retry tier needed.
+    assert failed == 4 and policy.attempts == failed + 1
+    assert policy.initial_backoff_s == 0.01 and policy.max_backoff_s == 1.0
 
 
 def _activated(project_id: str, at: datetime) -> ProjectActivated:

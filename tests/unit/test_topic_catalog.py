@@ -24,6 +24,7 @@ REQUIRED = {
     *INBOUND,
     "q2c.masterdata.legal-entities",
     "q2c.masterdata.accounts",
+    "q2c.billing.poll-watermarks",
     "q2c.saga.inbox",
     "q2c.saga.state",
     "q2c.saga.correlation",

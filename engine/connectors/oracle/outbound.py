@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.oracle.receivables import DEFAULT_PROJECT_SEGMENT, invoice_event_id
 from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import invoice_issued, project_created
@@ -103,6 +104,7 @@ class OracleConnector(HttpConnector):
                     "PaymentTerms": f"NET {command.payment_terms_days}",
                     "TransactionDate": command.header.issued_at.date().isoformat(),
                     "receivablesInvoiceLines": lines,
+                    "receivablesInvoiceDFF": [{DEFAULT_PROJECT_SEGMENT: command.project_id}],
                 },
             )
             invoice = reply.json()
@@ -114,4 +116,6 @@ class OracleConnector(HttpConnector):
                 json={"InvoiceStatus": "Complete"},
             )
         due = command.header.issued_at.date() + timedelta(days=command.payment_terms_days)
-        return invoice_issued(command, PLATFORM, invoice_id, due)
+        issued = invoice_issued(command, PLATFORM, invoice_id, due)
+        envelope = issued.envelope.model_copy(update={"event_id": invoice_event_id(invoice_id)})
+        return issued.model_copy(update={"envelope": envelope})

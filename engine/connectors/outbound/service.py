@@ -8,7 +8,9 @@ platform that is down only delays its own target's commands. Replies go through 
 
 Each platform is configured from `Q2C_<PLATFORM>_*` variables (`PlatformSettings`), e.g.
 `Q2C_NETSUITE_BASE_URL`, `Q2C_NETSUITE_TOKEN_URL`, `Q2C_NETSUITE_CLIENT_ID`,
-`Q2C_NETSUITE_CLIENT_SECRET`, `Q2C_NETSUITE_RATE_PER_S`, `Q2C_STRIPE_API_KEY`.
+`Q2C_NETSUITE_CLIENT_SECRET`, `Q2C_NETSUITE_RATE_PER_S`, `Q2C_STRIPE_API_KEY`. NetSuite's
+token-based auth instead of OAuth 2.0: `Q2C_NETSUITE_ACCOUNT_ID`, `_CONSUMER_KEY`,
+`_CONSUMER_SECRET`, `_TOKEN_ID`, `_TOKEN_SECRET`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from engine.connectors.certinia.outbound import CertiniaConnector
 from engine.connectors.dynamics.outbound import DynamicsConnector
 from engine.connectors.http import HttpConfig
 from engine.connectors.netsuite.outbound import NetSuiteConnector
+from engine.connectors.netsuite.tba import TokenBasedAuth
 from engine.connectors.oracle.outbound import OracleConnector
 from engine.connectors.outbound.connector import ConnectorHandler, OutboundConnector
 from engine.connectors.salesforce.outbound import SalesforceConnector
@@ -34,6 +37,7 @@ from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
 from engine.settings import Settings
 
+TBA_FIELDS = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
 FACTORIES: dict[str, Callable[[HttpConfig], OutboundConnector]] = {
     "salesforce": SalesforceConnector,
     "certinia": CertiniaConnector,
@@ -56,6 +60,11 @@ class PlatformSettings(BaseSettings):
     client_secret: SecretStr | None = None
     scope: str | None = None
     api_key: SecretStr | None = None
+    account_id: str | None = None
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    token_id: str | None = None
+    token_secret: SecretStr | None = None
     rate_per_s: float = 10.0
     concurrency: int = 4
     timeout_s: float = 30.0
@@ -69,7 +78,15 @@ def http_config(platform: str) -> HttpConfig:
     except ValidationError as exc:
         names = ", ".join(prefix + str(e["loc"][0]).upper() for e in exc.errors())
         raise ValueError(f"{platform} is not configured: check {names}") from None
-    return HttpConfig(platform=platform, **found.model_dump(exclude_none=True))
+    values = found.model_dump(exclude_none=True)
+    tba = {k: values.pop(k) for k in TBA_FIELDS if k in values}
+    if tba:
+        try:
+            values["tba"] = TokenBasedAuth(**tba)
+        except ValidationError as exc:
+            names = ", ".join(prefix + str(e["loc"][0]).upper() for e in exc.errors())
+            raise ValueError(f"{platform} token-based auth is incomplete: set {names}") from None
+    return HttpConfig(platform=platform, **values)
 
 
 def connector_for(platform: str, config: HttpConfig | None = None) -> OutboundConnector:
