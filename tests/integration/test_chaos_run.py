@@ -21,8 +21,14 @@ from engine.cli.main import app
 
 pytestmark = pytest.mark.kafka
 
-ONE_BROKER = ["worker-kill", "single-broker-restart", "broker-pause", "rebalance-storm"]
-THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
+ONE_BROKER = [
+    "worker-kill",
+    "single-broker-restart",
+    "broker-pause",
+    "rebalance-storm",
+    "adapter-outage",
+]
+THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart", "all"]
 
 
 def _needs_launcher() -> None:
@@ -46,6 +52,13 @@ def _assert_passed(v: Verdict, *, work_left_after_faults: bool = True) -> None:
     assert v.unfinished == 0, v
     assert v.states_equal_reference, v.state_differences
     assert v.passed
+    if v.effects_missing is not None:
+        # The platforms sat behind the adapters: every command took effect exactly once,
+        # and the outage really made them wait (failed attempts, an open circuit, a tier).
+        assert v.effects_missing == 0 and v.duplicate_effects == 0, v
+        assert v.adapter_errors == [], v.adapter_errors
+        assert v.adapter_counts["attempts failed"] > 0, v.adapter_counts
+        assert v.adapter_counts["dead-lettered"] == 0, v.adapter_counts
     if work_left_after_faults:
         # The first fault was followed by committed commands again: the workers recovered
         # by themselves (none was restarted unless the scenario itself restarts it). With
