@@ -35,11 +35,11 @@ def _record(n: int) -> OutRecord:
 
 
 async def test_a_retry_after_a_timeout_joins_the_send_in_flight() -> None:
-    producer = HeldProducer()
+    producer: Any = HeldProducer()
     flight = InFlight(limit=4)
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(flight.send(producer, "e1", _record(1)), 0.05)  # type: ignore[arg-type]
-    retry = asyncio.create_task(flight.send(producer, "e1", _record(1)))  # type: ignore[arg-type]
+        await asyncio.wait_for(flight.send(producer, "e1", _record(1)), 0.05)
+    retry = asyncio.create_task(flight.send(producer, "e1", _record(1)))
     await asyncio.sleep(0)
     producer.ack_all()
     assert await retry == Delivered("t", 0, 0)
@@ -47,7 +47,7 @@ async def test_a_retry_after_a_timeout_joins_the_send_in_flight() -> None:
     assert len(flight) == 0
     # Once resolved, the same identity is a new send (a later, separate publish).
     await asyncio.wait_for(
-        asyncio.gather(flight.send(producer, "e1", _record(1)), _ack_soon(producer)),  # type: ignore[arg-type]
+        asyncio.gather(flight.send(producer, "e1", _record(1)), _ack_soon(producer)),
         1,
     )
     assert len(producer.sent) == 2
@@ -59,28 +59,28 @@ async def _ack_soon(producer: HeldProducer) -> None:
 
 
 async def test_slots_bound_the_unresolved_sends_and_push_back() -> None:
-    producer = HeldProducer()
+    producer: Any = HeldProducer()
     flight = InFlight(limit=2)
     for n in range(2):
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(flight.send(producer, f"e{n}", _record(n)), 0.02)  # type: ignore[arg-type]
+            await asyncio.wait_for(flight.send(producer, f"e{n}", _record(n)), 0.02)
     assert flight.full
     with pytest.raises(TimeoutError):  # the third waits for a slot and gives up
-        await asyncio.wait_for(flight.send(producer, "e2", _record(2)), 0.05)  # type: ignore[arg-type]
+        await asyncio.wait_for(flight.send(producer, "e2", _record(2)), 0.05)
     assert len(producer.sent) == 2
     producer.ack_all()
     await asyncio.sleep(0)
     assert not flight.full
-    third = asyncio.create_task(flight.send(producer, "e2", _record(2)))  # type: ignore[arg-type]
+    third = asyncio.create_task(flight.send(producer, "e2", _record(2)))
     await asyncio.sleep(0)
     producer.ack_all()
     assert (await third).offset == 2
 
 
 async def test_a_failed_send_is_raised_to_the_caller_and_frees_its_slot() -> None:
-    producer = HeldProducer()
+    producer: Any = HeldProducer()
     flight = InFlight(limit=1)
-    task = asyncio.create_task(flight.send(producer, "e1", _record(1)))  # type: ignore[arg-type]
+    task = asyncio.create_task(flight.send(producer, "e1", _record(1)))
     await asyncio.sleep(0)
     producer.futures[0].set_exception(ConnectionError("broker gone"))
     with pytest.raises(ConnectionError):
