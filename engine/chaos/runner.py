@@ -62,7 +62,7 @@ class RunOptions:
     settle_timeout_s: float = 300.0
 
 
-class _Run:
+class ChaosRun:
     def __init__(self, opts: RunOptions, cluster: LocalCluster, progress: Progress) -> None:
         self.opts = opts
         self.cluster = cluster
@@ -208,7 +208,7 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
     directory.mkdir(parents=True)
     progress(f"starting a {scenario.brokers}-broker cluster in {directory}")
     cluster = await asyncio.to_thread(start_cluster, scenario.brokers, name="chaos", home=directory)
-    run = _Run(replace(opts, home=directory), cluster, progress)
+    run = ChaosRun(replace(opts, home=directory), cluster, progress)
     try:
         await ensure_topics(run.settings)
         workload = build_workload(opts.deals, opts.seed, datetime.now(UTC))

@@ -84,12 +84,12 @@ class NativeStore:
             raise StoreUnavailable("Kafka did not acknowledge the request in time") from None
 
     async def ready(self) -> bool:
-        """Whether the producer is connected (connecting now if needed)."""
+        """Whether a broker answers (connecting the producer first if needed)."""
         try:
-            await self._connected()
+            producer = await self._connected()
         except (TimeoutError, KafkaError, NoBrokerError, OSError):
             return False
-        return True
+        return await producer.reachable(min(2.0, self.timeout_s))
 
     async def stop(self) -> None:
         if self._producer is not None:

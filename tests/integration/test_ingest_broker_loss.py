@@ -70,7 +70,7 @@ async def test_publisher_acknowledges_only_what_the_broker_stored(
         topic = Publisher(settings).topic_for(before[0])
         async with Publisher(settings, ack_timeout_s=3.0, max_in_flight=4) as pub:
             acked = [await _publish_until_acked(pub, e) for e in before]
-            await asyncio.to_thread(cluster.stop_node, 1)
+            await asyncio.to_thread(cluster.stop_node, 1, kill=True)
             # Twenty callers at once, four slots: every one is answered (none hangs), and
             # none is told its event was stored.
             outcomes = await asyncio.wait_for(
@@ -135,7 +135,7 @@ async def test_gateway_answers_503_without_the_broker_and_stores_each_ack_once(
 
             for i in range(3):  # a fresh topic may not have its leader yet: a 503, a retry
                 await post_until_ok(i)
-            await asyncio.to_thread(cluster.stop_node, 1)
+            await asyncio.to_thread(cluster.stop_node, 1, kill=True)
             statuses = await asyncio.gather(*(post(i) for i in range(3, 9)))
             assert set(statuses) == {503}
             assert (await client.get("/ready")).status_code == 503
