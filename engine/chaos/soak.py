@@ -50,7 +50,6 @@ class SoakOptions:
     fault_every_s: float = 300.0
     down_s: float = 15.0
     seed: int = 1
-    lag_slack: int | None = None  # None: one second of traffic, at least 20 records
 
 
 class LagMeter:
@@ -60,8 +59,9 @@ class LagMeter:
         self.settings = settings
         self.inbound = set(TopicNames(settings.topic_prefix).inbound)
 
-    async def read(self) -> tuple[int, int]:
-        """(lag, committed total) over the inbound topics; KafkaError when unreachable."""
+    async def read(self) -> Offsets:
+        """The group's committed offsets and the ends of the inbound topics; KafkaError when
+        unreachable."""
         options = client_options(self.settings)
         admin = AIOKafkaAdminClient(**options)
         await admin.start()
@@ -87,8 +87,28 @@ class LagMeter:
             ends.update(await consumer.end_offsets([p for p in parts if p not in committed]))
         finally:
             await consumer.stop()
-        lag = sum(end - committed.get(tp, 0) for tp, end in ends.items())
-        return lag, sum(committed.values())
+        return Offsets(time.monotonic(), committed, ends)
+
+
+@dataclass(frozen=True)
+class Offsets:
+    """One reading of the worker group's progress on the inbound topics."""
+
+    taken_at: float  # monotonic
+    committed: dict[TopicPartition, int]
+    ends: dict[TopicPartition, int]
+
+    @property
+    def lag(self) -> int:
+        return sum(end - self.committed.get(tp, 0) for tp, end in self.ends.items())
+
+    @property
+    def committed_total(self) -> int:
+        return sum(self.committed.values())
+
+    def caught_up_with(self, ends: dict[TopicPartition, int]) -> bool:
+        """Whether everything up to `ends` (an earlier reading's) is committed."""
+        return all(self.committed.get(tp, 0) >= end for tp, end in ends.items())
 
 
 class _Soak:
@@ -98,7 +118,7 @@ class _Soak:
         self.say = say
         self.meter = LagMeter(run.settings)
         self.published = 0
-        self.lag: int | None = None
+        self.offsets: Offsets | None = None  # the latest reading (None: broker unreachable)
         self.committed = 0
         self.started = time.monotonic()
 
@@ -140,9 +160,10 @@ class _Soak:
     async def poll_lag(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                self.lag, self.committed = await self.meter.read()
+                self.offsets = await self.meter.read()
+                self.committed = self.offsets.committed_total
             except (KafkaError, OSError, TimeoutError):
-                self.lag = None  # the broker is away: unknown, not zero
+                self.offsets = None  # the broker is away: unknown, not zero
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), LAG_POLL_S)
 
@@ -157,8 +178,7 @@ class _Soak:
         began = time.monotonic()
         deadline = began + 600
         while time.monotonic() < deadline:
-            lag, _ = await self.meter.read()
-            if lag == 0:
+            if (await self.meter.read()).lag == 0:
                 break
             await asyncio.sleep(0.5)
         else:
@@ -171,8 +191,10 @@ class _Soak:
         (worker,) = self.run.procs.live_workers()
         return psutil.Process(self.run.procs.workers[worker].pid)
 
-    async def faults(self, slack: int, until: float, warmup_s: float) -> list[FaultWindow]:
-        """Broker faults every `fault_every_s` after warm-up; the lag's way back to 0 after each."""
+    async def faults(self, until: float, warmup_s: float) -> list[FaultWindow]:
+        """Broker faults every `fault_every_s` after warm-up, and the lag's way back to 0 after
+        each: every record on the inbound topics when the broker first answered again is
+        committed (a steady stream keeps a little lag in flight; the fault's backlog must go)."""
         windows: list[FaultWindow] = []
         kinds = (Action.PAUSE_BROKER, Action.STOP_BROKER)
         at = warmup_s
@@ -182,13 +204,18 @@ class _Soak:
             began = self.now()
             await self.run.inject(fault)
             ended = self.now()
-            self.lag = None  # a reading from before the fault does not count
+            ended_mono = time.monotonic()
             next_at = at + self.opts.fault_every_s
             back = None
+            backlog: dict[TopicPartition, int] | None = None
             while self.now() < min(next_at, until):
-                if self.lag is not None and self.lag <= slack:
-                    back = self.now() - ended
-                    break
+                now = self.offsets
+                if now is not None and now.taken_at > ended_mono:
+                    if backlog is None:
+                        backlog = now.ends
+                    elif now.caught_up_with(backlog):
+                        back = now.taken_at - ended_mono
+                        break
                 await asyncio.sleep(0.5)
             windows.append(FaultWindow(fault.label, began, ended, back))
             self.say(f"{fault.label}: lag back to 0 after {back} s")
@@ -207,7 +234,7 @@ class _Soak:
                 at_s=round(t, 1),
                 rss_mb=round(proc.memory_info().rss / 1e6, 1),
                 open_fds=proc.num_fds(),
-                lag=-1 if self.lag is None else self.lag,
+                lag=-1 if self.offsets is None else self.offsets.lag,
                 processed_per_s=round(max(0, self.committed - last_committed) / dt, 1),
                 published_per_s=round((self.published - last_published) / dt, 1),
             )
@@ -242,7 +269,6 @@ async def run_soak(opts: SoakOptions, progress: Progress = lambda _: None) -> So
         else:
             await run.procs.wait_ready(run.procs.start_worker())
         rate = opts.rate or max(1.0, saturation / 2 if saturation else 1.0)
-        slack = opts.lag_slack if opts.lag_slack is not None else max(20, int(rate))
         duration = opts.minutes * 60
         n_samples = max(1, int(duration // opts.sample_s))
         warmup = max(1, round(0.2 * n_samples))
@@ -251,7 +277,7 @@ async def run_soak(opts: SoakOptions, progress: Progress = lambda _: None) -> So
         lag_task = asyncio.create_task(soak.poll_lag(stop))
         sample_task = asyncio.create_task(soak.sample(stop, samples))
         stream = asyncio.create_task(soak.stream(rate, duration))
-        faults = await soak.faults(slack, duration, warmup * opts.sample_s)
+        faults = await soak.faults(duration, warmup * opts.sample_s)
         await stream
         await asyncio.sleep(max(0.0, duration - soak.now()))
         stop.set()
@@ -265,7 +291,6 @@ async def run_soak(opts: SoakOptions, progress: Progress = lambda _: None) -> So
         rate=rate,
         saturation=saturation,
         warmup_samples=warmup,
-        lag_slack=slack,
         samples=tuple(samples),
         faults=tuple(faults),
     )

@@ -1,9 +1,9 @@
 """The soak's figures and its verdict (pure), and how they are shown: a table, JSON, a plot.
 
 A soak passes when the worker's memory is flat (RSS at the end at most 10% above RSS at the
-end of warm-up) and its consumer lag came back to zero after every fault. "Zero" under a
-steady stream allows what is legitimately in flight: up to `lag_slack` records, one commit
-interval of traffic.
+end of warm-up) and its consumer lag came back to zero after every fault: under a steady
+stream that means the fault's backlog is gone (everything on the inbound topics when the
+broker answered again is committed), since new records are always in flight.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ class SoakReport:
     rate: float
     saturation: float | None  # measured drain rate; None when the rate was given
     warmup_samples: int
-    lag_slack: int
     samples: tuple[Sample, ...]
     faults: tuple[FaultWindow, ...]
     problems: list[str] = field(default_factory=list)

@@ -30,7 +30,6 @@ def _report(rss: list[float], lag_back: list[float | None]) -> SoakReport:
         rate=50.0,
         saturation=100.0,
         warmup_samples=2,
-        lag_slack=50,
         samples=samples,
         faults=faults,
     )
