@@ -139,6 +139,7 @@ def plot(r: SoakReport, path: Path) -> Path:
     for ax, (title, values) in zip(axes, series, strict=True):
         ax.plot(minutes, values, marker="o", markersize=3)
         ax.set_ylabel(title)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
         for f in r.faults:
             ax.axvspan(f.started_s / 60, f.ended_s / 60, color="red", alpha=0.15)
     axes[-1].set_xlabel("minutes (faults shaded)")

@@ -129,9 +129,10 @@ async def test_gateway_answers_503_without_the_broker_and_stores_each_ack_once(
                 return status
 
             async def post_until_ok(i: int) -> None:
-                for _ in range(10):  # bounded: the platform retries a 503
+                for _ in range(30):  # bounded: the platform retries a 503, backing off
                     if await post(i) == 200:
                         return
+                    await asyncio.sleep(1.0)
 
             for i in range(3):  # a fresh topic may not have its leader yet: a 503, a retry
                 await post_until_ok(i)
