@@ -28,7 +28,9 @@ ONE_BROKER = [
     "rebalance-storm",
     "adapter-outage",
 ]
-THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart", "all"]
+THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
+# `all` injects ten faults one after another (minutes even when short): long only.
+MIXED = ["all"]
 
 
 def _needs_launcher() -> None:
@@ -80,8 +82,16 @@ async def test_three_broker_scenario_short(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.long
+@pytest.mark.cluster
+async def test_all_short(tmp_path: Path) -> None:
+    _assert_passed(
+        await _run("all", tmp_path, deals=15, seed=4, down_s=6), work_left_after_faults=False
+    )
+
+
+@pytest.mark.long
 @pytest.mark.parametrize("seed", [11, 12, 13])
-@pytest.mark.parametrize("name", ONE_BROKER + THREE_BROKERS)
+@pytest.mark.parametrize("name", ONE_BROKER + THREE_BROKERS + MIXED)
 async def test_scenario_long(name: str, seed: int, tmp_path: Path) -> None:
     verdict = await _run(name, tmp_path, deals=200, seed=seed, down_s=None)
     _assert_passed(verdict, work_left_after_faults=name in ONE_BROKER)
