@@ -28,8 +28,11 @@ queueing a second copy (`engine.kafka.inflight`), so a retry never stores it twi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from typing import Any
+
+from aiokafka.errors import OutOfOrderSequenceNumber
 
 from engine.codec import Codec, default_codec, headers_for
 from engine.contracts.builders import event_from_dict
@@ -71,11 +74,26 @@ class Publisher(AsyncStartStop):
 
     async def start(self) -> None:
         """Connect the producer (done by `async with`)."""
+        self._producer = await self._new_producer()
+
+    async def _new_producer(self) -> Producer:
         producer = Producer(
             client_options(self.settings), client_id=f"{self.settings.client_id}-publisher"
         )
         await producer.start()
-        self._producer = producer
+        return producer
+
+    async def _renew(self) -> None:
+        """Replace a producer the broker declared dead (its sequence numbers are lost); if no
+        new one connects now, keep the old one and try again on the next such failure."""
+        try:
+            new = await asyncio.wait_for(self._new_producer(), 30)
+        except (TimeoutError, KafkaError, OSError):
+            return
+        old, self._producer = self._producer, new
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.stop(), 10)
 
     async def stop(self) -> None:
         """Flush pending sends and disconnect (done by `async with`)."""
@@ -113,6 +131,10 @@ class Publisher(AsyncStartStop):
                     self._producer, str(checked.envelope.event_id), record
                 )
         except (TimeoutError, KafkaError) as exc:
+            if isinstance(exc, OutOfOrderSequenceNumber):
+                # Fatal for this producer (seen after a broker restart in `q2c chaos soak`:
+                # every later send failed the same way); the next publish gets a new one.
+                await self._renew()
             why = (
                 f"within {self.ack_timeout_s:g} s"
                 if isinstance(exc, TimeoutError)
