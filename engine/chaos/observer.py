@@ -71,13 +71,6 @@ class CommandObserver:
         finally:
             await consumer.stop()
 
-    def first_after(self, t: float) -> float | None:
-        """When the first command after monotonic time `t` became visible."""
-        for a in self.arrivals:
-            if a > t:
-                return a
-        return None
-
     async def settle(self, expected: int, timeout_s: float) -> None:
         """Wait (bounded) until at least `expected` commands were seen and no more arrive."""
         deadline = time.monotonic() + timeout_s

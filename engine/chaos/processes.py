@@ -22,6 +22,7 @@ import httpx
 from engine.localkafka import LocalCluster
 
 STOP_TIMEOUT_S = 30.0
+BROKER_READY_TIMEOUT_S = 300.0
 
 
 def _free_port() -> int:
@@ -131,7 +132,9 @@ class OwnProcesses:
 
     async def start_broker(self, node_id: int) -> None:
         self.cluster.start_node(node_id)
-        await asyncio.to_thread(self.cluster.wait_ready)
+        # A restarted node on a loaded machine can take minutes to rejoin (seen: the `all`
+        # run's controller restart under a load of ~37 on 2 cores missed the 120 s default).
+        await asyncio.to_thread(self.cluster.wait_ready, BROKER_READY_TIMEOUT_S)
 
     def pause_broker(self, node_id: int) -> None:
         self.signal(self._broker_pid(node_id), signal.SIGSTOP)

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.chaos.observer import CommandObserver
+from engine.chaos.platforms import ChaosAdapters, policy_for
 from engine.chaos.processes import OwnProcesses
 from engine.chaos.scenarios import Action, Fault, Scenario, Target
 from engine.chaos.verdict import FaultTiming, Verdict, judge, longest_gap
@@ -61,7 +62,7 @@ class RunOptions:
     settle_timeout_s: float = 300.0
 
 
-class _Run:
+class ChaosRun:
     def __init__(self, opts: RunOptions, cluster: LocalCluster, progress: Progress) -> None:
         self.opts = opts
         self.cluster = cluster
@@ -83,6 +84,10 @@ class _Run:
         }
         self.procs = OwnProcesses(cluster, env, opts.home)
         self.observer = CommandObserver(self.settings)
+        # The platforms sit behind the real adapter pipeline only when a fault needs them.
+        outages = [f.down_s for f in opts.scenario.faults if f.action is Action.PLATFORM_DOWN]
+        self.adapters = ChaosAdapters(self.settings, policy_for(max(outages))) if outages else None
+        self.busiest_target = ""
 
     async def publish(self, events: tuple[Event, ...] | list[Event], paced: bool) -> None:
         """Publish in order; an event the broker did not take is retried (the sagas' event-id
@@ -121,6 +126,13 @@ class _Run:
             live = self.procs.live_workers()
             if len(live) > 1:
                 await self.procs.stop_worker(self.rng.choice(live))
+        elif fault.action is Action.PLATFORM_DOWN:
+            assert self.adapters is not None
+            platform = self.adapters.platforms[self.busiest_target]
+            self.say(f"platform {platform.target} stops answering for {fault.down_s:g} s")
+            platform.down = True
+            await asyncio.sleep(fault.down_s)
+            platform.down = False
         else:
             node = await self.broker_for(fault)
             if fault.action is Action.PAUSE_BROKER:
@@ -196,7 +208,7 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
     directory.mkdir(parents=True)
     progress(f"starting a {scenario.brokers}-broker cluster in {directory}")
     cluster = await asyncio.to_thread(start_cluster, scenario.brokers, name="chaos", home=directory)
-    run = _Run(replace(opts, home=directory), cluster, progress)
+    run = ChaosRun(replace(opts, home=directory), cluster, progress)
     try:
         await ensure_topics(run.settings)
         workload = build_workload(opts.deals, opts.seed, datetime.now(UTC))
@@ -206,6 +218,11 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
         for worker_id in started:  # the faults hit a running engine, not one starting up
             await run.procs.wait_ready(worker_id)
         await run.observer.start()
+        if run.adapters is not None:
+            await run.adapters.start()
+            # The outage hits the platform with the most commands to take.
+            counts = Counter(c.TARGET for c in reference.commands)
+            run.busiest_target = counts.most_common(1)[0][0]
         rate = opts.rate or paced_rate(len(workload.events), scenario)
         run.rate = rate
         progress(f"{len(workload.events)} events of {opts.deals} deals at {rate:.3g}/s")
@@ -220,17 +237,28 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
         final = await run.finished(workload, expected)
         expected_keys = {c.header.idempotency_key for c in reference.commands}
         await run.observer.settle(len(expected_keys), timeout_s=30)
+        if run.adapters is not None:
+            # Commands parked in the last retry tier come back after its delay.
+            await run.adapters.settle(
+                expected_keys, timeout_s=sum(t.delay_s for t in run.adapters.policy.tiers) + 60
+            )
         letters = await read_dead_letters(
             client_options(run.settings), dlq_topics(run.settings.topic_prefix)
         )
     finally:
+        if run.adapters is not None:
+            await run.adapters.stop()
         await run.observer.stop()
         await run.procs.stop_all_workers()
         await asyncio.to_thread(cluster.destroy)
-    arrivals = run.observer.arrivals
     measured = []
-    for t in timings:
-        recovered = run.observer.first_after(t.ended_at)
+    for fault, t in zip(scenario.expand(), timings, strict=True):
+        # A platform's recovery shows in its effects; everything else in committed commands.
+        if fault.action is Action.PLATFORM_DOWN and run.adapters is not None:
+            arrivals = run.adapters.applied_at
+        else:
+            arrivals = run.observer.arrivals
+        recovered = next((a for a in arrivals if a > t.ended_at), None)
         # Pauses count only while work was left: idle time after the last command is not one.
         end = recovered if recovered is not None else max([t.started_at, *arrivals])
         measured.append(
@@ -252,4 +280,7 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
         expected_keys=expected_keys,
         dead_letter_causes=[d.errors.get("exception.class.name", "unknown") for d in letters],
         faults=tuple(measured),
+        effects=None if run.adapters is None else run.adapters.effects,
+        adapter_errors=[] if run.adapters is None else run.adapters.failed(),
+        adapter_counts=None if run.adapters is None else run.adapters.counts(),
     )

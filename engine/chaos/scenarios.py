@@ -18,6 +18,7 @@ class Action(StrEnum):
     STOP_BROKER = "stop-broker"  # SIGTERM (controlled shutdown), start again after `down_s`
     KILL_BROKER = "kill-broker"  # SIGKILL, start again after `down_s`
     PAUSE_BROKER = "pause-broker"  # SIGSTOP for `down_s`, then SIGCONT: a network stall
+    PLATFORM_DOWN = "platform-down"  # a target platform stops answering for `down_s`
 
 
 class Target(StrEnum):
@@ -25,9 +26,20 @@ class Target(StrEnum):
     BUSIEST_LEADER = "busiest-leader"  # the broker leading most command/changelog partitions
     CONTROLLER = "controller"  # the active KRaft controller
     EACH = "each"  # every broker in turn (expanded by `expand`)
+    BUSIEST_TARGET = "busiest-target"  # the platform (crm, erp, billing) owed most commands
 
 
 BROKER_ACTIONS = frozenset({Action.STOP_BROKER, Action.KILL_BROKER, Action.PAUSE_BROKER})
+BROKER_TARGETS = frozenset({Target.ANY, Target.BUSIEST_LEADER, Target.CONTROLLER, Target.EACH})
+
+
+def targets_of(action: Action) -> frozenset[Target]:
+    """The targets `action` can be aimed at."""
+    if action in BROKER_ACTIONS:
+        return BROKER_TARGETS
+    if action is Action.PLATFORM_DOWN:
+        return frozenset({Target.BUSIEST_TARGET})
+    return frozenset({Target.ANY})
 
 
 @dataclass(frozen=True)
@@ -45,8 +57,10 @@ class Fault:
             raise ValueError(f"{self.action}: `at` must be a fraction in [0, 1), got {self.at}")
         if self.down_s < 0:
             raise ValueError(f"{self.action}: down_s must not be negative")
-        if self.target is not Target.ANY and self.action not in BROKER_ACTIONS:
-            raise ValueError(f"{self.action}: only broker faults take target {self.target}")
+        allowed = targets_of(self.action)
+        if self.target not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise ValueError(f"{self.action}: target {self.target} is not one of {names}")
 
     @property
     def label(self) -> str:
@@ -101,65 +115,78 @@ class Scenario:
         return tuple(out)
 
 
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in (
-        Scenario(
-            "worker-kill",
-            "SIGKILL a worker mid-stream (transactions open), start a new one",
-            brokers=1,
-            workers=2,
-            faults=(Fault(Action.KILL_WORKER, 0.25, 3), Fault(Action.KILL_WORKER, 0.6, 3)),
-        ),
-        Scenario(
-            "single-broker-restart",
-            "the only broker is gone for 30 s (controlled shutdown), then back",
-            brokers=1,
-            workers=1,
-            faults=(Fault(Action.STOP_BROKER, 0.3, 30),),
-        ),
-        Scenario(
-            "broker-pause",
-            "SIGSTOP the only broker for 30 s: a network stall, connections hang",
-            brokers=1,
-            workers=1,
-            faults=(Fault(Action.PAUSE_BROKER, 0.3, 30),),
-        ),
-        Scenario(
-            "rebalance-storm",
-            "workers join and leave every few seconds",
-            brokers=1,
-            workers=2,
-            faults=(
-                Fault(Action.ADD_WORKER, 0.15),
-                Fault(Action.REMOVE_WORKER, 0.3),
-                Fault(Action.ADD_WORKER, 0.45),
-                Fault(Action.KILL_WORKER, 0.6, 2),
-                Fault(Action.REMOVE_WORKER, 0.75),
-            ),
-        ),
-        Scenario(
-            "broker-kill",
-            "3 brokers: SIGKILL the one leading most command and changelog partitions",
-            brokers=3,
-            workers=2,
-            faults=(Fault(Action.KILL_BROKER, 0.3, 20, Target.BUSIEST_LEADER),),
-        ),
-        Scenario(
-            "controller-kill",
-            "3 brokers: SIGKILL the active KRaft controller",
-            brokers=3,
-            workers=2,
-            faults=(Fault(Action.KILL_BROKER, 0.3, 20, Target.CONTROLLER),),
-        ),
-        Scenario(
-            "rolling-restart",
-            "3 brokers: each restarted in turn (controlled shutdown), as an upgrade does",
-            brokers=3,
-            workers=2,
-            faults=(Fault(Action.STOP_BROKER, 0.15, 5, Target.EACH),),
-        ),
+def _one_broker(name: str, description: str, *faults: Fault, workers: int = 1) -> Scenario:
+    return Scenario(name, description, brokers=1, workers=workers, faults=faults)
+
+
+def _three_brokers(name: str, description: str, *faults: Fault) -> Scenario:
+    return Scenario(name, description, brokers=3, workers=2, faults=faults)
+
+
+def mix(name: str, scenarios: tuple[Scenario, ...], start: float, end: float) -> Scenario:
+    """One scenario with the first fault of each of `scenarios`, spread evenly over
+    [start, end) of the workload, on the 3-broker cluster."""
+    step = (end - start) / len(scenarios)
+    faults = tuple(
+        replace(s.faults[0], at=round(start + i * step, 4)) for i, s in enumerate(scenarios)
     )
+    names = ", ".join(s.name for s in scenarios)
+    return _three_brokers(name, f"a mix, one fault of each: {names}", *faults)
+
+
+_SINGLE: tuple[Scenario, ...] = (
+    _one_broker(
+        "worker-kill",
+        "SIGKILL a worker mid-stream (transactions open), start a new one",
+        Fault(Action.KILL_WORKER, 0.25, 3),
+        Fault(Action.KILL_WORKER, 0.6, 3),
+        workers=2,
+    ),
+    _one_broker(
+        "single-broker-restart",
+        "the only broker is gone for 30 s (controlled shutdown), then back",
+        Fault(Action.STOP_BROKER, 0.3, 30),
+    ),
+    _one_broker(
+        "broker-pause",
+        "SIGSTOP the only broker for 30 s: a network stall, connections hang",
+        Fault(Action.PAUSE_BROKER, 0.3, 30),
+    ),
+    _one_broker(
+        "rebalance-storm",
+        "workers join and leave every few seconds",
+        Fault(Action.ADD_WORKER, 0.15),
+        Fault(Action.REMOVE_WORKER, 0.3),
+        Fault(Action.ADD_WORKER, 0.45),
+        Fault(Action.KILL_WORKER, 0.6, 2),
+        Fault(Action.REMOVE_WORKER, 0.75),
+        workers=2,
+    ),
+    _one_broker(
+        "adapter-outage",
+        "a target platform stops answering for 2 minutes; its commands wait (circuit breaker, "
+        "retry tiers) and take effect once each after it returns",
+        Fault(Action.PLATFORM_DOWN, 0.2, 120, Target.BUSIEST_TARGET),
+    ),
+    _three_brokers(
+        "broker-kill",
+        "3 brokers: SIGKILL the one leading most command and changelog partitions",
+        Fault(Action.KILL_BROKER, 0.3, 20, Target.BUSIEST_LEADER),
+    ),
+    _three_brokers(
+        "controller-kill",
+        "3 brokers: SIGKILL the active KRaft controller",
+        Fault(Action.KILL_BROKER, 0.3, 20, Target.CONTROLLER),
+    ),
+    _three_brokers(
+        "rolling-restart",
+        "3 brokers: each restarted in turn (controlled shutdown), as an upgrade does",
+        Fault(Action.STOP_BROKER, 0.15, 5, Target.EACH),
+    ),
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s for s in (*_SINGLE, mix("all", _SINGLE, start=0.05, end=0.85))
 }
 
 

@@ -26,6 +26,20 @@ def verdict_table(v: Verdict) -> Table:
     table.add_row(
         "lost commands (expected - seen)", str(v.lost_commands), _ok(v.lost_commands == 0)
     )
+    if v.effects_missing is not None:
+        table.add_row(
+            "platform effects missing", str(v.effects_missing), _ok(v.effects_missing == 0)
+        )
+        table.add_row(
+            "duplicate platform effects",
+            str(v.duplicate_effects),
+            _ok(v.duplicate_effects == 0),
+        )
+    if v.adapter_counts:
+        counts = ", ".join(f"{what}: {n}" for what, n in v.adapter_counts.items())
+        table.add_row("adapters under faults", counts, "")
+    for error in v.adapter_errors:
+        table.add_row("adapter stopped", error, _ok(False))
     letters = ", ".join(f"{cause}: {n}" for cause, n in v.dead_letters.items()) or "none"
     table.add_row("dead letters by cause", letters, "")
     for f in v.faults:

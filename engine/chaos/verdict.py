@@ -45,6 +45,11 @@ class Verdict:
     faults: tuple[FaultTiming, ...]
     states_equal_reference: bool
     state_differences: list[str] = field(default_factory=list)
+    # Effects on the target platforms, when the run put adapters in front of them (else None).
+    effects_missing: int | None = None  # expected commands that never took effect
+    duplicate_effects: int | None = None  # commands that took effect more than once
+    adapter_errors: list[str] = field(default_factory=list)  # adapter loops that died
+    adapter_counts: dict[str, int] = field(default_factory=dict)  # retries, waits, dead letters
 
     @property
     def passed(self) -> bool:
@@ -53,6 +58,9 @@ class Verdict:
             and self.lost_commands == 0
             and self.unfinished == 0
             and self.states_equal_reference
+            and not self.effects_missing
+            and not self.duplicate_effects
+            and not self.adapter_errors
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -73,6 +81,9 @@ def judge(
     expected_keys: set[str],
     dead_letter_causes: list[str],
     faults: tuple[FaultTiming, ...],
+    effects: Counter[str] | None = None,
+    adapter_errors: list[str] | None = None,
+    adapter_counts: dict[str, int] | None = None,
 ) -> Verdict:
     """Compare the run's final saga states and commands with the reference run's."""
     q2c = Counter(state for (saga_type, _), state in final.items() if saga_type == QUOTE_TO_CASH)
@@ -98,6 +109,10 @@ def judge(
         faults=faults,
         states_equal_reference=not differences,
         state_differences=differences[:20],
+        effects_missing=None if effects is None else len(expected_keys - set(effects)),
+        duplicate_effects=None if effects is None else sum(1 for n in effects.values() if n > 1),
+        adapter_errors=list(adapter_errors or []),
+        adapter_counts=dict(adapter_counts or {}),
     )
 
 

@@ -33,6 +33,7 @@ from engine.installation import IncompleteInstallation
 from engine.kafka.connection import NoBrokerError
 from engine.kafka.groups import GroupBusyError
 from engine.localkafka import LocalKafkaError
+from engine.publisher import NotStored
 from engine.settings import SettingsError, settings_error
 from engine.topics import CatalogError, TopicAdminError
 
@@ -87,6 +88,7 @@ def describe(exc: BaseException) -> Failure | None:
         LocalKafkaError,
         TopicAdminError,
         ReplayError,
+        NotStored,
     )
     not_found: tuple[type[BaseException], ...] = (NotFound, RefError, ReplayNotFound)
     if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):

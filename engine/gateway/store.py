@@ -2,8 +2,11 @@
 
 A request is acknowledged to the platform only after Kafka acknowledged its record. When
 Kafka does not answer within `store_timeout_s` the gateway answers 503 and the platform
-retries; a record that still lands later is a duplicate delivery, which the deterministic
-event ids make harmless.
+retries; while the first record is still in flight, the retry joins it instead of storing a
+second copy (`engine.kafka.inflight`, by delivery id); one that landed before the retry is a
+duplicate delivery, which the deterministic event ids make harmless. At most `max_in_flight`
+records are unresolved at once; beyond that the gateway answers 503 at once instead of
+queueing without bound.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from typing import Protocol
 
 from engine.kafka.client import KafkaError, Producer
 from engine.kafka.connection import NoBrokerError, client_options
+from engine.kafka.inflight import InFlight
 from engine.kafka.records import Delivered, OutRecord
 from engine.settings import Settings
 
@@ -38,9 +43,10 @@ class Store(Protocol):
 class NativeStore:
     """One idempotent producer, (re)connected on demand so the gateway starts without Kafka."""
 
-    def __init__(self, settings: Settings, timeout_s: float) -> None:
+    def __init__(self, settings: Settings, timeout_s: float, max_in_flight: int = 256) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
+        self._in_flight = InFlight(max_in_flight)
         self._producer: Producer | None = None
         self._lock = asyncio.Lock()
 
@@ -63,20 +69,27 @@ class NativeStore:
 
     async def store(self, record: OutRecord) -> Delivered:
         """Send and wait for the broker's acknowledgement; StoreUnavailable otherwise."""
+        # A body without a delivery id (unreadable) is stored as its own delivery.
+        identity = record.key.decode(errors="replace") if record.key else uuid.uuid4().hex
+        if self._in_flight.full and identity not in self._in_flight:
+            log.warning("native store busy: every in-flight slot is waiting for Kafka")
+            raise StoreUnavailable("too many requests waiting for Kafka")
         try:
             producer = await self._connected()
-            return await asyncio.wait_for(producer.send_and_wait(record), self.timeout_s)
+            return await asyncio.wait_for(
+                self._in_flight.send(producer, identity, record), self.timeout_s
+            )
         except (TimeoutError, KafkaError, NoBrokerError, OSError) as exc:
             log.warning("native store unavailable: %s", type(exc).__name__)
             raise StoreUnavailable("Kafka did not acknowledge the request in time") from None
 
     async def ready(self) -> bool:
-        """Whether the producer is connected (connecting now if needed)."""
+        """Whether a broker answers (connecting the producer first if needed)."""
         try:
-            await self._connected()
+            producer = await self._connected()
         except (TimeoutError, KafkaError, NoBrokerError, OSError):
             return False
-        return True
+        return await producer.reachable(min(2.0, self.timeout_s))
 
     async def stop(self) -> None:
         if self._producer is not None:

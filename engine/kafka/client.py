@@ -259,6 +259,16 @@ class Producer:
             # retrieve it so asyncio does not report it as never retrieved.
             waiter.exception()
 
+    async def reachable(self, timeout_s: float = 2.0) -> bool:
+        """Whether a broker answers a metadata request within `timeout_s` (a started
+        producer keeps saying it is connected while every broker is gone)."""
+        try:
+            return bool(
+                await asyncio.wait_for(self._producer.client.force_metadata_update(), timeout_s)
+            )
+        except (KafkaError, TimeoutError, OSError):
+            return False
+
     async def send(self, record: OutRecord) -> asyncio.Future[Any]:
         """Queue a record; the returned future resolves when the broker acknowledged it."""
         fut: asyncio.Future[Any] = await self._producer.send(

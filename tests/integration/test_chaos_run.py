@@ -21,8 +21,16 @@ from engine.cli.main import app
 
 pytestmark = pytest.mark.kafka
 
-ONE_BROKER = ["worker-kill", "single-broker-restart", "broker-pause", "rebalance-storm"]
+ONE_BROKER = [
+    "worker-kill",
+    "single-broker-restart",
+    "broker-pause",
+    "rebalance-storm",
+    "adapter-outage",
+]
 THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
+# `all` injects ten faults one after another (minutes even when short): long only.
+MIXED = ["all"]
 
 
 def _needs_launcher() -> None:
@@ -46,6 +54,13 @@ def _assert_passed(v: Verdict, *, work_left_after_faults: bool = True) -> None:
     assert v.unfinished == 0, v
     assert v.states_equal_reference, v.state_differences
     assert v.passed
+    if v.effects_missing is not None:
+        # The platforms sat behind the adapters: every command took effect exactly once,
+        # and the outage really made them wait (failed attempts, an open circuit, a tier).
+        assert v.effects_missing == 0 and v.duplicate_effects == 0, v
+        assert v.adapter_errors == [], v.adapter_errors
+        assert v.adapter_counts["attempts failed"] > 0, v.adapter_counts
+        assert v.adapter_counts["dead-lettered"] == 0, v.adapter_counts
     if work_left_after_faults:
         # The first fault was followed by committed commands again: the workers recovered
         # by themselves (none was restarted unless the scenario itself restarts it). With
@@ -67,8 +82,16 @@ async def test_three_broker_scenario_short(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.long
+@pytest.mark.cluster
+async def test_all_short(tmp_path: Path) -> None:
+    _assert_passed(
+        await _run("all", tmp_path, deals=15, seed=4, down_s=6), work_left_after_faults=False
+    )
+
+
+@pytest.mark.long
 @pytest.mark.parametrize("seed", [11, 12, 13])
-@pytest.mark.parametrize("name", ONE_BROKER + THREE_BROKERS)
+@pytest.mark.parametrize("name", ONE_BROKER + THREE_BROKERS + MIXED)
 async def test_scenario_long(name: str, seed: int, tmp_path: Path) -> None:
     verdict = await _run(name, tmp_path, deals=200, seed=seed, down_s=None)
     _assert_passed(verdict, work_left_after_faults=name in ONE_BROKER)

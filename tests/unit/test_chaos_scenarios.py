@@ -26,6 +26,7 @@ def test_every_scenario_is_valid_and_names_itself() -> None:
         SCENARIOS
     )
     assert {"broker-kill", "rolling-restart", "controller-kill"} <= set(SCENARIOS)
+    assert {"adapter-outage", "all"} <= set(SCENARIOS)
     for name, s in SCENARIOS.items():
         assert s.name == name and s.expand()
 
@@ -46,10 +47,31 @@ def test_quorum_targets_need_three_brokers() -> None:
             workers=1,
             faults=(Fault(Action.KILL_BROKER, 0.3, 5, Target.CONTROLLER),),
         )
-    with pytest.raises(ValueError, match="only broker faults"):
+    with pytest.raises(ValueError, match="kill-worker: target controller is not one of any"):
         Fault(Action.KILL_WORKER, 0.3, target=Target.CONTROLLER)
-    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: broker-kill"):
+    with pytest.raises(ValueError, match="platform-down: target any is not one of busiest-target"):
+        Fault(Action.PLATFORM_DOWN, 0.3, 60)
+    with pytest.raises(ValueError, match="unknown scenario 'nope'; known: adapter-outage, all"):
         scenario("nope")
+
+
+def test_all_mixes_one_fault_of_every_other_scenario_in_order() -> None:
+    mixed = SCENARIOS["all"]
+    others = [s for name, s in SCENARIOS.items() if name != "all"]
+    assert mixed.brokers == 3
+    assert [f.action for f in mixed.faults] == [s.faults[0].action for s in others]
+    assert [f.target for f in mixed.faults] == [s.faults[0].target for s in others]
+    ats = [f.at for f in mixed.expand()]
+    assert ats == sorted(ats) and ats[0] >= 0.05 and ats[-1] < 0.9
+    # rolling-restart's "each broker" still becomes one stop per node inside the mix.
+    assert [f.node for f in mixed.expand() if f.node is not None] == [1, 2, 3]
+
+
+def test_adapter_outage_takes_the_busiest_platform_down_for_minutes() -> None:
+    (fault,) = SCENARIOS["adapter-outage"].faults
+    assert fault.action is Action.PLATFORM_DOWN and fault.target is Target.BUSIEST_TARGET
+    assert fault.down_s >= 60
+    assert SCENARIOS["adapter-outage"].with_down_s(5).faults[0].down_s == 5
 
 
 def test_down_override_changes_outages_only() -> None:
@@ -105,6 +127,35 @@ def test_verdict_passes_only_without_loss_duplicates_or_differences() -> None:
     stuck = _verdict({**good, ("quote-to-cash", "b"): "invoicing"}, ["k1", "k2"], {"k1", "k2"})
     assert stuck.unfinished == 1 and not stuck.states_equal_reference and not stuck.passed
     assert stuck.state_differences == ["quote-to-cash/b: invoicing != completed"]
+
+
+def test_verdict_counts_platform_effects_missing_or_applied_twice() -> None:
+    good = {("quote-to-cash", "a"): "completed", ("quote-to-cash", "b"): "completed"}
+
+    def with_effects(effects: dict[str, int], errors: list[str] | None = None):  # type: ignore[no-untyped-def]
+        return judge(
+            scenario="s",
+            seed=1,
+            deals=2,
+            final=good,
+            reference=good,
+            command_keys=["k1", "k2"],
+            expected_keys={"k1", "k2"},
+            dead_letter_causes=[],
+            faults=(),
+            effects=Counter(effects),
+            adapter_errors=errors,
+        )
+
+    ok = with_effects({"k1": 1, "k2": 1})
+    assert ok.passed and ok.effects_missing == 0 and ok.duplicate_effects == 0
+    missing = with_effects({"k1": 1})
+    assert missing.effects_missing == 1 and not missing.passed
+    twice = with_effects({"k1": 1, "k2": 2})
+    assert twice.duplicate_effects == 1 and not twice.passed
+    assert not with_effects({"k1": 1, "k2": 1}, ["crm: KafkaError()"]).passed
+    # Without adapters in front of the platforms the figures are not there at all.
+    assert _verdict(good, ["k1", "k2"], {"k1", "k2"}).effects_missing is None
 
 
 def test_longest_gap_between_arrivals() -> None:
