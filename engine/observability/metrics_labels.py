@@ -14,7 +14,7 @@ from engine.observability import metrics
 from engine.runtime.names import TopicNames
 
 # Where a worker dead-letters a record (engine/runtime/processor.py `_dead_letter` calls).
-DEAD_LETTER_STAGES = ("decode", "process", "route")
+DEAD_LETTER_STAGES = ("decode", "process", "route", "limit")  # limit: engine/runtime/limits.py
 ABORT_REASONS = ("fenced", "too_large", "error", "recreate")  # engine/runtime/worker.py TXN_ABORTS
 REBALANCE_KINDS = ("assigned", "revoked")
 SLA_KINDS = ("activation", "payment")  # engine/sagas/quote_to_cash_hooks.py sla_breaches
