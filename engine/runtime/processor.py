@@ -38,6 +38,7 @@ from engine.runtime.translate import (
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
+from engine.saga.payload import TimerFiring
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
 
 log = logging.getLogger("q2c.processor")
@@ -246,7 +247,8 @@ class Processor:
             try:
                 for event in due_timers(state, now):
                     decision = step(definition, current, event, now)
-                    metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
+                    assert isinstance(event.payload, TimerFiring)  # due_timers makes them
+                    metrics.TIMERS_FIRED.labels(key[0], event.payload.name).inc()
                     if decision.state is not current:
                         steps.append(
                             self._prepare(
