@@ -14,7 +14,7 @@ import typer
 from engine.api.config import ApiSettings
 from engine.cli.preflight import check_ready
 from engine.installation import check_installation
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
@@ -65,7 +65,7 @@ def run(
     api = ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
     # Settings that fail without any connection come first: a missing password or token file
     # is a usage error (exit 2), whether or not the broker answers.
-    client_options(settings)
+    connection = KafkaConnection.from_settings(settings)
     _ = api.viewer_tokens, api.operator_tokens
     check_installation()
     check_ready(settings)
@@ -74,4 +74,5 @@ def run(
     )
     configure_tracing()
     export_known_labels()  # alert rules need a 0 before the first dead letter
-    asyncio.run(Engine(settings, worker_id=worker_id, http=http).run_until_stopped())
+    engine = Engine(settings, worker_id=worker_id, http=http, connection=connection)
+    asyncio.run(engine.run_until_stopped())
