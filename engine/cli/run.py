@@ -12,13 +12,13 @@ from typing import Annotated
 import typer
 
 from engine.api.config import ApiSettings
+from engine.app import worker_engine
 from engine.cli.preflight import check_ready
 from engine.installation import check_installation
 from engine.kafka.connection import KafkaConnection
 from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
-from engine.runtime.app import Engine
 from engine.settings import load_settings
 
 
@@ -74,5 +74,5 @@ def run(
     )
     configure_tracing()
     export_known_labels()  # alert rules need a 0 before the first dead letter
-    engine = Engine(settings, worker_id=worker_id, http=http, connection=connection)
+    engine = worker_engine(settings, connection, worker_id=worker_id, http=http)
     asyncio.run(engine.run_until_stopped())
