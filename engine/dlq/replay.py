@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from engine.dlq.filters import DlqFilter, first_per_origin, select
 from engine.dlq.plan import ORIGINAL, full_topic, replay_record
@@ -29,11 +29,13 @@ from engine.kafka.client import Producer, TransactionalProducer
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import Delivered, OutRecord
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
-from engine.ops.progress import PurgeMarker, ReplayProgress, unfinished_like
+from engine.ops.progress import ProgressStatus, PurgeMarker, ReplayProgress, unfinished_like
 from engine.ops.store import progress_topic, read_ops_state, write_audit
 from engine.settings import Settings
 
 BATCH = 50
+# What one `replay` call did: nothing (dry-run, cancelled at the prompt), some (partial) or all.
+ReplayOutcome = Literal["dry-run", "partial", "done", "cancelled"]
 
 
 class ReplayError(RuntimeError):
@@ -51,7 +53,7 @@ class ReplayResult:
     already_done: int  # skipped because an earlier run of this replay did them
     replayed: int
     remaining: int
-    status: str  # dry-run | partial | done | cancelled
+    status: ReplayOutcome
     records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
     sent: tuple[Delivered, ...] = ()  # where `records` landed, in the same order
 
@@ -187,7 +189,10 @@ async def replay(
     on_begin(progress, len(pending))
 
     def result(
-        status: str, replayed: int, records: list[DeadLetter], sent: Sequence[Delivered] = ()
+        status: ReplayOutcome,
+        replayed: int,
+        records: list[DeadLetter],
+        sent: Sequence[Delivered] = (),
     ) -> ReplayResult:
         return ReplayResult(
             replay_id=progress.replay_id,
@@ -200,7 +205,7 @@ async def replay(
             sent=tuple(sent),
         )
 
-    def audit(outcome: str, status: str, count: int) -> AuditRecord:
+    def audit(outcome: str, status: ProgressStatus, count: int) -> AuditRecord:
         return AuditRecord(
             action="dlq.replay",
             action_id=progress.replay_id,
@@ -232,7 +237,7 @@ async def replay(
         done_now = progress.count - committed[0].count
         await asyncio.shield(_record_interruption(connection, settings, progress, audit, done_now))
         raise
-    status = "done" if len(todo) == len(pending) else "partial"
+    status: Literal["done", "partial"] = "done" if len(todo) == len(pending) else "partial"
     progress = replace(committed[-1], status=status)
     await _checkpoint(connection, settings, progress)
     await write_audit(options, prefix, audit("done" if letters else "not-found", status, len(todo)))
@@ -243,7 +248,7 @@ async def _record_interruption(
     connection: KafkaConnection,
     settings: Settings,
     progress: ReplayProgress,
-    audit: Callable[[str, str, int], AuditRecord],
+    audit: Callable[[str, ProgressStatus, int], AuditRecord],
     done_now: int,
 ) -> None:
     await _checkpoint(connection, settings, progress)
