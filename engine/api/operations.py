@@ -20,7 +20,7 @@ from engine.dlq.records import format_ref
 from engine.dlq.replay import load_matching, replay
 from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer, read_partition, topic_partitions
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection, client_options
 from engine.kafka.records import InRecord
 from engine.ops.audit import AuditRecord
 from engine.ops.store import read_audit, write_audit
@@ -78,10 +78,11 @@ class Operations(Protocol):
 class KafkaOperations:
     """`Operations` on the engine's cluster; clients connect on first use, not at start-up."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection | None = None) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
         self.names = TopicNames(settings.topic_prefix)
-        self._options = client_options(settings)
+        self._options = (connection or KafkaConnection.from_settings(settings)).options()
         self._producer: Producer | None = None
         self._lock = asyncio.Lock()
 

@@ -10,7 +10,6 @@ from engine.api.config import ApiSettings
 from engine.api.operations import KafkaOperations
 from engine.api.server import HttpServer
 from engine.api.sources import StateMap, WorkerStates
-from engine.kafka.connection import client_options
 from engine.runtime.inspect import read_all_states
 from engine.runtime.worker import Worker
 from engine.settings import Settings
@@ -23,8 +22,8 @@ class WorkerHttp:
 
     def __init__(self, settings: Settings, worker: Worker, api: ApiSettings | None = None) -> None:
         api = api or ApiSettings()
-        self.operations = KafkaOperations(settings)
-        options = client_options(settings)
+        self.operations = KafkaOperations(settings, worker.connection)
+        options = worker.connection.options()
 
         async def changelog() -> StateMap:
             return await read_all_states(options, worker.names.state)

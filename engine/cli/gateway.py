@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 
 import typer
 
-from engine.api.server import HttpServer
+from engine.app import serve_gateway
 from engine.connectors.settings import ConnectorSettings
-from engine.gateway.app import create_gateway
-from engine.gateway.store import NativeStore
 from engine.observability.logging import configure_logging
-from engine.settings import Settings, SettingsError, load_settings
-
-
-async def serve(settings: Settings, connectors: ConnectorSettings, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT, then finish open requests and disconnect."""
-    store = NativeStore(settings, connectors.store_timeout_s)
-    server = HttpServer(
-        create_gateway(store, connectors, settings.topic_prefix), host, port, operator_guard=False
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await server.start()
-    typer.echo(f"gateway listening on http://{host}:{server.port}/ingest/<route>")
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
-        await store.stop()
+from engine.settings import SettingsError, load_settings
 
 
 def gateway(
@@ -52,11 +28,15 @@ def gateway(
     except (SettingsError, ValueError) as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
+    host = host or settings.http_host
     asyncio.run(
-        serve(
+        serve_gateway(
             settings,
             connectors,
-            host or settings.http_host,
+            host,
             port if port is not None else settings.http_port,
+            on_listening=lambda bound: typer.echo(
+                f"gateway listening on http://{host}:{bound}/ingest/<route>"
+            ),
         )
     )

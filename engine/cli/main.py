@@ -17,7 +17,7 @@ from engine.cli import (
     keys,
     outbound,
     publish,
-    replay,
+    rewind,
     run,
     sagas,
     schemas,
@@ -76,9 +76,11 @@ app.command("publish")(publish.publish)
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.command("bench")(bench.bench)
-app.command("replay")(replay.replay)
+app.command("rewind")(rewind.rewind)
+# The command's name before "replay" came to mean the DLQ's only: scripts keep working.
+app.command("replay", hidden=True)(rewind.rewind)
 app.command("simulate")(simulate.simulate)
-app.add_typer(replay.state_app, name="state")
+app.add_typer(rewind.state_app, name="state")
 
 if __name__ == "__main__":
     app()

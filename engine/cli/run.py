@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from engine.api.config import ApiSettings
+from engine.app import worker_engine
 from engine.cli.preflight import check_ready
 from engine.installation import check_installation
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.observability.logging import configure_logging
 from engine.observability.metrics_labels import export_known_labels
 from engine.observability.tracing import configure_tracing
-from engine.runtime.app import Engine
 from engine.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from engine.gateway.beside import Beside
+    from engine.runtime.app import Engine
 
 
 class LogFormat(StrEnum):
@@ -83,7 +84,7 @@ def run(
     api = ApiSettings()  # a bad Q2C_HTTP_ENABLED / token setting fails here, not inside the worker
     # Settings that fail without any connection come first: a missing password or token file
     # is a usage error (exit 2), whether or not the broker answers.
-    client_options(settings)
+    connection = KafkaConnection.from_settings(settings)
     _ = api.viewer_tokens, api.operator_tokens
     check_installation()
     check_ready(settings)
@@ -92,7 +93,7 @@ def run(
     )
     configure_tracing()
     export_known_labels()  # alert rules need a 0 before the first dead letter
-    engine = Engine(settings, worker_id=worker_id, http=http)
+    engine = worker_engine(settings, connection, worker_id=worker_id, http=http)
     if not (with_gateway or with_translator):
         asyncio.run(engine.run_until_stopped())
         return

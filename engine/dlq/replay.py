@@ -19,21 +19,23 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from engine.dlq.filters import DlqFilter, first_per_origin, select
 from engine.dlq.plan import ORIGINAL, full_topic, replay_record
 from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.dlq.records import DeadLetter
 from engine.kafka.client import Producer, TransactionalProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import Delivered, OutRecord
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
-from engine.ops.progress import PurgeMarker, ReplayProgress, unfinished_like
+from engine.ops.progress import ProgressStatus, PurgeMarker, ReplayProgress, unfinished_like
 from engine.ops.store import progress_topic, read_ops_state, write_audit
 from engine.settings import Settings
 
 BATCH = 50
+# What one `replay` call did: nothing (dry-run, cancelled at the prompt), some (partial) or all.
+ReplayOutcome = Literal["dry-run", "partial", "done", "cancelled"]
 
 
 class ReplayError(RuntimeError):
@@ -51,7 +53,7 @@ class ReplayResult:
     already_done: int  # skipped because an earlier run of this replay did them
     replayed: int
     remaining: int
-    status: str  # dry-run | partial | done | cancelled
+    status: ReplayOutcome
     records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
     sent: tuple[Delivered, ...] = ()  # where `records` landed, in the same order
 
@@ -71,7 +73,13 @@ class ReplayResult:
 
 async def load_matching(settings: Settings, flt: DlqFilter) -> tuple[list[DeadLetter], set[str]]:
     """Matching, not purged dead letters in offset order, and the purged references."""
-    options = client_options(settings)
+    return await _load_matching(KafkaConnection.from_settings(settings), settings, flt)
+
+
+async def _load_matching(
+    connection: KafkaConnection, settings: Settings, flt: DlqFilter
+) -> tuple[list[DeadLetter], set[str]]:
+    options = connection.options()
     ops = await read_ops_state(options, settings.topic_prefix)
     letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
     return select(letters, flt, frozenset(ops.purged)), ops.purged
@@ -93,7 +101,8 @@ async def find_unfinished(
     settings: Settings, flt: DlqFilter, target: str = ORIGINAL
 ) -> ReplayProgress | None:
     """An earlier replay of the same filter and target that did not finish (to offer resuming)."""
-    ops = await read_ops_state(client_options(settings), settings.topic_prefix)
+    connection = KafkaConnection.from_settings(settings)
+    ops = await read_ops_state(connection.options(), settings.topic_prefix)
     fresh = new_progress(settings, flt, target, by="")
     return unfinished_like(ops.replays.values(), fresh.filter, fresh.target)
 
@@ -121,7 +130,7 @@ class ReplayStatus:
 
 async def list_replays(settings: Settings) -> list[ReplayStatus]:
     """Every replay in the progress topic, oldest first, with how many records it has left."""
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     ops = await read_ops_state(options, settings.topic_prefix)
     letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
     purged = frozenset(ops.purged)
@@ -157,7 +166,8 @@ async def replay(
     checkpoint is written at the start too, so `q2c dlq replays` lists a replay that is
     killed before its first batch.
     """
-    options = client_options(settings)
+    connection = KafkaConnection.from_settings(settings)
+    options = connection.options()
     prefix = settings.topic_prefix
     ops = await read_ops_state(options, prefix)
     if resume_id is not None:
@@ -179,7 +189,10 @@ async def replay(
     on_begin(progress, len(pending))
 
     def result(
-        status: str, replayed: int, records: list[DeadLetter], sent: Sequence[Delivered] = ()
+        status: ReplayOutcome,
+        replayed: int,
+        records: list[DeadLetter],
+        sent: Sequence[Delivered] = (),
     ) -> ReplayResult:
         return ReplayResult(
             replay_id=progress.replay_id,
@@ -192,7 +205,7 @@ async def replay(
             sent=tuple(sent),
         )
 
-    def audit(outcome: str, status: str, count: int) -> AuditRecord:
+    def audit(outcome: str, status: ProgressStatus, count: int) -> AuditRecord:
         return AuditRecord(
             action="dlq.replay",
             action_id=progress.replay_id,
@@ -212,40 +225,42 @@ async def replay(
         return result("cancelled", 0, [])
     if todo:
         progress = replace(progress, status="running")
-        await _checkpoint(settings, progress)
+        await _checkpoint(connection, settings, progress)
         await write_audit(options, prefix, audit("started", "running", len(todo)))
     on_start(len(todo))
     committed = [progress]
     try:
-        sent = await _publish(settings, progress, todo, by, rate, on_record, committed)
+        sent = await _publish(connection, settings, progress, todo, by, rate, on_record, committed)
     except BaseException:
         # Record what the committed batches did; the next run with --resume continues there.
         progress = replace(committed[-1], status="interrupted")
         done_now = progress.count - committed[0].count
-        await asyncio.shield(_record_interruption(settings, progress, audit, done_now))
+        await asyncio.shield(_record_interruption(connection, settings, progress, audit, done_now))
         raise
-    status = "done" if len(todo) == len(pending) else "partial"
+    status: Literal["done", "partial"] = "done" if len(todo) == len(pending) else "partial"
     progress = replace(committed[-1], status=status)
-    await _checkpoint(settings, progress)
+    await _checkpoint(connection, settings, progress)
     await write_audit(options, prefix, audit("done" if letters else "not-found", status, len(todo)))
     return result(status, len(todo), todo, sent)
 
 
 async def _record_interruption(
+    connection: KafkaConnection,
     settings: Settings,
     progress: ReplayProgress,
-    audit: Callable[[str, str, int], AuditRecord],
+    audit: Callable[[str, ProgressStatus, int], AuditRecord],
     done_now: int,
 ) -> None:
-    await _checkpoint(settings, progress)
+    await _checkpoint(connection, settings, progress)
     await write_audit(
-        client_options(settings),
+        connection.options(),
         settings.topic_prefix,
         audit("interrupted", "interrupted", done_now),
     )
 
 
 async def _publish(
+    connection: KafkaConnection,
     settings: Settings,
     progress: ReplayProgress,
     todo: list[DeadLetter],
@@ -257,9 +272,7 @@ async def _publish(
     """Send `todo` in transactions of up to BATCH records, each with the advanced checkpoint.
 
     Appends each committed checkpoint to `committed`; returns where each record landed."""
-    producer = TransactionalProducer(
-        client_options(settings), f"{settings.client_id}-{progress.replay_id}"
-    )
+    producer = _progress_producer(connection, progress)
     await producer.start()
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -305,10 +318,20 @@ def _progress_record(settings: Settings, progress: ReplayProgress) -> OutRecord:
     return OutRecord(progress_topic(settings.topic_prefix), progress.key, progress.to_bytes())
 
 
-async def _checkpoint(settings: Settings, progress: ReplayProgress) -> None:
-    producer = TransactionalProducer(
-        client_options(settings), f"{settings.client_id}-{progress.replay_id}"
+def _progress_producer(
+    connection: KafkaConnection, progress: ReplayProgress
+) -> TransactionalProducer:
+    """The replay's transactional producer: one transactional id per replay, so a resumed
+    replay fences the run it continues."""
+    return TransactionalProducer(
+        connection.options(), f"{connection.client_id}-{progress.replay_id}"
     )
+
+
+async def _checkpoint(
+    connection: KafkaConnection, settings: Settings, progress: ReplayProgress
+) -> None:
+    producer = _progress_producer(connection, progress)
     await producer.start()
     try:
         await producer.begin()
@@ -330,13 +353,14 @@ async def purge(
         raise ReplayError(
             "purge needs an explicit filter (--topic, --error, --key, --since/--until)"
         )
-    letters, _ = await load_matching(settings, flt)
+    connection = KafkaConnection.from_settings(settings)
+    letters, _ = await _load_matching(connection, settings, flt)
     if not letters or not confirm(len(letters)):
         return 0
     marker = PurgeMarker(new_action_id("purge"), tuple(dl.ref for dl in letters))
-    await _checkpoint_marker(settings, marker)
+    await _checkpoint_marker(connection, settings, marker)
     await write_audit(
-        client_options(settings),
+        connection.options(),
         settings.topic_prefix,
         AuditRecord(
             action="dlq.purge",
@@ -352,8 +376,10 @@ async def purge(
     return len(letters)
 
 
-async def _checkpoint_marker(settings: Settings, marker: PurgeMarker) -> None:
-    producer = Producer(client_options(settings), client_id="q2c-ops")
+async def _checkpoint_marker(
+    connection: KafkaConnection, settings: Settings, marker: PurgeMarker
+) -> None:
+    producer = Producer(connection.options(), client_id="q2c-ops")
     await producer.start()
     try:
         await producer.send_and_wait(

@@ -1,8 +1,11 @@
-"""Resolves where Kafka is (external cluster or the local launcher) and client security options."""
+"""Where Kafka is (external cluster or the local launcher) and how to connect: `KafkaConnection`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from engine.kafka.security import security_options
 from engine.localkafka import load_cluster
@@ -30,6 +33,46 @@ def resolve_bootstrap(settings: Settings) -> str:
     return cluster.bootstrap_servers
 
 
+class KafkaConnection(BaseModel):
+    """One process's connection to Kafka, built once from settings at the composition root.
+
+    Frozen and typed (the passwords are `SecretStr`, so neither a repr nor a log line shows
+    them); `options()` renders the aiokafka keyword options every producer, consumer and admin
+    client takes. The password file is read when options are rendered, so a rotated password is
+    picked up by the next client, as before.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    bootstrap_servers: str
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    client_id: str = "q2c"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KafkaConnection:
+        """Resolve the brokers and check the security settings now: an incomplete setting fails
+        here, naming it, instead of at the first client."""
+        copied = {name: getattr(settings, name) for name in cls.model_fields}
+        connection = cls.model_validate(
+            {**copied, "bootstrap_servers": resolve_bootstrap(settings)}
+        )
+        connection.options()
+        return connection
+
+    def options(self) -> dict[str, Any]:
+        """aiokafka keyword options: bootstrap servers, protocol, TLS context, SASL credentials."""
+        return {"bootstrap_servers": self.bootstrap_servers, **security_options(self)}
+
+
 def client_options(settings: Settings) -> dict[str, Any]:
-    """Connection options shared by every producer, consumer and admin client."""
-    return {"bootstrap_servers": resolve_bootstrap(settings), **security_options(settings)}
+    """Connection options for a one-off client of `settings` (a process holding a
+    `KafkaConnection` renders them with `options()` instead)."""
+    return KafkaConnection.from_settings(settings).options()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ssl
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from engine.settings import SecurityProtocol, Settings, SettingsError
+from pydantic import SecretStr
+
+from engine.settings import SecurityProtocol, SettingsError
 
 DEFAULT_MECHANISM = "SCRAM-SHA-512"
 MECHANISMS = frozenset({"SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"})
@@ -22,6 +24,29 @@ SASL = frozenset({SecurityProtocol.SASL_PLAINTEXT, SecurityProtocol.SASL_SSL})
 
 class SecurityConfigError(SettingsError):
     """The security settings are incomplete or point at unreadable files; names the setting."""
+
+
+class ConnectionSecurity(Protocol):
+    """The security fields of `Settings`, which `KafkaConnection` carries under the same names."""
+
+    @property
+    def security_protocol(self) -> SecurityProtocol: ...
+    @property
+    def sasl_mechanism(self) -> str | None: ...
+    @property
+    def sasl_username(self) -> str | None: ...
+    @property
+    def sasl_password(self) -> SecretStr | None: ...
+    @property
+    def sasl_password_file(self) -> Path | None: ...
+    @property
+    def ssl_cafile(self) -> Path | None: ...
+    @property
+    def ssl_certfile(self) -> Path | None: ...
+    @property
+    def ssl_keyfile(self) -> Path | None: ...
+    @property
+    def ssl_key_password(self) -> SecretStr | None: ...
 
 
 @lru_cache(maxsize=16)
@@ -35,7 +60,7 @@ def _context(
     return context
 
 
-def ssl_context(settings: Settings) -> ssl.SSLContext:
+def ssl_context(settings: ConnectionSecurity) -> ssl.SSLContext:
     """TLS context verifying the brokers (hostname included), with a client cert for mTLS."""
     for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
         path: Path | None = getattr(settings, name)
@@ -57,7 +82,7 @@ def ssl_context(settings: Settings) -> ssl.SSLContext:
         ) from None
 
 
-def sasl_password(settings: Settings) -> str:
+def sasl_password(settings: ConnectionSecurity) -> str:
     """The SASL password: Q2C_SASL_PASSWORD_FILE's content, else Q2C_SASL_PASSWORD."""
     if settings.sasl_password_file is not None:
         path = settings.sasl_password_file
@@ -78,7 +103,7 @@ def sasl_password(settings: Settings) -> str:
     )
 
 
-def security_options(settings: Settings) -> dict[str, Any]:
+def security_options(settings: ConnectionSecurity) -> dict[str, Any]:
     """aiokafka keyword options for the configured protocol (merged into client options)."""
     protocol = settings.security_protocol
     opts: dict[str, Any] = {"security_protocol": protocol.value}

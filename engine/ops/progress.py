@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from engine.dlq.records import DeadLetter
 
 REPLAY_PREFIX = "replay:"
+# A checkpoint's status: "partial" is a replay stopped by its --limit, "interrupted" one stopped
+# by an error or Ctrl-C; a killed replay stays "running" (no process is left to say otherwise).
+ProgressStatus = Literal["running", "interrupted", "partial", "done"]
 PURGE_PREFIX = "purge:"
 
 
@@ -35,7 +38,7 @@ class ReplayProgress:
     target: str  # "original" or a topic name
     done: dict[str, int] = field(default_factory=dict)
     count: int = 0
-    status: str = "running"  # running | interrupted | partial (--limit) | done
+    status: ProgressStatus = "running"
 
     @property
     def finished(self) -> bool:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from engine.kafka.connection import KafkaConnection
 from engine.masterdata.responder import AccountValidator
 from engine.runtime.worker import Clock, Worker, system_clock
 from engine.settings import Settings
@@ -27,11 +28,15 @@ class Engine:
         clock: Clock = system_clock,
         worker_id: str = "worker",
         http: bool | None = None,
+        connection: KafkaConnection | None = None,
     ) -> None:
         """`http`: serve /metrics, /health, /ready, the API and the status page on
-        Q2C_HTTP_HOST:Q2C_HTTP_PORT; None follows Q2C_HTTP_ENABLED (default on)."""
+        Q2C_HTTP_HOST:Q2C_HTTP_PORT; None follows Q2C_HTTP_ENABLED (default on).
+        `connection`: the process's (built from `settings` when not given); the worker, the
+        validator and the HTTP side share it."""
         self.settings = settings
-        self.worker = Worker(settings, clock=clock, worker_id=worker_id)
+        self.connection = connection or KafkaConnection.from_settings(settings)
+        self.worker = Worker(settings, clock=clock, worker_id=worker_id, connection=self.connection)
         self.validator = AccountValidator(settings)
         self._task: asyncio.Task[None] | None = None
         self._http_wanted = http

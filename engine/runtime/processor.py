@@ -46,6 +46,7 @@ from engine.runtime.waiting import LineFull
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import ParkedLimit, due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
+from engine.saga.payload import TimerFiring
 from engine.sagas import SAGAS, hooks_of, sagas_for_event
 from engine.security.admission import Admission
 from engine.security.protection import active
@@ -283,7 +284,8 @@ class Processor:
             try:
                 for event in due_timers(state, now):
                     decision = step(definition, current, event, now)
-                    metrics.TIMERS_FIRED.labels(key[0], str(event.payload.get("name", ""))).inc()
+                    assert isinstance(event.payload, TimerFiring)  # due_timers makes them
+                    metrics.TIMERS_FIRED.labels(key[0], event.payload.name).inc()
                     if decision.state is not current:
                         steps.append(
                             self._prepare(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
-from typing import Any
 
 from engine.codec import encode, headers_for
 from engine.contracts import (
@@ -26,34 +24,15 @@ SAGA_KEY_HEADER = "q2c-saga-key"
 
 
 def to_saga_event(model: Event, saga_key: str) -> SagaEvent:
-    """The saga core's view of a decoded event: its fields minus the envelope."""
-    payload: dict[str, Any] = {
-        name: getattr(model, name) for name in type(model).model_fields if name != "envelope"
-    }
+    """The saga core's view of a decoded event: its identity and time, and the model itself."""
+    envelope = model.envelope
     return SagaEvent(
-        event_id=model.envelope.event_id,
-        event_type=model.envelope.event_type,
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
         saga_key=saga_key,
-        occurred_at=model.envelope.occurred_at,
-        payload=_plain(payload),
+        occurred_at=envelope.occurred_at,
+        payload=model,
     )
-
-
-def _plain(value: Any) -> Any:
-    """JSON-shaped values: models to dicts, tuples to lists, enums to their values.
-
-    Decimal/date/datetime stay as they are. The result must equal what the saga state codec
-    gives back after a round trip, or a restored saga would differ from a live one.
-    """
-    if hasattr(value, "model_dump"):
-        return _plain(value.model_dump(mode="python"))
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    return value
 
 
 def command_record(

@@ -30,7 +30,7 @@ from engine.kafka.client import (
     end_offsets,
     read_partition,
 )
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.link import LINK, observe_client_logs
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
@@ -89,13 +89,16 @@ class Worker:
         *,
         clock: Clock = system_clock,
         worker_id: str = "worker",
+        connection: KafkaConnection | None = None,
     ) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
         self.names = TopicNames(settings.topic_prefix)
         self.clock = clock
         self.worker_id = worker_id
         self.exactly_once = settings.processing_mode is ProcessingMode.EXACTLY_ONCE
-        self._options = client_options(settings)
+        self.connection = connection or KafkaConnection.from_settings(settings)
+        self._options = self.connection.options()
         self._group = settings.group_id
         self.tasks: dict[int, Task] = {}
         self.processor = Processor(self.names, clock=clock, worker_id=worker_id)

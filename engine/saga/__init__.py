@@ -7,7 +7,6 @@ from engine.saga.definition import (
     ParkRule,
     SagaDefinition,
     SagaDefinitionError,
-    TimerFiring,
     TimerOn,
     Transition,
     park,
@@ -28,6 +27,8 @@ from engine.saga.model import (
     StatusChange,
     Timer,
 )
+from engine.saga.payload import TimerFiring
+from engine.saga.values import plain
 
 __all__ = [
     "CancelTimer",
@@ -52,6 +53,7 @@ __all__ = [
     "due_timers",
     "next_timer_at",
     "park",
+    "plain",
     "state_from_bytes",
     "state_to_bytes",
     "step",

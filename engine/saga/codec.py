@@ -3,7 +3,8 @@
 JSON has no decimal or date types, so those values are written as one-key tagged objects
 ({"$dec": "12.3400"}, {"$date": "2024-05-01"}, {"$dt": "2024-05-01T10:00:00+00:00"}); data must
 therefore not use those three keys alone in a dict of its own. Tuples come back as lists: saga
-data is JSON-able by contract and uses lists.
+data is JSON-able by contract and uses lists. A parked event is kept as its contract's fields
+(minus the envelope) and validated into its model again when read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from engine.saga.model import HistoryRecord, SagaEvent, SagaState, Timer
+from engine.saga.payload import payload_fields, payload_from_fields
 from engine.saga.seen import SeenIds
 from engine.security.protection import open_state, seal_state
 
@@ -45,11 +47,13 @@ def _decode_object(obj: dict[str, Any]) -> Any:
 
 
 def _event_to_json(event: SagaEvent) -> list[Any]:
-    return [event.event_id, event.event_type, event.saga_key, event.occurred_at, event.payload]
+    fields = payload_fields(event.payload)
+    return [event.event_id, event.event_type, event.saga_key, event.occurred_at, fields]
 
 
 def _event_from_json(raw: list[Any]) -> SagaEvent:
-    event_id, event_type, saga_key, occurred_at, payload = raw
+    event_id, event_type, saga_key, occurred_at, fields = raw
+    payload = payload_from_fields(event_type, event_id, occurred_at, fields)
     return SagaEvent(event_id, event_type, saga_key, occurred_at, payload)
 
 

@@ -36,12 +36,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from engine.contracts.commands import Command
 from engine.contracts.events import Event
 from engine.contracts.registry import EVENT_MODELS
-from engine.saga.model import PENDING, TIMER_FIRED, Effect, SagaCommand, SagaEvent
+from engine.saga.model import PENDING, Effect, SagaCommand, SagaEvent
+from engine.saga.payload import TIMER_FIRED, TimerFiring
 
 TIMER_PREFIX = "timer:"
 
@@ -53,13 +54,9 @@ class SagaDefinitionError(ValueError):
 def event_key(event: SagaEvent) -> str:
     """The `on` key an event matches: its type, or "timer:<name>" for a timer firing."""
     if event.event_type == TIMER_FIRED:
-        return f"{TIMER_PREFIX}{event.payload['name']}"
+        assert isinstance(event.payload, TimerFiring)
+        return f"{TIMER_PREFIX}{event.payload.name}"
     return event.event_type
-
-
-class TimerFiring:
-    """The event class of a timer firing (`on=timer(name)`): `Context[TimerFiring]`. Its
-    payload is {"timer_id", "name", **the data the timer was armed with}."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +92,10 @@ class Context(Generic[E_co, D_co]):
     """What a guard or handler sees: the saga instance's current state and the event.
 
     `E_co` is the contract class of the event the handler is registered for; it ties the
-    handler to its transition for mypy (the payload holds that contract's fields). `D_co` is
-    the saga's data: a TypedDict each saga declares, so mypy checks the keys a handler reads
-    (at run time it is the plain dict the state codec reads and writes).
+    handler to its transition for mypy, and `payload` is that contract's model, so mypy checks
+    the fields a handler reads. `D_co` is the saga's data: a TypedDict each saga declares, so
+    mypy checks the keys a handler reads (at run time it is the plain dict the state codec
+    reads and writes; store parts of the payload in it through `engine.saga.values.plain`).
     """
 
     saga_type: str
@@ -107,9 +105,13 @@ class Context(Generic[E_co, D_co]):
     event: SagaEvent
 
     @property
-    def payload(self) -> Mapping[str, Any]:
-        """The event's payload."""
-        return self.event.payload
+    def payload(self) -> E_co:
+        """The event's contract model (a `TimerFiring` for a timer firing).
+
+        Read the event's id and time from `event`: a parked event restored from the state
+        changelog has an envelope rebuilt from those alone.
+        """
+        return cast(E_co, self.event.payload)
 
     def send(self, command: type[Command], /, step: str, **payload: Any) -> SagaCommand:
         """`command` (a contract class: its type and target system come from the class) caused

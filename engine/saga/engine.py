@@ -13,7 +13,6 @@ from typing import Any
 from engine.saga.definition import Context, SagaDefinition, Transition, event_key
 from engine.saga.model import (
     PENDING,
-    TIMER_FIRED,
     CancelTimer,
     Decision,
     Effect,
@@ -24,6 +23,7 @@ from engine.saga.model import (
     StatusChange,
     Timer,
 )
+from engine.saga.payload import TIMER_FIRED, TimerFiring
 
 # In-state history records a saga keeps (state changes are all kept): see `with_history`.
 HISTORY_IN_STATE_LIMIT = 50
@@ -80,7 +80,7 @@ def due_timers(state: SagaState, now: datetime) -> list[SagaEvent]:
             event_type=TIMER_FIRED,
             saga_key=state.saga_key,
             occurred_at=fire_at,
-            payload={"timer_id": timer_id, "name": timer.name, **timer.data},
+            payload=TimerFiring(timer_id, timer.name, timer.data),
         )
         for fire_at, timer_id, timer in due
     ]
@@ -99,8 +99,8 @@ def _receive(
     effects: list[Effect],
 ) -> SagaState:
     key = event_key(event)
-    if event.event_type == TIMER_FIRED:
-        timer_id = event.payload["timer_id"]
+    if isinstance(event.payload, TimerFiring):
+        timer_id = event.payload.timer_id
         if timer_id not in state.timers:
             return _note(state, event, now, "ignored: timer no longer armed")
         # A firing consumes its timer whatever happens to the event next.

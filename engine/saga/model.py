@@ -12,22 +12,41 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from engine.saga.payload import Payload, payload_fields
 from engine.saga.seen import SeenIds
 
-TIMER_FIRED = "timer-fired"
 PENDING = "pending"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SagaEvent:
-    """An input to a saga: a domain event (payload = its CONTRACTS.md fields minus `envelope`)
-    or a timer firing (event_type "timer-fired", payload {"timer_id", "name", **timer data})."""
+    """An input to a saga: a domain event (payload = its contract model) or a timer firing
+    (event_type "timer-fired", payload a `TimerFiring`).
+
+    Two events are equal when what the state changelog keeps of them is (ids, type, time and
+    the payload's plain form): an envelope's provenance is not part of a saga's state, so a
+    parked event restored from the changelog equals the live one it was.
+    """
 
     event_id: str
     event_type: str
     saga_key: str
     occurred_at: datetime
-    payload: Mapping[str, Any]
+    payload: Payload
+
+    def _identity(self) -> tuple[str, str, str, datetime]:
+        return (self.event_id, self.event_type, self.saga_key, self.occurred_at)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SagaEvent):
+            return NotImplemented
+        return self._identity() == other._identity() and (
+            self.payload is other.payload
+            or payload_fields(self.payload) == payload_fields(other.payload)
+        )
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
 
 @dataclass(frozen=True, slots=True)

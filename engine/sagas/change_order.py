@@ -16,7 +16,7 @@ from typing import TypedDict, TypeVar
 
 from engine.contracts.commands import UpdateBillingSchedule, UpdateProjectBudget
 from engine.contracts.events import ContractAmended
-from engine.saga import Context, Outcome, SagaDefinition, transition
+from engine.saga import Context, Outcome, SagaDefinition, plain, transition
 from engine.saga.hooks import SagaHooks, SagaView
 from engine.sagas.common import Json
 
@@ -37,14 +37,14 @@ Ctx = Context[E, ChangeOrderData]
 
 def new_amendment(ctx: Ctx[ContractAmended]) -> bool:
     """An amendment not applied yet (a re-sent one is not a new change)."""
-    return ctx.payload["amendment_id"] not in ctx.data.get("amendments", {})
+    return ctx.payload.amendment_id not in ctx.data.get("amendments", {})
 
 
 def amend(ctx: Ctx[ContractAmended]) -> Outcome:
     """contract-amended: re-budget the ERP project and re-schedule billing, once per amendment."""
     p = ctx.payload
-    amendment, total = p["amendment_id"], p["total_value"]
-    common = {"project_id": p["project_id"], "deal_id": ctx.saga_key, "amendment_id": amendment}
+    amendment, total = p.amendment_id, plain(p.total_value)
+    common = {"project_id": p.project_id, "deal_id": ctx.saga_key, "amendment_id": amendment}
     effects = (
         ctx.send(
             UpdateProjectBudget, step=f"change-order:{amendment}:budget", budget=total, **common
@@ -57,8 +57,8 @@ def amend(ctx: Ctx[ContractAmended]) -> Outcome:
         ),
     )
     amendments = {**ctx.data.get("amendments", {}), amendment: total}
-    data = {"deal_id": ctx.saga_key, "project_id": p["project_id"], "amendments": amendments}
-    return Outcome(effects=effects, data=data, detail=f"amendment {amendment}: {p['reason']}")
+    data = {"deal_id": ctx.saga_key, "project_id": p.project_id, "amendments": amendments}
+    return Outcome(effects=effects, data=data, detail=f"amendment {amendment}: {p.reason}")
 
 
 CHANGE_ORDER = SagaDefinition(

@@ -140,4 +140,4 @@ def without_key(mapping: Json, key: str) -> dict[str, Any]:
 def stop_on_cancel(ctx: Context[DealCancelled, Json]) -> Outcome:
     """deal-cancelled for a follower saga: nothing further is issued (its timers are disarmed
     on entering the terminal state); the reason is kept."""
-    return Outcome(data={"reason": ctx.payload.get("reason")}, detail="deal cancelled")
+    return Outcome(data={"reason": ctx.payload.reason}, detail="deal cancelled")

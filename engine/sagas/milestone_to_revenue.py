@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TypedDict, TypeVar
 
 from engine.contracts import ClosedWon, DealCancelled, InvoiceIssued, RecognizeRevenue
-from engine.saga import Context, Outcome, SagaDefinition, transition
+from engine.saga import Context, Outcome, SagaDefinition, plain, transition
 from engine.saga.hooks import SagaHooks, SagaView
 from engine.sagas.common import FOLLOWER_SAFE_FIELDS, milestone_of_reference, stop_on_cancel
 
@@ -33,7 +33,7 @@ Ctx = Context[E, RevenueData]
 
 def has_milestones(ctx: Ctx[ClosedWon]) -> bool:
     """The won contract bills milestones."""
-    return bool(ctx.payload["contract"]["milestones"])
+    return bool(ctx.payload.contract.milestones)
 
 
 def no_milestones(ctx: Ctx[ClosedWon]) -> bool:
@@ -43,37 +43,37 @@ def no_milestones(ctx: Ctx[ClosedWon]) -> bool:
 
 def unrecognised_milestone_invoice(ctx: Ctx[InvoiceIssued]) -> bool:
     """A milestone invoice of this contract not recognised yet."""
-    mid = milestone_of_reference(ctx.saga_key, ctx.payload["invoice"]["invoice_reference"])
+    mid = milestone_of_reference(ctx.saga_key, ctx.payload.invoice.invoice_reference)
     return mid in ctx.data["milestones"] and mid not in ctx.data["recognized"]
 
 
 def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won: remember which milestones the contract bills."""
-    milestones = [m["milestone_id"] for m in ctx.payload["contract"]["milestones"]]
+    milestones = [m.milestone_id for m in ctx.payload.contract.milestones]
     return Outcome(
-        data={"deal_id": ctx.payload["deal_id"], "milestones": milestones, "recognized": {}}
+        data={"deal_id": ctx.payload.deal_id, "milestones": milestones, "recognized": {}}
     )
 
 
 def not_applicable(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won without milestones: nothing to recognise."""
-    return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail="contract has no milestones")
+    return Outcome(data={"deal_id": ctx.payload.deal_id}, detail="contract has no milestones")
 
 
 def recognize(ctx: Ctx[InvoiceIssued]) -> Outcome:
     """invoice-issued for a milestone: recognise its total as revenue, once."""
-    invoice = ctx.payload["invoice"]
-    reference = invoice["invoice_reference"]
+    invoice = ctx.payload.invoice
+    reference = invoice.invoice_reference
     mid = milestone_of_reference(ctx.saga_key, reference)
     assert mid is not None  # the guard matched a milestone reference
     command = ctx.send(
         RecognizeRevenue,
         step=f"revenue:{reference}",
-        project_id=invoice["project_id"],
+        project_id=invoice.project_id,
         deal_id=ctx.saga_key,
         milestone_id=mid,
         invoice_reference=reference,
-        amount=invoice["total"],
+        amount=plain(invoice.total),
     )
     recognized = {**ctx.data["recognized"], mid: reference}
     done = set(recognized) >= set(ctx.data["milestones"])

@@ -44,6 +44,7 @@ from engine.saga import (
     SetTimer,
     TimerFiring,
     park,
+    plain,
     timer,
     transition,
 )
@@ -123,34 +124,34 @@ Ctx = Context[E, QuoteToCashData]
 
 def newer_attempt(ctx: Ctx[ExceptionRetryRequested]) -> bool:
     """A retry request for an attempt not made yet (a re-sent request is not a new retry)."""
-    return int(ctx.payload["attempt"]) > int(ctx.data.get("attempt", 0))
+    return ctx.payload.attempt > int(ctx.data.get("attempt", 0))
 
 
 def our_project(ctx: Ctx[MilestoneCompleted | ProjectActivated]) -> bool:
     """The event is about this deal's project."""
-    return bool(ctx.payload["project_id"] == ctx.data.get("project_id"))
+    return ctx.payload.project_id == ctx.data.get("project_id")
 
 
 def milestone_due(ctx: Ctx[MilestoneCompleted]) -> bool:
     """A milestone of this contract that has not been invoiced yet."""
-    mid = ctx.payload["milestone_id"]
+    mid = ctx.payload.milestone_id
     known = any(m["milestone_id"] == mid for m in ctx.data["contract"]["milestones"])
     return our_project(ctx) and known and mid not in ctx.data.get("invoiced_milestones", {})
 
 
 def new_invoice_of_deal(ctx: Ctx[InvoiceIssued]) -> bool:
     """An invoice raised for this deal (by any saga) that is not recorded yet."""
-    invoice = ctx.payload["invoice"]
-    return invoice["invoice_reference"].startswith(f"{ctx.saga_key}:") and invoice[
-        "invoice_id"
-    ] not in ctx.data.get("invoices", {})
+    invoice = ctx.payload.invoice
+    return invoice.invoice_reference.startswith(
+        f"{ctx.saga_key}:"
+    ) and invoice.invoice_id not in ctx.data.get("invoices", {})
 
 
 def new_payment_of_known_invoice(ctx: Ctx[PaymentReceived]) -> bool:
     """A payment not applied yet, for an invoice already recorded (else it waits for it)."""
-    payment = ctx.payload["payment"]
-    invoice = ctx.data.get("invoices", {}).get(payment["invoice_id"])
-    return invoice is not None and payment["payment_id"] not in invoice["payment_ids"]
+    payment = ctx.payload.payment
+    invoice = ctx.data.get("invoices", {}).get(payment.invoice_id)
+    return invoice is not None and payment.payment_id not in invoice["payment_ids"]
 
 
 def new_failure_of_unpaid_invoice(ctx: Ctx[PaymentFailed]) -> bool:
@@ -164,7 +165,7 @@ def new_failure_of_unpaid_invoice(ctx: Ctx[PaymentFailed]) -> bool:
 
 def invoice_unpaid(ctx: Ctx[TimerFiring]) -> bool:
     """The dunned invoice still has an amount due."""
-    return not ctx.data["invoices"][ctx.payload["invoice_id"]]["paid"]
+    return not ctx.data["invoices"][ctx.payload.data["invoice_id"]]["paid"]
 
 
 def project_not_recorded(ctx: Ctx[ProjectCreated]) -> bool:
@@ -197,10 +198,10 @@ def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won: remember the deal and ask master data to validate the account."""
     p = ctx.payload
     data = {
-        "deal_id": p["deal_id"],
-        "account": p["account"],
-        "contract": p["contract"],
-        "activation_sla_hours": p.get("activation_sla_hours", 72),
+        "deal_id": p.deal_id,
+        "account": plain(p.account),
+        "contract": plain(p.contract),
+        "activation_sla_hours": p.activation_sla_hours,
         "closed_won_at": ctx.event.occurred_at,
         "attempt": 0,
     }
@@ -209,7 +210,7 @@ def begin(ctx: Ctx[ClosedWon]) -> Outcome:
 
 def retry_validation(ctx: Ctx[ExceptionRetryRequested]) -> Outcome:
     """exception-retry-requested: validate again under a new, attempt-numbered step."""
-    attempt = int(ctx.payload["attempt"])
+    attempt = ctx.payload.attempt
     return Outcome(
         effects=_validate_account(ctx, ctx.data, attempt),
         data={"attempt": attempt, "reason": None},
@@ -219,7 +220,7 @@ def retry_validation(ctx: Ctx[ExceptionRetryRequested]) -> Outcome:
 
 def validation_failed(ctx: Ctx[AccountValidationFailed]) -> Outcome:
     """account-validation-failed: park the deal in `exception` with the reason; no project."""
-    reason = ctx.payload["reason"]
+    reason = ctx.payload.reason
     qualifier = retry_qualifier(int(ctx.data["attempt"]))
     return Outcome(
         effects=(crm_status(ctx, "exception", reason, qualifier),),
@@ -233,8 +234,8 @@ def create_project(ctx: Ctx[AccountValidated]) -> Outcome:
     p = ctx.payload
     account = {
         **ctx.data["account"],
-        "legal_entity": p["legal_entity"],
-        "tax_registration": p["tax_registration"],
+        "legal_entity": p.legal_entity,
+        "tax_registration": p.tax_registration,
     }
     command = ctx.send(
         CreateProject,
@@ -250,7 +251,7 @@ def create_project(ctx: Ctx[AccountValidated]) -> Outcome:
 
 def await_activation(ctx: Ctx[ProjectCreated]) -> Outcome:
     """project-created: correlate the ERP project id and start the activation SLA clock."""
-    project_id = ctx.payload["project_id"]
+    project_id = ctx.payload.project_id
     hours = int(ctx.data["activation_sla_hours"])
     sla = SetTimer(
         ACTIVATION_SLA,
@@ -264,7 +265,7 @@ def await_activation(ctx: Ctx[ProjectCreated]) -> Outcome:
 
 def escalate_activation(ctx: Ctx[TimerFiring]) -> Outcome:
     """Activation SLA expired while still awaiting activation: escalate, keep waiting."""
-    detail = f"project {ctx.data['project_id']} not activated within {ctx.payload['hours']}h"
+    detail = f"project {ctx.data['project_id']} not activated within {ctx.payload.data['hours']}h"
     command = ctx.send(
         Escalate,
         step=f"escalate:{ACTIVATION_SLA}",
@@ -296,13 +297,13 @@ def activate(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     if is_time_and_materials(contract):
         end = period_close(contract, final_period(contract)) + CONTRACT_END_GRACE
         effects += (SetTimer(CONTRACT_END, CONTRACT_END, end, {}),)
-    data = {"schedule_id": ctx.payload["schedule_id"], "billing_ready_at": ctx.event.occurred_at}
+    data = {"schedule_id": ctx.payload.schedule_id, "billing_ready_at": ctx.event.occurred_at}
     return Outcome(effects=effects, data=data)
 
 
 def invoice_milestone(ctx: Ctx[MilestoneCompleted]) -> Outcome:
     """milestone-completed: invoice that milestone once, with the contract's amount."""
-    mid = ctx.payload["milestone_id"]
+    mid = ctx.payload.milestone_id
     contract = ctx.data["contract"]
     milestone = next(m for m in contract["milestones"] if m["milestone_id"] == mid)
     line = invoice_line(
@@ -322,12 +323,12 @@ def invoice_milestone(ctx: Ctx[MilestoneCompleted]) -> Outcome:
 
 def record_invoice(ctx: Ctx[InvoiceIssued]) -> Outcome:
     """invoice-issued: correlate it, tell CRM, and arm dunning for when it falls overdue."""
-    invoice = ctx.payload["invoice"]
-    invoice_id = invoice["invoice_id"]
+    invoice = ctx.payload.invoice
+    invoice_id = invoice.invoice_id
     record = {
-        "reference": invoice["invoice_reference"],
-        "total": invoice["total"],
-        "due_date": invoice["due_date"],
+        "reference": invoice.invoice_reference,
+        "total": plain(invoice.total),
+        "due_date": invoice.due_date,
         "paid_amount": Decimal(0),
         "payment_ids": [],
         "paid": False,
@@ -337,10 +338,10 @@ def record_invoice(ctx: Ctx[InvoiceIssued]) -> Outcome:
     dunning = SetTimer(
         f"{DUNNING}:{invoice_id}",
         DUNNING,
-        start_of_day(invoice["due_date"] + timedelta(days=1)),
+        start_of_day(invoice.due_date + timedelta(days=1)),
         {"invoice_id": invoice_id},
     )
-    detail = f"invoice {invoice_id} issued ({invoice['invoice_reference']})"
+    detail = f"invoice {invoice_id} issued ({invoice.invoice_reference})"
     effects = (
         Correlate("invoice_id", invoice_id),
         crm_status(ctx, "invoiced", detail, qualifier=invoice_id),
@@ -385,15 +386,15 @@ def reopen_qualifier(completions: int) -> str:
 
 def record_payment(ctx: Ctx[PaymentReceived]) -> Outcome:
     """payment-received: add to the invoice's paid amount; paid in full stops its dunning."""
-    payment = ctx.payload["payment"]
-    invoice_id = payment["invoice_id"]
+    payment = ctx.payload.payment
+    invoice_id = payment.invoice_id
     invoice = ctx.data["invoices"][invoice_id]
-    paid_amount = invoice["paid_amount"] + payment["amount"]["amount"]
+    paid_amount = invoice["paid_amount"] + payment.amount.amount
     paid = paid_amount >= invoice["total"]["amount"]
     updated = {
         **invoice,
         "paid_amount": paid_amount,
-        "payment_ids": [*invoice["payment_ids"], payment["payment_id"]],
+        "payment_ids": [*invoice["payment_ids"], payment.payment_id],
         "paid": paid,
         "paid_at": ctx.event.occurred_at if paid else None,
     }
@@ -404,7 +405,7 @@ def record_payment(ctx: Ctx[PaymentReceived]) -> Outcome:
 
 def send_dunning(ctx: Ctx[TimerFiring]) -> Outcome:
     """Dunning timer fired on an unpaid invoice: ask billing to chase the amount due."""
-    invoice_id = ctx.payload["invoice_id"]
+    invoice_id = ctx.payload.data["invoice_id"]
     invoice = ctx.data["invoices"][invoice_id]
     due = invoice["total"]["amount"] - invoice["paid_amount"]
     days = (ctx.event.occurred_at.date() - invoice["due_date"]).days
@@ -481,7 +482,7 @@ def cancel_schedule_command(ctx: Ctx[object], project_id: str, reason: str) -> E
 
 def cancel(ctx: Ctx[DealCancelled | ExceptionCancelRequested]) -> Outcome:
     """deal-cancelled / exception-cancel-requested: compensate by stage, then `cancelled`."""
-    reason = str(ctx.payload.get("reason") or f"{ctx.event.event_type} in {ctx.state}")
+    reason = ctx.payload.reason or f"{ctx.event.event_type} in {ctx.state}"
     effects = (*_compensations(ctx, reason), crm_status(ctx, "cancelled", reason))
     return Outcome(
         effects=effects, data={"reason": reason, "cancelled_in": ctx.state}, detail=reason
@@ -490,7 +491,7 @@ def cancel(ctx: Ctx[DealCancelled | ExceptionCancelRequested]) -> Outcome:
 
 def close_late_project(ctx: Ctx[ProjectCreated]) -> Outcome:
     """A project created after the deal was cancelled (create-project was in flight): close it."""
-    project_id = ctx.payload["project_id"]
+    project_id = ctx.payload.project_id
     reason = f"deal cancelled: {ctx.data['reason']}"
     return Outcome(
         effects=(close_project_command(ctx, project_id, reason),),
@@ -503,9 +504,9 @@ def cancel_late_schedule(ctx: Ctx[BillingScheduleCreated]) -> Outcome:
     """A billing schedule created after the deal was cancelled: cancel it."""
     reason = f"deal cancelled: {ctx.data['reason']}"
     return Outcome(
-        effects=(cancel_schedule_command(ctx, ctx.payload["project_id"], reason),),
-        data={"schedule_id": ctx.payload["schedule_id"]},
-        detail=f"late billing schedule {ctx.payload['schedule_id']} cancelled",
+        effects=(cancel_schedule_command(ctx, ctx.payload.project_id, reason),),
+        data={"schedule_id": ctx.payload.schedule_id},
+        detail=f"late billing schedule {ctx.payload.schedule_id} cancelled",
     )
 
 

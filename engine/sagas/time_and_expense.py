@@ -23,16 +23,17 @@ from engine.saga import (
     SagaDefinition,
     SetTimer,
     TimerFiring,
+    plain,
     timer,
     transition,
 )
 from engine.saga.hooks import SagaHooks, SagaView
 from engine.sagas.common import (
     FOLLOWER_SAFE_FIELDS,
+    TIME_AND_MATERIALS,
     Json,
     final_period,
     invoice_line,
-    is_time_and_materials,
     issue_invoice,
     period_close,
     period_of,
@@ -78,7 +79,7 @@ def _empty_bucket() -> Bucket:
 
 def time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
     """The won deal bills time and materials."""
-    return is_time_and_materials(ctx.payload["contract"])
+    return ctx.payload.contract.billing_model == TIME_AND_MATERIALS
 
 
 def not_time_and_materials(ctx: Ctx[ClosedWon]) -> bool:
@@ -95,12 +96,12 @@ def _is_new(ctx: Ctx[object], item_id: str) -> bool:
 
 def new_time_entry(ctx: Ctx[TimeEntryApproved]) -> bool:
     """A time entry not counted (or rejected) before: re-sent entries count once."""
-    return _is_new(ctx, ctx.payload["entry"]["entry_id"])
+    return _is_new(ctx, ctx.payload.entry.entry_id)
 
 
 def new_expense(ctx: Ctx[ExpenseApproved]) -> bool:
     """An expense not counted (or rejected) before."""
-    return _is_new(ctx, ctx.payload["expense"]["expense_id"])
+    return _is_new(ctx, ctx.payload.expense.expense_id)
 
 
 # --- handlers -----------------------------------------------------------------------------
@@ -108,9 +109,9 @@ def new_expense(ctx: Ctx[ExpenseApproved]) -> bool:
 
 def begin(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (T&M): remember the contract and arm the first period's close."""
-    contract = ctx.payload["contract"]
+    contract = plain(ctx.payload.contract)
     data = {
-        "deal_id": ctx.payload["deal_id"],
+        "deal_id": ctx.payload.deal_id,
         "contract": contract,
         "periods": {},
         "rejected": {},
@@ -122,12 +123,12 @@ def begin(ctx: Ctx[ClosedWon]) -> Outcome:
 
 def not_applicable(ctx: Ctx[ClosedWon]) -> Outcome:
     """closed-won (milestone billing): this saga ignores the deal."""
-    model = ctx.payload["contract"]["billing_model"]
-    return Outcome(data={"deal_id": ctx.payload["deal_id"]}, detail=f"billing model {model}")
+    model = ctx.payload.contract.billing_model.value
+    return Outcome(data={"deal_id": ctx.payload.deal_id}, detail=f"billing model {model}")
 
 
 def _accrue(
-    ctx: Ctx[object],
+    ctx: Ctx[TimeEntryApproved | ExpenseApproved],
     item_id: str,
     day: date,
     rejection: str | None,
@@ -139,7 +140,7 @@ def _accrue(
     still open: approvals can lag the work, and re-opening an issued invoice is not possible,
     so the late item is billed with the next invoice instead of being lost.
     """
-    project = {"project_id": ctx.data.get("project_id") or ctx.payload["project_id"]}
+    project = {"project_id": ctx.data.get("project_id") or ctx.payload.project_id}
     if rejection is not None:
         rejected = {**ctx.data["rejected"], item_id: rejection}
         return Outcome(data={**project, "rejected": rejected}, detail=rejection)
@@ -158,39 +159,39 @@ def _out_of_term(contract: Json, kind: str, item_id: str, day: date) -> str | No
 
 def record_time(ctx: Ctx[TimeEntryApproved]) -> Outcome:
     """time-entry-approved: hours per role in the entry's period (unknown role: rejected)."""
-    entry = ctx.payload["entry"]
+    entry = ctx.payload.entry
     contract = ctx.data["contract"]
-    role = entry["resource"]["role"]
+    role = entry.resource.role
     rates = {r["role"]: r for r in contract["rate_card"]["rates"]}
-    rejection = _out_of_term(contract, "time entry", entry["entry_id"], entry["work_date"])
+    rejection = _out_of_term(contract, "time entry", entry.entry_id, entry.work_date)
     if rejection is None and role not in rates:
-        rejection = f"time entry {entry['entry_id']} rejected: no hourly rate for role {role!r}"
+        rejection = f"time entry {entry.entry_id} rejected: no hourly rate for role {role!r}"
 
     def add(bucket: Bucket) -> Bucket:
-        hours = bucket["time"].get(role, Decimal(0)) + entry["hours"]
+        hours = bucket["time"].get(role, Decimal(0)) + entry.hours
         return {**bucket, "time": {**bucket["time"], role: hours}}
 
-    return _accrue(ctx, entry["entry_id"], entry["work_date"], rejection, add)
+    return _accrue(ctx, entry.entry_id, entry.work_date, rejection, add)
 
 
 def record_expense(ctx: Ctx[ExpenseApproved]) -> Outcome:
     """expense-approved: amount per category in the expense's period."""
-    expense = ctx.payload["expense"]
+    expense = ctx.payload.expense
     contract = ctx.data["contract"]
-    category = expense["category"]
-    rejection = _out_of_term(contract, "expense", expense["expense_id"], expense["expense_date"])
-    currency = expense["amount"]["currency"]
+    category = expense.category
+    rejection = _out_of_term(contract, "expense", expense.expense_id, expense.expense_date)
+    currency = expense.amount.currency
     if rejection is None and currency != contract["currency"]:
         rejection = (
-            f"expense {expense['expense_id']} rejected: currency {currency} is not the "
+            f"expense {expense.expense_id} rejected: currency {currency} is not the "
             f"contract currency {contract['currency']}"
         )
 
     def add(bucket: Bucket) -> Bucket:
-        total = bucket["expenses"].get(category, Decimal(0)) + expense["amount"]["amount"]
+        total = bucket["expenses"].get(category, Decimal(0)) + expense.amount.amount
         return {**bucket, "expenses": {**bucket["expenses"], category: total}}
 
-    return _accrue(ctx, expense["expense_id"], expense["expense_date"], rejection, add)
+    return _accrue(ctx, expense.expense_id, expense.expense_date, rejection, add)
 
 
 def _lines(contract: Json, period: int, bucket: Bucket) -> list[dict[str, Any]]:
@@ -209,7 +210,7 @@ def _lines(contract: Json, period: int, bucket: Bucket) -> list[dict[str, Any]]:
 
 def close_period(ctx: Ctx[TimerFiring]) -> Outcome:
     """A period closed: invoice it (when it has anything billable), then open the next one."""
-    period = int(ctx.payload["period"])
+    period = int(ctx.payload.data["period"])
     contract = ctx.data["contract"]
     bucket = ctx.data["periods"].get(str(period))
     effects: tuple[Effect, ...] = ()

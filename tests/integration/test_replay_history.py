@@ -14,7 +14,7 @@ from engine.kafka.connection import client_options
 from engine.kafka.groups import GroupBusyError
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
-from engine.runtime.replay import apply_replay, plan_replay
+from engine.runtime.rewind import apply_rewind, plan_rewind
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
     all_completed,
@@ -44,11 +44,11 @@ async def test_replay_from_the_beginning_is_a_no_op(
     await engine.start()
     try:
         before = await wait_for_states(settings, all_done, timeout_s=90)
-        plan = await plan_replay(
+        plan = await plan_rewind(
             client_options(settings), TopicNames(settings.topic_prefix), settings.group_id, started
         )
         with pytest.raises(GroupBusyError):  # never under running workers
-            await apply_replay(client_options(settings), plan)
+            await apply_rewind(client_options(settings), plan)
     finally:
         await engine.stop()
     commands_before = await read_commands(settings)

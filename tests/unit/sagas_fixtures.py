@@ -1,6 +1,7 @@
 """Builders of event histories for the saga tests, and a driver that folds them through `step`.
 
-Payloads follow schemas/CONTRACTS.md (fields after `envelope`, plain Python values).
+Payloads follow schemas/CONTRACTS.md (fields after `envelope`, plain Python values) and are
+validated into their contract models, as the runtime's decoder does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from engine.saga import (
     due_timers,
     step,
 )
+from engine.saga.payload import payload_from_fields
 
 DEAL = "D-1"
 PROJECT = "P-1"
@@ -109,9 +111,12 @@ class History:
     def event(
         self, event_type: str, payload: Mapping[str, Any], at: datetime | None = None
     ) -> SagaEvent:
+        """The event as the runtime hands it to a saga: its payload validated as its contract."""
         self.counter += 1
         self.at = at or self.at + timedelta(minutes=1)
-        return SagaEvent(f"ev-{self.counter}", event_type, self.deal_id, self.at, dict(payload))
+        event_id = f"ev-{self.counter}"
+        model = payload_from_fields(event_type, event_id, self.at, payload)
+        return SagaEvent(event_id, event_type, self.deal_id, self.at, model)
 
     def closed_won(self, contract: Mapping[str, Any], sla_hours: int = 72) -> SagaEvent:
         return self.event(
@@ -143,10 +148,21 @@ class History:
         )
 
     def retry(self, attempt: int) -> SagaEvent:
-        return self.event("exception-retry-requested", {"attempt": attempt})
+        return self.event(
+            "exception-retry-requested",
+            {
+                "deal_id": self.deal_id,
+                "attempt": attempt,
+                "requested_by": "ops",
+                "reason": "master data fixed",
+            },
+        )
 
     def cancel_exception(self) -> SagaEvent:
-        return self.event("exception-cancel-requested", {"reason": "given up"})
+        return self.event(
+            "exception-cancel-requested",
+            {"deal_id": self.deal_id, "requested_by": "ops", "reason": "given up"},
+        )
 
     def project_created(self, project_id: str = PROJECT) -> SagaEvent:
         return self.event("project-created", {"deal_id": self.deal_id, "project_id": project_id})
@@ -172,7 +188,14 @@ class History:
             "invoice_id": invoice_id,
             "invoice_reference": reference,
             "project_id": PROJECT,
-            "lines": [],
+            "lines": [
+                {
+                    "description": reference,
+                    "quantity": Decimal(1),
+                    "unit_price": money(total),
+                    "amount": money(total),
+                }
+            ],
             "total": money(total),
             "due_date": due,
         }

@@ -127,7 +127,8 @@ def test_invoices_exceptions_and_overview(client: TestClient) -> None:
     assert [(i["invoice_id"], i["milestone_id"], i["paid"]) for i in inv["invoices"]] == [
         ("I-1", "M1", False)
     ]
-    assert inv["invoices"][0]["total"] == "1000" and inv["all_paid"] is False
+    # Money at the contract's scale, as the decoder hands it to the saga.
+    assert inv["invoices"][0]["total"] == "1000.0000" and inv["all_paid"] is False
     paid = client.get("/api/v1/deals/D-1/invoices", headers=V).json()
     assert paid["all_paid"] and len(paid["invoices"]) == 2
     exc = client.get("/api/v1/exceptions", headers=V).json()["items"]

@@ -14,11 +14,13 @@ from engine.saga import (
     SagaEvent,
     SagaState,
     Timer,
+    TimerFiring,
     state_from_bytes,
     state_to_bytes,
     step,
 )
 from engine.saga.codec import summary_from_bytes, summary_of
+from engine.saga.payload import TIMER_FIRED
 from engine.saga.seen import SeenIds
 from engine.sagas import SAGAS
 from tests.unit.sagas_fixtures import NOW, History, milestone_happy_path
@@ -44,7 +46,22 @@ values = st.recursive(
 )
 data_maps = st.dictionaries(st.text(max_size=8), values, max_size=6)
 ids = st.text(min_size=1, max_size=12)
-events = st.builds(SagaEvent, ids, ids, ids, datetimes, data_maps)
+# A timer firing carries its timer's data beside its id and name (nested values: see `data`).
+timer_data = st.dictionaries(
+    st.text(max_size=8).filter(lambda k: k not in ("timer_id", "name")), scalars, max_size=3
+)
+timer_firings = st.builds(TimerFiring, ids, ids, timer_data)
+# Parked contract events: every type of a whole deal's history, under any ids and times.
+contract_events = st.builds(
+    lambda event_id, key, at, e: SagaEvent(event_id, e.event_type, key, at, e.payload),
+    ids,
+    ids,
+    datetimes,
+    st.sampled_from(milestone_happy_path(History())),
+)
+events = st.builds(SagaEvent, ids, st.just(TIMER_FIRED), ids, datetimes, timer_firings) | (
+    contract_events
+)
 history = st.builds(
     HistoryRecord, st.none() | ids, ids, ids, ids, datetimes, st.none() | st.text(max_size=10)
 )

@@ -149,7 +149,7 @@ def test_a_module_with_a_broken_definition_fails_at_import(tmp_path: Path) -> No
 
 WRONG_TYPES = """
 from engine.contracts import ClosedWon, InvoiceIssued, PaymentReceived
-from engine.saga import Context, Outcome, transition
+from engine.saga import Context, Outcome, TimerFiring, transition
 from engine.sagas.quote_to_cash import QuoteToCashData
 
 Ctx = Context[PaymentReceived, QuoteToCashData]
@@ -166,10 +166,21 @@ def send_string_command(ctx: Context[InvoiceIssued, QuoteToCashData]) -> Outcome
 WRONG_EVENT = transition("active", InvoiceIssued, "active", record_payment)
 RIGHT = transition("active", InvoiceIssued, "active", send_string_command)
 STRING_ON = transition("pending", "closed-won", "active", record_payment)
+
+
+def read_wrong_fields(ctx: Context[InvoiceIssued, QuoteToCashData]) -> Outcome:
+    number = ctx.payload.invoice.invoice_number
+    return Outcome(detail=f"{number} {ctx.payload.payment.payment_id}")
+
+
+def read_timer(ctx: Context[TimerFiring, QuoteToCashData]) -> Outcome:
+    return Outcome(detail=ctx.payload.timer_id + str(ctx.payload.data["hours"]))
 """
 
 
-def test_mypy_refuses_a_handler_for_another_event_and_a_command_by_name(tmp_path: Path) -> None:
+def test_mypy_refuses_a_handler_for_another_event_a_command_by_name_and_a_wrong_field(
+    tmp_path: Path,
+) -> None:
     snippet = tmp_path / "wrong_types.py"
     snippet.write_text(WRONG_TYPES)
     out, _, status = mypy_api.run(
@@ -185,6 +196,7 @@ def test_mypy_refuses_a_handler_for_another_event_and_a_command_by_name(tmp_path
     errors = [line for line in out.splitlines() if ": error:" in line]
     lines = sorted({int(line.split(":")[1]) for line in errors})
     # Line 10: a data key the saga's data does not have; 14: a command named by a string;
-    # 17: a payment handler on invoice-issued; 19: an event named by a string. Line 18 (the
-    # right registration) is clean.
-    assert lines == [10, 14, 17, 19], out
+    # 17: a payment handler on invoice-issued; 19: an event named by a string; 23: a field the
+    # invoice does not have; 24: a field of another event. Line 18 (the right registration)
+    # and 28 (a timer's fields) are clean.
+    assert lines == [10, 14, 17, 19, 23, 24], out

@@ -17,6 +17,7 @@ from engine.contracts import (
     ProjectActivated,
     ProjectCreated,
 )
+from engine.contracts.registry import EVENT_MODELS
 from engine.saga import (
     CancelTimer,
     Context,
@@ -35,7 +36,7 @@ from engine.saga import (
 )
 from engine.saga import engine as saga_engine
 from engine.saga.engine import ParkedLimit
-from engine.saga.model import TIMER_FIRED
+from engine.saga.payload import TIMER_FIRED, TimerFiring
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -57,7 +58,7 @@ def _log(name: str):  # type: ignore[no-untyped-def]
 
 def _nudge(ctx: Context) -> Outcome:
     # Stays in whichever of its source states it is in.
-    log = [*ctx.data["log"], f"nudge-{ctx.payload['n']}"]
+    log = [*ctx.data["log"], f"nudge-{ctx.payload.data['n']}"]
     return Outcome(to=ctx.state, data={"log": log}, detail="nudged")
 
 
@@ -91,8 +92,15 @@ TOY = SagaDefinition(
 )
 
 
-def ev(n: int, event_type: str, **payload: object) -> SagaEvent:
-    return SagaEvent(f"e{n}", event_type, "k", T + timedelta(minutes=n), payload)
+def ev(n: int, event_type: str) -> SagaEvent:
+    # The toy's handlers read no event field: an empty (unvalidated) model of the type will do.
+    return SagaEvent(
+        f"e{n}",
+        event_type,
+        "k",
+        T + timedelta(minutes=n),
+        EVENT_MODELS[event_type].model_construct(),
+    )
 
 
 def test_start_creates_instance_and_reports_no_from_state() -> None:
@@ -175,13 +183,13 @@ def test_timers_fire_once_and_stale_firings_are_ignored() -> None:
     (fired,) = due_timers(state, T + timedelta(hours=1))
     assert fired.event_type == TIMER_FIRED
     assert fired.event_id == "toy:k:timer:t1"
-    assert fired.payload == {"timer_id": "t1", "name": "nudge", "n": 1}
+    assert fired.payload == TimerFiring("t1", "nudge", {"n": 1})
     decision = step(TOY, state, fired, T)
     assert decision.state.timers == {}
     assert decision.state.data["log"] == [ClosedWon, "nudge-1"]
     assert [e.detail for e in decision.effects if isinstance(e, StatusChange)] == ["nudged"]
     # A firing of a timer that is no longer armed (other id) is only noted.
-    stale = SagaEvent("toy:k:timer:zz", TIMER_FIRED, "k", T, {"timer_id": "zz", "name": "nudge"})
+    stale = SagaEvent("toy:k:timer:zz", TIMER_FIRED, "k", T, TimerFiring("zz", "nudge"))
     after = step(TOY, decision.state, stale, T)
     assert after.effects == ()
     assert after.state.data == decision.state.data
@@ -275,7 +283,9 @@ def test_a_command_with_a_field_its_contract_lacks_names_the_command_and_the_fie
         terminal=("done",),
         transitions=(transition("pending", ClosedWon, "done", bad),),
     )
-    event = SagaEvent("e-1", "closed-won", "D", datetime(2024, 1, 1, tzinfo=UTC), {})
+    event = SagaEvent(
+        "e-1", "closed-won", "D", datetime(2024, 1, 1, tzinfo=UTC), ClosedWon.model_construct()
+    )
     with pytest.raises(SagaDefinitionError) as error:
         step(definition, None, event, datetime(2024, 1, 1, tzinfo=UTC))
     assert "escalate" in str(error.value)

@@ -1,4 +1,8 @@
-"""`q2c replay --from TIME` and `q2c state rebuild`: re-run history, verify saga state."""
+"""`q2c rewind --from TIME` and `q2c state rebuild`: re-run history, verify saga state.
+
+"Replay" is the DLQ's word (`q2c dlq replay` re-publishes dead letters); moving the group back
+in time is a rewind. `q2c replay --from` is kept as a hidden alias of `q2c rewind`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from rich.table import Table
 from engine.cli.preflight import check_ready
 from engine.kafka.connection import client_options
 from engine.runtime.names import TopicNames
-from engine.runtime.replay import apply_replay, plan_replay, verify_state
+from engine.runtime.rewind import apply_rewind, plan_rewind, verify_state
 from engine.settings import Settings, load_settings
 
 state_app = typer.Typer(help="Inspect and verify saga state.", no_args_is_help=True)
@@ -34,7 +38,7 @@ def _parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def replay(
+def rewind(
     since: Annotated[str, typer.Option("--from", help="ISO time, e.g. 2026-11-26T09:00:00Z")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show the offsets only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
@@ -47,7 +51,7 @@ def replay(
     settings = _settings()
     options = client_options(settings)
     names = TopicNames(settings.topic_prefix)
-    plan = asyncio.run(plan_replay(options, names, settings.group_id, _parse_time(since)))
+    plan = asyncio.run(plan_rewind(options, names, settings.group_id, _parse_time(since)))
     ordered = sorted(plan.offsets.items(), key=lambda kv: (kv[0].topic, kv[0].partition))
     if not as_json:
         table = Table("topic", "partition", "offset")
@@ -55,7 +59,7 @@ def replay(
             table.add_row(tp.topic, str(tp.partition), str(offset))
         Console().print(table)
     if not dry_run:
-        asyncio.run(apply_replay(options, plan))  # GroupBusyError: one line, exit 1
+        asyncio.run(apply_rewind(options, plan))  # GroupBusyError: one line, exit 1
     if as_json:
         doc = {
             "group_id": plan.group_id,

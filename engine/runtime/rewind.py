@@ -1,6 +1,6 @@
-"""Re-running the inbound streams from a point in time, and verifying saga state.
+"""Rewinding the inbound streams to a point in time, and verifying saga state.
 
-Replay moves the worker group's offsets on every input topic back to a timestamp. The next
+A rewind moves the worker group's offsets on every input topic back to a timestamp. The next
 workers re-read from there; every saga keeps the ids of the events it applied, so an event that
 was already applied is a no-op (no state change, no command), and only events that were never
 applied (skipped, or dead-lettered and since fixed) take effect. Commands that a re-applied
@@ -21,22 +21,22 @@ from engine.runtime.names import TopicNames
 
 
 @dataclass(frozen=True)
-class ReplayPlan:
+class RewindPlan:
     group_id: str
     since: datetime
     offsets: dict[TopicPartition, int]
 
 
-async def plan_replay(
+async def plan_rewind(
     options: dict[str, Any], names: TopicNames, group_id: str, since: datetime
-) -> ReplayPlan:
-    """The offsets a replay from `since` would commit for the group (nothing is changed)."""
+) -> RewindPlan:
+    """The offsets a rewind to `since` would commit for the group (nothing is changed)."""
     topics = [*names.inbound, names.inbox]
     offsets = await offsets_at(options, topics, int(since.timestamp() * 1000))
-    return ReplayPlan(group_id, since, offsets)
+    return RewindPlan(group_id, since, offsets)
 
 
-async def apply_replay(options: dict[str, Any], plan: ReplayPlan) -> None:
+async def apply_rewind(options: dict[str, Any], plan: RewindPlan) -> None:
     """Move the (idle) group to the plan's offsets."""
     await reset_group_offsets(options, plan.group_id, plan.offsets)
 
