@@ -280,6 +280,19 @@ def test_production_connects_each_deployment_as_its_own_kafka_user() -> None:
     assert {"secret": {"secretName": "q2c-api-tokens"}, "name": "api-tokens"} in worker["volumes"]
 
 
+def test_production_mounts_the_field_keyset_secret_in_every_deployment() -> None:
+    docs = render("production")
+    (config,) = by_kind(docs, "ConfigMap")
+    keyset = Path(config["data"]["Q2C_FIELD_KEYSET_FILE"])
+    for deployment in by_kind(docs, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volume = {v["name"]: v for v in pod["volumes"]}[mounts[str(keyset.parent)]]
+        assert volume["secret"]["secretName"] == "q2c-field-keyset", deployment["metadata"]
+        assert volume["secret"]["items"] == [{"key": keyset.name, "path": keyset.name}]
+
+
 def test_every_deployment_runs_as_the_images_non_root_user() -> None:
     containerfile = (DEPLOY.parent / "Containerfile").read_text()
     for deployment in by_kind(render("base"), "Deployment"):
