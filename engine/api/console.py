@@ -18,20 +18,6 @@ from engine.saga.model import SagaState
 from engine.sagas import DEAL_SAGA
 from engine.sagas import REGISTRY as SAGA_REGISTRY
 
-HOUR = 3600.0
-# How long a saga is expected to stay in a state before someone should look (engine clock).
-# States absent here wait on people or on the calendar (an active contract, revenue tracking)
-# and are never "stuck"; terminal states and `exception` (its own queue) neither.
-EXPECTED_S: Mapping[tuple[str, str], float] = {
-    ("quote-to-cash", "pending"): 1 * HOUR,
-    ("quote-to-cash", "validating"): 1 * HOUR,
-    ("quote-to-cash", "creating_project"): 4 * HOUR,
-    ("quote-to-cash", "awaiting_activation"): 72 * HOUR,
-    ("quote-to-cash", "scheduling_billing"): 4 * HOUR,
-    ("milestone-to-revenue", "pending"): 24 * HOUR,
-    ("time-and-expense", "pending"): 24 * HOUR,
-    ("change-order", "pending"): 24 * HOUR,
-}
 THROUGHPUT_WINDOW_S = 300.0
 
 
@@ -39,8 +25,8 @@ def stuck(states: Mapping[tuple[str, str], SagaState], now: datetime) -> list[di
     """Sagas with no transition for longer than their state's expected time, longest first."""
     out = []
     for (saga_type, key), s in states.items():
-        expected = EXPECTED_S.get((saga_type, s.state))
         registered = SAGA_REGISTRY.get(saga_type)
+        expected = registered.hooks.view.expected_seconds.get(s.state) if registered else None
         if expected is None or (registered and s.state in registered.definition.terminal):
             continue
         since = entered_current_state(s)

@@ -18,8 +18,8 @@ from typing import Any
 from engine.api.views import cycle_times, document
 from engine.saga.model import SagaState
 from engine.sagas import DEAL_SAGA
+from engine.sagas import REGISTRY as SAGA_REGISTRY
 
-REVENUE_SAGA = "milestone-to-revenue"
 HOUR = 3600.0
 # Bucket edges in hours: invoices follow milestones within hours, payments come in days.
 HISTOGRAM_EDGES_H = (0, 1, 6, 12, 24, 48, 72, 168, 336, 720, 1080, 1440, 2160)
@@ -89,11 +89,13 @@ def billing_status(state: str, invoices: list[dict[str, Any]], today: date) -> s
 
 
 def recognised_references(states: States) -> set[str]:
-    """Invoice references the revenue saga recognised revenue for."""
+    """Invoice references any saga recognised revenue for (as its type's view declares)."""
     out: set[str] = set()
     for (saga_type, _key), s in states.items():
-        if saga_type == REVENUE_SAGA:
-            out.update(str(r) for r in (s.data.get("recognized") or {}).values())
+        registered = SAGA_REGISTRY.get(saga_type)
+        recognised = registered.hooks.view.recognised_invoices if registered else None
+        if recognised is not None:
+            out.update(recognised(s.data))
     return out
 
 

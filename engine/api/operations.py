@@ -20,7 +20,7 @@ from engine.dlq.records import format_ref
 from engine.dlq.replay import load_matching, replay
 from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer, read_partition, topic_partitions
-from engine.kafka.connection import KafkaConnection, client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord
 from engine.ops.audit import AuditRecord
 from engine.ops.store import read_audit, write_audit

@@ -8,8 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.runtime.store import StoreKey
-
-QUOTE_TO_CASH = "quote-to-cash"
+from engine.sagas import DEAL_SAGA
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def judge(
     adapter_counts: dict[str, int] | None = None,
 ) -> Verdict:
     """Compare the run's final saga states and commands with the reference run's."""
-    q2c = Counter(state for (saga_type, _), state in final.items() if saga_type == QUOTE_TO_CASH)
+    q2c = Counter(state for (saga_type, _), state in final.items() if saga_type == DEAL_SAGA)
     seen = Counter(command_keys)
     differences = sorted(
         f"{t}/{k}: {final.get((t, k))} != {reference.get((t, k))}"

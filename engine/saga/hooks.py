@@ -8,7 +8,7 @@ declares nothing gets the defaults: no business metrics, no exception actions, n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from engine.contracts.events import Event
 from engine.saga.model import SagaState
 
 Data = Mapping[str, Any]
+HOUR = 3600.0
 Observation = tuple[str, float]  # (cycle name, seconds)
 IdPair = tuple[str, str]  # (id kind, id value), e.g. ("invoice_reference", "D-1:invoice:...")
 RequestEvent = Callable[[SagaState, str, str], Event]  # (state, by, reason) -> event
@@ -49,7 +50,10 @@ class SagaView:
 
     `safe_fields` are data fields any viewer may see (ids, timestamps: never amounts or names);
     `funnel` the happy-path states the overview counts deals through; `cycle_times` the seconds
-    per cycle of one saga's data; `documents` named views of one saga (e.g. "invoices").
+    per cycle of one saga's data; `documents` named views of one saga (e.g. "invoices");
+    `expected_seconds` how long a saga may stay in a state before the console calls it stuck
+    (states absent wait on people or the calendar and are never stuck); `recognised_invoices`
+    the invoice references one saga's data recognised revenue for (the finance view).
     """
 
     safe_fields: tuple[str, ...] = ()
@@ -57,6 +61,8 @@ class SagaView:
     cycle_names: tuple[str, ...] = ()
     cycle_times: Callable[[Data], Mapping[str, list[float]]] | None = None
     documents: Mapping[str, Callable[[SagaState], dict[str, Any]]] = field(default_factory=dict)
+    expected_seconds: Mapping[str, float] = field(default_factory=dict)
+    recognised_invoices: Callable[[Data], Iterable[str]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import TypedDict, TypeVar
 from engine.contracts.commands import UpdateBillingSchedule, UpdateProjectBudget
 from engine.contracts.events import ContractAmended
 from engine.saga import Context, Outcome, SagaDefinition, plain, transition
-from engine.saga.hooks import SagaHooks, SagaView
+from engine.saga.hooks import HOUR, SagaHooks, SagaView
 from engine.sagas.common import Json
 
 NAME = "change-order"
@@ -76,4 +76,6 @@ CHANGE_ORDER = SagaDefinition(
     ),
 )
 # Viewers see ids only; no business metrics, exception actions or documents of its own.
-CHANGE_ORDER_HOOKS = SagaHooks(view=SagaView(safe_fields=("deal_id", "project_id")))
+CHANGE_ORDER_HOOKS = SagaHooks(
+    view=SagaView(safe_fields=("deal_id", "project_id"), expected_seconds={"pending": 24 * HOUR})
+)

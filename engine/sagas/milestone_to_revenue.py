@@ -8,11 +8,12 @@ saga completes when every contract milestone has been recognised.
 
 from __future__ import annotations
 
-from typing import TypedDict, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypedDict, TypeVar
 
 from engine.contracts import ClosedWon, DealCancelled, InvoiceIssued, RecognizeRevenue
 from engine.saga import Context, Outcome, SagaDefinition, plain, transition
-from engine.saga.hooks import SagaHooks, SagaView
+from engine.saga.hooks import HOUR, SagaHooks, SagaView
 from engine.sagas.common import FOLLOWER_SAFE_FIELDS, milestone_of_reference, stop_on_cancel
 
 NAME = "milestone-to-revenue"
@@ -107,5 +108,18 @@ MILESTONE_TO_REVENUE = SagaDefinition(
         transition("tracking", DealCancelled, "cancelled", stop_on_cancel),
     ),
 )
+
+
+def recognised_invoices(data: Mapping[str, Any]) -> list[str]:
+    """Invoice references this saga recognised revenue for (the console's finance view)."""
+    return [str(r) for r in (data.get("recognized") or {}).values()]
+
+
 # Only ids are shown to viewers; no business metrics or exception actions of its own.
-MILESTONE_TO_REVENUE_HOOKS = SagaHooks(view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS))
+MILESTONE_TO_REVENUE_HOOKS = SagaHooks(
+    view=SagaView(
+        safe_fields=FOLLOWER_SAFE_FIELDS,
+        expected_seconds={"pending": 24 * HOUR},
+        recognised_invoices=recognised_invoices,
+    )
+)

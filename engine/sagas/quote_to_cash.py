@@ -157,10 +157,10 @@ def new_payment_of_known_invoice(ctx: Ctx[PaymentReceived]) -> bool:
 def new_failure_of_unpaid_invoice(ctx: Ctx[PaymentFailed]) -> bool:
     """A later collection attempt than any seen on a recorded invoice that is still unpaid
     (a redelivered or out-of-order failure repeats or lowers the count: nothing to do)."""
-    invoice_id = ctx.payload["invoice_id"]
+    invoice_id = ctx.payload.invoice_id
     invoice = ctx.data.get("invoices", {}).get(invoice_id)
     seen = ctx.data.get("payment_failures", {}).get(invoice_id, 0)
-    return invoice is not None and not invoice["paid"] and ctx.payload["attempt_count"] > seen
+    return invoice is not None and not invoice["paid"] and ctx.payload.attempt_count > seen
 
 
 def invoice_unpaid(ctx: Ctx[TimerFiring]) -> bool:
@@ -425,11 +425,11 @@ def send_dunning(ctx: Ctx[TimerFiring]) -> Outcome:
 def dun_failed_payment(ctx: Ctx[PaymentFailed]) -> Outcome:
     """payment-failed: billing could not collect an issued invoice: chase it now, once per
     attempt, without waiting for the due-date timer (which still fires if it stays unpaid)."""
-    invoice_id = ctx.payload["invoice_id"]
-    attempt = ctx.payload["attempt_count"]
+    invoice_id = ctx.payload.invoice_id
+    attempt = ctx.payload.attempt_count
     invoice = ctx.data["invoices"][invoice_id]
     due = invoice["total"]["amount"] - invoice["paid_amount"]
-    days = max(0, (ctx.payload["failed_at"].date() - invoice["due_date"]).days)
+    days = max(0, (ctx.payload.failed_at.date() - invoice["due_date"]).days)
     command = ctx.send(
         SendDunning,
         step=f"dunning:{invoice_id}:attempt-{attempt}",

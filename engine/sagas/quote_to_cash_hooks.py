@@ -15,6 +15,7 @@ from engine.contracts import (
 )
 from engine.exceptions_queue.queue import EXCEPTION_STATE
 from engine.saga.hooks import (
+    HOUR,
     Data,
     ExceptionPolicy,
     IdPair,
@@ -205,5 +206,12 @@ QUOTE_TO_CASH_HOOKS = SagaHooks(
         cycle_names=CYCLE_NAMES,
         cycle_times=cycle_times,
         documents={"invoices": invoice_status},
+        expected_seconds={
+            "pending": 1 * HOUR,
+            "validating": 1 * HOUR,
+            "creating_project": 4 * HOUR,
+            "awaiting_activation": 72 * HOUR,
+            "scheduling_billing": 4 * HOUR,
+        },
     ),
 )

@@ -27,7 +27,7 @@ from engine.saga import (
     timer,
     transition,
 )
-from engine.saga.hooks import SagaHooks, SagaView
+from engine.saga.hooks import HOUR, SagaHooks, SagaView
 from engine.sagas.common import (
     FOLLOWER_SAFE_FIELDS,
     TIME_AND_MATERIALS,
@@ -249,4 +249,6 @@ TIME_AND_EXPENSE = SagaDefinition(
     ),
 )
 # Only ids are shown to viewers; no business metrics or exception actions of its own.
-TIME_AND_EXPENSE_HOOKS = SagaHooks(view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS))
+TIME_AND_EXPENSE_HOOKS = SagaHooks(
+    view=SagaView(safe_fields=FOLLOWER_SAFE_FIELDS, expected_seconds={"pending": 24 * HOUR})
+)
