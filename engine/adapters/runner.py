@@ -73,7 +73,7 @@ from engine.adapters.moves import (
 )
 from engine.adapters.ordering import KeyGate
 from engine.adapters.policy import RetryPolicy, TierTopics
-from engine.codec import DecodeError, decode
+from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Command
 from engine.dlq.headers import Failure
 from engine.kafka.client import CommitFailedError, Consumer, Producer
@@ -394,14 +394,7 @@ class CommandRunner:
                 await asyncio.wait_for(self._stop.wait(), timeout=min(delay, 1.0))
 
     def _decode(self, rec: InRecord) -> Command:
-        model = decode(
-            rec.value,
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            headers=rec.headers,
-            key=rec.key,
-        )
+        model = decode_consumed(rec)
         if not isinstance(model, Command):
             raise DecodeError(rec.topic, rec.partition, rec.offset, "not a command")
         return model

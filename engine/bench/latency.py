@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.codec import DecodeError, decode
+from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Command
 from engine.kafka.client import Consumer
 from engine.kafka.records import InRecord, TopicPartition
@@ -26,14 +26,7 @@ def causation_of(rec: InRecord) -> str | None:
     if rec.value is None:
         return None
     with contextlib.suppress(DecodeError):
-        model = decode(
-            rec.value,
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            headers=rec.headers,
-            key=rec.key,
-        )
+        model = decode_consumed(rec)
         if isinstance(model, Command):
             return model.header.causation_id
     return None

@@ -34,7 +34,7 @@ from tenacity import (
 )
 
 from engine.api.config import ApiSettings
-from engine.codec import DecodeError, decode
+from engine.codec import DecodeError, decode_consumed
 from engine.contracts import ClosedWon, SagaStatusChanged
 from engine.kafka.client import Consumer
 from engine.kafka.connection import client_options
@@ -223,14 +223,7 @@ def _status_applier(board: SagaBoard) -> Callable[[InRecord], None]:
         if rec.value is None:
             return
         try:
-            model = decode(
-                rec.value,
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                headers=rec.headers,
-                key=rec.key,
-            )
+            model = decode_consumed(rec)
         except DecodeError as exc:
             log.warning("unreadable status record: %s", exc)
             return

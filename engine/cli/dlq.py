@@ -21,7 +21,7 @@ from rich.table import Table
 
 from engine.cli.errors import BadInput, NotFound
 from engine.cli.preflight import check_ready
-from engine.codec import DecodeError, decode, default_codec
+from engine.codec import DecodeError, decode_consumed, default_codec
 from engine.dlq.filters import DlqFilter, group_counts
 from engine.dlq.plan import ORIGINAL, full_topic
 from engine.dlq.reader import read_one
@@ -156,14 +156,7 @@ def _decoded(dl: DeadLetter, reveal: bool) -> dict[str, Any] | None:
     """The value decoded; classified fields masked unless `reveal` (then opened with the key)."""
     try:
         if reveal:
-            model = decode(
-                dl.value,
-                topic=dl.topic,
-                partition=dl.partition,
-                offset=dl.offset,
-                headers=dl.headers,
-                key=dl.key,
-            )
+            model = decode_consumed(dl)
             return {"type": type(model).__name__, "value": model.model_dump(mode="json")}
         name, record = default_codec().decode_record(dl.value)
     except DecodeError:

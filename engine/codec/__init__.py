@@ -5,7 +5,7 @@ value = encode(event)                       # bytes for the Kafka record value
 model = decode(msg.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
 """
 
-from engine.codec.codec import Codec, decode, default_codec, encode
+from engine.codec.codec import Codec, Consumed, decode, decode_consumed, default_codec, encode
 from engine.codec.errors import DecodeError, EncodeError, SchemaStoreError
 from engine.codec.headers import (
     CORRELATION_ID,
@@ -25,6 +25,7 @@ __all__ = [
     "SCHEMA_FINGERPRINT",
     "TRACEPARENT",
     "Codec",
+    "Consumed",
     "DecodeError",
     "EncodeError",
     "SchemaEntry",
@@ -32,6 +33,7 @@ __all__ = [
     "SchemaStore",
     "SchemaStoreError",
     "decode",
+    "decode_consumed",
     "default_codec",
     "encode",
     "headers_for",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from io import BytesIO
-from typing import Any
+from typing import Any, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
@@ -142,6 +142,36 @@ def default_codec() -> Codec:
 def encode(model: Record) -> bytes:
     """Encode a contract model to Avro single-object bytes (see `Codec.encode`)."""
     return default_codec().encode(model)
+
+
+class Consumed(Protocol):
+    """A consumed Kafka record as the codec needs it (engine.kafka.records.InRecord, DeadLetter)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
+
+
+def decode_consumed(rec: Consumed) -> Record:
+    """Decode a consumed record's value, located and unsealed by its own coordinates, headers
+    and key (see `Codec.decode`)."""
+    return default_codec().decode(
+        rec.value,
+        topic=rec.topic,
+        partition=rec.partition,
+        offset=rec.offset,
+        headers=rec.headers,
+        key=rec.key,
+    )
 
 
 def decode(

@@ -23,7 +23,7 @@ from engine.adapters import (
     TransientError,
     incoming_record,
 )
-from engine.codec import TRACEPARENT, DecodeError, decode, headers_for
+from engine.codec import TRACEPARENT, DecodeError, decode_consumed, headers_for
 from engine.contracts import (
     AccountValidated,
     AccountValidationFailed,
@@ -105,16 +105,7 @@ class AccountValidator:
         if rec.value is None:
             return
         try:
-            self.data.apply(
-                decode(
-                    rec.value,
-                    topic=rec.topic,
-                    partition=rec.partition,
-                    offset=rec.offset,
-                    headers=rec.headers,
-                    key=rec.key,
-                )
-            )
+            self.data.apply(decode_consumed(rec))
         except DecodeError as exc:
             log.warning("skipping unreadable master-data record: %s", exc)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from engine.codec import DecodeError, decode
+from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Event
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
@@ -141,14 +141,7 @@ class Processor:
     def _decode(self, rec: InRecord) -> Any:
         if rec.value is None:
             raise DecodeError(rec.topic, rec.partition, rec.offset, "empty value (tombstone)")
-        return decode(
-            rec.value,
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            headers=rec.headers,
-            key=rec.key,
-        )
+        return decode_consumed(rec)
 
     def _forward(self, rec: InRecord, saga_key: str) -> OutRecord:
         headers = tuple((k, v) for k, v in rec.headers if k != SAGA_KEY_HEADER)
