@@ -8,8 +8,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from engine.connectors.protocol import AuthError
+
+if TYPE_CHECKING:
+    from engine.connectors.protocol import NativeRequest
+    from engine.connectors.settings import ConnectorSettings
 
 
 def hmac_sha256_hex(secret: str, message: bytes) -> str:
@@ -41,6 +47,29 @@ def check_bearer(headers: Mapping[str, str], tokens: Sequence[str], setting: str
         raise AuthError("bad-credentials", "unknown bearer token")
 
 
+class BearerAuthenticated:
+    """Inbound connectors whose platform sends a bearer token (SAP Event Mesh, Oracle OIC):
+    the token is the whole check, so it is done before the body is read.
+
+    `token_setting` names the `ConnectorSettings` field holding the accepted tokens.
+    """
+
+    token_setting: ClassVar[str]
+
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        check_bearer(
+            request.headers,
+            settings.secret_list(getattr(settings, self.token_setting)),
+            f"Q2C_CONNECTOR_{self.token_setting.upper()}",
+        )
+
+    def authenticate(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
+    ) -> str:
+        self.precheck(request, settings, now)
+        return settings.tenant
+
+
 def check_timestamp(timestamp: int, now_s: float, tolerance_s: int) -> None:
     if abs(now_s - timestamp) > tolerance_s:
         raise AuthError("stale-timestamp", f"timestamp outside the {tolerance_s} s tolerance")
@@ -63,6 +92,14 @@ def parse_timestamped_signature(header: str, name: str) -> tuple[int, list[str]]
     return timestamp, signatures
 
 
+def _present(header: str | None, secrets: Sequence[str], name: str, setting: str) -> str:
+    """The signature header, once secrets are configured and the header was sent."""
+    require_configured(secrets, setting)
+    if not header:
+        raise AuthError("missing-signature", f"no {name} header")
+    return header
+
+
 def precheck_timestamped(
     header: str | None,
     secrets: Sequence[str],
@@ -73,10 +110,7 @@ def precheck_timestamped(
     setting: str,
 ) -> None:
     """What can be refused before the body is read: no secret, no header, a stale timestamp."""
-    require_configured(secrets, setting)
-    if not header:
-        raise AuthError("missing-signature", f"no {name} header")
-    timestamp, _ = parse_timestamped_signature(header, name)
+    timestamp, _ = parse_timestamped_signature(_present(header, secrets, name, setting), name)
     check_timestamp(timestamp, now_s, tolerance_s)
 
 
@@ -95,10 +129,9 @@ def verify_timestamped_hmac(
     The signature is checked before the timestamp, as Stripe's SDK does: a stale but
     authentic request is a replay, a bad signature a forgery; they are counted apart.
     """
-    require_configured(secrets, setting)
-    if not header:
-        raise AuthError("missing-signature", f"no {name} header")
-    timestamp, signatures = parse_timestamped_signature(header, name)
+    timestamp, signatures = parse_timestamped_signature(
+        _present(header, secrets, name, setting), name
+    )
     signed = str(timestamp).encode() + b"." + body
     expected = [hmac_sha256_hex(secret, signed) for secret in secrets]
     if not any_matches(signatures, expected):

@@ -16,15 +16,13 @@ ProjectId + the new value + the event time (no delivery semantics are documented
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from engine.connectors.auth import check_bearer
+from engine.connectors.auth import BearerAuthenticated
 from engine.connectors.common import STORED
 from engine.connectors.mapping.paths import resolve
 from engine.connectors.native import kept_headers
 from engine.connectors.protocol import Acknowledgement, NativeEvent, NativeRequest, Route
-from engine.connectors.settings import ConnectorSettings
 from engine.connectors.xmldoc import local, parse_xml, to_document
 
 
@@ -41,24 +39,13 @@ def _delivery(event: str, payload: Any, headers: dict[str, str]) -> str:
     return ":".join("" if p is None else str(p) for p in parts)
 
 
-class OracleInbound:
+class OracleInbound(BearerAuthenticated):
     """Oracle Fusion PPM business events via OIC."""
 
     platform = "oracle"
     routes = (Route("oracle", "ERP Cloud business event XML forwarded by OIC, bearer token"),)
 
-    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
-        check_bearer(
-            request.headers,
-            settings.secret_list(settings.oracle_bearer_token),
-            "Q2C_CONNECTOR_ORACLE_BEARER_TOKEN",
-        )
-
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
-        self.precheck(request, settings, now)
-        return settings.tenant
+    token_setting = "oracle_bearer_token"
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:
         root = parse_xml(request.body)

@@ -13,10 +13,9 @@ a mapping reads is the structured form: `{specversion, type, source, id, time, d
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from engine.connectors.auth import check_bearer
+from engine.connectors.auth import BearerAuthenticated
 from engine.connectors.common import STORED, json_body, json_object, text_field
 from engine.connectors.protocol import (
     Acknowledgement,
@@ -25,7 +24,6 @@ from engine.connectors.protocol import (
     ParseError,
     Route,
 )
-from engine.connectors.settings import ConnectorSettings
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -49,24 +47,13 @@ def _native(event: Any, where: str) -> NativeEvent:
     return NativeEvent("sap", text_field(event, "type"), f"{source}#{ident}", event)
 
 
-class SapInbound:
+class SapInbound(BearerAuthenticated):
     """SAP S/4HANA business events (CloudEvents)."""
 
     platform = "sap"
     routes = (Route("sap", "CloudEvents 1.0 (structured, batch or binary mode), bearer token"),)
 
-    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
-        check_bearer(
-            request.headers,
-            settings.secret_list(settings.sap_bearer_token),
-            "Q2C_CONNECTOR_SAP_BEARER_TOKEN",
-        )
-
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
-        self.precheck(request, settings, now)
-        return settings.tenant
+    token_setting = "sap_bearer_token"
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:
         if request.content_type == STRUCTURED:
