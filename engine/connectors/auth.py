@@ -139,6 +139,57 @@ def verify_timestamped_hmac(
     check_timestamp(timestamp, now_s, tolerance_s)
 
 
+class TimestampedHmacAuthenticated:
+    """Inbound connectors signed with the `t=<unix s>,v1=<hex>` HMAC-SHA256 scheme (Stripe, and
+    the q2c NetSuite script, which follows it): the timestamp is refused before the body is
+    read, the signature over `"<t>.<raw body>"` after.
+
+    Class attributes: the request header (lower case) and its display name, and the
+    `ConnectorSettings` fields with the accepted secrets and the tolerance in seconds.
+    """
+
+    signature_header: ClassVar[str]
+    signature_name: ClassVar[str]
+    secrets_setting: ClassVar[str]
+    tolerance_setting: ClassVar[str]
+
+    def _check(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime, *, body: bool
+    ) -> None:
+        secrets = settings.secret_list(getattr(settings, self.secrets_setting))
+        header = request.headers.get(self.signature_header)
+        tolerance: int = getattr(settings, self.tolerance_setting)
+        setting = f"Q2C_CONNECTOR_{self.secrets_setting.upper()}"
+        if body:
+            verify_timestamped_hmac(
+                request.body,
+                header,
+                secrets,
+                now.timestamp(),
+                tolerance,
+                name=self.signature_name,
+                setting=setting,
+            )
+        else:
+            precheck_timestamped(
+                header,
+                secrets,
+                now.timestamp(),
+                tolerance,
+                name=self.signature_name,
+                setting=setting,
+            )
+
+    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
+        self._check(request, settings, now, body=False)
+
+    def authenticate(
+        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
+    ) -> str:
+        self._check(request, settings, now, body=True)
+        return settings.tenant
+
+
 def sign_timestamped(body: bytes, secret: str, timestamp: int) -> str:
     """A `t=...,v1=...` signature header for `body` (tests, simulated platforms)."""
     signed = str(timestamp).encode() + b"." + body

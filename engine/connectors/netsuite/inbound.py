@@ -11,45 +11,23 @@ id + event type + the record's last-modified time), so a retried POST repeats it
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from engine.connectors.auth import precheck_timestamped, verify_timestamped_hmac
+from engine.connectors.auth import TimestampedHmacAuthenticated
 from engine.connectors.common import STORED, json_object, text_field
 from engine.connectors.protocol import Acknowledgement, NativeEvent, NativeRequest, Route
-from engine.connectors.settings import ConnectorSettings
 
 SIGNATURE_HEADER = "x-q2c-signature"
 
 
-class NetSuiteInbound:
+class NetSuiteInbound(TimestampedHmacAuthenticated):
     """Events from the q2c user-event script."""
 
     platform = "netsuite"
     routes = (Route("netsuite", "q2c user-event script JSON, X-Q2C-Signature (HMAC-SHA256)"),)
 
-    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
-        precheck_timestamped(
-            request.headers.get(SIGNATURE_HEADER),
-            settings.secret_list(settings.netsuite_hmac_secret),
-            now.timestamp(),
-            settings.netsuite_tolerance_s,
-            name="X-Q2C-Signature",
-            setting="Q2C_CONNECTOR_NETSUITE_HMAC_SECRET",
-        )
-
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
-        verify_timestamped_hmac(
-            request.body,
-            request.headers.get(SIGNATURE_HEADER),
-            settings.secret_list(settings.netsuite_hmac_secret),
-            now.timestamp(),
-            settings.netsuite_tolerance_s,
-            name="X-Q2C-Signature",
-            setting="Q2C_CONNECTOR_NETSUITE_HMAC_SECRET",
-        )
-        return settings.tenant
+    signature_header = SIGNATURE_HEADER
+    signature_name = "X-Q2C-Signature"
+    secrets_setting = "netsuite_hmac_secret"
+    tolerance_setting = "netsuite_tolerance_s"
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:
         doc = json_object(request)

@@ -10,9 +10,11 @@ re-serialised JSON would not match.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from engine.connectors.auth import precheck_timestamped, sign_timestamped, verify_timestamped_hmac
+from engine.connectors.auth import (
+    TimestampedHmacAuthenticated,
+    sign_timestamped,
+    verify_timestamped_hmac,
+)
 from engine.connectors.common import STORED, json_object, text_field
 from engine.connectors.protocol import (
     Acknowledgement,
@@ -20,7 +22,6 @@ from engine.connectors.protocol import (
     NativeRequest,
     Route,
 )
-from engine.connectors.settings import ConnectorSettings
 
 SIGNATURE_HEADER = "stripe-signature"
 
@@ -43,33 +44,16 @@ def verify_signature(
 sign = sign_timestamped
 
 
-class StripeInbound:
+class StripeInbound(TimestampedHmacAuthenticated):
     """Stripe webhook events (`POST /ingest/stripe`)."""
 
     platform = "stripe"
     routes = (Route("stripe", "Stripe webhook endpoint; Stripe-Signature verified"),)
 
-    def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
-        precheck_timestamped(
-            request.headers.get(SIGNATURE_HEADER),
-            settings.secret_list(settings.stripe_endpoint_secrets),
-            now.timestamp(),
-            settings.stripe_tolerance_s,
-            name="Stripe-Signature",
-            setting="Q2C_CONNECTOR_STRIPE_ENDPOINT_SECRETS",
-        )
-
-    def authenticate(
-        self, request: NativeRequest, settings: ConnectorSettings, now: datetime
-    ) -> str:
-        verify_signature(
-            request.body,
-            request.headers.get(SIGNATURE_HEADER),
-            settings.secret_list(settings.stripe_endpoint_secrets),
-            now.timestamp(),
-            settings.stripe_tolerance_s,
-        )
-        return settings.tenant
+    signature_header = SIGNATURE_HEADER
+    signature_name = "Stripe-Signature"
+    secrets_setting = "stripe_endpoint_secrets"
+    tolerance_setting = "stripe_tolerance_s"
 
     def split(self, request: NativeRequest) -> list[NativeEvent]:
         doc = json_object(request)
