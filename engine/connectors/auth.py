@@ -160,25 +160,12 @@ class TimestampedHmacAuthenticated:
         header = request.headers.get(self.signature_header)
         tolerance: int = getattr(settings, self.tolerance_setting)
         setting = f"Q2C_CONNECTOR_{self.secrets_setting.upper()}"
+        args = (header, secrets, now.timestamp(), tolerance)
+        name = self.signature_name
         if body:
-            verify_timestamped_hmac(
-                request.body,
-                header,
-                secrets,
-                now.timestamp(),
-                tolerance,
-                name=self.signature_name,
-                setting=setting,
-            )
+            verify_timestamped_hmac(request.body, *args, name=name, setting=setting)
         else:
-            precheck_timestamped(
-                header,
-                secrets,
-                now.timestamp(),
-                tolerance,
-                name=self.signature_name,
-                setting=setting,
-            )
+            precheck_timestamped(*args, name=name, setting=setting)
 
     def precheck(self, request: NativeRequest, settings: ConnectorSettings, now: datetime) -> None:
         self._check(request, settings, now, body=False)
