@@ -12,15 +12,18 @@ from __future__ import annotations
 import re
 
 from engine.codec.store import Definitions
+from engine.contracts.currencies import ISO_4217
 from engine.security.classification import field_classifications
 
 MASK = "***"
 
-# Money next to an ISO 4217-looking code or a currency sign, either side.
+# Money next to an ISO 4217 code or a currency sign, either side. Only real codes: any three
+# capitals would also mask counts beside protocol words (`offset 12 ACK`).
 _NUMBER = r"\d[\d,']*(?:\.\d+)?"
+_CODE = "(?:" + "|".join(sorted(ISO_4217)) + ")"
 _MONEY = (
-    rf"(?<![\w-])(?:[A-Z]{{3}}\s?|[$€£¥]\s?){_NUMBER}(?![\w-])"
-    rf"|(?<![\w-]){_NUMBER}\s?(?:[A-Z]{{3}}|[$€£¥])(?![\w-])"
+    rf"(?<![\w-])(?:{_CODE}\s?|[$€£¥]\s?){_NUMBER}(?![\w-])"
+    rf"|(?<![\w-]){_NUMBER}\s?(?:{_CODE}|[$€£¥])(?![\w-])"
 )
 # IBAN: country, check digits, 11-30 alphanumerics (optionally grouped by spaces).
 _IBAN = r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"
