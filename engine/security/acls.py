@@ -205,11 +205,14 @@ def _worker(rules: _Rules, catalog: Catalog) -> None:
     rules.topics(Operation.WRITE, ["q2c.ops.audit"])  # refused/accepted API calls
     rules.group(rules.ctx.group_id)
     rules.transactional_prefix(f"{rules.ctx.group_id}.task.")
-    # The account validator runs inside the engine process: the master-data adapter's part.
+    # The account validator runs inside the engine process on the adapters' CommandRunner: the
+    # master-data command topic and its retry tiers (read, and write to move a command on).
+    validator = _command_topics(catalog, "masterdata")
     rules.topics(
         Operation.READ,
-        ["q2c.commands.masterdata", "q2c.masterdata.legal-entities", "q2c.masterdata.accounts"],
+        [*validator, "q2c.masterdata.legal-entities", "q2c.masterdata.accounts"],
     )
+    rules.topics(Operation.WRITE, [t for t in validator if t != "q2c.commands.masterdata"])
     rules.topics(Operation.WRITE, ["q2c.masterdata.events"])
     rules.group(f"{rules.ctx.group_id}.masterdata")
 

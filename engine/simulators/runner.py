@@ -84,22 +84,31 @@ class PlatformRunner:
         self.faults = FaultSchedule(faults, rng)
         self.timeline = Timeline()
         self.counters = RunnerCounters()
-        self.publisher = Publisher(settings)
-        self.commands = CommandRunner(
-            settings,
-            behaviour.target,
-            self._handle,
-            policy=retry_policy_for(faults),
-            dedupe=MemoryDeduper(),
-            group_id=f"{settings.group_id}.sim-{name}",
-            hold=self._outage_hold,
-            key_concurrency=KEY_CONCURRENCY,
-        )
+        self.publisher, self.commands = self._clients(settings)
         # Failed attempts so far per idempotency key (what `FaultSchedule.fails` draws against).
         self._attempts: defaultdict[str, int] = defaultdict(int)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at: float | None = None
+
+    def _clients(self, settings: Settings) -> tuple[Publisher, CommandRunner]:
+        commands = CommandRunner(
+            settings,
+            self.behaviour.target,
+            self._handle,
+            policy=retry_policy_for(self.faults.config),
+            dedupe=MemoryDeduper(),
+            group_id=f"{settings.group_id}.sim-{self.name}",
+            hold=self._outage_hold,
+            key_concurrency=KEY_CONCURRENCY,
+        )
+        return Publisher(settings), commands
+
+    def connect_as(self, settings: Settings) -> None:
+        """Before `start`: connect with other settings (on a secured cluster, the platform's
+        own adapter principal) for both the command runner and the publisher."""
+        self.settings = settings
+        self.publisher, self.commands = self._clients(settings)
 
     @property
     def duplicates_suppressed(self) -> int:

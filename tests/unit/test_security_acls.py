@@ -143,7 +143,10 @@ def test_the_worker_writes_what_the_engine_owns_but_no_adapter_tier() -> None:
         "q2c.saga.state",
     } <= written
     assert {"q2c.saga.correlation", "q2c.saga.inbox", "q2c.crm.events.dlq"} <= written
-    assert not any(".retry-" in t and t.startswith("q2c.commands.") for t in written)
+    # Only the tiers of the validator it hosts (the master-data commands), no adapter's.
+    tiers = {t for t in written if ".retry-" in t and t.startswith("q2c.commands.")}
+    assert tiers == {"q2c.commands.masterdata.retry-1m", "q2c.commands.masterdata.retry-10m"}
+    assert tiers <= topics("q2c-worker", Operation.READ)
     assert "q2c.crm.events" not in written  # it reads the platforms' events, never forges them
 
 

@@ -21,7 +21,6 @@ from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
-from engine.publisher import Publisher
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
 from engine.simulators import Platforms, SimClock, generate_deals
@@ -47,8 +46,7 @@ def schema_added() -> Iterator[list[object]]:
 def as_platform_principals(platforms: Platforms, secure: SecureEnv) -> None:
     """Each simulated platform connects as its own adapter principal (q2c-crm, q2c-erp, ...)."""
     for runner in platforms.runners:
-        runner.settings = secure.settings(f"q2c-{runner.name}")
-        runner.publisher = Publisher(runner.settings)
+        runner.connect_as(secure.settings(f"q2c-{runner.name}"))
 
 
 async def test_sagas_complete_and_a_dlq_replay_works_with_least_privilege(
