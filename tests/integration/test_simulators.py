@@ -149,7 +149,9 @@ async def test_erp_creates_activates_completes_milestones_once(settings: Setting
     project_id = created.project_id  # type: ignore[attr-defined]
     assert all(getattr(e, "project_id", None) == project_id for e in events if e is not created)
     assert snapshot.commands_by_target["erp"]["create-project"] == 1
-    assert snapshot.duplicates_suppressed["erp"] == 1
+    # At least the command sent twice; a redelivery after a rebalance adds suppressions, never
+    # effects (counted exactly above).
+    assert snapshot.duplicates_suppressed["erp"] >= 1
     assert snapshot.events_published["milestone-completed"] == len(deal.contract.milestones)
 
 
@@ -179,7 +181,8 @@ async def test_billing_issues_once_echoing_the_key_and_gets_paid(settings: Setti
     assert invoice.total == invoice_cmd.total and invoice.lines == invoice_cmd.lines
     paid = next(e for e in events if e.envelope.event_type == "payment-received")
     assert paid.payment.invoice_id == invoice.invoice_id  # type: ignore[attr-defined]
-    assert snapshot.duplicates_suppressed["billing"] == 2
+    # At least the two commands sent twice (a redelivered batch adds more, never an effect).
+    assert snapshot.duplicates_suppressed["billing"] >= 2
     assert snapshot.commands_by_target["billing"] == {
         "create-billing-schedule": 1,
         "issue-invoice": 1,
