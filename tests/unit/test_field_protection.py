@@ -165,3 +165,27 @@ def test_masking_hides_every_classified_value() -> None:
     text = json.dumps(masked)
     assert "DE123456789" not in text and "[confidential]" in text
     assert masked["contract"]["rate_card"]["rates"][0]["hourly_rate"] == "[confidential]"
+
+
+def test_a_sealed_saga_state_restores_its_summary_and_state(keyset: FileKeysetProvider) -> None:
+    """A worker with a keyset seals its changelog; a restore (which reads only the summary)
+    opens it too, instead of failing to parse ciphertext as JSON."""
+    from datetime import UTC, datetime
+
+    from engine.saga.codec import state_from_bytes, state_to_bytes, summary_from_bytes, summary_of
+    from engine.saga.model import HistoryRecord, SagaState, Timer
+
+    at = datetime(2030, 1, 1, tzinfo=UTC)
+    state = SagaState(
+        saga_type="quote-to-cash",
+        saga_key="D-1",
+        state="awaiting_activation",
+        data={"contract": {"total_value": "40000.00"}},
+        timers={"sla": Timer("activation-sla", at, {})},
+        history=(HistoryRecord(None, "awaiting_activation", "e-1", "project-created", at),),
+        version=1,
+    )
+    sealed = state_to_bytes(state)
+    assert b"40000.00" not in sealed
+    assert summary_from_bytes(sealed) == summary_of(state)
+    assert state_from_bytes(sealed) == state
