@@ -105,20 +105,14 @@ def run(
 
 def _beside(settings: Settings, engine: Engine, with_gateway: bool) -> Beside:
     """The gateway (if asked) and the translator; a bad mapping or secret is exit 2."""
-    from engine.connectors.mapping import MappingError
+    from engine.cli.translate import exit_2_on_bad_configuration
     from engine.connectors.settings import ConnectorSettings
     from engine.connectors.translator import configured_translator
     from engine.gateway.beside import Beside
 
-    try:
+    with exit_2_on_bad_configuration():
         connectors = ConnectorSettings()
         translator = configured_translator(settings)
-    except MappingError as exc:
-        typer.echo(f"mapping error:\n{exc}", err=True)
-        raise typer.Exit(2) from None
-    except ValueError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
     return Beside(
         settings,
         connectors,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Iterator
 
 import typer
 
@@ -12,6 +13,20 @@ from engine.connectors.mapping import MappingError
 from engine.connectors.translator import Translator, configured_translator
 from engine.observability.logging import configure_logging
 from engine.settings import SettingsError, load_settings
+
+
+@contextlib.contextmanager
+def exit_2_on_bad_configuration() -> Iterator[None]:
+    """A bad mapping file or connector setting ends the command with one line and exit 2
+    (`q2c translate`, and `q2c run --with-gateway/--with-translator`)."""
+    try:
+        yield
+    except MappingError as exc:
+        typer.echo(f"mapping error:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SettingsError, ValueError) as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 async def _run(translator: Translator) -> None:
@@ -31,13 +46,7 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     are dead-lettered "needs read-back of ..." and replayable once it is configured.
     """
     configure_logging(log_level, json_lines=True, worker_id="translator")
-    try:
+    with exit_2_on_bad_configuration():
         settings = load_settings()
         translator = configured_translator(settings)
-    except MappingError as exc:
-        typer.echo(f"mapping error:\n{exc}", err=True)
-        raise typer.Exit(2) from None
-    except (SettingsError, ValueError) as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
     asyncio.run(_run(translator))
