@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +22,51 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with kafka_for_tests(home) as bootstrap:
         os.environ["Q2C_TEST_BOOTSTRAP"] = bootstrap
         yield bootstrap
+
+
+async def _topic_names(bootstrap: str) -> set[str]:
+    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await client.start()
+    try:
+        return {t for t in await client.list_topics() if not t.startswith("__")}
+    finally:
+        await client.close()
+
+
+async def _delete_topics(bootstrap: str, names: set[str]) -> None:
+    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await client.start()
+    try:
+        ordered = sorted(names)
+        for start in range(0, len(ordered), 100):
+            await client.delete_topics(ordered[start : start + 100], timeout_ms=30000)
+    finally:
+        await client.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _topics_made_here_are_deleted() -> Iterator[None]:
+    """Delete the topics a test module created once the module is done.
+
+    Every engine test creates the whole catalog (~270 partitions) under its own prefix; kept
+    for the whole session, thousands of partitions exhaust the shared broker's file handles
+    and memory maps, and it dies late in the run. Only topics that appeared during this
+    module go, so a topic that existed before (an external cluster's own) is never touched.
+    """
+    # Before the session's broker starts, an external cluster is read directly; a broker the
+    # session starts itself holds nothing yet.
+    bootstrap = os.environ.get("Q2C_TEST_BOOTSTRAP") or os.environ.get("Q2C_BOOTSTRAP_SERVERS")
+    before = asyncio.run(_topic_names(bootstrap)) if bootstrap else set()
+    yield
+    bootstrap = os.environ.get("Q2C_TEST_BOOTSTRAP")
+    if not bootstrap:
+        return
+    try:
+        made = asyncio.run(_topic_names(bootstrap)) - before
+        if made:
+            asyncio.run(_delete_topics(bootstrap, made))
+    except Exception as exc:  # a module that stopped the broker on purpose leaves nothing to do
+        print(f"could not delete the topics of this module: {exc}")
 
 
 @pytest.fixture

@@ -65,6 +65,9 @@ def server_properties(
         "num.network.threads": 2,
         "num.io.threads": 4,
         "log.retention.check.interval.ms": 60000,
+        # A deleted topic's files (and their handles and memory maps) go after 1 s, not 60 s:
+        # test runs create and delete thousands of partitions on one laptop broker.
+        "file.delete.delay.ms": 1000,
     }
     props.update(overrides or {})
     return "".join(f"{k}={v}\n" for k, v in props.items())
