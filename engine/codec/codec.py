@@ -164,7 +164,7 @@ class Consumed(Protocol):
 def decode_consumed(rec: Consumed) -> Record:
     """Decode a consumed record's value, located and unsealed by its own coordinates, headers
     and key (see `Codec.decode`)."""
-    return default_codec().decode(
+    return decode(
         rec.value,
         topic=rec.topic,
         partition=rec.partition,
