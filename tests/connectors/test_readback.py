@@ -16,7 +16,6 @@ from engine.adapters.errors import TransientError
 from engine.connectors.dynamics.readback import DynamicsReader
 from engine.connectors.mapping import translate
 from engine.connectors.mapping.engine import READBACK, rules_to_read_back
-from engine.connectors.mapping.paths import resolve
 from engine.connectors.oracle.readback import OracleReader
 from engine.connectors.protocol import NativeEvent, Unmapped
 from engine.connectors.readback import Enricher, ReadBackCache
@@ -335,21 +334,8 @@ async def test_a_certinia_timecard_approval_becomes_one_entry_per_day_with_hours
 
 
 def _seed_sap(erp: SapEmulator, native: NativeEvent, answers: dict[str, Any]) -> None:
-    """Put each read-back answer where the mapping reads it: by the key it resolves, or
-    with the field values it filters on."""
-    doc = {**native.document, READBACK: answers}
     [rule] = rules_to_read_back(native, MAPPINGS["sap"])
-    for spec in rule.read_back:
-        if spec.id is not None:
-            key = resolve(doc, spec.id if isinstance(spec.id, str) else spec.id[0])
-            erp.seed(spec.object, answers[spec.name], str(key))
-            continue
-        where = {
-            k: resolve(doc, p if isinstance(p, str) else p[0])
-            for k, p in (spec.where or {}).items()
-        }
-        for record in answers[spec.name]:
-            erp.seed(spec.object, {**record, **where})
+    erp.seed_answers(rule.read_back, {**native.document, READBACK: answers})
 
 
 @pytest.mark.parametrize("name", ["sap/salesorder-created", "sap/billingdocument-created"])

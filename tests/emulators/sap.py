@@ -19,12 +19,16 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from engine.connectors.mapping.engine import READBACK
+from engine.connectors.mapping.model import ReadBack
+from engine.connectors.mapping.paths import resolve
 from tests.emulators.base import Emulator
 
 ROOT = "/sap/opu/odata/sap"
@@ -66,6 +70,22 @@ class SapEmulator(Emulator):
         """Store `record` in the entity set `obj` (`<service>/<set>`), by `key` if given."""
         found = self.entities.setdefault(obj, {})
         found[key if key is not None else f"#{len(found)}"] = dict(record)
+
+    def seed_answers(self, specs: Sequence[ReadBack], doc: Mapping[str, Any]) -> None:
+        """Store each read-back answer in `doc["readback"]` where the mapping reads it: by
+        the key its `id` resolves to, or with the field values its `where` filters on."""
+        answers = doc[READBACK]
+        for spec in specs:
+            if spec.id is not None:
+                key = resolve(doc, spec.id if isinstance(spec.id, str) else spec.id[0])
+                self.seed(spec.object, answers[spec.name], str(key))
+                continue
+            where = {
+                k: resolve(doc, p if isinstance(p, str) else p[0])
+                for k, p in (spec.where or {}).items()
+            }
+            for record in answers[spec.name]:
+                self.seed(spec.object, {**record, **where})
 
     def expire_csrf(self) -> None:
         self.sessions.clear()
