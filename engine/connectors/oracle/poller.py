@@ -204,8 +204,14 @@ class ReceivablesPoller:
             if not mark.is_new(record_id, updated):
                 continue
             self.counts.items += 1
+            dead_before = self.counts.dead_lettered
             published += await self._publish(await self._events(resource, record_id, item))
             mark = mark.after(record_id, updated)
+            if self.counts.dead_lettered != dead_before:
+                # Past a dead letter at once: a poll failing later (Oracle, Kafka) must not
+                # dead-letter the record a second time when it is retried.
+                await self.watermarks.save(key, mark)
+                start = mark
         if mark != start:
             await self.watermarks.save(key, mark)
         return published
