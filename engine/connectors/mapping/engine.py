@@ -257,9 +257,7 @@ def _value(spec: ValueSpec, doc: Any, item: Any) -> Any:
     if spec.const is not None:
         raw: Any = spec.const
     elif spec.template is not None:
-        raw = _render(spec, doc, item)
-        if raw is _OMIT:
-            return _missing(spec)
+        raw = _render(spec, doc, item)  # None when a placeholder is absent: default, optional
     else:
         raw = next(
             (v for p in spec.paths if (v := _resolve(doc, p, item)) is not None),
@@ -292,15 +290,15 @@ def _value(spec: ValueSpec, doc: Any, item: Any) -> Any:
     return value
 
 
-def _render(spec: ValueSpec, doc: Any, item: Any) -> Any:
-    """A template's text with every `{path}` replaced, `_OMIT` when one of them is absent."""
+def _render(spec: ValueSpec, doc: Any, item: Any) -> str | None:
+    """A template's text with every `{path}` replaced, None when one of them is absent."""
     assert spec.template is not None
     parts: list[str] = []
     last = 0
     for found in TEMPLATE_FIELD.finditer(spec.template):
         value = _resolve(doc, found[1], item)
         if value is None:
-            return _OMIT
+            return None
         try:
             text = to_string(value)
         except ValueProblem as problem:
