@@ -1,7 +1,10 @@
 """Platform fixtures as test cases: `tests/fixtures/platforms/<dir>/<name>.<json|xml>`.
 
 A fixture's optional `<name>.request.json` gives the platform (default: the folder name), the
-route and the HTTP headers; `<name>.expected.json` is its golden translation. Regenerate the
+route and the HTTP headers; `<name>.expected.json` is its golden translation. A fixture whose
+mapping reads back has `<name>.readback.json`, what the platform answers (read-back name ->
+record or list of records, field names as its API documents them), and
+`<name>.readback.expected.json`, its golden translation once enriched with them. Regenerate the
 golden files after a deliberate mapping change with `Q2C_REGEN_GOLDEN=1 pytest ...`, then
 review the diff.
 """
@@ -12,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,7 @@ from engine.contracts.events import Event
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "platforms"
 RECEIVED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-SIDE_FILES = (".request.json", ".expected.json", ".headers.json")
+SIDE_FILES = (".request.json", ".expected.json", ".headers.json", ".readback.json")
 # Fixture folders whose events arrive through another platform's connector.
 FOLDER_PLATFORM = {"certinia": "salesforce"}
 
@@ -37,6 +41,20 @@ class Case:
     @property
     def golden_path(self) -> Path:
         return self.body_path.with_name(_stem(self.body_path) + ".expected.json")
+
+    @property
+    def readback_path(self) -> Path:
+        """What the platform answers this fixture's read-backs (may not exist)."""
+        return self.body_path.with_name(_stem(self.body_path) + ".readback.json")
+
+    @property
+    def enriched_golden_path(self) -> Path:
+        return self.body_path.with_name(_stem(self.body_path) + ".readback.expected.json")
+
+    def read_back(self) -> dict[str, Any]:
+        """The read-back results of this fixture, numbers exact (as the readers parse them)."""
+        found = json.loads(self.readback_path.read_text(), parse_float=Decimal)
+        return {name: value for name, value in found.items() if name != "_source"}
 
     def request(self, body: bytes | None = None) -> NativeRequest:
         return NativeRequest(
@@ -76,8 +94,10 @@ def rendered(result: list[Event] | Unmapped) -> dict[str, Any]:
     return {"events": [json.loads(e.model_dump_json()) for e in result]}
 
 
-def golden(case: Case, actual: dict[str, Any]) -> dict[str, Any]:
-    """The golden translation (written from `actual` when Q2C_REGEN_GOLDEN=1)."""
+def golden(case: Case, actual: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The golden translation (written from `actual` when Q2C_REGEN_GOLDEN=1); `path`
+    another golden file of the case (its enriched translation)."""
+    path = path or case.golden_path
     if os.environ.get("Q2C_REGEN_GOLDEN") == "1":
-        case.golden_path.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
-    return dict(json.loads(case.golden_path.read_text()))
+        path.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
+    return dict(json.loads(path.read_text()))

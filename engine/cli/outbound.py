@@ -12,6 +12,7 @@ import typer
 
 from engine.connectors.http import PlatformHttp
 from engine.connectors.oracle.poller import ReceivablesPoller, TopicWatermarks
+from engine.connectors.oracle.rejects import PollDeadLetters
 from engine.connectors.outbound.connector import OutboundConnector
 from engine.connectors.outbound.service import (
     FACTORIES,
@@ -66,6 +67,8 @@ def poll_oracle(
 
     Configured from Q2C_ORACLE_* like `q2c connectors run --erp oracle`; the watermark is kept
     in the q2c.billing.poll-watermarks topic, so a restart resumes where the last poll saved.
+    A record that cannot become an event goes to q2c.billing.poll-replays.dlq (`q2c dlq list`;
+    `q2c dlq replay` has the poller convert it again).
     """
     configure_logging(log_level, json_lines=True, worker_id="oracle-poller")
     try:
@@ -77,8 +80,9 @@ def poll_oracle(
 
 
 async def _poll(settings: Settings, http: PlatformHttp, interval: float) -> None:
-    async with http, Publisher(settings) as publisher, TopicWatermarks(settings) as marks:
-        poller = ReceivablesPoller(http, publisher, marks)
+    marks, dead_letters = TopicWatermarks(settings), PollDeadLetters(settings)
+    async with http, Publisher(settings) as publisher, marks, dead_letters:
+        poller = ReceivablesPoller(http, publisher, marks, dead_letters)
         _stop_on_signals(poller.request_stop)
         await poller.run(interval)
 

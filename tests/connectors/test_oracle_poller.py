@@ -3,11 +3,14 @@
 Invoices issued through the connector, one completed later, a receipt applied to one: each
 becomes exactly one canonical event per Oracle record, with ids that a re-poll (or the
 connector's own reply) repeats; the watermark survives a restart because it lives in its
-compacted topic.
+compacted topic. A record that cannot become an event is a dead letter with its reason, the
+poll goes on, and `q2c dlq replay` has the next poll convert it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal
 
 import pytest
@@ -17,6 +20,7 @@ from engine.connectors.http import PlatformHttp
 from engine.connectors.oracle.outbound import OracleConnector
 from engine.connectors.oracle.poller import ReceivablesPoller, TopicWatermarks
 from engine.connectors.oracle.receivables import INVOICES, Watermark
+from engine.connectors.oracle.rejects import REPLAY_TOPIC, PollDeadLetters
 from engine.contracts import Event, InvoiceIssued, PaymentReceived
 from engine.publisher import Publisher
 from engine.runtime.names import TopicNames
@@ -24,7 +28,7 @@ from engine.settings import Settings
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import issue_invoice
 from tests.emulators.oracle import OracleEmulator
-from tests.integration.engine_support import engine_settings, read_topic_values
+from tests.integration.engine_support import cli, engine_settings, read_topic_values
 
 pytestmark = pytest.mark.kafka
 
@@ -39,17 +43,24 @@ async def billing_events(settings: Settings) -> list[Event]:
     return events
 
 
-async def poll(settings: Settings, ora: OracleEmulator, *, reset: bool = False) -> int:
-    """One poll by a freshly started poller (a restart: only the topic remembers)."""
+async def poller_run(
+    settings: Settings, ora: OracleEmulator, *, reset: bool = False
+) -> ReceivablesPoller:
+    """One poll by a freshly started poller (a restart: only the topics remember)."""
     http, marks = PlatformHttp(emulator_config(ora, "oracle")), TopicWatermarks(settings)
-    async with http, Publisher(settings) as publisher, marks:
+    async with http, Publisher(settings) as publisher, marks, PollDeadLetters(settings) as dead:
         if reset:
             await marks.save(f"oracle:{INVOICES}", Watermark())
             await marks.save("oracle:standardReceipts", Watermark())
-        poller = ReceivablesPoller(http, publisher, marks, page_size=2)
-        published = await poller.poll_once()
-        assert poller.counts.skipped == 0
-        return published
+        poller = ReceivablesPoller(http, publisher, marks, dead, page_size=2)
+        await poller.poll_once()
+        return poller
+
+
+async def poll(settings: Settings, ora: OracleEmulator, *, reset: bool = False) -> int:
+    poller = await poller_run(settings, ora, reset=reset)
+    assert poller.counts.dead_lettered == 0
+    return poller.counts.published
 
 
 async def test_receivables_become_events_once_and_repoll_gives_the_same_ids(
@@ -100,8 +111,8 @@ async def test_receivables_become_events_once_and_repoll_gives_the_same_ids(
     assert new[0].invoice.invoice_id == "9" and new[0].invoice.total.amount == Decimal(200)  # type: ignore[attr-defined]
 
 
-async def test_a_record_that_cannot_become_an_event_is_skipped_not_blocking(
-    kafka_bootstrap: str, unique: str, caplog: pytest.LogCaptureFixture
+async def test_bad_records_are_dead_letters_the_poll_goes_on_and_a_replay_converts_them(
+    kafka_bootstrap: str, unique: str
 ) -> None:
     settings = await engine_settings(kafka_bootstrap, unique)
     with OracleEmulator().running() as ora:
@@ -110,13 +121,46 @@ async def test_a_record_that_cannot_become_an_event_is_skipped_not_blocking(
             await conn.handle(issue_invoice("D-1", "invoice-1"))
             # Someone strips the project flexfield from an invoice in Oracle.
             (bad,) = await conn.handle(issue_invoice("D-2", "invoice-1"))
-            bad_id = bad.invoice.invoice_id  # type: ignore[attr-defined]
-            ora.store.of(INVOICES)[bad_id]["receivablesInvoiceDFF"] = []
+            ora.store.of(INVOICES)[bad.invoice.invoice_id]["receivablesInvoiceDFF"] = []  # type: ignore[attr-defined]
+            # A receipt for an invoice the poller cannot find (yet), and an invoice without
+            # its LastUpdateDate (the watermark cannot be placed after it).
+            ora.receive_payment("R-1", {"D-9-invoice-1": "1250.50"}, "EUR")
+            manual = {**ora.store.of(INVOICES)[bad.invoice.invoice_id]}  # type: ignore[attr-defined]
+            manual.update(CustomerTransactionId="77", TransactionNumber="MAN-2",
+                          receivablesInvoiceDFF=[{"q2cProjectId": "P-7"}])  # fmt: skip
+            del manual["LastUpdateDate"]
+            ora.store.of(INVOICES)["77"] = manual
             await conn.handle(issue_invoice("D-3", "invoice-1"))
-        config = emulator_config(ora, "oracle")
-        marks = TopicWatermarks(settings)
-        async with PlatformHttp(config) as http, Publisher(settings) as publisher, marks:
-            poller = ReceivablesPoller(http, publisher, marks)
-            assert await poller.poll_once() == 2
-    assert poller.counts.skipped == 1
-    assert "oracle D-2-invoice-1: receivablesInvoiceDFF.0.q2cProjectId: missing" in caplog.text
+
+            first = await poller_run(settings, ora)
+            assert (first.counts.published, first.counts.dead_lettered) == (2, 3)
+            again = await poller_run(settings, ora)  # nothing new, nothing dead-lettered twice
+            assert (again.counts.published, again.counts.dead_lettered) == (0, 0)
+
+            listed = json.loads(
+                await asyncio.to_thread(cli, settings, "dlq", "list", "--json", user="ops")
+            )
+            letters = [r for r in listed["records"] if r["original_topic"].endswith(REPLAY_TOPIC)]
+            assert sorted(r["message"] for r in letters) == [
+                "oracle D-2-invoice-1: receivablesInvoiceDFF.0.q2cProjectId: missing",
+                "oracle MAN-2: LastUpdateDate: missing",
+                "oracle R-1: remittanceReferences.0.ReferenceNumber: no such invoice",
+            ]
+
+            # The invoice the receipt pays is issued; the operator replays the dead letters.
+            await conn.handle(issue_invoice("D-9", "invoice-1"))
+            out = await asyncio.to_thread(cli, settings, "dlq", "replay", "--yes", user="ops")
+            assert "3" in out
+            replayed = await poller_run(settings, ora)
+            leftover = await poller_run(settings, ora)
+        events = await billing_events(settings)
+
+    # The receipt converts on replay and the D-9 invoice is polled; D-2 and MAN-2 are still
+    # bad, so they are dead letters again. Each replay is converted once.
+    assert (replayed.counts.replayed, replayed.counts.published) == (3, 2)
+    assert replayed.counts.dead_lettered == 2
+    assert leftover.counts.replayed == 0
+    paid = [e for e in events if isinstance(e, PaymentReceived)]
+    assert [p.payment.payment_id for p in paid] == ["R-1/D-9-invoice-1"]
+    issued = {e.invoice.invoice_reference for e in events if isinstance(e, InvoiceIssued)}
+    assert issued == {"D-1-invoice-1", "D-3-invoice-1", "D-9-invoice-1"}

@@ -8,12 +8,14 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.adapters.errors import TransientError
 from engine.connectors.dynamics.readback import DynamicsReader
 from engine.connectors.mapping import translate
+from engine.connectors.mapping.engine import READBACK, rules_to_read_back
 from engine.connectors.oracle.readback import OracleReader
 from engine.connectors.protocol import NativeEvent, Unmapped
 from engine.connectors.readback import Enricher, ReadBackCache
@@ -23,7 +25,7 @@ from engine.connectors.salesforce.readback import SalesforceReader, soql
 from engine.connectors.sap.readback import SapReader, odata_key
 from engine.connectors.settings import ConnectorSettings
 from engine.contracts.events import ClosedWon, ProjectCreated, TimeEntryApproved
-from tests.connector_cases import all_cases
+from tests.connector_cases import all_cases, rendered
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import ACCOUNT, WON_OPPORTUNITY, seed_won_deal
 from tests.emulators.dynamics import DynamicsEmulator
@@ -302,34 +304,108 @@ async def test_a_dynamics_win_reads_opportunity_account_currency_and_milestones(
     assert crm.reads[-1][1] == f"_q2c_opportunity_value eq {opp}"  # a GUID is written bare
 
 
-async def test_a_certinia_timecard_approval_reads_the_header_and_its_resource(
+async def test_a_certinia_timecard_approval_becomes_one_entry_per_day_with_hours(
     org: SalesforceEmulator,
 ) -> None:
-    native = _native("certinia/timecard-approved.cdc")
+    case = CASES["certinia/timecard-approved.cdc"]
+    answers = json.loads(case.readback_path.read_text())  # JSON numbers, as the org sends
+    org.seed("pse__Timecard_Header__c", answers["timecard"], answers["timecard"]["Id"])
+    org.seed("Contact", answers["resource"], answers["resource"]["Id"])
+    native = _native(case.name)
     assert native.mapping_name == "certinia"
-    contact = org.seed("Contact", {"Name": "Ada Lovelace", "pse__Resource_Role__c": "Architect"})
-    org.seed(
-        "pse__Timecard_Header__c",
-        {
-            "pse__Project__c": "a0P5g00000PrjAAA",
-            "pse__Resource__c": contact,
-            "pse__Start_Date__c": "2026-03-02",
-            "pse__Total_Hours__c": 7.5,
-        },
-        "a1A5g00000TchAAA",
-    )
     reader = SalesforceReader(emulator_config(org, "certinia"))
     async with Enricher({"certinia": reader}) as enricher:
         enriched = await enricher.enrich(native, MAPPINGS["certinia"])
     assert isinstance(enriched, NativeEvent)
     result = translate(enriched, MAPPINGS["certinia"], RECEIVED)
     assert not isinstance(result, Unmapped), result
-    [approved] = result
-    assert isinstance(approved, TimeEntryApproved)
-    assert approved.project_id == "a0P5g00000PrjAAA"
-    assert (approved.entry.resource.name, approved.entry.resource.role) == (
-        "Ada Lovelace",
-        "Architect",
-    )
-    assert approved.entry.hours == Decimal("7.5")
+    # Read over HTTP, the week is what the golden file says: Monday, Tuesday, Friday and
+    # Saturday (Sunday, Wednesday and Thursday have no hours), dated in the week from Sunday
+    # 1 March, hours exact.
+    assert rendered(result) == json.loads(case.enriched_golden_path.read_text())
+    assert all(isinstance(e, TimeEntryApproved) for e in result)
+    assert [(e.entry.work_date.isoformat(), e.entry.hours) for e in result] == [  # type: ignore[attr-defined]
+        ("2026-03-02", Decimal("8")),
+        ("2026-03-03", Decimal("7.5")),
+        ("2026-03-06", Decimal("6.25")),
+        ("2026-03-07", Decimal("1.33")),
+    ]
     assert [r[0] for r in org.reads] == ["pse__Timecard_Header__c", "Contact"]
+
+
+def _seed_sap(erp: SapEmulator, native: NativeEvent, answers: dict[str, Any]) -> None:
+    [rule] = rules_to_read_back(native, MAPPINGS["sap"])
+    erp.seed_answers(rule.read_back, {**native.document, READBACK: answers})
+
+
+@pytest.mark.parametrize("name", ["sap/salesorder-created", "sap/billingdocument-created"])
+async def test_a_sap_notification_event_is_read_back_over_odata_into_its_golden_events(
+    name: str,
+) -> None:
+    case = CASES[name]
+    native = _native(name)
+    with SapEmulator().running() as erp:
+        assert isinstance(erp, SapEmulator)
+        _seed_sap(erp, native, case.read_back())
+        reader = SapReader(emulator_config(erp, "sap"))
+        async with Enricher({"sap": reader}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["sap"])
+            await enricher.enrich(native, MAPPINGS["sap"])  # a redelivery: from the cache
+    assert isinstance(enriched, NativeEvent)
+    result = translate(enriched, MAPPINGS["sap"], RECEIVED)
+    assert rendered(result) == json.loads(case.enriched_golden_path.read_text())
+    [spec_count] = {len(r.read_back) for r in rules_to_read_back(native, MAPPINGS["sap"])}
+    assert len(erp.reads) == spec_count  # each read once, the redelivery from the cache
+    assert erp.csrf_fetches == 0  # reads need no CSRF token
+
+
+async def test_a_sap_sales_order_reads_the_order_then_its_customer_and_billing_plan() -> None:
+    native = _native("sap/salesorder-created")
+    with SapEmulator().running() as erp:
+        assert isinstance(erp, SapEmulator)
+        _seed_sap(erp, native, CASES["sap/salesorder-created"].read_back())
+        async with Enricher({"sap": SapReader(emulator_config(erp, "sap"))}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["sap"])
+    assert isinstance(enriched, NativeEvent)
+    [won] = translate(enriched, MAPPINGS["sap"], RECEIVED)  # type: ignore[misc]
+    assert isinstance(won, ClosedWon)
+    assert (won.deal_id, won.account.account_id, won.account.country) == (
+        "3016329",
+        "17100001",
+        "DE",
+    )
+    assert won.contract.total_value.amount == Decimal("90000.30")
+    assert [m.amount.amount for m in won.contract.milestones] == [
+        Decimal("30000.10"),
+        Decimal("60000.20"),
+    ]
+    assert erp.reads == [
+        ("A_SalesOrder", "3016329"),
+        ("A_Customer", "17100001"),
+        ("A_BusinessPartnerAddress", "BusinessPartner eq '17100001'"),
+        ("A_SalesOrderBillingPlan", "SalesOrder eq '3016329'"),
+        ("A_SalesOrderBillingPlanItem", "SalesOrder eq '3016329'"),
+    ]
+
+
+async def test_a_missing_or_cancelled_sap_billing_document_is_named_or_makes_no_invoice() -> None:
+    native = _native("sap/billingdocument-created")
+    answers = CASES["sap/billingdocument-created"].read_back()
+    with SapEmulator().running() as erp:
+        assert isinstance(erp, SapEmulator)
+        async with Enricher({"sap": SapReader(emulator_config(erp, "sap"))}) as enricher:
+            missing = await enricher.enrich(native, MAPPINGS["sap"])
+        cancelled = {
+            **answers,
+            "document": {**answers["document"], "BillingDocumentIsCancelled": True},
+        }
+        _seed_sap(erp, native, cancelled)
+        async with Enricher({"sap": SapReader(emulator_config(erp, "sap"))}) as enricher:
+            enriched = await enricher.enrich(native, MAPPINGS["sap"])
+    assert isinstance(missing, Unmapped)
+    assert missing.reason.startswith(
+        "read-back of API_BILLING_DOCUMENT_SRV/A_BillingDocument 90000042 failed"
+    )
+    assert "404" in missing.reason and missing.field_path == "data.BillingDocument"
+    assert isinstance(enriched, NativeEvent)
+    assert translate(enriched, MAPPINGS["sap"], RECEIVED) == []

@@ -7,6 +7,10 @@
   as the real API: check-before-create is the client's job.
 - `GET/PATCH A_EnterpriseProject(guid'<uuid>')`; PATCH needs the current ETag in `If-Match`
   (412 otherwise).
+- Read-only entity sets of any service (the read-backs of notification events: sales orders,
+  business partners, billing documents, project elements), filled with `seed(object, record,
+  key)`: `GET <Set>('<key>')` (or `guid'<key>'`) and `GET <Set>?$filter=A eq 'x' and B eq 'y'`
+  with `$top`/`$skip`, both answering only the `$select`ed properties, as OData V2 does.
 """
 
 from __future__ import annotations
@@ -15,17 +19,24 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from engine.connectors.mapping.engine import READBACK
+from engine.connectors.mapping.model import ReadBack
+from engine.connectors.mapping.paths import resolve
 from tests.emulators.base import Emulator
 
+ROOT = "/sap/opu/odata/sap"
+PROJECT_SERVICE = "API_ENTERPRISE_PROJECT_SRV;v=0002"
 ENTITY = "A_EnterpriseProject"
 _FILTER = re.compile(r"^(\w+) eq '((?:[^']|'')*)'$")
 _BY_KEY = re.compile(rf"^{ENTITY}\(guid'([0-9a-f-]+)'\)$")
+_ENTITY_KEY = re.compile(r"^(\w+)\((?:guid)?'((?:[^']|'')*)'\)$")
 COOKIE = "SAP_SESSIONID_Q2C"
 
 
@@ -40,12 +51,41 @@ class SapEmulator(Emulator):
     def __init__(self, *, rate_per_s: float | None = None) -> None:
         super().__init__(rate_per_s=rate_per_s)
         self.projects: dict[str, dict[str, Any]] = {}
+        # "<service>/<entity set>" -> key (or a running number) -> record, read-only.
+        self.entities: dict[str, dict[str, dict[str, Any]]] = {}
         self.sessions: dict[str, str] = {}  # cookie -> csrf token
         self.csrf_fetches = 0
 
     def routes(self) -> list[BaseRoute]:
-        service = "/sap/opu/odata/sap/API_ENTERPRISE_PROJECT_SRV;v=0002"
-        return [Route(service + "/{rest:path}", self._serve, methods=["GET", "POST", "PATCH"])]
+        return [
+            Route(
+                f"{ROOT}/{PROJECT_SERVICE}/{{rest:path}}",
+                self._serve,
+                methods=["GET", "POST", "PATCH"],
+            ),
+            Route(ROOT + "/{service}/{rest:path}", self._read_only, methods=["GET"]),
+        ]
+
+    def seed(self, obj: str, record: dict[str, Any], key: str | None = None) -> None:
+        """Store `record` in the entity set `obj` (`<service>/<set>`), by `key` if given."""
+        found = self.entities.setdefault(obj, {})
+        found[key if key is not None else f"#{len(found)}"] = dict(record)
+
+    def seed_answers(self, specs: Sequence[ReadBack], doc: Mapping[str, Any]) -> None:
+        """Store each read-back answer in `doc["readback"]` where the mapping reads it: by
+        the key its `id` resolves to, or with the field values its `where` filters on."""
+        answers = doc[READBACK]
+        for spec in specs:
+            if spec.id is not None:
+                key = resolve(doc, spec.id if isinstance(spec.id, str) else spec.id[0])
+                self.seed(spec.object, answers[spec.name], str(key))
+                continue
+            where = {
+                k: resolve(doc, p if isinstance(p, str) else p[0])
+                for k, p in (spec.where or {}).items()
+            }
+            for record in answers[spec.name]:
+                self.seed(spec.object, {**record, **where})
 
     def expire_csrf(self) -> None:
         self.sessions.clear()
@@ -71,6 +111,8 @@ class SapEmulator(Emulator):
             return sap_error(403, "CSRF token validation failed", **{"X-CSRF-Token": "Required"})
         if rest == ENTITY:
             return await (self._list(request) if request.method == "GET" else self._create(request))
+        if request.method == "GET" and not rest.startswith(ENTITY + "("):
+            return self._read(PROJECT_SERVICE, rest, request)
         match = _BY_KEY.match(rest)
         if match is None or match[1] not in self.projects:
             return sap_error(404, "RESOURCE_NOT_FOUND")
@@ -85,6 +127,37 @@ class SapEmulator(Emulator):
         project["__metadata"]["etag"] = f'W/"{secrets.token_hex(4)}"'
         self.record(request, "update", ENTITY, project["ProjectExternalID"], body)
         return Response(status_code=204)
+
+    async def _read_only(self, request: Request) -> Response:
+        return self._read(request.path_params["service"], request.path_params["rest"], request)
+
+    def _read(self, service: str, rest: str, request: Request) -> Response:
+        selected = [f for f in request.query_params.get("$select", "").split(",") if f]
+
+        def shown(record: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in record.items() if not selected or k in selected}
+
+        keyed = _ENTITY_KEY.match(rest)
+        if keyed is not None:
+            key = keyed[2].replace("''", "'")
+            record = self.entities.get(f"{service}/{keyed[1]}", {}).get(key)
+            if record is None:
+                return sap_error(404, "RESOURCE_NOT_FOUND")
+            self.reads.append((keyed[1], key))
+            return JSONResponse({"d": shown(record)})
+        records = self.entities.get(f"{service}/{rest}")
+        if records is None:
+            return sap_error(404, "RESOURCE_NOT_FOUND")
+        expr = request.query_params.get("$filter", "")
+        clauses = [_FILTER.match(c.strip()) for c in expr.split(" and ")] if expr else []
+        if any(c is None for c in clauses):
+            return sap_error(400, "INVALID_FILTER")
+        wanted = {c[1]: c[2].replace("''", "'") for c in clauses if c is not None}
+        found = [r for r in records.values() if all(r.get(k) == v for k, v in wanted.items())]
+        skip = int(request.query_params.get("$skip", "0"))
+        top = int(request.query_params.get("$top", str(len(found))))
+        self.reads.append((rest, expr))
+        return JSONResponse({"d": {"results": [shown(r) for r in found[skip : skip + top]]}})
 
     async def _list(self, request: Request) -> Response:
         found = list(self.projects.values())

@@ -16,6 +16,8 @@ from engine.connectors.mapping.paths import PathSyntaxError, parse_path, resolve
 from engine.connectors.mapping.values import (
     ValueProblem,
     from_minor_units,
+    on_weekday,
+    plus_days,
     to_date,
     to_datetime,
     unix_date,
@@ -200,14 +202,100 @@ def test_read_back_rules_need_their_results_then_translate_from_them() -> None:
             "not an API name",
         ),
         (
-            "    for_each: ids\n    read_back: [{name: o, object: Opp, id: rid, fields: [Id]}]\n    emit: deal-cancelled\n",
-            "read_back and for_each",
+            "    for_each: ids\n    read_back: [{name: o, object: Opp, id: $item.id, fields: [Id]}]\n    emit: deal-cancelled\n",
+            "cannot read \\$item",
+        ),
+        (
+            "    when: [{path: $item.x, exists: true}]\n    emit: deal-cancelled\n",
+            "condition on \\$item needs for_each",
+        ),
+        (
+            "    emit: deal-cancelled\n    fields:\n      reason: {template: no placeholder}\n",
+            "at least one {path} placeholder",
+        ),
+        (
+            "    emit: deal-cancelled\n    fields:\n      reason: {path: d, weekday: day}\n",
+            "weekday and add_days go with as: date",
         ),
     ],
 )
 def test_bad_read_backs_are_refused_at_load(rule: str, message: str) -> None:
     with pytest.raises(MappingError, match=message):
         _mapping("  - name: r\n    match: [{path: kind, equals: x}]\n" + rule)
+
+
+WEEK = """
+  - name: week
+    match: [{path: kind, equals: timecard}]
+    when:
+      - {path: status, equals: Approved}
+      - {path: $item.value, greater_than: 0}
+    read_back:
+      - {name: card, object: Timecard, id: rid, fields: [Id, Start, Mon, Tue, Sun]}
+    emit: time-entry-approved
+    for_each: {monday: readback.card.Mon, tuesday: readback.card.Tue, sunday: readback.card.Sun}
+    fields:
+      project_id: {const: P1}
+      entry.entry_id: {template: "{readback.card.Id}:{$item.key}"}
+      entry.resource.resource_id: {const: R1}
+      entry.resource.name: {const: Ada}
+      entry.resource.role: {const: Architect}
+      entry.work_date: {path: readback.card.Start, as: date, weekday: $item.key}
+      entry.hours: {path: $item.value, as: decimal}
+      entry.description: {const: ""}
+"""
+
+
+def test_for_each_of_named_fields_makes_one_event_per_day_with_hours() -> None:
+    mapping = _mapping(WEEK)
+    card = {"Id": "TC1", "Start": "2026-03-04", "Mon": "0.00", "Tue": 7.25, "Sun": 8}
+    doc = {"kind": "timecard", "rid": "TC1", "status": "Approved", "readback": {"card": card}}
+    events = translate(_native(doc), mapping, NOW)
+    assert isinstance(events, list)
+    # A Wednesday week start: its Sunday and Tuesday are the 8th and the 10th; Monday has
+    # no hours, so no entry.
+    assert [(e.entry.entry_id, e.entry.work_date, e.entry.hours) for e in events] == [  # type: ignore[attr-defined]
+        ("TC1:tuesday", date(2026, 3, 10), Decimal("7.25")),
+        ("TC1:sunday", date(2026, 3, 8), Decimal("8")),
+    ]
+    # Each day keeps its event id whatever the other days hold.
+    more = {**doc, "readback": {"card": {**card, "Mon": 1}}}
+    again = translate(_native(more), mapping, NOW)
+    assert isinstance(again, list) and len(again) == 3
+    assert {e.envelope.event_id for e in events} < {e.envelope.event_id for e in again}
+    # Before the read-back the days cannot be judged: the rule asks for it, then is done.
+    unread = {k: v for k, v in doc.items() if k != "readback"}
+    assert [r.name for r in rules_to_read_back(_native(unread), mapping)] == ["week"]
+    assert rules_to_read_back(_native(doc), mapping) == []
+    # A day field whose value is not a weekday's, a week start that is no date: field named.
+    bad = {**doc, "readback": {"card": {**card, "Start": "someday"}}}
+    assert translate(_native(bad), mapping, NOW) == Unmapped(
+        "not an ISO 8601 date-time", "readback.card.Start"
+    )
+    over = {**doc, "readback": {"card": {**card, "Sun": 25}}}
+    result = translate(_native(over), mapping, NOW)
+    assert isinstance(result, Unmapped) and result.field_path == "$item.value"
+
+
+def test_templates_and_added_days() -> None:
+    rules = """
+  - name: cancel
+    match: [{path: kind, equals: lost}]
+    emit: deal-cancelled
+    fields:
+      deal_id: {template: "{org}/{id}"}
+      reason: {template: "lost on {when}", optional: true}
+"""
+    mapping = _mapping(rules)
+    [event] = translate(_native({"kind": "lost", "org": "O1", "id": 7, "when": "x"}), mapping, NOW)  # type: ignore[misc]
+    assert isinstance(event, DealCancelled)
+    assert (event.deal_id, event.reason) == ("O1/7", "lost on x")
+    missing = translate(_native({"kind": "lost", "org": "O1", "when": "x"}), mapping, NOW)
+    assert missing == Unmapped("required value is missing", "org")
+    assert plus_days(date(2026, 1, 31), 30) == date(2026, 3, 2)
+    assert on_weekday(date(2026, 3, 1), "Sunday") == date(2026, 3, 1)
+    with pytest.raises(ValueProblem):
+        on_weekday(date(2026, 3, 1), "someday")
 
 
 def test_ignored_kinds_give_nothing() -> None:

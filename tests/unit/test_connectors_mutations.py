@@ -10,13 +10,20 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.connectors.protocol import Unmapped
-from engine.connectors.registry import load_mappings, translate_request
+from engine.connectors.mapping.engine import READBACK
+from engine.connectors.protocol import NativeEvent, Unmapped
+from engine.connectors.registry import (
+    load_mappings,
+    native_events,
+    translate_natives,
+    translate_request,
+)
 from engine.connectors.settings import ConnectorSettings
 from tests.connector_cases import Case, all_cases
 
 CASES = all_cases()
 JSON_CASES = [c for c in CASES if c.body_path.suffix == ".json"]
+READ_BACK_CASES = [c for c in CASES if c.readback_path.exists()]
 MAPPINGS = load_mappings(ConnectorSettings())
 
 leaf = st.one_of(
@@ -85,6 +92,25 @@ def test_mutated_json_payloads_never_raise(data: st.DataObject) -> None:
         doc = _mutate(doc, path, op, data.draw(json_value))
     body = json.dumps(doc, default=str).encode()
     _check(translate_request(case.request(body), MAPPINGS))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_read_back_answers_never_raise(data: st.DataObject) -> None:
+    # What a platform answers is as untrusted as what it posts.
+    case: Case = data.draw(st.sampled_from(READ_BACK_CASES))
+    answers: Any = case.read_back()
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        path = data.draw(st.sampled_from(_paths(answers)))
+        op = data.draw(st.sampled_from(["delete", "replace"]))
+        answers = _mutate(answers, path, op, data.draw(json_value))
+    natives = native_events(case.request())
+    assert not isinstance(natives, Unmapped)
+    enriched = [
+        NativeEvent(n.platform, n.kind, n.delivery_id, {**n.document, READBACK: answers}, n.mapping)
+        for n in natives
+    ]
+    _check(translate_natives(enriched, MAPPINGS, case.request().received_at))
 
 
 @settings(max_examples=200, deadline=None)

@@ -57,10 +57,13 @@ def test_an_adapter_reads_only_its_own_commands_and_writes_only_its_topics() -> 
         "q2c.commands.billing.retry-1m",
         "q2c.commands.billing.retry-10m",
         "q2c.billing.poll-watermarks",  # its own state, read back on start
+        "q2c.billing.poll-replays",  # the poller's dead letters sent back
     }
     assert topics("q2c-billing", Operation.WRITE) == {
         "q2c.billing.events",
         "q2c.billing.poll-watermarks",
+        "q2c.billing.poll-replays",
+        "q2c.billing.poll-replays.dlq",
         "q2c.commands.billing.retry-1m",
         "q2c.commands.billing.retry-10m",
         "q2c.commands.dlq",

@@ -25,6 +25,8 @@ REQUIRED = {
     "q2c.masterdata.legal-entities",
     "q2c.masterdata.accounts",
     "q2c.billing.poll-watermarks",
+    "q2c.billing.poll-replays",
+    "q2c.billing.poll-replays.dlq",
     "q2c.saga.inbox",
     "q2c.saga.state",
     "q2c.saga.correlation",

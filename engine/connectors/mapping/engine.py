@@ -12,13 +12,25 @@ from datetime import datetime
 from typing import Any
 
 from engine.connectors.dedupe import canonical_event_id
-from engine.connectors.mapping.model import Condition, MappingFile, ReadBack, Rule, ValueSpec
+from engine.connectors.mapping.model import (
+    TEMPLATE_FIELD,
+    Condition,
+    MappingFile,
+    ReadBack,
+    Rule,
+    ValueSpec,
+    on_item,
+)
 from engine.connectors.mapping.paths import resolve
 from engine.connectors.mapping.values import (
     CONVERTERS,
     ValueProblem,
     from_minor_units,
     json_text,
+    number_or_none,
+    on_weekday,
+    plus_days,
+    to_integer,
     to_string,
 )
 from engine.connectors.protocol import NativeEvent, Unmapped
@@ -95,10 +107,17 @@ def missing_read_backs(rule: Rule, doc: Mapping[str, Any]) -> list[ReadBack]:
 
 def _applies(rule: Rule, doc: Any, *, read_back: bool) -> bool:
     """`when` and `unless` over the native fields (`read_back=False`) or over read-back
-    results too: a condition on `readback.*` can only be judged once they are read."""
-    when = [c for c in rule.when if read_back or not _on_read_back(c)]
-    unless = [c for c in rule.unless if read_back or not _on_read_back(c)]
+    results too: a condition on `readback.*` can only be judged once they are read. A
+    condition on `$item` is judged per element (`_item_applies`)."""
+    when = [c for c in rule.when if (read_back or not _on_read_back(c)) and not on_item(c.path)]
+    unless = [c for c in rule.unless if (read_back or not _on_read_back(c)) and not on_item(c.path)]
     return all(_holds(c, doc) for c in when) and not any(_holds(c, doc) for c in unless)
+
+
+def _item_applies(rule: Rule, doc: Any, item: Any) -> bool:
+    when = [c for c in rule.when if on_item(c.path)]
+    unless = [c for c in rule.unless if on_item(c.path)]
+    return all(_holds(c, doc, item) for c in when) and not any(_holds(c, doc, item) for c in unless)
 
 
 def _on_read_back(cond: Condition) -> bool:
@@ -119,7 +138,12 @@ def _apply(
     assert rule.emit is not None  # the model allows exactly one outcome
     doc = native.document
     items: list[Any] = [_NO_ITEM]
-    if rule.for_each is not None:
+    if isinstance(rule.for_each, dict):
+        # One element per named field, absent ones left out; an element keeps its place in
+        # the rule (its event id) whichever others are present.
+        named = [{"key": k, "value": resolve(doc, p)} for k, p in rule.for_each.items()]
+        items = [e if e["value"] is not None else _NO_ITEM for e in named]
+    elif rule.for_each is not None:
         found = resolve(doc, rule.for_each)
         if not isinstance(found, list) or not found:
             raise _Stop(Unmapped("expected a non-empty list", rule.for_each))
@@ -127,6 +151,7 @@ def _apply(
     return [
         _build(rule, rule.emit, native, mapping, received_at, item, index)
         for index, item in enumerate(items)
+        if rule.for_each is None or (item is not _NO_ITEM and _item_applies(rule, doc, item))
     ]
 
 
@@ -231,6 +256,8 @@ def _value(spec: ValueSpec, doc: Any, item: Any) -> Any:
         return [_fields(spec.fields, doc, element) for element in elements]
     if spec.const is not None:
         raw: Any = spec.const
+    elif spec.template is not None:
+        raw = _render(spec, doc, item)  # None when a placeholder is absent: default, optional
     else:
         raw = next(
             (v for p in spec.paths if (v := _resolve(doc, p, item)) is not None),
@@ -256,8 +283,47 @@ def _value(spec: ValueSpec, doc: Any, item: Any) -> Any:
             value = CONVERTERS[spec.as_](raw, spec.timezone)
     except ValueProblem as problem:
         raise _Stop(Unmapped(str(problem), _where(spec))) from None
+    if spec.weekday is not None or spec.add_days is not None:
+        value = _moved_date(spec, value, doc, item)
     if isinstance(value, str) and spec.case is not None:
         value = value.upper() if spec.case == "upper" else value.lower()
+    return value
+
+
+def _render(spec: ValueSpec, doc: Any, item: Any) -> str | None:
+    """A template's text with every `{path}` replaced, None when one of them is absent."""
+    assert spec.template is not None
+    parts: list[str] = []
+    last = 0
+    for found in TEMPLATE_FIELD.finditer(spec.template):
+        value = _resolve(doc, found[1], item)
+        if value is None:
+            return None
+        try:
+            text = to_string(value)
+        except ValueProblem as problem:
+            raise _Stop(Unmapped(str(problem), found[1])) from None
+        parts += [spec.template[last : found.start()], text]
+        last = found.end()
+    return "".join([*parts, spec.template[last:]])
+
+
+def _moved_date(spec: ValueSpec, value: Any, doc: Any, item: Any) -> Any:
+    """The date `value` moved to `spec.weekday` in its week, then by `spec.add_days`."""
+    if spec.weekday is not None:
+        day = _resolve(doc, spec.weekday, item)
+        try:
+            value = on_weekday(value, to_string(day) if day is not None else "")
+        except ValueProblem as problem:
+            raise _Stop(Unmapped(str(problem), spec.weekday)) from None
+    if spec.add_days is not None:
+        days = _value(spec.add_days, doc, item)
+        if days is _OMIT:
+            return value
+        try:
+            value = plus_days(value, to_integer(days))
+        except ValueProblem as problem:
+            raise _Stop(Unmapped(str(problem), _where(spec.add_days))) from None
     return value
 
 
@@ -281,8 +347,11 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _holds(cond: Condition, doc: Any) -> bool:
-    value = resolve(doc, cond.path)
+def _holds(cond: Condition, doc: Any, item: Any = _NO_ITEM) -> bool:
+    value = _resolve(doc, cond.path, item)
+    if cond.greater_than is not None:
+        number = number_or_none(value)
+        return number is not None and number > cond.greater_than
     if cond.exists is not None:
         return (value is not None) is cond.exists
     if cond.equals is not None:

@@ -8,12 +8,13 @@ file's shape; `engine.connectors.mapping.targets` checks the canonical side.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.connectors.mapping.paths import parse_path
+from engine.connectors.mapping.paths import ITEM, parse_path
 
 ValueType = Literal[
     "any",
@@ -51,6 +52,20 @@ def _check_path(path: str) -> str:
     return path
 
 
+TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+"""A `{path}` placeholder of a `template` value."""
+
+
+def template_paths(template: str) -> list[str]:
+    """The native paths a template's placeholders name, in order."""
+    return TEMPLATE_FIELD.findall(template)
+
+
+def on_item(path: str) -> bool:
+    """Whether `path` starts at the element a rule's `for_each` is on."""
+    return path == ITEM or path.startswith((ITEM + ".", ITEM + "["))
+
+
 class Condition(_Strict):
     """A test on one native field: exactly one of the operators."""
 
@@ -61,6 +76,7 @@ class Condition(_Strict):
     exists: bool | None = None
     contains: Any = None
     startswith: str | None = None
+    greater_than: Decimal | None = None
 
     _path = field_validator("path")(_check_path)
 
@@ -68,25 +84,37 @@ class Condition(_Strict):
     def _one_operator(self) -> Condition:
         given = [
             name
-            for name in ("equals", "not_equals", "in_", "exists", "contains", "startswith")
+            for name in (
+                "equals",
+                "not_equals",
+                "in_",
+                "exists",
+                "contains",
+                "startswith",
+                "greater_than",
+            )
             if getattr(self, name) is not None
         ]
         if len(given) != 1:
             raise ValueError(
                 "a condition needs exactly one of equals, not_equals, in, exists, contains, "
-                "startswith"
+                "startswith, greater_than"
             )
         return self
 
 
 class ValueSpec(_Strict):
     """Where a canonical value comes from: a native path (first present of several), a
-    constant, or each element of an array (`as: json` when the array is JSON in a text
-    field); then a value map, a conversion, a case. `if_present`: set only when that native
-    path has a value (an optional record)."""
+    constant, a `template` of text with `{path}` placeholders, or each element of an array
+    (`as: json` when the array is JSON in a text field); then a value map, a conversion, a
+    case. `if_present`: set only when that native path has a value (an optional record).
+    Dates (`as: date`) can be moved: `weekday` (a path naming a day, `monday`...) gives the
+    date of that weekday in the seven days starting at the value (a timecard week's day),
+    `add_days` adds a whole number of days (payment terms)."""
 
     path: str | list[str] | None = None
     const: Any = None
+    template: str | None = None
     as_: ValueType = Field(default="any", alias="as")
     currency: ValueSpec | None = None
     timezone: str | None = None
@@ -97,6 +125,8 @@ class ValueSpec(_Strict):
     each: str | None = None
     fields: dict[str, ValueSpec] | None = None
     if_present: str | None = None
+    weekday: str | None = None
+    add_days: ValueSpec | None = None
 
     @field_validator("path")
     @classmethod
@@ -105,10 +135,21 @@ class ValueSpec(_Strict):
             _check_path(p)
         return value
 
-    @field_validator("each", "if_present")
+    @field_validator("each", "if_present", "weekday")
     @classmethod
     def _each(cls, value: str | None) -> str | None:
         return None if value is None else _check_path(value)
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None:
+            placeholders = template_paths(value)
+            if not placeholders:
+                raise ValueError("a template needs at least one {path} placeholder")
+            for path in placeholders:
+                _check_path(path)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -122,17 +163,22 @@ class ValueSpec(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> ValueSpec:
-        sources = [n for n in ("path", "const", "each") if getattr(self, n) is not None]
+        sources = [n for n in ("path", "const", "template", "each") if getattr(self, n) is not None]
         if len(sources) != 1:
-            raise ValueError("a value needs exactly one of path, const, each")
+            raise ValueError("a value needs exactly one of path, const, template, each")
         if (self.each is None) != (self.fields is None):
             raise ValueError("each and fields go together")
         if (self.as_ == "minor_units") != (self.currency is not None):
             raise ValueError("as: minor_units needs currency (and only it takes one)")
+        if (self.weekday is not None or self.add_days is not None) and self.as_ != "date":
+            raise ValueError("weekday and add_days go with as: date")
         return self
 
     @property
     def paths(self) -> list[str]:
+        """The native paths the value is read from (a template's placeholders)."""
+        if self.template is not None:
+            return template_paths(self.template)
         return [self.path] if isinstance(self.path, str) else list(self.path or [])
 
 
@@ -183,6 +229,11 @@ class ReadBack(_Strict):
     def _one_key(self) -> ReadBack:
         if (self.id is None) == (not self.where):
             raise ValueError("a read-back needs exactly one of id, where")
+        keys = [self.id, self.version, *(self.where or {}).values()]
+        paths = [p for k in keys for p in ([k] if isinstance(k, str) else k or [])]
+        if any(on_item(p) for p in paths):
+            # A read-back is of the event's record, read once before the rule's elements.
+            raise ValueError("a read-back cannot read $item (it is read once per event)")
         return self
 
     def describe(self) -> str:
@@ -195,6 +246,10 @@ class Rule(_Strict):
 
     `match` says the rule is about this native event; `when` says it is relevant (a matched
     rule whose `when` fails produces nothing, e.g. an Opportunity update that is not a win).
+    `for_each` makes one event per element: of the list at a path, or, given as
+    `{key: path, ...}`, of those fields that are present (`$item.key`, `$item.value`: a
+    timecard's `pse__Monday_Hours__c`...). `when`/`unless` conditions on `$item` are judged
+    per element: an element that fails them makes no event.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -202,7 +257,7 @@ class Rule(_Strict):
     when: list[Condition] = Field(default_factory=list)
     unless: list[Condition] = Field(default_factory=list)
     emit: str | None = None
-    for_each: str | None = None
+    for_each: str | dict[str, str] | None = None
     occurred_at: ValueSpec | None = None
     correlation_id: ValueSpec | None = None
     source_ids: dict[str, ValueSpec] = Field(default_factory=dict)
@@ -210,7 +265,14 @@ class Rule(_Strict):
     unmapped: str | None = None
     read_back: list[ReadBack] = Field(default_factory=list)
 
-    _for_each = field_validator("for_each")(lambda v: None if v is None else _check_path(v))
+    @field_validator("for_each")
+    @classmethod
+    def _for_each(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        for path in [value] if isinstance(value, str) else (value or {}).values():
+            _check_path(path)
+        if isinstance(value, dict) and not value:
+            raise ValueError("for_each needs at least one field")
+        return value
 
     @model_validator(mode="after")
     def _one_outcome(self) -> Rule:
@@ -218,9 +280,8 @@ class Rule(_Strict):
             raise ValueError("a rule needs exactly one of emit, unmapped")
         if self.emit is None and (self.fields or self.read_back):
             raise ValueError("fields and read_back only go with emit")
-        if self.read_back and self.for_each is not None:
-            # A read-back is of the event's record, not of each element.
-            raise ValueError("read_back and for_each do not go together")
+        if self.for_each is None and any(on_item(c.path) for c in [*self.when, *self.unless]):
+            raise ValueError("a condition on $item needs for_each")
         names = [r.name for r in self.read_back]
         if len(set(names)) != len(names):
             raise ValueError("read-back names must be unique in a rule")

@@ -120,6 +120,43 @@ def unix_date(value: Any, tz: str | None = None) -> date:
     return _epoch(value, 1).astimezone(_zone(tz)).date()
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def on_weekday(start: Any, weekday: str) -> date:
+    """The date of `weekday` (a day name, any case) in the seven days from `start`: a
+    timecard week's day, whichever day the firm's week starts on."""
+    if not isinstance(start, date):
+        raise ValueProblem(f"expected a date, got {type(start).__name__}")
+    name = weekday.strip().lower()
+    if name not in WEEKDAYS:
+        raise ValueProblem("not a weekday name (monday ... sunday)")
+    return start + timedelta(days=(WEEKDAYS.index(name) - start.weekday()) % 7)
+
+
+def plus_days(start: Any, days: int) -> date:
+    """`start` plus `days` days (payment terms: an invoice date plus net days)."""
+    if not isinstance(start, date):
+        raise ValueProblem(f"expected a date, got {type(start).__name__}")
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        raise ValueProblem("date out of range") from None
+
+
+def number_or_none(value: Any) -> Decimal | None:
+    """`value` as a Decimal when it is a number or numeric text, else None (for conditions,
+    which compare and never convert for output: a float here is exact enough to compare)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, float):
+        return Decimal(str(value))
+    try:
+        return to_decimal(value)
+    except ValueProblem:
+        return None
+
+
 def json_text(value: Any, tz: str | None = None) -> Any:
     """A JSON document carried in a text field (decimals kept exact)."""
     if not isinstance(value, str):

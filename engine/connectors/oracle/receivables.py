@@ -57,6 +57,15 @@ class NotAnEvent(ValueError):
         self.field_path = field_path
 
 
+def record_number(resource: str, item: dict[str, Any]) -> str:
+    """How a dead letter names an item: its number, else its id, else `?`."""
+    if resource == INVOICES:
+        names = ("TransactionNumber", "CustomerTransactionId")
+    else:
+        names = ("ReceiptNumber", "StandardReceiptId")
+    return str(next((item[n] for n in names if item.get(n)), "?"))
+
+
 def invoice_event_id(customer_transaction_id: str) -> str:
     """The event id of the invoice-issued for one Oracle invoice (poller and connector)."""
     return str(uuid.uuid5(POLL_NAMESPACE, f"{PLATFORM}:{INVOICES}:{customer_transaction_id}"))
@@ -106,7 +115,7 @@ def invoice_issued_from(
     item: dict[str, Any], *, project_segment: str = DEFAULT_PROJECT_SEGMENT
 ) -> InvoiceIssued | None:
     """The invoice-issued of a completed invoice, None while it is incomplete."""
-    number = str(item.get("TransactionNumber") or item.get("CustomerTransactionId") or "?")
+    number = record_number(INVOICES, item)
     if item.get("InvoiceStatus") != "Complete":
         return None
     invoice_id = _text(item, "CustomerTransactionId", number)
@@ -165,7 +174,7 @@ def payments_from(item: dict[str, Any], invoice_ids: dict[str, str]) -> list[Pay
     `invoice_ids` maps the invoices' `TransactionNumber` to their `CustomerTransactionId`; a
     reference to an invoice not in it is an error naming that reference.
     """
-    number = str(item.get("ReceiptNumber") or item.get("StandardReceiptId") or "?")
+    number = record_number(RECEIPTS, item)
     receipt_id = _text(item, "StandardReceiptId", number)
     currency = _text(item, "Currency", number)
     received_at = datetime.combine(
