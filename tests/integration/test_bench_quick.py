@@ -12,7 +12,8 @@ import pytest
 from engine.bench.results import to_json
 from engine.bench.suite import SYSTEMS, run_bench
 
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(600)]
+# A full quick bench (six system runs) takes minutes: run for the note with `-m long`.
+pytestmark = [pytest.mark.kafka, pytest.mark.long, pytest.mark.timeout(600)]
 
 
 def _check_latency(summary: dict[str, float]) -> None:
