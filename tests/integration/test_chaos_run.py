@@ -106,7 +106,7 @@ def test_cli_prints_the_verdict_as_json(tmp_path: Path) -> None:
             "run",
             "worker-kill",
             "--deals",
-            "3",
+            "8",
             "--seed",
             "5",
             "--home",
