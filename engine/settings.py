@@ -64,8 +64,7 @@ class Settings(BaseSettings):
     ssl_key_password: SecretStr | None = None
     field_keyset_file: Path | None = Field(
         default=None,
-        description="Tink keyset sealing classified fields (`q2c keys init`); read from the "
-        "environment by engine.security.protection",
+        description="Tink keyset sealing classified fields (`q2c keys init`); unset: none",
     )
     client_id: str = "q2c"
     group_id: str = "q2c-engine"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Stripe's official API mock server (a Go module) into .venv/bin, pinned, idempotent.
-# The Stripe connector's tests run against it (tests/emulators/stripe_mock.py).
+# The Stripe connector's tests run against it (engine/emulators/stripe_mock.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=v0.203.0

@@ -25,10 +25,12 @@ from engine.api.auth import (
     identify,
 )
 from engine.api.operations import NOTE_ACTION, Operations
+from engine.api.reads import ReadLedger
 from engine.api.sources import StateMap, StateSource
 from engine.exceptions_queue.actions import ExceptionAction, NotInException, in_exception
 from engine.exceptions_queue.queue import exception_items
 from engine.ops.audit import AuditRecord, new_action_id, now_utc, refusal
+from engine.security.reveal import saga_reveal_record
 
 log = logging.getLogger("q2c.api")
 STATIC_DIR = FsPath(__file__).resolve().parent.parent / "observability" / "static"
@@ -81,7 +83,10 @@ class ApiContext:
         partitions: Callable[[], list[int]],
         sessions: Sessions | None = None,
         throughput: console.Throughput | None = None,
+        reads: ReadLedger | None = None,
     ) -> None:
+        """`reads`: where saga reads are counted for the audit (start and close it with the
+        server; by default one summary per minute through `operations.audit`)."""
         self.states = states
         self.operations = operations
         self.authority = authority
@@ -90,6 +95,7 @@ class ApiContext:
         self.partitions = partitions
         self.sessions = sessions or Sessions()
         self.throughput = throughput or console.Throughput()
+        self.reads = reads or ReadLedger(operations.audit)
 
     async def read(self, source: models.Source) -> StateMap:
         if source == "local":
@@ -294,14 +300,19 @@ def _reads(app: FastAPI) -> None:
         saga_key: SagaKey,
         source: SourceParam = "local",
     ) -> dict[str, Any]:
-        """Every saga type's instance for the key: state, parked events, timers, history."""
+        """Every saga type's instance for the key: state, data, parked events, timers,
+        history. Data beyond the type's safe fields (amounts, terms, rates, tax and account
+        details) is masked (`POST .../reveal` shows it to operators). Reads are audited in
+        aggregate: one summary per caller and interval."""
         found = views.sagas_of_key(await ctx.read(source), saga_key)
+        ctx.reads.read(who.name, "detail", saga_key, "done" if found else "not-found")
         if not found:
             raise HTTPException(404, f"no saga with key {saga_key!r} ({source})")
         now = ctx.clock()
         return {
             "saga_key": saga_key,
             "source": source,
+            "revealed": False,
             "sagas": [views.saga_detail(s, now) for s in found],
         }
 
@@ -324,6 +335,7 @@ def _reads(app: FastAPI) -> None:
             raise HTTPException(404, "no saga type declares an invoices view")
         saga_type, build = found
         state = (await ctx.read(source)).get((saga_type, saga_key))
+        ctx.reads.read(who.name, "invoices", saga_key, "done" if state else "not-found")
         if state is None:
             raise HTTPException(404, f"no {saga_type} saga {saga_key!r} ({source})")
         return build(state)
@@ -384,6 +396,41 @@ def _actions(app: FastAPI) -> None:
         if result is None:
             raise HTTPException(404, "no such dead letter")
         return result
+
+    @app.post(
+        f"{API}/sagas/{{saga_key}}/reveal",
+        response_model=models.SagasOfKey,
+        responses={**errors, **NOT_FOUND},
+        tags=["operate"],
+    )
+    async def reveal(
+        ctx: Ctx,
+        who: Operator,
+        saga_key: SagaKey,
+        body: models.RevealRequest,
+        source: SourceParam = "local",
+    ) -> dict[str, Any]:
+        """Every saga of the key with its protected data in clear (operators only). Who,
+        which saga, which fields and why are written to the audit topic before the answer;
+        if that write fails, nothing is revealed (503)."""
+        found = views.sagas_of_key(await ctx.read(source), saga_key)
+        if not found:
+            ctx.reads.read(who.name, "reveal", saga_key, "not-found")
+            raise HTTPException(404, f"no saga with key {saga_key!r} ({source})")
+        fields = {s.saga_type: views.protected_fields(s) for s in found}
+        record = saga_reveal_record(saga_key, fields, by=who.name, why=body.why, via="api")
+        try:
+            await ctx.operations.audit(record)
+        except Exception as exc:  # a reveal that is not audited does not happen
+            log.error("reveal audit write failed: %s", type(exc).__name__)
+            raise HTTPException(503, "audit log unavailable: nothing revealed") from exc
+        now = ctx.clock()
+        return {
+            "saga_key": saga_key,
+            "source": source,
+            "revealed": True,
+            "sagas": [views.saga_detail(s, now, reveal=True) for s in found],
+        }
 
     for action, doc in RESOLVE.items():
         _resolve_route(app, action, doc, errors)
@@ -484,6 +531,7 @@ def _consoles(app: FastAPI) -> None:
         """One deal end to end: events, status changes, commands with idempotency keys,
         timers and parked events of every saga of the key, and the platform ids."""
         found = views.sagas_of_key(await ctx.read(source), saga_key)
+        ctx.reads.read(who.name, "timeline", saga_key, "done" if found else "not-found")
         if not found:
             raise HTTPException(404, f"no saga with key {saga_key!r} ({source})")
         commands: list[timeline.CommandSeen] | None

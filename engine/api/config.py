@@ -57,6 +57,9 @@ class ApiSettings(BaseSettings):
     api_refusal_audit_interval_s: float = Field(
         default=60.0, gt=0, description="refused calls are audited as one summary per interval"
     )
+    api_read_audit_interval_s: float = Field(
+        default=60.0, gt=0, description="saga reads are audited as one summary per interval"
+    )
     api_docs: bool = Field(default=False, description="serve /docs (Swagger UI, loads a CDN)")
 
     @property

@@ -132,6 +132,7 @@ _KNOWN_SEGMENTS = frozenset(
         "timeline",
         "bulk",
         "note",
+        "reveal",
     }
 )
 

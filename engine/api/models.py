@@ -62,6 +62,7 @@ class SagaDetail(SagaSummary):
 class SagasOfKey(BaseModel):
     saga_key: str
     source: Source
+    revealed: bool = Field(description="protected data shown in clear (an audited reveal)")
     sagas: list[SagaDetail]
 
 
@@ -350,6 +351,12 @@ class ReplayResult(BaseModel):
 
 class ResolveRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class RevealRequest(BaseModel):
+    why: str = Field(
+        min_length=1, max_length=500, pattern=r"\S", description="recorded in the audit trail"
+    )
 
 
 class ResolveResult(BaseModel):

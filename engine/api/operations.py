@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from engine.api import views
 from engine.api.timeline import CommandSeen
-from engine.codec import decode
+from engine.codec import decode_consumed
 from engine.contracts import COMMAND_TARGETS
 from engine.dlq.filters import DlqFilter
 from engine.dlq.plan import full_topic
@@ -148,9 +148,7 @@ class KafkaOperations:
             await read_partition(self._options, parts, keep, idle_timeout_s=5.0)
         out = []
         for rec in found:
-            model: Any = decode(
-                rec.value, topic=rec.topic, partition=rec.partition, offset=rec.offset
-            )
+            model: Any = decode_consumed(rec)  # headers and key too: commands may be sealed
             header = model.header
             out.append(
                 CommandSeen(

@@ -8,6 +8,7 @@ from engine.api.app import ApiContext, create_app
 from engine.api.auth import TokenAuthority
 from engine.api.config import ApiSettings
 from engine.api.operations import KafkaOperations
+from engine.api.reads import ReadLedger
 from engine.api.server import HttpServer
 from engine.api.sources import StateMap, WorkerStates
 from engine.runtime.inspect import read_all_states
@@ -37,6 +38,7 @@ class WorkerHttp:
             clock=worker.clock,
             worker_id=worker.worker_id,
             partitions=lambda: sorted(worker.tasks),
+            reads=ReadLedger(self.operations.audit, api.api_read_audit_interval_s),
         )
         self.server = HttpServer(
             create_app(self.context), settings.http_host, settings.http_port, api
@@ -49,7 +51,9 @@ class WorkerHttp:
 
     async def start(self) -> None:
         await self.server.start()
+        self.context.reads.start()
 
     async def stop(self) -> None:
         await self.server.stop()
+        await self.context.reads.close()  # the last reads' summary, before the producer goes
         await self.operations.close()

@@ -15,6 +15,7 @@ from engine.runtime.store import StoreKey
 from engine.saga.hooks import SagaView, jsonable
 from engine.saga.model import SagaState
 from engine.sagas import DEAL_SAGA, REGISTRY, hooks_of
+from engine.security.protection import MASK
 
 States = Mapping[StoreKey, SagaState]
 RECENT_DEAD_LETTERS = 200
@@ -51,15 +52,25 @@ def saga_summary(state: SagaState, now: datetime) -> dict[str, Any]:
     }
 
 
-def saga_detail(state: SagaState, now: datetime) -> dict[str, Any]:
-    """Everything the API shows of one saga: parked events, timers and its full history."""
+def protected_fields(state: SagaState) -> list[str]:
+    """The saga's data fields beyond its type's safe fields: amounts, terms, rates, tax and
+    account details, names. Masked unless an operator reveals them."""
+    safe = hooks_of(state.saga_type).view.safe_fields
+    return sorted(k for k in state.data if k not in safe)
+
+
+def saga_data(state: SagaState, *, reveal: bool = False) -> dict[str, Any]:
+    """The saga's data: safe fields in clear, the protected ones masked (`reveal`: in clear)."""
+    masked = set() if reveal else set(protected_fields(state))
+    return {k: MASK if k in masked else jsonable(v) for k, v in sorted(state.data.items())}
+
+
+def saga_detail(state: SagaState, now: datetime, *, reveal: bool = False) -> dict[str, Any]:
+    """Everything the API shows of one saga: data (protected fields masked unless `reveal`),
+    parked events, timers and its full history."""
     return {
         **saga_summary(state, now),
-        "data": {
-            k: jsonable(state.data[k])
-            for k in hooks_of(state.saga_type).view.safe_fields
-            if k in state.data
-        },
+        "data": saga_data(state, reveal=reveal),
         "parked": [
             {
                 "event_id": e.event_id,

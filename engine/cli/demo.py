@@ -1,281 +1,109 @@
-"""`q2c demo`: a broker, the engine and simulated platforms pushing deals through quote-to-cash.
+"""`q2c demo`: the CLI of the demo. The flow is `engine.simulators.demo.run_demo`; this
+module parses the options, renders the live view and the summary, and starts and stops the
+local broker when Q2C_BOOTSTRAP_SERVERS is not set.
 
-`run_demo` is the flow (tests call it directly); `demo` is the CLI wrapper that also starts
-and stops the local broker when Q2C_BOOTSTRAP_SERVERS is not set.
+`run_demo` here is the flow with the console renderer attached (what the command runs).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import shutil
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import typer
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_fixed,
-)
 
 from engine.api.config import ApiSettings
-from engine.codec import DecodeError, decode_consumed
-from engine.contracts import ClosedWon, SagaStatusChanged
-from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
-from engine.kafka.global_table import TopicFollower
-from engine.kafka.groups import GroupBusyError, group_members
-from engine.kafka.records import InRecord, TopicPartition
 from engine.localkafka import LocalCluster, load_cluster, start_cluster
-from engine.runtime.app import Engine
-from engine.runtime.inspect import read_all_states
-from engine.runtime.names import TARGETS, TopicNames
-from engine.saga.model import SagaState
-from engine.sagas import DEAL_SAGA, SAGAS
+from engine.sagas import DEAL_SAGA
 from engine.settings import Settings, load_settings
-from engine.simulators import (
-    DealBook,
-    DealConfig,
-    ErpConfig,
-    FaultConfig,
-    Platforms,
-    PlatformsSnapshot,
-    SimClock,
-    SimConfig,
-    generate_deals,
-    seed_master_data,
-)
-from engine.simulators.board import SagaBoard, percentile
-from engine.topics import ensure_topics
+from engine.simulators.board import percentile
+from engine.simulators.demo import SAGA_TYPES, DemoOptions, DemoResult, Progress
+from engine.simulators.demo import run_demo as run_flow
+from engine.simulators.native import PlatformChoice
 
-log = logging.getLogger("q2c.demo")
-# The deal saga first, then the sagas that start with it (on the same events): the demo's deals
-# run through these. A saga started by other events (change-order) has no demo traffic.
-SAGA_TYPES = (
-    DEAL_SAGA,
-    *(
-        name
-        for name, d in SAGAS.items()
-        if name != DEAL_SAGA and set(d.starts_on) & set(SAGAS[DEAL_SAGA].starts_on)
-    ),
-)
-TICK_S = 0.5
 DEMO_CLUSTER = "demo"
-# Time to let the other sagas of settled deals reach their end before the final read.
-SETTLE_GRACE_S = 5.0
 # Without a terminal (CI, a file) a plain progress line this often instead of the live view.
 PROGRESS_EVERY_S = 5.0
-# Most projects activate within 2-36 simulated hours; one in ten waits for a project manager
-# for 60-120 hours: the visible tail that breaches the 72 h activation SLA.
-DEMO_ERP = ErpConfig(activation_hours=(2.0, 36.0), slow_fraction=0.1)
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """What the demo runs: how many deals, how fast the simulated clock goes, which faults."""
-
-    deals: int = 200
-    seed: int = 7
-    # One real second is one simulated day: a six-week contract plays out in under a minute.
-    time_scale: float = 86_400.0
-    faults: bool = False
-    bad_fraction: float = 0.1
-    term_days: tuple[int, int] = (14, 42)
-    billing_period_days: tuple[int, ...] = (7, 14)
-    payment_terms_days: tuple[int, ...] = (15, 30)
-    max_wait_s: float | None = None
-    live: bool = True
-    # With `faults`: (start, duration) in real seconds of the billing platform's outage.
-    outage_s: tuple[float, float] = (8.0, 10.0)
-    # The deals are won one after another over the first simulated hours of the run.
-    win_spread_hours: float = 12.0
-    # Printed next to the status page's address (the token `demo` generated for it).
-    viewer_token: str | None = None
-
-
-@dataclass
-class DemoResult:
-    """Everything the summary shows, for tests and the exit code."""
-
-    book: DealBook
-    final_states: dict[tuple[str, str], SagaState]
-    board: SagaBoard
-    platforms: PlatformsSnapshot
-    invoices_by_deal: dict[str, list[str]]
-    escalations: int
-    validations_answered: int
-    dlq_records: int
-    unaccounted: list[str]
-    elapsed_s: float
-    bootstrap: str
-    exceptions: dict[str, str] = field(default_factory=dict)
-    activation_sla_hours: int = 72
-    status_url: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.unaccounted else 0
-
-    def final_state(self, saga_type: str, deal_id: str) -> str | None:
-        state = self.final_states.get((saga_type, deal_id))
-        return state.state if state else None
-
-
-def fault_config(
-    outage_s: tuple[float, float] = (8.0, 10.0),
-) -> tuple[FaultConfig, FaultConfig, FaultConfig]:
-    """(crm, erp, billing) faults of `--faults`: latency everywhere, errors, a billing outage."""
-    crm = FaultConfig(latency_ms=(5, 60), error_rate=0.1)
-    erp = FaultConfig(latency_ms=(20, 200), error_rate=0.2)
-    billing = FaultConfig(
-        latency_ms=(10, 150),
-        error_rate=0.2,
-        outage_start_s=outage_s[0],
-        outage_duration_s=outage_s[1],
-    )
-    return crm, erp, billing
-
-
-def sim_config(options: DemoOptions, id_prefix: str) -> SimConfig:
-    if not options.faults:
-        return SimConfig(seed=options.seed, id_prefix=id_prefix, erp=DEMO_ERP)
-    crm, erp, billing = fault_config(options.outage_s)
-    return SimConfig(
-        seed=options.seed,
-        id_prefix=id_prefix,
-        erp=DEMO_ERP,
-        crm_faults=crm,
-        erp_faults=erp,
-        billing_faults=billing,
-    )
-
-
-def deal_config(options: DemoOptions, id_prefix: str) -> DealConfig:
-    return DealConfig(
-        bad_fraction=options.bad_fraction,
-        term_days=options.term_days,
-        billing_period_days=options.billing_period_days,
-        payment_terms_days=options.payment_terms_days,
-        id_prefix=id_prefix,
-    )
-
-
-def wait_budget_s(options: DemoOptions, clock: SimClock) -> float:
-    """Real seconds to wait for every deal: the longest contract, payment terms, late payers
-    and the final period's grace, on the simulated clock, plus room for the engine."""
-    if options.max_wait_s is not None:
-        return options.max_wait_s
-    days = options.term_days[1] + max(options.payment_terms_days) + 8 + 3
-    return clock.real_seconds(timedelta(days=days)) * 1.5 + 60.0
-
-
-# -- observing ------------------------------------------------------------------------------
-
-
-class _Offsets:
-    """Sums of end offsets of groups of topics: events, commands, dead letters."""
-
-    def __init__(self, settings: Settings) -> None:
-        names = TopicNames(settings.topic_prefix)
-        inbound = names.inbound
-        self.groups: dict[str, list[str]] = {
-            "events": inbound,
-            "commands": [names.commands(t) for t in TARGETS],
-            "dlq": sorted({names.dlq(t) for t in [*inbound, names.inbox, names.commands("crm")]}),
-        }
-        self._consumer = Consumer(client_options(settings), group_id=None)
-        self._parts: dict[str, list[TopicPartition]] = {}
-
-    async def start(self) -> None:
-        await self._consumer.start()
-        for group, topics in self.groups.items():
-            self._parts[group] = [
-                TopicPartition(t, p) for t in topics for p in await self._consumer.partitions_for(t)
-            ]
-
-    async def stop(self) -> None:
-        await self._consumer.stop()
-
-    async def totals(self) -> dict[str, int]:
-        return {
-            group: sum((await self._consumer.end_offsets(parts)).values())
-            for group, parts in self._parts.items()
-        }
-
-
-def _status_applier(board: SagaBoard) -> Callable[[InRecord], None]:
-    def apply(rec: InRecord) -> None:
-        if rec.value is None:
-            return
-        try:
-            model = decode_consumed(rec)
-        except DecodeError as exc:
-            log.warning("unreadable status record: %s", exc)
-            return
-        if isinstance(model, SagaStatusChanged):
-            board.apply(model)
-
-    return apply
 
 
 # -- rendering ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Live:
-    """The numbers the live view shows, refreshed every tick."""
+class ConsoleObserver:
+    """Renders the run: a live table on a terminal, a plain progress line every few seconds
+    otherwise; prints where the status page is."""
 
-    clock: SimClock
-    board: SagaBoard
-    platforms: Platforms
-    started: float
-    rates: dict[str, float] = field(default_factory=dict)
-    dlq: int = 0
+    def __init__(self, console: Console, *, live: bool = True) -> None:
+        self.console = console
+        self._live: Live | None = None
+        if live and console.is_terminal:
+            self._live = Live(console=console, refresh_per_second=4, transient=False)
+        self._quiet = not live
+        self._next_line = 0.0
 
-    def progress(self, now: float) -> str:
-        """One plain line: where the run is (also the line printed without a terminal)."""
-        counts = self.board.counts(DEAL_SAGA)
-        settled = len(self.board.deal_ids) - len(self.board.unsettled())
-        down = [name for name, out in self.platforms.snapshot().in_outage.items() if out]
-        return (
-            f"sim {self.clock():%Y-%m-%d %H:%M}  real {now - self.started:4.0f}s  "
-            f"settled {settled}/{len(self.board.deal_ids)}  "
-            f"exceptions {counts.get('exception', 0)}  DLQ {self.dlq}"
-            + (f"  OUTAGE: {', '.join(down)}" if down else "")
-        )
+    def status_page(self, url: str, viewer_token: str | None) -> None:
+        self.console.print("Status page, while the demo runs:")
+        self.console.print(f"  {url}", soft_wrap=True, markup=False, highlight=False)
+        if viewer_token:
+            self.console.print(f"  viewer token: {viewer_token}", markup=False, highlight=False)
 
-    def render(self, now: float) -> Group:
-        table = Table(title="q2c demo: sagas per state", expand=False)
-        table.add_column("state")
-        for saga_type in SAGA_TYPES:
-            table.add_column(saga_type, justify="right")
-        counts = {t: self.board.counts(t) for t in SAGA_TYPES}
-        states = sorted({s for c in counts.values() for s in c})
-        for state in states:
-            table.add_row(state, *(str(counts[t].get(state, 0) or "") for t in SAGA_TYPES))
-        snap = self.platforms.snapshot()
-        rates = Text(
-            f"events/s {self.rates.get('events', 0):6.1f}  "
-            f"commands/s {self.rates.get('commands', 0):6.1f}  "
-            f"retries {sum(snap.transient_failures.values())}  "
-            f"duplicates {snap.duplicates_total}"
-        )
-        return Group(table, Text(self.progress(now)), rates)
+    def progress(self, progress: Progress) -> None:
+        if self._live is not None:
+            if not self._live.is_started:
+                self._live.start()
+            self._live.update(render_progress(progress))
+            if progress.done:
+                self._live.stop()
+        elif not self._quiet and (progress.elapsed_s >= self._next_line or progress.done):
+            self.console.print(progress_line(progress), markup=False, highlight=False)
+            self._next_line = progress.elapsed_s + PROGRESS_EVERY_S
+
+    def close(self) -> None:
+        """Stop the live view (the run ended before every deal settled, or failed)."""
+        if self._live is not None and self._live.is_started:
+            self._live.stop()
+
+
+def progress_line(progress: Progress) -> str:
+    """One plain line: where the run is (also the line printed without a terminal)."""
+    board = progress.board
+    counts = board.counts(DEAL_SAGA)
+    settled = len(board.deal_ids) - len(board.unsettled())
+    return (
+        f"sim {progress.sim_now:%Y-%m-%d %H:%M}  real {progress.elapsed_s:4.0f}s  "
+        f"settled {settled}/{len(board.deal_ids)}  "
+        f"exceptions {counts.get('exception', 0)}  DLQ {progress.dlq}"
+        + (f"  OUTAGE: {', '.join(progress.down)}" if progress.down else "")
+    )
+
+
+def render_progress(progress: Progress) -> Group:
+    """The live view: sagas per state per saga type, the progress line, rates."""
+    table = Table(title="q2c demo: sagas per state", expand=False)
+    table.add_column("state")
+    for saga_type in SAGA_TYPES:
+        table.add_column(saga_type, justify="right")
+    counts = {t: progress.board.counts(t) for t in SAGA_TYPES}
+    states = sorted({s for c in counts.values() for s in c})
+    for state in states:
+        table.add_row(state, *(str(counts[t].get(state, 0) or "") for t in SAGA_TYPES))
+    rates = Text(
+        f"events/s {progress.rates.get('events', 0):6.1f}  "
+        f"commands/s {progress.rates.get('commands', 0):6.1f}  "
+        f"retries {progress.retries}  duplicates {progress.duplicates}"
+    )
+    return Group(table, Text(progress_line(progress)), rates)
 
 
 def _hours(values: list[timedelta]) -> tuple[str, str]:
@@ -427,7 +255,38 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
                 style="bold red",
             ),
         )
-    return Group(states, cycles, commands, exceptions, *lines)
+    return Group(states, cycles, commands, exceptions, *platform_tables(result), *lines)
+
+
+def platform_tables(result: DemoResult) -> list[Table | Text]:
+    """With `--platforms`: what each platform saw over HTTP, and notes (none otherwise)."""
+    if not result.platform_stats:
+        return []
+    table = Table(title="Platforms (both directions over HTTP)")
+    for name in ("platform", "role", "requests", "effects", "dups prevented", "rate waits"):
+        table.add_column(name, justify="left" if name in ("platform", "role") else "right")
+    table.add_column("events in native / canonical", justify="right")
+    notes: list[Table | Text] = []
+    for row in result.platform_stats:
+        table.add_row(
+            row.platform,
+            row.role,
+            str(row.requests),
+            str(row.effects),
+            str(row.duplicates_prevented),
+            str(row.rate_limit_waits),
+            f"{row.native_events} / {row.canonical_events}",
+        )
+        if row.note:
+            notes.append(Text(f"{row.platform}: {row.note}"))
+        if row.repeated_creates:
+            notes.append(
+                Text(
+                    f"{row.platform}: {row.repeated_creates} record(s) created more than once",
+                    style="bold red",
+                )
+            )
+    return [table, *notes]
 
 
 def print_summary(console: Console, result: DemoResult, settings: Settings) -> None:
@@ -444,143 +303,18 @@ def _reason_kind(deal_id: str, reason: str) -> str:
     return " ".join(words) or reason
 
 
-# -- the flow -------------------------------------------------------------------------------
-
-
-def demo_clock(options: DemoOptions) -> SimClock:
-    """A paused clock at 08:00 UTC today: it runs from `begin()`, once the engine is ready."""
-    start = datetime.combine(datetime.now(UTC).date(), time(8), tzinfo=UTC)
-    return SimClock(options.time_scale, start=start, running=False)
-
-
-def spread_wins(book: DealBook, clock: SimClock, hours: float) -> list[ClosedWon]:
-    """The deals' closed-won events, won one after another over `hours` from the clock's start."""
-    count = max(len(book.deals), 1)
-    return [
-        d.closed_won.model_copy(
-            update={
-                "envelope": d.closed_won.envelope.model_copy(
-                    update={"occurred_at": clock.start + timedelta(hours=hours * i / count)}
-                )
-            }
-        )
-        for i, d in enumerate(book.deals)
-    ]
-
-
-async def refuse_shared_group(settings: Settings) -> None:
-    """Raise GroupBusyError when workers are already in the demo's consumer group."""
-    # A new broker has no group coordinator until its offsets topic exists: a few seconds.
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(GroupCoordinatorNotAvailableError),
-        stop=stop_after_attempt(30),
-        wait=wait_fixed(0.5),
-        reraise=True,
-    )
-    members: int = await retrying(group_members, client_options(settings), settings.group_id)
-    if members:
-        raise GroupBusyError(
-            f"{members} q2c worker(s) already in group {settings.group_id!r} on this broker "
-            "would split the demo's deals; stop them (`q2c run`), or give the demo its own "
-            "group and topics: Q2C_GROUP_ID=q2c-demo Q2C_TOPIC_PREFIX=demo. q2c demo"
-        )
+# -- the flow, rendered ------------------------------------------------------------------
 
 
 async def run_demo(
     settings: Settings, options: DemoOptions, *, console: Console | None = None
 ) -> DemoResult:
-    """Run the whole demo against the broker in `settings`; stops all it started, always.
-
-    The simulated clock stands still until the engine, the platforms and the observers are
-    ready; deals are then won on that clock, so a slow start ages no deal.
-    """
-    console = console or Console()
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    run_tag = f"r{uuid.uuid4().hex[:6]}-"  # keeps this run's ids apart from earlier runs
-    await refuse_shared_group(settings)
-    await ensure_topics(settings)
-    names = TopicNames(settings.topic_prefix)
-    clock = demo_clock(options)
-    config = deal_config(options, run_tag)
-    book = generate_deals(options.deals, seed=options.seed, start=clock.start.date(), config=config)
-    await seed_master_data(settings, book)
-    board = SagaBoard([d.deal_id for d in book.deals])
-    follower = TopicFollower([names.status], _status_applier(board))
-    offsets = _Offsets(settings)
-    engine = Engine(settings, clock=clock, worker_id="demo-1")
-    platforms = Platforms(settings, sim_config(options, run_tag), clock)
-    stack = contextlib.AsyncExitStack()
-    async with stack:
-        await engine.start()
-        stack.push_async_callback(engine.stop)
-        await engine.wait_ready()
-        status_url = _announce_status_page(engine, settings, options, console)
-        await platforms.start()
-        stack.push_async_callback(platforms.stop)
-        await follower.start(client_options(settings))
-        stack.push_async_callback(follower.stop)
-        await offsets.start()
-        stack.push_async_callback(offsets.stop)
-        baseline = await offsets.totals()
-        view = _Live(clock, board, platforms, started)
-        clock.begin()
-        platforms.schedule_wins(spread_wins(book, clock, options.win_spread_hours))
-        budget = wait_budget_s(options, clock) + clock.real_seconds(
-            timedelta(hours=options.win_spread_hours)
-        )
-        await _watch(view, offsets, baseline, budget, console if options.live else None)
-        # Give the deals' other sagas (revenue, time and expense) a moment to finish too.
-        grace_end = loop.time() + SETTLE_GRACE_S
-        while loop.time() < grace_end and not _others_settled(board):
-            await asyncio.sleep(TICK_S)
-        final = await read_all_states(client_options(settings), names.state)
-        totals = await offsets.totals()
-        snapshot = platforms.snapshot()
-        answered = engine.validator.answered
-    deal_ids = {d.deal_id for d in book.deals}
-    mine = {k: s for k, s in final.items() if k[1] in deal_ids}
-    q2c = {k[1]: s for k, s in mine.items() if k[0] == DEAL_SAGA}
-    unaccounted = sorted(
-        d
-        for d in deal_ids
-        if d not in q2c or q2c[d].state not in {"completed", "cancelled", "exception"}
-    )
-    exceptions = {
-        d: str(s.data.get("reason") or "unknown") for d, s in q2c.items() if s.state == "exception"
-    }
-    return DemoResult(
-        book=book,
-        final_states=mine,
-        board=board,
-        platforms=snapshot,
-        invoices_by_deal={
-            d: list(v) for d, v in platforms.billing_behaviour.invoices_by_deal.items()
-        },
-        escalations=len(platforms.crm_behaviour.escalations),
-        validations_answered=answered,
-        dlq_records=totals["dlq"] - baseline["dlq"],
-        unaccounted=unaccounted,
-        elapsed_s=loop.time() - started,
-        bootstrap=str(client_options(settings)["bootstrap_servers"]),
-        exceptions=exceptions,
-        activation_sla_hours=config.activation_sla_hours,
-        status_url=status_url,
-    )
-
-
-def _announce_status_page(
-    engine: Engine, settings: Settings, options: DemoOptions, console: Console
-) -> str | None:
-    """Print where the status page is served while the demo runs; its URL (None: not served)."""
-    if engine.http_port is None:
-        return None
-    url = f"http://{settings.http_host}:{engine.http_port}/"
-    console.print("Status page, while the demo runs:")
-    console.print(f"  {url}", soft_wrap=True, markup=False, highlight=False)
-    if options.viewer_token:
-        console.print(f"  viewer token: {options.viewer_token}", markup=False, highlight=False)
-    return url
+    """The demo's flow with this console rendering it (progress, status page)."""
+    observer = ConsoleObserver(console or Console(), live=options.live)
+    try:
+        return await run_flow(settings, options, observer)
+    finally:
+        observer.close()
 
 
 def demo_viewer_token() -> str | None:
@@ -594,53 +328,6 @@ def demo_viewer_token() -> str | None:
     token = secrets.token_urlsafe(18)
     os.environ["Q2C_API_VIEWER_TOKENS"] = token
     return token
-
-
-def _others_settled(board: SagaBoard) -> bool:
-    """Every non-exception deal's other sagas are in a terminal state."""
-    for deal_id in board.deal_ids:
-        if board.state(DEAL_SAGA, deal_id) == "exception":
-            continue
-        for saga_type in SAGA_TYPES[1:]:
-            state = board.state(saga_type, deal_id)
-            if state is None or not SAGAS[saga_type].is_terminal(state):
-                return False
-    return True
-
-
-async def _watch(
-    view: _Live,
-    offsets: _Offsets,
-    baseline: dict[str, int],
-    budget_s: float,
-    console: Console | None,
-) -> None:
-    """Until every deal is settled or `budget_s` passed: a live view on a terminal, plain
-    progress lines every few seconds otherwise."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget_s
-    previous, previous_at = baseline, loop.time()
-    live = None
-    if console is not None and console.is_terminal:
-        live = Live(console=console, refresh_per_second=4, transient=False)
-    next_progress = loop.time() + PROGRESS_EVERY_S
-    with live or contextlib.nullcontext():
-        while loop.time() < deadline:
-            await asyncio.sleep(TICK_S)
-            now = loop.time()
-            totals = await offsets.totals()
-            span = max(now - previous_at, 1e-3)
-            view.rates = {g: (totals[g] - previous[g]) / span for g in ("events", "commands")}
-            view.dlq = totals["dlq"] - baseline["dlq"]
-            previous, previous_at = totals, now
-            done = not view.board.unsettled()
-            if live is not None:
-                live.update(view.render(now))
-            elif console is not None and (now >= next_progress or done):
-                console.print(view.progress(now), markup=False, highlight=False)
-                next_progress = now + PROGRESS_EVERY_S
-            if done:
-                return
 
 
 # -- CLI --------------------------------------------------------------------------------------
@@ -663,8 +350,16 @@ def demo(
         help="leave the demo's local broker and its data running to inspect afterwards "
         "(stop it with `q2c kafka stop --name demo`)",
     ),
+    platforms: str | None = typer.Option(
+        None,
+        "--platforms",
+        help="one CRM (salesforce, dynamics), one ERP/PSA (netsuite, sap, oracle, certinia) "
+        "and billing (stripe), e.g. salesforce,netsuite,stripe: native events through the "
+        "gateway, commands through the connectors, against local emulators",
+    ),
 ) -> None:
     """Run the main job: a broker, the engine and simulated CRM/ERP/billing, N deals end to end."""
+    choice = _platform_choice(platforms, faults)
     logging.basicConfig(level=logging.ERROR)
     # aiokafka logs every transient coordinator hiccup at ERROR; the live view says enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -686,6 +381,7 @@ def demo(
             bad_fraction=bad_fraction,
             max_wait_s=timeout,
             viewer_token=demo_viewer_token(),
+            platforms=(choice.crm, choice.erp, choice.billing) if choice else None,
         )
         result = asyncio.run(run_demo(settings, options, console=console))
         print_summary(console, result, settings)
@@ -700,6 +396,22 @@ def demo(
         console.print("The demo broker keeps its data and keeps running; stop it with:")
         console.print(f"  {stop_command()}", soft_wrap=True, markup=False, highlight=False)
     raise typer.Exit(result.exit_code)
+
+
+def _platform_choice(platforms: str | None, faults: bool) -> PlatformChoice | None:
+    """`--platforms` checked before anything starts (a usage error names the problem)."""
+    if platforms is None:
+        return None
+    if faults:
+        raise typer.BadParameter(
+            "--faults is not available with --platforms "
+            "(the emulators' own faults are not wired to the demo)",
+            param_hint="--faults",
+        )
+    try:
+        return PlatformChoice.parse(platforms)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--platforms") from None
 
 
 def stop_command() -> str:

@@ -159,6 +159,8 @@ def _decoded(dl: DeadLetter, reveal: bool) -> dict[str, Any] | None:
             model = decode_consumed(dl)
             return {"type": type(model).__name__, "value": model.model_dump(mode="json")}
         name, record = default_codec().decode_record(dl.value)
+    except protection.SealedFieldError:
+        raise  # its key was removed (or it was altered): one line saying so, not hex as a value
     except DecodeError:
         return None
     masked = protection.active().mask(name, record)

@@ -34,6 +34,8 @@ from engine.kafka.connection import NoBrokerError
 from engine.kafka.groups import GroupBusyError
 from engine.localkafka import LocalKafkaError
 from engine.publisher import NotStored
+from engine.security.keyring import KeyUnavailable
+from engine.security.protection import SealedFieldError
 from engine.settings import SettingsError, settings_error
 from engine.topics import CatalogError, TopicAdminError
 
@@ -89,6 +91,8 @@ def describe(exc: BaseException) -> Failure | None:
         TopicAdminError,
         ReplayError,
         NotStored,
+        KeyUnavailable,  # a sealed saga state or field under a key no longer in the keyset
+        SealedFieldError,
     )
     not_found: tuple[type[BaseException], ...] = (NotFound, RefError, ReplayNotFound)
     if isinstance(exc, ValidationError) and exc.title.endswith("Settings"):

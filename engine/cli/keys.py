@@ -1,12 +1,12 @@
 """`q2c keys init|list|rotate|remove`: the field-protection keyset (Tink AEAD + AES-SIV).
 
-The keyset file is the one `Q2C_FIELD_KEYSET_FILE` names (or `--keyset`). Key material is never
-printed: `list` shows key ids, purpose, primary and status only.
+The keyset file is `--keyset`, else the `field_keyset_file` setting (`Q2C_FIELD_KEYSET_FILE`,
+or the TOML config file's `field_keyset_file`). Key material is never printed: `list` shows key
+ids, purpose, primary and status only. A missing or unreadable keyset is one `error:` line.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.security.keyring import FileKeysetProvider, Keyring, KeyringError
-from engine.security.protection import KEYSET_ENV
+from engine.security.protection import KEYSET_ENV, keyset_file, load_keyring
 
 app = typer.Typer(
     help="Manage the field-protection keyset (seal + tokenize).", no_args_is_help=True
@@ -23,19 +23,14 @@ KEYSET_OPTION = typer.Option(None, "--keyset", help=f"keyset file (default ${KEY
 
 
 def _provider(keyset: Path | None) -> FileKeysetProvider:
-    path = keyset or (Path(os.environ[KEYSET_ENV]) if os.environ.get(KEYSET_ENV) else None)
+    path = keyset or keyset_file()
     if path is None:
-        typer.echo(f"no keyset file: pass --keyset or set {KEYSET_ENV}", err=True)
-        raise typer.Exit(2)
+        raise KeyringError(f"no keyset file: pass --keyset or set {KEYSET_ENV}")
     return FileKeysetProvider(path)
 
 
 def _load(provider: FileKeysetProvider) -> Keyring:
-    try:
-        return provider.load()
-    except KeyringError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+    return load_keyring(provider.path)
 
 
 def _show(keyring: Keyring) -> None:
@@ -80,10 +75,11 @@ def remove(key_id: int, keyset: Path | None = KEYSET_OPTION) -> None:
     """Remove a non-primary key: records sealed under it can no longer be opened (they go to
     the DLQ with the reason). Replay or re-seal them first."""
     provider = _provider(keyset)
+    current = _load(provider)
     try:
-        keyring = _load(provider).without(key_id)
-    except KeyringError as exc:
-        typer.echo(str(exc), err=True)
+        keyring = current.without(key_id)
+    except KeyringError as exc:  # no such key, or the primary: refused, not a bad setting
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     provider.save(keyring)
     _show(keyring)

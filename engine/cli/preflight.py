@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 
 from engine.kafka.connection import resolve_bootstrap
+from engine.security import protection
 from engine.settings import SecurityProtocol, Settings
 
 # Seconds to wait for a bootstrap server to connect and answer: a broker on a healthy network
@@ -135,6 +136,8 @@ def check_topics(settings: Settings) -> None:
 
 
 def check_ready(settings: Settings) -> None:
-    """What every command reading or writing q2c topics checks: the broker, then the topics."""
+    """What every command reading or writing q2c topics checks: the field keyset opens (one
+    line if the setting names a missing or unreadable file), the broker, then the topics."""
+    protection.active()
     check_broker(settings)
     check_topics(settings)

@@ -37,6 +37,8 @@ def _step_into(container: Any, key: Any, rest: Steps, fn: Replace, path: str) ->
     if value is None:
         return
     if rest:
+        if isinstance(value, tuple):  # pydantic dumps tuple fields as tuples: make them writable
+            value = container[key] = list(value)
         replace_at(value, rest, fn, path)
     else:
         container[key] = fn(path, value)

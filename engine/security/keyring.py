@@ -24,6 +24,8 @@ import tink
 from tink import aead, daead, secret_key_access
 from tink.proto import tink_pb2
 
+from engine.settings import SettingsError
+
 aead.register()
 daead.register()
 
@@ -34,8 +36,9 @@ TEMPLATES = {
 KEYSET_AD = b"q2c-field-keyset"
 
 
-class KeyringError(ValueError):
-    """The keyset file is missing, unreadable or does not hold q2c's two keysets."""
+class KeyringError(SettingsError):
+    """The keyset file is missing, unreadable or does not hold q2c's two keysets (a
+    configuration error: `q2c` reports it as one line, exit code 2)."""
 
 
 class KeyUnavailable(ValueError):

@@ -10,8 +10,9 @@ another key or another field does not open. Records moved between topics (retry 
 replay) keep key and header and so stay readable; the worker re-seals when it re-keys a record
 for its inbox (`rebind`).
 
-Without a keyset (`Q2C_FIELD_KEYSET_FILE` unset) classified fields travel in clear, as before;
-`q2c keys init` creates one.
+The keyset's location is the setting `field_keyset_file`: `Q2C_FIELD_KEYSET_FILE` in the
+environment or `field_keyset_file` in the TOML file `Q2C_CONFIG_FILE` names. Without one,
+classified fields travel in clear, as before; `q2c keys init` creates one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -35,7 +35,8 @@ from engine.codec.store import SchemaStore, expand
 from engine.contracts.base import Record
 from engine.security.classification import Classification, ClassifiedField, classified_fields
 from engine.security.fieldwalk import placeholder, replace_at
-from engine.security.keyring import FileKeysetProvider, Keyring, KeyUnavailable
+from engine.security.keyring import FileKeysetProvider, Keyring, KeyringError, KeyUnavailable
+from engine.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -264,12 +265,31 @@ def open_state(data: bytes) -> bytes:
     keyring = active().keyring
     if keyring is None:
         raise KeyUnavailable("saga state is sealed and this process has no field keyset")
-    return keyring.open(data[len(STATE_MAGIC) :], STATE_AD)
+    try:
+        return keyring.open(data[len(STATE_MAGIC) :], STATE_AD)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(f"sealed saga state: {exc}") from None
+
+
+def keyset_file() -> Path | None:
+    """Where this process's field keyset is (the `field_keyset_file` setting), or None."""
+    return load_settings().field_keyset_file
+
+
+def load_keyring(path: Path) -> Keyring:
+    """The keyring at `path`; `KeyringError` naming the setting and the file if it fails."""
+    try:
+        return FileKeysetProvider(path).load()
+    except KeyringError as exc:
+        raise KeyringError(f"{KEYSET_ENV}: {exc}") from None
 
 
 @lru_cache(maxsize=1)
 def active() -> FieldProtection:
-    """The process's field protection: keyset from `Q2C_FIELD_KEYSET_FILE` (None: no sealing)."""
-    path = os.environ.get(KEYSET_ENV)
-    keyring = FileKeysetProvider(Path(path)).load() if path else None
+    """The process's field protection, from the keyset `keyset_file()` names (None: no sealing).
+
+    `KeyringError` (one line) when the setting names a missing or unreadable keyset.
+    """
+    path = keyset_file()
+    keyring = None if path is None else load_keyring(path)
     return FieldProtection(keyring, default_codec().store)

@@ -1,16 +1,20 @@
-"""The audit record of a reveal: who saw which classified fields of which record, and why (pure).
+"""Audit records of reveals: who saw which classified fields of which record, and why (pure).
 
-Written before the values are shown, so a reveal that is not audited does not happen. The
+Written before the values are shown, so a reveal that is not audited does not happen. A
 record names the fields, never their values.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from engine.codec import default_codec
 from engine.codec.errors import DecodeError
 from engine.dlq.records import DeadLetter
 from engine.ops.audit import AuditRecord, new_action_id, now_utc
 from engine.security import protection
+
+SAGA_REVEAL = "sagas.reveal"
 
 
 def revealed_fields(dl: DeadLetter) -> list[str]:
@@ -22,16 +26,31 @@ def revealed_fields(dl: DeadLetter) -> list[str]:
     return [fc.field.name for fc in protection.active().fields(name)]
 
 
-def reveal_record(ref: str, dl: DeadLetter, *, by: str, why: str, via: str) -> AuditRecord:
-    """`dlq.reveal` by `by` of record `ref`, with the reason and the fields shown."""
+def _reveal(
+    action: str, target: str, *, by: str, why: str, via: str, details: dict[str, Any]
+) -> AuditRecord:
     return AuditRecord(
-        action="dlq.reveal",
-        action_id=new_action_id("dlq-reveal"),
+        action=action,
+        action_id=new_action_id(action.replace(".", "-")),
         by=by,
         at=now_utc(),
-        target=ref,
+        target=target,
         count=1,
-        details={"why": why, "fields": revealed_fields(dl), "key": dl.key_text},
+        details={"why": why, **details},
         outcome="done",
         via=via,
     )
+
+
+def reveal_record(ref: str, dl: DeadLetter, *, by: str, why: str, via: str) -> AuditRecord:
+    """`dlq.reveal` by `by` of record `ref`, with the reason and the fields shown."""
+    details = {"fields": revealed_fields(dl), "key": dl.key_text}
+    return _reveal("dlq.reveal", ref, by=by, why=why, via=via, details=details)
+
+
+def saga_reveal_record(
+    saga_key: str, fields: dict[str, list[str]], *, by: str, why: str, via: str
+) -> AuditRecord:
+    """`sagas.reveal` by `by` of the sagas of `saga_key`: the reason and, per saga type, the
+    data fields shown in clear."""
+    return _reveal(SAGA_REVEAL, saga_key, by=by, why=why, via=via, details={"fields": fields})

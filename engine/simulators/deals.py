@@ -43,6 +43,7 @@ from engine.simulators.reference import (
 )
 
 CRM_SOURCE = "salesforce"
+GUID_NAMESPACE = uuid.UUID("0b7e2f4c-1d3a-4e5b-9c6d-7e8f9a0b1c2d")
 MDM_SOURCE = "mdm"
 
 
@@ -66,6 +67,9 @@ class DealConfig:
     payment_terms_days: tuple[int, ...] = (15, 30, 45)
     activation_sla_hours: int = 72
     id_prefix: str = ""
+    # Deal and account ids as GUIDs (derived from the readable ones), as Dataverse's row ids
+    # are: a Dynamics CRM names the deal by its opportunity's id.
+    guid_ids: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.bad_fraction <= 1.0:
@@ -150,6 +154,10 @@ class _Generator:
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
+    def _id(self, readable: str) -> str:
+        """A record id: `readable`, or a GUID derived from it (`DealConfig.guid_ids`)."""
+        return str(uuid.uuid5(GUID_NAMESPACE, readable)) if self.config.guid_ids else readable
+
     def _envelope(self, event_type: str, source: str, ids: dict[str, str]) -> Envelope:
         return Envelope(
             event_id=self._uuid(),
@@ -188,7 +196,7 @@ class _Generator:
         if parent is not None:
             name = f"{name} {entity.country}"
         return Account(
-            account_id=f"{self.prefix}{id_infix}-{self._account_seq:05d}",
+            account_id=self._id(f"{self.prefix}{id_infix}-{self._account_seq:05d}"),
             name=name,
             parent_account_id=parent.account_id if parent else None,
             legal_entity=entity.legal_entity_id,
@@ -325,7 +333,7 @@ class _Generator:
         kinds = list(Flaw)
         deals: list[GeneratedDeal] = []
         for i in range(count):
-            deal_id = f"{self.prefix}D-{i + 1:05d}"
+            deal_id = self._id(f"{self.prefix}D-{i + 1:05d}")
             flaw: Flaw | None = None
             if i in bad_indexes:
                 flaw = kinds[len([d for d in deals if d.flaw]) % len(kinds)]

@@ -64,6 +64,36 @@ class PlatformsSnapshot:
         return sum(self.duplicates_suppressed.values())
 
 
+class Business:
+    """The three platforms' business logic for one `SimConfig`, however they are connected.
+
+    One random stream per platform (drawn from `seeds` in a fixed order): the platforms'
+    behaviour does not depend on how their work interleaves. `won_at` is when each deal was
+    won: the ERP plans a project from that moment, not from when the engine's command
+    happened to arrive (see erp.py).
+    """
+
+    def __init__(self, config: SimConfig) -> None:
+        self.seeds = seeds = random.Random(config.seed)
+        self.won_at: dict[str, datetime] = {}
+        self.crm = CrmBehaviour()
+        self.erp = ErpBehaviour(
+            random.Random(seeds.getrandbits(64)),
+            id_prefix=config.id_prefix,
+            correlate_fraction=config.correlate_fraction,
+            config=config.erp,
+            won_at=self.won_at.get,
+        )
+        done = self.erp.milestone_done_at
+        self.billing = BillingBehaviour(
+            random.Random(seeds.getrandbits(64)),
+            id_prefix=config.id_prefix,
+            correlate_fraction=config.correlate_fraction,
+            config=config.billing,
+            milestone_done=lambda deal_id, milestone_id: done.get((deal_id, milestone_id)),
+        )
+
+
 class Platforms(AsyncStartStop):
     """CRM, ERP and billing simulators sharing one simulated clock; `async with` runs them."""
 
@@ -73,28 +103,12 @@ class Platforms(AsyncStartStop):
         self.settings = settings
         self.config = config = config or SimConfig()
         self.clock: Clock = clock or _real_time
-        # One random stream per platform: the platforms' behaviour does not depend on how
-        # their work interleaves.
-        seeds = random.Random(config.seed)
-        # When each deal was won: the ERP plans a project from that moment, not from when the
-        # engine's command happened to arrive (see erp.py).
-        self.won_at: dict[str, datetime] = {}
-        self.crm_behaviour = CrmBehaviour()
-        self.erp_behaviour = ErpBehaviour(
-            random.Random(seeds.getrandbits(64)),
-            id_prefix=config.id_prefix,
-            correlate_fraction=config.correlate_fraction,
-            config=config.erp,
-            won_at=self.won_at.get,
-        )
-        done = self.erp_behaviour.milestone_done_at
-        self.billing_behaviour = BillingBehaviour(
-            random.Random(seeds.getrandbits(64)),
-            id_prefix=config.id_prefix,
-            correlate_fraction=config.correlate_fraction,
-            config=config.billing,
-            milestone_done=lambda deal_id, milestone_id: done.get((deal_id, milestone_id)),
-        )
+        business = Business(config)
+        seeds = business.seeds
+        self.won_at = business.won_at
+        self.crm_behaviour = business.crm
+        self.erp_behaviour = business.erp
+        self.billing_behaviour = business.billing
         self.crm = self._runner("crm", self.crm_behaviour, config.crm_faults, seeds)
         self.erp = self._runner("erp", self.erp_behaviour, config.erp_faults, seeds)
         self.billing = self._runner("billing", self.billing_behaviour, config.billing_faults, seeds)

@@ -10,8 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from engine.connectors.http import HttpConfig
-from tests.emulators import stripe_mock as sm
-from tests.emulators.base import CLIENT_ID, CLIENT_SECRET, Emulator
+from engine.emulators import stripe_mock as sm
+from engine.emulators.base import CLIENT_ID, CLIENT_SECRET, Emulator
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def stripe_mock_url(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -
     if not sm.binary(repo_root).is_file():
         pytest.fail("stripe-mock is not installed: run scripts/install_stripe_mock.sh")
     log = tmp_path_factory.mktemp("stripe-mock") / "stripe-mock.log"
-    with sm.stripe_mock(repo_root, log) as url:
+    with sm.stripe_mock(sm.binary(repo_root), log) as url:
         yield url
 
 

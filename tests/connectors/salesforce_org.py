@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.emulators.salesforce import SalesforceEmulator
+from engine.emulators.salesforce import SalesforceEmulator
 
 WON_OPPORTUNITY = "0065g00000Q2cWonAAA"  # recordIds[0] of tests/fixtures/.../opportunity-won.cdc
 ACCOUNT = "0015g00000Q2cAccAAA"

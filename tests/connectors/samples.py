@@ -14,6 +14,7 @@ from engine.contracts import (
     RecognizeRevenue,
     UpdateCrmStatus,
 )
+from engine.contracts.commands import UpdateProjectBudget
 from tests.command_builders import command
 from tests.unit.sagas_fixtures import account, milestone_contract, money
 
@@ -79,4 +80,11 @@ def recognize_revenue(deal: str = "D-1", step: str = "revenue-M1") -> RecognizeR
     return _as(RecognizeRevenue, command(
         "recognize-revenue", deal, step, project_id="P-1", deal_id=deal, milestone_id="M1",
         invoice_reference=f"{deal}-invoice-1", amount=money("1000"),
+    ))  # fmt: skip
+
+
+def update_project_budget(deal: str = "D-1", amendment: str = "A-1") -> UpdateProjectBudget:
+    return _as(UpdateProjectBudget, command(
+        "update-project-budget", deal, f"change-order:{amendment}:budget", project_id="P-1",
+        deal_id=deal, amendment_id=amendment, budget=money("12500"),
     ))  # fmt: skip

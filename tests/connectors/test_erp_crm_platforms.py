@@ -10,18 +10,20 @@ from engine.connectors.oracle.outbound import OracleConnector
 from engine.connectors.outbound.errors import Rejected
 from engine.connectors.sap.outbound import SapConnector
 from engine.contracts import InvoiceIssued, ProjectCreated
+from engine.emulators.dynamics import DynamicsEmulator
+from engine.emulators.oracle import OracleEmulator
+from engine.emulators.salesforce import SalesforceEmulator
+from engine.emulators.sap import SapEmulator
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import (
     close_project,
     create_project,
     escalate,
     issue_invoice,
+    recognize_revenue,
     update_crm_status,
+    update_project_budget,
 )
-from tests.emulators.dynamics import DynamicsEmulator
-from tests.emulators.oracle import OracleEmulator
-from tests.emulators.salesforce import SalesforceEmulator
-from tests.emulators.sap import SapEmulator
 
 
 async def test_dynamics_update_only_and_create_only_upserts() -> None:
@@ -106,3 +108,20 @@ async def test_certinia_project_and_milestones_in_one_composite() -> None:
     assert milestones[0]["pse__Project__c"] == first.project_id
     assert org.fields_of("pse__Proj__c", "Q2C_Id__c", "D-1")[0]["pse__Stage__c"] == "Completed"
     assert requests == 3  # two composites and one upsert
+
+
+async def test_certinia_revenue_and_budget_update_the_records_q2c_created() -> None:
+    with SalesforceEmulator().running() as org:
+        assert isinstance(org, SalesforceEmulator)
+        async with CertiniaConnector(emulator_config(org, "certinia")) as conn:
+            await conn.handle(create_project("D-1"))
+            revenue, budget = recognize_revenue("D-1"), update_project_budget("D-1")
+            for command in (revenue, revenue, budget, budget):  # each one redelivered
+                await conn.handle(command)
+    (milestone,) = org.fields_of("pse__Milestone__c", "Q2C_Id__c", "D-1:M1")
+    (project,) = org.fields_of("pse__Proj__c", "Q2C_Id__c", "D-1")
+    assert milestone["pse__Include_In_Financials__c"] is True
+    assert milestone["pse__Status__c"] == "Planned"
+    assert project["pse__Bookings__c"] == "12500.0000"
+    assert project["Q2C_Amendment_Id__c"] == "A-1"
+    assert org.effects.count("create") == 3  # the project and its two milestones only

@@ -12,9 +12,9 @@ from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound import metrics
 from engine.connectors.outbound.circuit import CircuitState
 from engine.connectors.outbound.errors import CircuitOpen, PlatformError, Rejected
+from engine.emulators.base import CLIENT_SECRET
+from engine.emulators.netsuite import NetSuiteEmulator
 from tests.connectors.conftest import emulator_config
-from tests.emulators.base import CLIENT_SECRET
-from tests.emulators.netsuite import NetSuiteEmulator
 
 CUSTOMER = "/services/rest/record/v1/customer/eid:A-1"
 

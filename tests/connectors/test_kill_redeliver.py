@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from engine.contracts import ProjectCreated
+from engine.emulators.base import CLIENT_ID, CLIENT_SECRET
+from engine.emulators.netsuite import NetSuiteEmulator
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
 from tests.connectors.samples import create_project
 from tests.connectors.test_on_kafka import dead_letters, events_on, produce
-from tests.emulators.base import CLIENT_ID, CLIENT_SECRET
-from tests.emulators.netsuite import NetSuiteEmulator
 from tests.integration.engine_support import engine_settings
 
 pytestmark = pytest.mark.kafka

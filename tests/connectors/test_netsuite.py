@@ -13,9 +13,9 @@ from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.outbound.errors import Rejected
 from engine.connectors.outbound.service import http_config
 from engine.contracts import ProjectCreated
+from engine.emulators.netsuite import TBA, NetSuiteEmulator, ns_error
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import close_project, create_project, recognize_revenue
-from tests.emulators.netsuite import TBA, NetSuiteEmulator, ns_error
 
 
 @pytest.fixture

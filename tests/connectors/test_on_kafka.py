@@ -23,6 +23,8 @@ from engine.connectors.salesforce.outbound import SalesforceConnector
 from engine.connectors.stripe.outbound import StripeConnector
 from engine.contracts import Command, InvoiceIssued, ProjectCreated
 from engine.dlq.reader import read_dead_letters
+from engine.emulators.netsuite import NetSuiteEmulator
+from engine.emulators.salesforce import SalesforceEmulator
 from engine.kafka.client import Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import OutRecord
@@ -30,8 +32,6 @@ from engine.runtime.names import TopicNames
 from engine.settings import Settings
 from tests.connectors.conftest import emulator_config, stripe_config
 from tests.connectors.samples import create_project, issue_invoice, update_crm_status
-from tests.emulators.netsuite import NetSuiteEmulator
-from tests.emulators.salesforce import SalesforceEmulator
 from tests.integration.engine_support import engine_settings, read_topic_values
 
 pytestmark = pytest.mark.kafka

@@ -22,12 +22,12 @@ from engine.connectors.oracle.poller import ReceivablesPoller, TopicWatermarks
 from engine.connectors.oracle.receivables import INVOICES, Watermark
 from engine.connectors.oracle.rejects import REPLAY_TOPIC, PollDeadLetters
 from engine.contracts import Event, InvoiceIssued, PaymentReceived
+from engine.emulators.oracle import OracleEmulator
 from engine.publisher import Publisher
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import issue_invoice
-from tests.emulators.oracle import OracleEmulator
 from tests.integration.engine_support import cli, engine_settings, read_topic_values
 
 pytestmark = pytest.mark.kafka

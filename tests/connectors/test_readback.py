@@ -25,13 +25,13 @@ from engine.connectors.salesforce.readback import SalesforceReader, soql
 from engine.connectors.sap.readback import SapReader, odata_key
 from engine.connectors.settings import ConnectorSettings
 from engine.contracts.events import ClosedWon, ProjectCreated, TimeEntryApproved
+from engine.emulators.dynamics import DynamicsEmulator
+from engine.emulators.oracle import OracleEmulator
+from engine.emulators.salesforce import SalesforceEmulator
+from engine.emulators.sap import SapEmulator
 from tests.connector_cases import all_cases, rendered
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import ACCOUNT, WON_OPPORTUNITY, seed_won_deal
-from tests.emulators.dynamics import DynamicsEmulator
-from tests.emulators.oracle import OracleEmulator
-from tests.emulators.salesforce import SalesforceEmulator
-from tests.emulators.sap import SapEmulator
 
 MAPPINGS = load_mappings(ConnectorSettings())
 CASES = {c.name: c for c in all_cases()}
@@ -300,6 +300,7 @@ async def test_a_dynamics_win_reads_opportunity_account_currency_and_milestones(
         "accounts",
         "transactioncurrencies",
         "q2c_milestones",
+        "q2c_rates",
     ]
     assert crm.reads[-1][1] == f"_q2c_opportunity_value eq {opp}"  # a GUID is written bare
 

@@ -9,9 +9,9 @@ import pytest
 from engine.adapters.errors import PermanentError, TransientError
 from engine.connectors.outbound.errors import Rejected
 from engine.connectors.salesforce.outbound import SalesforceConnector
+from engine.emulators.salesforce import SalesforceEmulator
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import escalate, update_crm_status
-from tests.emulators.salesforce import SalesforceEmulator
 
 EXT = "Q2C_Deal_Id__c"
 

@@ -1,7 +1,8 @@
 """`q2c chaos run`: every scenario, short (tens of deals, short outages), passes its verdict.
 
 Each run starts its own cluster and workers and injects faults only into them. The long runs
-(200+ deals, full-length outages) are marked `long` and left out of the default run:
+(200+ deals, full-length outages), and the shorts beyond one per kind of fault, are marked
+`long` and left out of the default run:
 `pytest -m long tests/integration/test_chaos_run.py`.
 """
 
@@ -31,6 +32,13 @@ ONE_BROKER = [
 THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
 # `all` injects ten faults one after another (minutes even when short): long only.
 MIXED = ["all"]
+# The default suite keeps one short run per kind of fault (a worker lost, the only broker
+# restarted, a broker of three lost); the other shorts take minutes each and run with -m long.
+SHORT_IN_SUITE = {"worker-kill", "single-broker-restart", "broker-kill"}
+
+
+def _shorts(names: list[str]) -> list[object]:
+    return [pytest.param(n, marks=() if n in SHORT_IN_SUITE else pytest.mark.long) for n in names]
 
 
 def _needs_launcher() -> None:
@@ -68,13 +76,13 @@ def _assert_passed(v: Verdict, *, work_left_after_faults: bool = True) -> None:
         assert all(f.recovered_at is not None for f in v.faults[:1]), v.faults
 
 
-@pytest.mark.parametrize("name", ONE_BROKER)
+@pytest.mark.parametrize("name", _shorts(ONE_BROKER))
 async def test_one_broker_scenario_short(name: str, tmp_path: Path) -> None:
     _assert_passed(await _run(name, tmp_path, deals=15, seed=3, down_s=6))
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("name", THREE_BROKERS)
+@pytest.mark.parametrize("name", _shorts(THREE_BROKERS))
 async def test_three_broker_scenario_short(name: str, tmp_path: Path) -> None:
     _assert_passed(
         await _run(name, tmp_path, deals=15, seed=4, down_s=6), work_left_after_faults=False
@@ -106,7 +114,7 @@ def test_cli_prints_the_verdict_as_json(tmp_path: Path) -> None:
             "run",
             "worker-kill",
             "--deals",
-            "8",
+            "3",
             "--seed",
             "5",
             "--home",

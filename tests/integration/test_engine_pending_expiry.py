@@ -56,7 +56,14 @@ async def test_sagas_that_never_started_expire_with_a_tombstone(
             fakes = {k: s.state for (_t, k), s in states.items() if k in FAKES}
             return set(fakes) == set(FAKES) and set(fakes.values()) == {"pending"}
 
-        seen = await wait_for_states(settings, fakes_pending, timeout_s=120)
+        def real_started(states: dict[StoreKey, SagaState]) -> bool:
+            return any(k == "R-1" and s.state != "pending" for (_t, k), s in states.items())
+
+        # The real deal and the fakes sit on different partitions: wait for both, not the
+        # first one to arrive (CI once read the changelog before R-1's saga was in it).
+        seen = await wait_for_states(
+            settings, lambda states: fakes_pending(states) and real_started(states), timeout_s=120
+        )
         assert fakes_pending(seen), seen
         pending_sagas = sum(1 for (_t, k) in seen if k in FAKES)
         started = {key: s.state for key, s in seen.items() if key[1] == "R-1"}

@@ -19,13 +19,13 @@ from engine.connectors.readback import Enricher
 from engine.connectors.registry import load_mappings, native_events
 from engine.connectors.salesforce.readback import SalesforceReader
 from engine.connectors.sap.readback import SapReader
+from engine.emulators.salesforce import SalesforceEmulator
+from engine.emulators.sap import SapEmulator
 from engine.runtime.app import Engine
 from engine.workload.histories import CURRENCY, LEGAL_ENTITY, account_id_for, master_data
 from tests.connector_cases import all_cases
 from tests.connectors.conftest import emulator_config
 from tests.connectors.salesforce_org import WON_OPPORTUNITY, Customer, seed_won_deal
-from tests.emulators.salesforce import SalesforceEmulator
-from tests.emulators.sap import SapEmulator
 from tests.integration.engine_support import cli, engine_settings, publish_all
 from tests.integration.gateway_support import (
     CONNECTOR_SETTINGS,

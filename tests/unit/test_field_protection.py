@@ -12,7 +12,12 @@ import pytest
 
 from engine.codec import Codec, DecodeError
 from engine.contracts import EVENT_MODELS, ClosedWon, Event
-from engine.security.classification import Classification, classified_fields
+from engine.security.classification import (
+    ATTRIBUTE,
+    Classification,
+    classified_fields,
+    field_classifications,
+)
 from engine.security.keyring import FileKeysetProvider, Keyring
 from engine.security.protection import SEALED_HEADER, FieldProtection, seal_model
 
@@ -63,6 +68,21 @@ def test_the_contracts_classify_rates_payment_tax_and_billing_terms() -> None:
     assert [f.name for f in entry] == ["entry.resource.cost_rate"]
 
 
+def test_every_copy_of_a_classified_field_is_classified_too() -> None:
+    """A record that copies a classified value under the same field name (the payment terms
+    in issue-invoice, the tax registration in account-validated, an amended total value)
+    must classify it as well, or the copy travels in clear."""
+    defs = CODEC.store.current.definitions
+    classified = {field for (_record, field) in field_classifications(defs)}
+    unclassified = sorted(
+        f"{name}.{f['name']}"
+        for name, definition in defs.items()
+        for f in definition.get("fields", ())
+        if f["name"] in classified and ATTRIBUTE not in f
+    )
+    assert unclassified == []
+
+
 def test_sealed_values_are_not_in_the_bytes_and_open_with_the_key(
     keyset: FileKeysetProvider,
 ) -> None:
@@ -77,6 +97,22 @@ def test_sealed_values_are_not_in_the_bytes_and_open_with_the_key(
     assert [name for name, _ in headers] == [SEALED_HEADER]
     assert (
         CODEC.decode(value, topic=TOPIC, partition=0, offset=0, headers=headers, key=KEY) == event
+    )
+
+
+def test_every_rate_of_a_rate_card_is_sealed(keyset: FileKeysetProvider) -> None:
+    """The rates are a tuple in the model (a list on the wire): each one is sealed, and a
+    reader without the key sees placeholders (the rate's Avro bytes are not text, so only the
+    decoded record shows whether it travelled in clear)."""
+    event = load("closed-won-time-and-materials")
+    assert isinstance(event, ClosedWon) and event.contract.rate_card is not None
+    value, headers = seal_model(event, TOPIC, KEY)
+    _, record = CODEC.decode_record(value)
+    rates = record["contract"]["rate_card"]["rates"]
+    assert len(rates) == len(event.contract.rate_card.rates) > 0
+    assert all(r["hourly_rate"]["amount"] == Decimal(0) for r in rates)
+    assert CODEC.decode(value, topic=TOPIC, partition=0, offset=0, headers=headers, key=KEY) == (
+        event
     )
 
 

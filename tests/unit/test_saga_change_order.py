@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from engine.api.views import overview, saga_detail
-from engine.cli.demo import SAGA_TYPES
 from engine.contracts import Envelope, Money
 from engine.contracts.commands import UpdateBillingSchedule, UpdateProjectBudget
 from engine.contracts.events import ContractAmended
@@ -18,6 +17,7 @@ from engine.saga import SagaCommand, step
 from engine.saga.render import to_mermaid
 from engine.sagas import REGISTRY, SAGAS, sagas_for_event
 from engine.sagas.change_order import CHANGE_ORDER
+from engine.simulators.demo import SAGA_TYPES
 from engine.workload.reference import run_reference
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
@@ -89,7 +89,13 @@ def test_the_read_api_shows_only_the_declared_fields() -> None:
     run = run_reference([amended("D-8", "CO-1", "9000.00", 1)], [], NOW)
     state = run.states[("change-order", "D-8")]
     detail = saga_detail(state, NOW)
-    assert detail["data"] == {"deal_id": "D-8", "project_id": "PRJ-D-8"}
+    # The declared fields in clear; the amendments (amounts) masked until an operator reveals.
+    assert detail["data"] == {
+        "deal_id": "D-8",
+        "project_id": "PRJ-D-8",
+        "amendments": "[confidential]",
+    }
+    assert "9000" in str(saga_detail(state, NOW, reveal=True)["data"]["amendments"])
     assert overview({("change-order", "D-8"): state})["by_state"] == {
         "change-order": {"amended": 1}
     }

@@ -1,9 +1,17 @@
-"""Certinia PSA outbound: create-project and close-project as `pse__Proj__c` upserts.
+"""Certinia PSA outbound: create-project, close-project, recognize-revenue, update-project-budget.
 
 Certinia lives in a Salesforce org, so this is Salesforce's REST API (`SalesforceRest`): the
 project and its milestones (`pse__Milestone__c`) are upserted by q2c external ids in one
 all-or-none composite request (one API call; milestones reference the project by
 `@{project.id}`), so a redelivered command updates the same records.
+
+recognize-revenue marks the milestone "Include In Financials" (`pse__Include_In_Financials__c`),
+which is what hands a PSA milestone to Certinia's revenue recognition (Revenue Management
+recognizes from the financial records PSA releases; https://help.certinia.com/main/2023.2/
+Content/PSA/Features/Milestones/MilestoneFields.htm). update-project-budget writes the
+amended total into the project's budget field (the field file's `budget_field`). Both are
+update-only upserts by q2c's external ids (`?updateOnly=true`): setting an absolute value, so a
+redelivery writes the same values again and never creates a record.
 """
 
 from __future__ import annotations
@@ -17,7 +25,14 @@ from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import project_created
 from engine.connectors.salesforce.outbound import MAX_COMPOSITE, SalesforceRest, with_client_header
-from engine.contracts import CloseProject, Command, CreateProject, Event
+from engine.contracts import (
+    CloseProject,
+    Command,
+    CreateProject,
+    Event,
+    RecognizeRevenue,
+)
+from engine.contracts.commands import UpdateProjectBudget
 
 PLATFORM = "certinia"
 
@@ -31,7 +46,9 @@ class CertiniaConnector(HttpConnector):
     """Commands of the erp target against Certinia PSA."""
 
     platform = PLATFORM
-    commands = frozenset({"create-project", "close-project"})
+    commands = frozenset(
+        {"create-project", "close-project", "recognize-revenue", "update-project-budget"}
+    )
 
     def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
         self.http = PlatformHttp(with_client_header(config))
@@ -49,7 +66,32 @@ class CertiniaConnector(HttpConnector):
                 update_only=True,
             )
             return []
+        if isinstance(command, RecognizeRevenue):
+            await self.recognize_revenue(command)
+            return []
+        if isinstance(command, UpdateProjectBudget):
+            field = self.rest.fields.record("budget_field").name
+            await self.rest.upsert(
+                "project",
+                command.deal_id,
+                {field: str(command.budget.amount), "Q2C_Amendment_Id__c": command.amendment_id},
+                update_only=True,
+            )
+            return []
         raise self.unsupported(command)
+
+    async def recognize_revenue(self, command: RecognizeRevenue) -> None:
+        """Release the milestone to financials; revenue without a milestone is not PSA's."""
+        if command.milestone_id is None:
+            raise PermanentError(
+                f"certinia recognizes revenue per milestone; {command.invoice_reference} has none"
+            )
+        await self.rest.upsert(
+            "milestone",
+            milestone_key(command.deal_id, command.milestone_id),
+            {"pse__Include_In_Financials__c": True},
+            update_only=True,
+        )
 
     async def create_project(self, command: CreateProject) -> str:
         """Project and milestones; returns the project's Salesforce Id."""

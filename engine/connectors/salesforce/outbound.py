@@ -50,12 +50,16 @@ class SalesforceRest:
     async def upsert(
         self, role: str, value: str, body: Mapping[str, Any], *, update_only: bool = False
     ) -> str:
-        """Upsert one record by external id; returns its Salesforce Id (empty on a 204)."""
+        """Upsert one record by external id; returns its Salesforce Id (empty on a 204).
+
+        The field file's defaults are creation constants: an update-only upsert leaves them
+        alone, so it never resets a field (a stage, a status) that moved since creation.
+        """
         spec = self.fields.record(role)
         reply = await self.http.request(
             "PATCH",
             upsert_url(self.api_version, spec, value, update_only=update_only),
-            json={**spec.defaults, **body},
+            json=dict(body) if update_only else {**spec.defaults, **body},
             ok=(300,),
         )
         if reply.status_code == 300:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.demo import DemoOptions, deal_config, sim_config
 from engine.codec import default_codec, headers_for
 from engine.contracts import ClosedWon
 from engine.dlq.filters import DlqFilter
@@ -24,6 +23,7 @@ from engine.ops.store import read_audit
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
 from engine.simulators import Platforms, SimClock, generate_deals
+from engine.simulators.demo import DemoOptions, deal_config, sim_config
 from engine.simulators.seed import seed_master_data
 from tests.integration.engine_support import all_completed, states_of, wait_for_states
 from tests.integration.secure.conftest import SecureEnv

@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute, Route
 from engine.connectors.mapping.engine import READBACK
 from engine.connectors.mapping.model import ReadBack
 from engine.connectors.mapping.paths import resolve
-from tests.emulators.base import Emulator
+from engine.emulators.base import Emulator
 
 ROOT = "/sap/opu/odata/sap"
 PROJECT_SERVICE = "API_ENTERPRISE_PROJECT_SRV;v=0002"

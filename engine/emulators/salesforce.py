@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tests.emulators.base import Effect, Emulator, RecordStore
+from engine.emulators.base import Effect, Emulator, RecordStore
 
 API = "/services/data/{version}"
 _REF = re.compile(r"@\{([A-Za-z0-9_]+)\.id\}")

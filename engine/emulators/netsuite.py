@@ -30,7 +30,7 @@ from engine.connectors.netsuite.tba import (
     TokenBasedAuth,
     hmac_sha256_signature,
 )
-from tests.emulators.base import Emulator, RecordStore
+from engine.emulators.base import Emulator, RecordStore
 
 with warnings.catch_warnings():
     from authlib.deprecate import AuthlibDeprecationWarning

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tests.emulators.base import Emulator, RecordStore
+from engine.emulators.base import Emulator, RecordStore
 
 BASE = "/fscmRestApi/resources/11.13.18.05"
 KEYS = {
