@@ -24,6 +24,7 @@ from engine.contracts import (
     AccountMasterUpserted,
     ClosedWon,
     Event,
+    InvoiceIssued,
     PaymentReceived,
     TimeEntry,
     TimeEntryApproved,
@@ -39,6 +40,7 @@ RATE = Decimal("713.3977")  # Rate.hourly_rate
 COST = Decimal("529.8813")  # Resource.cost_rate
 TERMS = 3187  # Contract.payment_terms_days
 PERIOD = 999_983  # Contract.billing_period_days
+LINE = "CANARYLINE6043"  # Invoice.lines (each line's description)
 MONEY_SCALE = 4
 
 
@@ -61,6 +63,7 @@ PATTERNS: dict[str, tuple[re.Pattern[bytes], ...]] = {
     "cost_rate": (_text(COST), re.compile(re.escape(decimal_bytes(COST)))),
     "payment_terms_days": (_text(TERMS),),
     "billing_period_days": (_text(PERIOD),),
+    "lines": (_text(LINE),),
 }
 
 
@@ -105,6 +108,9 @@ def with_canaries(events: Iterable[Event]) -> list[Event]:
             data["account"]["tax_registration"] = TAX
         elif isinstance(event, PaymentReceived):
             data["payment"]["payer_account"] = PAYER
+        elif isinstance(event, InvoiceIssued):
+            for line in data["invoice"]["lines"]:
+                line["description"] = LINE
         out.append(type(event).model_validate(data))
     return out
 

@@ -66,6 +66,11 @@ def test_the_contracts_classify_rates_payment_tax_and_billing_terms() -> None:
     ]
     entry = classified_fields("io.q2c.TimeEntryApproved", defs)
     assert [f.name for f in entry] == ["entry.resource.cost_rate"]
+    # A time-and-materials line's unit price is a rate-card rate (and amount / quantity).
+    invoice = classified_fields("io.q2c.InvoiceIssued", defs)
+    assert [f.name for f in invoice] == ["invoice.lines"]
+    command = classified_fields("io.q2c.IssueInvoice", defs)
+    assert {f.name for f in command} == {"lines", "payment_terms_days"}
 
 
 def test_every_copy_of_a_classified_field_is_classified_too() -> None:
