@@ -35,9 +35,12 @@ from engine.settings import Settings
 from engine.topics.loader import load_catalog
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.canary_support import (
+    COST,
     PATTERNS,
+    RATE,
     TAX,
     TOTAL,
+    decimal_bytes,
     decoded_text,
     field_keyset,
     found_in,
@@ -279,3 +282,5 @@ def test_the_scan_sees_every_canary_in_a_record_left_in_clear(keyset: FileKeyset
         for data in seen:
             sealed |= found_in(data)
     assert clear == set(PATTERNS) and sealed == set()
+    # Long enough not to turn up by chance in megabytes of ciphertext.
+    assert all(len(decimal_bytes(v)) >= 5 for v in (TOTAL, RATE, COST))
