@@ -116,3 +116,42 @@ async def test_dlq_show_masks_until_an_audited_reveal(
     assert [(a.by, a.target, a.details["why"]) for a in reveals] == [("alice", ref, why)]
     assert "account.tax_registration" in reveals[0].details["fields"]
     assert all(TAX not in a.to_bytes().decode() for a in trail)
+
+
+async def test_sagas_show_masks_until_an_audited_reveal(
+    kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch, keyset: FileKeysetProvider
+) -> None:
+    monkeypatch.setenv("Q2C_HTTP_ENABLED", "false")
+    settings = await engine_settings(kafka_bootstrap, unique)
+    opts = HistoryOptions(base_time=datetime.now(UTC))
+    await publish_all(settings, with_canaries(master_data(["D-show"])))
+    await publish_all(settings, with_canaries(deal_history("D-show", opts)))
+    engine = Engine(settings, worker_id="w-show")
+    await engine.start()
+    try:
+        final = await wait_for_states(settings, all_completed(1), timeout_s=150)
+    finally:
+        await engine.stop()
+    assert all_completed(1)(final)
+
+    def q2c(*args: str, code: int = 0) -> str:  # the CLI runs its own event loop
+        return cli(settings, *args, user="alice", code=code)
+
+    for extra in ((), ("--json",)):
+        masked = await asyncio.to_thread(q2c, "sagas", "show", "D-show", *extra)
+        assert "[confidential]" in masked and "completed" in masked
+        assert TAX not in masked and str(TOTAL) not in masked
+    assert "--why" in await asyncio.to_thread(q2c, "sagas", "show", "D-show", "--reveal", code=2)
+    assert not [a for a in await read_audit(client_options(settings), settings.topic_prefix)]
+    why = "invoice query 17"
+    shown = await asyncio.to_thread(
+        q2c, "sagas", "show", "D-show", "--json", "--reveal", "--why", why
+    )
+    assert TAX in shown and str(TOTAL) in shown
+
+    trail = await read_audit(client_options(settings), settings.topic_prefix)
+    assert [(a.action, a.by, a.target, a.via, a.details["why"]) for a in trail] == [
+        ("sagas.reveal", "alice", "D-show", "cli", why)
+    ]
+    assert "account" in trail[0].details["fields"]["quote-to-cash"]
+    assert all(TAX not in a.to_bytes().decode() for a in trail)
