@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import pytest
 
+from engine.adapters.errors import PermanentError
 from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.oracle.outbound import OracleConnector, source_reference
 from engine.connectors.outbound.errors import Rejected
 from engine.connectors.sap.outbound import SapConnector
-from engine.connectors.sap.outbound_revenue import document_reference
+from engine.connectors.sap.outbound_revenue import document_reference, posted_document
 from engine.contracts import ProjectCreated
 from engine.emulators.netsuite import NetSuiteEmulator
 from engine.emulators.oracle import OracleEmulator
-from engine.emulators.sap import ENTITY, JOURNAL_ITEMS, SapEmulator
+from engine.emulators.sap import CONFIRMATION, ENTITY, JOURNAL_ITEMS, SapEmulator
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import create_project, recognize_revenue, update_project_budget
 
@@ -132,3 +133,11 @@ def test_references_are_stable_and_fit_the_platform_fields() -> None:
     assert source_reference("D-1:revenue-M1") == "D-1:revenue-M1"
     assert len(source_reference(long_key)) <= 50
     assert source_reference(long_key) == source_reference(long_key)
+
+
+def test_a_journal_entry_sap_refused_is_a_permanent_error() -> None:
+    refused = CONFIRMATION.format(document="0000000000", company="1010", year="2026", severity="3")
+    with pytest.raises(PermanentError, match="severity 3"):
+        posted_document(refused.encode())
+    posted = CONFIRMATION.format(document="0100000001", company="1010", year="2026", severity="1")
+    assert posted_document(posted.encode()) == "0100000001"

@@ -19,7 +19,7 @@ finds the event it created.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -117,24 +117,26 @@ class OracleConnector(HttpConnector):
         )
         return str(reply.json()["ProjectId"])
 
-    async def _find(
-        self, resource: str, field: str, value: str, **params: str
-    ) -> dict[str, Any] | None:
+    async def _find(self, resource: str, query: str, **params: str) -> dict[str, Any] | None:
+        """The one item an ADF `q` query matches, or None; several is a permanent error."""
         reply = await self.http.request(
-            "GET",
-            f"{self.base}/{resource}",
-            params={"q": finder(field, value), "limit": 2, **params},
+            "GET", f"{self.base}/{resource}", params={"q": query, "limit": 2, **params}
         )
         items = reply.json().get("items") or []
         if len(items) > 1:
-            raise PermanentError(f"oracle has several {resource} with one {field}")
+            raise PermanentError(f"oracle has several {resource} matching one q2c reference")
         return items[0] if items else None
 
     async def update_project_budget(self, command: UpdateProjectBudget) -> bool:
         """The deal's budget version holds the amended revenue; False when it already did."""
         spec = self.fields.record("budget")
         version_name = str(spec.defaults.get("PlanVersionName", "q2c"))
-        version = await self._budget_version(spec.name, command.deal_id, version_name)
+        # One ADF finder per field joined with ';' (AND); the amount lines come in the same GET.
+        version = await self._find(
+            spec.name,
+            f"{finder('ProjectNumber', command.deal_id)};{finder('PlanVersionName', version_name)}",
+            expand="PlanningResources.PlanningAmounts",
+        )
         amount = command.budget
         if version is None:
             await self.http.request(
@@ -165,29 +167,12 @@ class OracleConnector(HttpConnector):
         )
         return True
 
-    async def _budget_version(
-        self, resource: str, project_number: str, version_name: str
-    ) -> Mapping[str, Any] | None:
-        # One ADF finder per field, joined with ';' (AND), children expanded in one GET.
-        query = (
-            f"{finder('ProjectNumber', project_number)};{finder('PlanVersionName', version_name)}"
-        )
-        reply = await self.http.request(
-            "GET",
-            f"{self.base}/{resource}",
-            params={"q": query, "expand": "PlanningResources.PlanningAmounts", "limit": 2},
-        )
-        items = reply.json().get("items") or []
-        if len(items) > 1:
-            raise PermanentError("oracle has several q2c budget versions for one project")
-        return items[0] if items else None
-
     async def recognize_revenue(self, command: RecognizeRevenue) -> str:
         """A revenue billing event, created unless its q2c reference is already there."""
         spec = self.fields.record("revenue")
         reference_field = spec.external_id or "SourceReference"
         reference = source_reference(command.header.idempotency_key)
-        event = await self._find(spec.name, reference_field, reference)
+        event = await self._find(spec.name, finder(reference_field, reference))
         if event is None:
             reply = await self.http.request(
                 "POST",
@@ -211,7 +196,7 @@ class OracleConnector(HttpConnector):
     async def issue_invoice(self, command: IssueInvoice) -> Event:
         spec = self.fields.record("invoice")
         number_field = spec.external_id or "TransactionNumber"
-        invoice = await self._find(spec.name, number_field, command.invoice_reference)
+        invoice = await self._find(spec.name, finder(number_field, command.invoice_reference))
         if invoice is None:
             lines = [
                 {"LineNumber": n, "Description": line.description,
