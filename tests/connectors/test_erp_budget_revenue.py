@@ -6,12 +6,17 @@ does); the emulator's effect log shows the platform changed once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 import pytest
 
 from engine.adapters.errors import PermanentError
+from engine.connectors.http import HttpConfig
 from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.oracle.outbound import OracleConnector, source_reference
-from engine.connectors.outbound.errors import Rejected
+from engine.connectors.outbound.connector import HttpConnector
+from engine.connectors.outbound.errors import PlatformError, Rejected
 from engine.connectors.sap.outbound import SapConnector
 from engine.connectors.sap.outbound_revenue import document_reference, posted_document
 from engine.contracts import ProjectCreated
@@ -20,6 +25,7 @@ from engine.emulators.oracle import OracleEmulator
 from engine.emulators.sap import CONFIRMATION, ENTITY, JOURNAL_ITEMS, SapEmulator
 from tests.connectors.conftest import emulator_config
 from tests.connectors.samples import create_project, recognize_revenue, update_project_budget
+from tests.connectors.transports import Recording
 
 
 async def test_netsuite_budget_is_written_onto_the_job_once_and_never_creates_one() -> None:
@@ -141,3 +147,53 @@ def test_a_journal_entry_sap_refused_is_a_permanent_error() -> None:
         posted_document(refused.encode())
     posted = CONFIRMATION.format(document="0100000001", company="1010", year="2026", severity="1")
     assert posted_document(posted.encode()) == "0100000001"
+
+
+ConnectorFactory = Callable[[HttpConfig, httpx.AsyncBaseTransport], HttpConnector]
+LOST_REPLY_CASES = {
+    "netsuite-budget": (
+        NetSuiteEmulator, lambda c, t: NetSuiteConnector(c, transport=t), ("PUT", "/job/"),
+        "update", "job",
+    ),
+    "sap-budget": (
+        SapEmulator, lambda c, t: SapConnector(c, transport=t), ("PATCH", ENTITY + "("),
+        "update", ENTITY,
+    ),
+    "sap-revenue": (
+        SapEmulator, lambda c, t: SapConnector(c, transport=t), ("POST", "journalentry"),
+        "create", "JournalEntry",
+    ),
+    "oracle-budget": (
+        OracleEmulator, lambda c, t: OracleConnector(c, transport=t), ("POST", "/projectBudgets"),
+        "create", "projectBudgets",
+    ),
+    "oracle-revenue": (
+        OracleEmulator, lambda c, t: OracleConnector(c, transport=t),
+        ("POST", "/projectBillingEvents"), "create", "projectBillingEvents",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(LOST_REPLY_CASES))
+async def test_a_retry_after_a_lost_reply_finds_the_effect_and_makes_no_second_one(
+    case: str,
+) -> None:
+    emulator_type, connector_for, lose, kind, record = LOST_REPLY_CASES[case]
+    platform = case.split("-")[0]
+    recording = Recording()
+    with emulator_type().running() as emulator:
+        connector: ConnectorFactory = connector_for
+        async with connector(emulator_config(emulator, platform), recording) as conn:
+            (created,) = await conn.handle(create_project("D-1"))
+            assert isinstance(created, ProjectCreated)
+            recording.lose = lose  # from now on: the project's creation is not what is lost
+            command = (
+                recognize_revenue("D-1")
+                if case.endswith("revenue")
+                else update_project_budget("D-1", project_id=created.project_id)
+            )
+            with pytest.raises(PlatformError, match="timed out"):
+                await conn.handle(command)  # the effect happened; the reply was lost
+            await conn.handle(command)  # what the runner's retry does
+    assert recording.lose is None  # the reply was indeed lost once
+    assert emulator.effects.count(kind, record) == 1

@@ -7,18 +7,16 @@ Stripe's documented behaviour and is covered by the error classification tests.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
-import httpx
 import pytest
 
 from engine.adapters.errors import PermanentError
-from engine.connectors.outbound.errors import Rejected
+from engine.connectors.outbound.errors import PlatformError, Rejected
 from engine.connectors.stripe.outbound import StripeConnector, idempotency_key
 from engine.contracts import BillingScheduleCreated, InvoiceIssued
 from tests.command_builders import command
 from tests.connectors.conftest import stripe_config
 from tests.connectors.samples import issue_invoice, update_billing_schedule
+from tests.connectors.transports import Recording
 from tests.unit.sagas_fixtures import milestone_contract, money
 
 pytestmark = pytest.mark.stripe_mock
@@ -86,30 +84,6 @@ async def test_schedule_dunning_and_cancel_calls_are_accepted_by_stripes_spec(
     assert created.schedule_id.startswith("cus_")
 
 
-class Recording(httpx.AsyncBaseTransport):
-    """Forwards to stripe-mock and keeps each request with the status it was answered."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.sent: list[tuple[httpx.Request, int]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        reply = await self.inner.handle_async_request(request)
-        self.sent.append((request, reply.status_code))
-        return reply
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def updates(self) -> list[tuple[str, str, dict[str, list[str]], int]]:
-        """(path, Idempotency-Key, form, status) of each subscription update."""
-        return [
-            (r.url.path, r.headers["idempotency-key"], parse_qs(r.content.decode()), status)
-            for r, status in self.sent
-            if r.method == "POST" and r.url.path.startswith("/v1/subscriptions/")
-        ]
-
-
 async def test_update_billing_schedule_resends_one_key_per_subscription(
     stripe_mock_url: str,
 ) -> None:
@@ -123,7 +97,7 @@ async def test_update_billing_schedule_resends_one_key_per_subscription(
             assert await stripe.handle(command) == []
     searches = [r for r, _ in recording.sent if r.url.path == "/v1/subscriptions/search"]
     assert [s.url.params["query"] for s in searches] == ["metadata['q2c_deal_id']:'D-1'"] * 3
-    first, again, other = recording.updates()
+    first, again, other = recording.posts("/v1/subscriptions/")
     path, key, form, status = first
     assert status == 200  # stripe-mock validated the update against Stripe's spec
     assert path.startswith("/v1/subscriptions/sub_")
@@ -139,3 +113,16 @@ async def test_update_billing_schedule_resends_one_key_per_subscription(
     # The redelivery repeats key and parameters, so Stripe replays instead of updating again.
     assert again == first
     assert other[1] != key and other[2]["metadata[q2c_total_value]"] == ["15000.0000"]
+
+
+async def test_a_lost_subscription_update_reply_is_retried_with_the_same_key(
+    stripe_mock_url: str,
+) -> None:
+    amended = update_billing_schedule("D-1", "A-1")
+    recording = Recording(lose=("POST", "/v1/subscriptions/sub_"))
+    async with StripeConnector(stripe_config(stripe_mock_url), transport=recording) as stripe:
+        with pytest.raises(PlatformError, match="timed out"):
+            await stripe.handle(amended)
+        await stripe.handle(amended)  # what the runner's retry does
+    lost, retried = recording.posts("/v1/subscriptions/")
+    assert retried == lost  # same key, same parameters: Stripe answers with the saved reply

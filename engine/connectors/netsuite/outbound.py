@@ -77,8 +77,14 @@ class NetSuiteConnector(HttpConnector):
         }
     )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        self.http = PlatformHttp(config)
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = PlatformHttp(config, transport=transport)
         self.fields = fields or load_fields(PLATFORM)
 
     async def handle(self, command: Command) -> Sequence[Event]:

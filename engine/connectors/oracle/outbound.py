@@ -25,6 +25,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.oracle.receivables import DEFAULT_PROJECT_SEGMENT, invoice_event_id
@@ -73,9 +75,17 @@ class OracleConnector(HttpConnector):
         }
     )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {**FRAMEWORK, **config.headers}
-        self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
+        self.http = PlatformHttp(
+            config.model_copy(update={"headers": headers}), transport=transport
+        )
         self.fields = fields or load_fields(PLATFORM)
         self.base = f"/fscmRestApi/resources/{self.fields.api_version or '11.13.18.05'}"
 

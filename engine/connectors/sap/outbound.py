@@ -57,9 +57,17 @@ class SapConnector(HttpConnector):
         {"create-project", "close-project", "update-project-budget", "recognize-revenue"}
     )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Accept": "application/json", **config.headers}
-        self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
+        self.http = PlatformHttp(
+            config.model_copy(update={"headers": headers}), transport=transport
+        )
         self.fields = fields or load_fields(PLATFORM)
         self._token: str | None = None
         self.entity = self.fields.record("project")
