@@ -15,11 +15,11 @@ from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig
 from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.oracle.outbound import OracleConnector, source_reference
-from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, Rejected
 from engine.connectors.sap.outbound import SapConnector
 from engine.connectors.sap.outbound_revenue import document_reference, posted_document
 from engine.contracts import ProjectCreated
+from engine.emulators.base import Emulator
 from engine.emulators.netsuite import NetSuiteEmulator
 from engine.emulators.oracle import OracleEmulator
 from engine.emulators.sap import CONFIRMATION, ENTITY, JOURNAL_ITEMS, SapEmulator
@@ -149,8 +149,12 @@ def test_a_journal_entry_sap_refused_is_a_permanent_error() -> None:
     assert posted_document(posted.encode()) == "0100000001"
 
 
-ConnectorFactory = Callable[[HttpConfig, httpx.AsyncBaseTransport], HttpConnector]
-LOST_REPLY_CASES = {
+ErpConnector = NetSuiteConnector | SapConnector | OracleConnector
+ConnectorFactory = Callable[[HttpConfig, httpx.AsyncBaseTransport], ErpConnector]
+# case -> emulator, connector, (method, path part) whose reply is lost, the effect (kind, record)
+LOST_REPLY_CASES: dict[
+    str, tuple[Callable[[], Emulator], ConnectorFactory, tuple[str, str], str, str]
+] = {
     "netsuite-budget": (
         NetSuiteEmulator, lambda c, t: NetSuiteConnector(c, transport=t), ("PUT", "/job/"),
         "update", "job",
@@ -182,8 +186,7 @@ async def test_a_retry_after_a_lost_reply_finds_the_effect_and_makes_no_second_o
     platform = case.split("-")[0]
     recording = Recording()
     with emulator_type().running() as emulator:
-        connector: ConnectorFactory = connector_for
-        async with connector(emulator_config(emulator, platform), recording) as conn:
+        async with connector_for(emulator_config(emulator, platform), recording) as conn:
             (created,) = await conn.handle(create_project("D-1"))
             assert isinstance(created, ProjectCreated)
             recording.lose = lose  # from now on: the project's creation is not what is lost
