@@ -149,7 +149,8 @@ class StripeConnector(HttpConnector):
         return str(created["id"])
 
     async def _search(self, resource: str, field: str, value: str) -> list[dict[str, Any]]:
-        """Stripe search on one metadata field (search results may lag writes by ~1 s)."""
+        """Stripe search on one metadata field (eventually consistent: Stripe documents new data
+        as searchable in under a minute, so search is not a read-after-write check)."""
         found = await self.http.request(
             "GET",
             f"/v1/{resource}/search",
