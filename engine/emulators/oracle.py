@@ -10,6 +10,12 @@
   with `hasMore`: what the receivables poller relies on.
 - `standardReceipts` (a receipt and its `remittanceReferences`) are created by the test
   (`receive_payment`), as a cashier would in Oracle.
+- `projectBillingEvents` as the other resources (no upsert; found by `SourceReference`).
+- `projectBudgets`: `GET ?q=ProjectNumber='<n>';PlanVersionName='<v>'` (finders joined by `;`)
+  answers versions with their `PlanningResources[].PlanningAmounts[]` children; `POST` creates
+  a version and numbers its children (`PlanVersionId`, `PlanningElementId`, `PlanLineId`);
+  `PATCH …/projectBudgets/<id>/child/PlanningResources/<id>/child/PlanningAmounts/<id>`
+  updates one amount line.
 - Errors: `{title, status, o:errorDetails: [{detail, o:errorCode, o:errorPath}]}`.
 """
 
@@ -32,7 +38,11 @@ KEYS = {
     "projects": ("ProjectId", "ProjectNumber"),
     "receivablesInvoices": ("CustomerTransactionId", "TransactionNumber"),
     "standardReceipts": ("StandardReceiptId", "ReceiptNumber"),
+    "projectBillingEvents": ("EventId", "SourceReference"),
+    "projectBudgets": ("PlanVersionId", "ProjectNumber"),
 }
+BUDGETS = BASE + "/projectBudgets"
+BUDGET_LINE = BUDGETS + "/{version}/child/PlanningResources/{element}/child/PlanningAmounts/{line}"
 INVOICE_PATCHABLE = {"InvoiceStatus", "PaymentTerms", "TransactionDate"}
 _Q = re.compile(r"^(\w+)(=|>=)'((?:[^']|'')*)'$")
 
@@ -82,6 +92,8 @@ class OracleEmulator(Emulator):
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route(BUDGETS, self._budgets, methods=["GET", "POST"]),
+            Route(BUDGET_LINE, self._budget_line, methods=["PATCH"]),
             Route(BASE + "/{resource}", self._collection, methods=["GET", "POST"]),
             Route(BASE + "/{resource}/{rid}", self._item, methods=["GET", "PATCH"]),
         ]
@@ -150,3 +162,56 @@ class OracleEmulator(Emulator):
         kind = "complete" if body.get("InvoiceStatus") == "Complete" else "update"
         self.record(request, kind, resource, str(record[KEYS[resource][1]]), body)
         return JSONResponse(record)
+
+    async def _budgets(self, request: Request) -> Response:
+        versions = self.store.of("projectBudgets")
+        if request.method == "GET":
+            wanted: dict[str, str] = {}
+            for clause in request.query_params.get("q", "").split(";"):
+                match = _Q.match(clause)
+                if match is None or match[2] != "=":
+                    return ora_error(400, "INVALID_QUERY")
+                wanted[match[1]] = match[3].replace("''", "'")
+            found = [v for v in versions.values() if all(v.get(k) == x for k, x in wanted.items())]
+            return JSONResponse({"items": found, "count": len(found), "hasMore": False})
+        body = json.loads(await request.body() or b"{}")
+        if "ProjectNumber" not in body:
+            return ora_error(400, "REQUIRED", "ProjectNumber")
+        version = {**body, "PlanVersionId": self.store.new_id(), "PlanningResources": []}
+        for resource in body.get("PlanningResources") or []:
+            lines = [
+                {**line, "PlanLineId": self.store.new_id()}
+                for line in resource.get("PlanningAmounts") or []
+            ]
+            version["PlanningResources"].append(
+                {**resource, "PlanningElementId": self.store.new_id(), "PlanningAmounts": lines}
+            )
+        versions[version["PlanVersionId"]] = version
+        self.record(request, "create", "projectBudgets", body["ProjectNumber"], body)
+        return JSONResponse(version, status_code=201)
+
+    async def _budget_line(self, request: Request) -> Response:
+        params = request.path_params
+        version = self.store.of("projectBudgets").get(params["version"])
+        resource = next(
+            (
+                r
+                for r in (version or {}).get("PlanningResources", [])
+                if r["PlanningElementId"] == params["element"]
+            ),
+            None,
+        )
+        line = next(
+            (
+                a
+                for a in (resource or {}).get("PlanningAmounts", [])
+                if a["PlanLineId"] == params["line"]
+            ),
+            None,
+        )
+        if version is None or line is None:
+            return ora_error(404, "NOT_FOUND")
+        body = json.loads(await request.body() or b"{}")
+        line.update(body)
+        self.record(request, "update", "projectBudgets", version["ProjectNumber"], body)
+        return JSONResponse(line)

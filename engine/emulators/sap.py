@@ -11,6 +11,10 @@
   business partners, billing documents, project elements), filled with `seed(object, record,
   key)`: `GET <Set>('<key>')` (or `guid'<key>'`) and `GET <Set>?$filter=A eq 'x' and B eq 'y'`
   with `$top`/`$skip`, both answering only the `$select`ed properties, as OData V2 does.
+- Journal Entry - Post (Synchronous), SOAP (`JOURNAL_ENTRY_PATH`, no CSRF token): posts every
+  request, duplicates included (no repeatable requests), answers a confirmation with the new
+  `AccountingDocument`, and makes its items readable in `API_JOURNALENTRYITEMBASIC_SRV/
+  A_JournalEntryItemBasic` (one record per item, with the header's `DocumentReferenceID`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from engine.connectors.mapping.engine import READBACK
 from engine.connectors.mapping.model import ReadBack
 from engine.connectors.mapping.paths import resolve
+from engine.connectors.xmldoc import find, parse_xml, to_document
 from engine.emulators.base import Emulator
 
 ROOT = "/sap/opu/odata/sap"
@@ -38,6 +43,17 @@ _FILTER = re.compile(r"^(\w+) eq '((?:[^']|'')*)'$")
 _BY_KEY = re.compile(rf"^{ENTITY}\(guid'([0-9a-f-]+)'\)$")
 _ENTITY_KEY = re.compile(r"^(\w+)\((?:guid)?'((?:[^']|'')*)'\)$")
 COOKIE = "SAP_SESSIONID_Q2C"
+JOURNAL_ENTRY_PATH = "/sap/bc/srt/scs_ext/sap/journalentrycreaterequestconfi"
+JOURNAL_ITEMS = "API_JOURNALENTRYITEMBASIC_SRV/A_JournalEntryItemBasic"
+CONFIRMATION = """<?xml version="1.0" encoding="utf-8"?>
+<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Body>
+<n0:JournalEntryBulkCreateConfirmation xmlns:n0="http://sap.com/xi/SAPSCORE/SFIN">
+<JournalEntryCreateConfirmation><JournalEntryCreateConfirmation>
+<AccountingDocument>{document}</AccountingDocument><CompanyCode>{company}</CompanyCode>
+<FiscalYear>{year}</FiscalYear></JournalEntryCreateConfirmation>
+<Log><MaximumLogItemSeverityCode>{severity}</MaximumLogItemSeverityCode></Log>
+</JournalEntryCreateConfirmation></n0:JournalEntryBulkCreateConfirmation>
+</soap-env:Body></soap-env:Envelope>"""
 
 
 def sap_error(status: int, code: str, **headers: str) -> Response:
@@ -55,9 +71,12 @@ class SapEmulator(Emulator):
         self.entities: dict[str, dict[str, dict[str, Any]]] = {}
         self.sessions: dict[str, str] = {}  # cookie -> csrf token
         self.csrf_fetches = 0
+        self.journal_entries: dict[str, dict[str, Any]] = {}  # accounting document -> entry
+        self.entities[JOURNAL_ITEMS] = {}  # readable (empty) before the first posting
 
     def routes(self) -> list[BaseRoute]:
         return [
+            Route(JOURNAL_ENTRY_PATH, self._post_journal_entry, methods=["POST"]),
             Route(
                 f"{ROOT}/{PROJECT_SERVICE}/{{rest:path}}",
                 self._serve,
@@ -183,3 +202,33 @@ class SapEmulator(Emulator):
         self.projects[project_uuid] = project
         self.record(request, "create", ENTITY, body.get("ProjectExternalID", ""), body)
         return JSONResponse({"d": project}, status_code=201)
+
+    async def _post_journal_entry(self, request: Request) -> Response:
+        entry_node = find(parse_xml(await request.body()), "JournalEntry")
+        entry = to_document(entry_node) if entry_node is not None else None
+        if not isinstance(entry, dict) or not entry.get("CompanyCode"):
+            reply = CONFIRMATION.format(document="0000000000", company="", year="", severity="3")
+            return Response(reply, status_code=500, media_type="text/xml")
+        document = f"{len(self.journal_entries) + 100000001:010d}"
+        year = str(entry.get("PostingDate", ""))[:4]
+        self.journal_entries[document] = entry
+        items = entry.get("Item") or []
+        for item in items if isinstance(items, list) else [items]:
+            money = item.get("AmountInTransactionCurrency") or {}
+            self.seed(
+                JOURNAL_ITEMS,
+                {
+                    "CompanyCode": entry["CompanyCode"],
+                    "FiscalYear": year,
+                    "AccountingDocument": document,
+                    "DocumentReferenceID": entry.get("DocumentReferenceID", ""),
+                    "GLAccount": item.get("GLAccount", ""),
+                    "AmountInTransactionCurrency": money.get("#text", ""),
+                    "TransactionCurrency": money.get("@currencyCode", ""),
+                },
+            )
+        self.record(request, "create", "JournalEntry", entry.get("DocumentReferenceID", ""), entry)
+        reply = CONFIRMATION.format(
+            document=document, company=entry["CompanyCode"], year=year, severity="1"
+        )
+        return Response(reply, media_type="text/xml")

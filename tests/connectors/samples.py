@@ -14,7 +14,7 @@ from engine.contracts import (
     RecognizeRevenue,
     UpdateCrmStatus,
 )
-from engine.contracts.commands import UpdateProjectBudget
+from engine.contracts.commands import UpdateBillingSchedule, UpdateProjectBudget
 from tests.command_builders import command
 from tests.unit.sagas_fixtures import account, milestone_contract, money
 
@@ -83,8 +83,19 @@ def recognize_revenue(deal: str = "D-1", step: str = "revenue-M1") -> RecognizeR
     ))  # fmt: skip
 
 
-def update_project_budget(deal: str = "D-1", amendment: str = "A-1") -> UpdateProjectBudget:
+def update_project_budget(
+    deal: str = "D-1", amendment: str = "A-1", budget: str = "12500", project_id: str = "P-1"
+) -> UpdateProjectBudget:
     return _as(UpdateProjectBudget, command(
-        "update-project-budget", deal, f"change-order:{amendment}:budget", project_id="P-1",
-        deal_id=deal, amendment_id=amendment, budget=money("12500"),
+        "update-project-budget", deal, f"change-order:{amendment}:budget", project_id=project_id,
+        deal_id=deal, amendment_id=amendment, budget=money(budget),
+    ))  # fmt: skip
+
+
+def update_billing_schedule(
+    deal: str = "D-1", amendment: str = "A-1", total: str = "12500"
+) -> UpdateBillingSchedule:
+    return _as(UpdateBillingSchedule, command(
+        "update-billing-schedule", deal, f"change-order:{amendment}:schedule", project_id="P-1",
+        deal_id=deal, amendment_id=amendment, total_value=money(total),
     ))  # fmt: skip

@@ -10,12 +10,13 @@ from __future__ import annotations
 import pytest
 
 from engine.adapters.errors import PermanentError
-from engine.connectors.outbound.errors import Rejected
+from engine.connectors.outbound.errors import PlatformError, Rejected
 from engine.connectors.stripe.outbound import StripeConnector, idempotency_key
 from engine.contracts import BillingScheduleCreated, InvoiceIssued
 from tests.command_builders import command
 from tests.connectors.conftest import stripe_config
-from tests.connectors.samples import issue_invoice
+from tests.connectors.samples import issue_invoice, update_billing_schedule
+from tests.connectors.transports import Recording
 from tests.unit.sagas_fixtures import milestone_contract, money
 
 pytestmark = pytest.mark.stripe_mock
@@ -81,3 +82,47 @@ async def test_schedule_dunning_and_cancel_calls_are_accepted_by_stripes_spec(
         assert await stripe.handle(cancel) == []
     assert isinstance(created, BillingScheduleCreated)
     assert created.schedule_id.startswith("cus_")
+
+
+async def test_update_billing_schedule_resends_one_key_per_subscription(
+    stripe_mock_url: str,
+) -> None:
+    amended, later = (
+        update_billing_schedule("D-1", "A-1"),
+        update_billing_schedule("D-1", "A-2", "15000"),
+    )
+    recording = Recording()
+    async with StripeConnector(stripe_config(stripe_mock_url), transport=recording) as stripe:
+        for command in (amended, amended, later):  # the first one redelivered
+            assert await stripe.handle(command) == []
+    searches = [r for r, _ in recording.sent if r.url.path == "/v1/subscriptions/search"]
+    assert [s.url.params["query"] for s in searches] == ["metadata['q2c_deal_id']:'D-1'"] * 3
+    first, again, other = recording.posts("/v1/subscriptions/")
+    path, key, form, status = first
+    assert status == 200  # stripe-mock validated the update against Stripe's spec
+    assert path.startswith("/v1/subscriptions/sub_")
+    assert key == idempotency_key(
+        amended.header.idempotency_key, "subscription/" + path.rsplit("/", 1)[-1]
+    )
+    assert form == {
+        "proration_behavior": ["none"],
+        "metadata[q2c_amendment_id]": ["A-1"],
+        "metadata[q2c_total_value]": ["12500.0000"],
+        "metadata[q2c_total_currency]": ["EUR"],
+    }
+    # The redelivery repeats key and parameters, so Stripe replays instead of updating again.
+    assert again == first
+    assert other[1] != key and other[2]["metadata[q2c_total_value]"] == ["15000.0000"]
+
+
+async def test_a_lost_subscription_update_reply_is_retried_with_the_same_key(
+    stripe_mock_url: str,
+) -> None:
+    amended = update_billing_schedule("D-1", "A-1")
+    recording = Recording(lose=("POST", "/v1/subscriptions/sub_"))
+    async with StripeConnector(stripe_config(stripe_mock_url), transport=recording) as stripe:
+        with pytest.raises(PlatformError, match="timed out"):
+            await stripe.handle(amended)
+        await stripe.handle(amended)  # what the runner's retry does
+    lost, retried = recording.posts("/v1/subscriptions/")
+    assert retried == lost  # same key, same parameters: Stripe answers with the saved reply

@@ -1,7 +1,11 @@
-"""NetSuite outbound: create-project, close-project, recognize-revenue, issue-invoice.
+"""NetSuite outbound: create-project, close-project, recognize-revenue, issue-invoice,
+update-project-budget.
 
 Idempotency: records q2c owns are upserted by external id (`PUT /record/v1/<type>/eid:<v>`,
 the only upsert NetSuite has), so a redelivered command updates the record it created.
+update-project-budget reads the job by its external id (the deal id) first: a job that
+already carries the amended budget is left alone (a redelivery writes nothing), a missing job
+is a permanent 404 (a budget never creates a project), else the budget is upserted onto it.
 Journal entries for recognize-revenue have no natural external id on the NetSuite side, so
 they are created asynchronously with `X-NetSuite-Idempotency-Key` (a UUID derived from the
 command's key): a repeat answers 400 `IDEMPOTENCY_ERROR` with the original job's `Location`,
@@ -14,6 +18,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +38,7 @@ from engine.contracts import (
     IssueInvoice,
     RecognizeRevenue,
 )
+from engine.contracts.commands import UpdateProjectBudget
 
 PLATFORM = "netsuite"
 RECORD = "/services/rest/record/v1"
@@ -61,10 +67,24 @@ class NetSuiteConnector(HttpConnector):
     """Commands of the erp target (and issue-invoice when NetSuite bills) against NetSuite."""
 
     platform = PLATFORM
-    commands = frozenset({"create-project", "close-project", "recognize-revenue", "issue-invoice"})
+    commands = frozenset(
+        {
+            "create-project",
+            "close-project",
+            "recognize-revenue",
+            "issue-invoice",
+            "update-project-budget",
+        }
+    )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        self.http = PlatformHttp(config)
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = PlatformHttp(config, transport=transport)
         self.fields = fields or load_fields(PLATFORM)
 
     async def handle(self, command: Command) -> Sequence[Event]:
@@ -84,6 +104,9 @@ class NetSuiteConnector(HttpConnector):
             return []
         if isinstance(command, IssueInvoice):
             return [await self.issue_invoice(command)]
+        if isinstance(command, UpdateProjectBudget):
+            await self.update_project_budget(command)
+            return []
         raise self.unsupported(command)
 
     async def upsert(self, role: str, external_id: str, body: Mapping[str, Any]) -> str:
@@ -113,6 +136,19 @@ class NetSuiteConnector(HttpConnector):
                 "projectedEndDate": contract.end_date.isoformat(),
             },
         )
+
+    async def update_project_budget(self, command: UpdateProjectBudget) -> bool:
+        """Write the amended budget onto the deal's job; False when it was already there."""
+        job = self.fields.record("project").name
+        field = self.fields.record("budget_field").name
+        current = await self.http.request(
+            "GET", f"{RECORD}/{job}/{eid(command.deal_id)}", params={"fields": field}
+        )
+        value = current.json().get(field)
+        if value is not None and Decimal(str(value)) == command.budget.amount:
+            return False
+        await self.upsert("project", command.deal_id, {field: float(command.budget.amount)})
+        return True
 
     async def issue_invoice(self, command: IssueInvoice) -> Event:
         items = [

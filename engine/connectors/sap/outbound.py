@@ -1,11 +1,16 @@
-"""SAP S/4HANA outbound (OData V2, API_ENTERPRISE_PROJECT_SRV): create-project, close-project.
+"""SAP S/4HANA outbound (OData V2, API_ENTERPRISE_PROJECT_SRV): create-project, close-project,
+update-project-budget; recognize-revenue through the Journal Entry - Post SOAP service.
 
 Modifying calls need a CSRF token: fetched with `X-CSRF-Token: Fetch` on a GET, then sent
 with the session cookies (httpx keeps them); a 403 answering `X-CSRF-Token: Required` means
 the token went stale, so it is fetched again and the call resent once. The API has no
 repeatable-request support to rely on, so create-project checks before it creates: the
 project is looked up by `ProjectExternalID` (= the q2c deal id) and only created when absent.
-Updates carry the entity's ETag in `If-Match`; a 412 (changed meanwhile) rereads and retries.
+Updates carry the entity's ETag in `If-Match`; a 412 (changed meanwhile) rereads and retries,
+and a project that already holds the values is not written (a redelivery changes nothing).
+update-project-budget writes the amended total into the project's budget fields (custom
+fields of the firm's extensibility: API_ENTERPRISE_PROJECT_SRV has no budget property).
+recognize-revenue is `engine.connectors.sap.outbound_revenue`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, error_for, parse_body
 from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import project_created
-from engine.contracts import CloseProject, Command, CreateProject, Event
+from engine.connectors.sap.outbound_revenue import RevenuePoster, decimal_text
+from engine.contracts import CloseProject, Command, CreateProject, Event, RecognizeRevenue
+from engine.contracts.commands import UpdateProjectBudget
 
 PLATFORM = "sap"
 SERVICE = "/sap/opu/odata/sap/API_ENTERPRISE_PROJECT_SRV;v=0002"
@@ -46,20 +53,37 @@ class SapConnector(HttpConnector):
     """Commands of the erp target against SAP S/4HANA."""
 
     platform = PLATFORM
-    commands = frozenset({"create-project", "close-project"})
+    commands = frozenset(
+        {"create-project", "close-project", "update-project-budget", "recognize-revenue"}
+    )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Accept": "application/json", **config.headers}
-        self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
+        self.http = PlatformHttp(
+            config.model_copy(update={"headers": headers}), transport=transport
+        )
         self.fields = fields or load_fields(PLATFORM)
         self._token: str | None = None
         self.entity = self.fields.record("project")
+        self.revenue = RevenuePoster(self.http, self.fields)
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
             return [project_created(command, PLATFORM, await self.create_project(command))]
         if isinstance(command, CloseProject):
             await self.close_project(command.project_id)
+            return []
+        if isinstance(command, UpdateProjectBudget):
+            await self.update_project_budget(command)
+            return []
+        if isinstance(command, RecognizeRevenue):
+            await self.revenue.post(command)
             return []
         raise self.unsupported(command)
 
@@ -121,17 +145,30 @@ class SapConnector(HttpConnector):
             found = reply.json()["d"]
         return str(found["ProjectUUID"])
 
-    async def close_project(self, project_uuid: str) -> None:
-        url = f"{SERVICE}/{self.entity.name}(guid'{project_uuid}')"
+    async def close_project(self, project_uuid: str) -> bool:
+        """Set the closed processing status; False when the project was closed already."""
         closed = self.fields.record("closed_status").name
+        return await self._update_project(project_uuid, {"ProcessingStatus": closed})
+
+    async def update_project_budget(self, command: UpdateProjectBudget) -> bool:
+        """Write the amended total into the budget fields; False when they held it already."""
+        changes = {
+            self.fields.record("budget_field").name: decimal_text(
+                command.budget.amount, command.budget.currency
+            ),
+            self.fields.record("budget_currency_field").name: command.budget.currency,
+        }
+        return await self._update_project(command.project_id, changes)
+
+    async def _update_project(self, project_uuid: str, changes: Mapping[str, str]) -> bool:
+        """PATCH `changes` with the read ETag unless the project has them; True when written."""
+        url = f"{SERVICE}/{self.entity.name}(guid'{project_uuid}')"
         for _ in range(2):
             current = (await self.http.request("GET", url, params={"$format": "json"})).json()["d"]
-            if current.get("ProcessingStatus") == closed:
-                return
+            if all(current.get(name) == value for name, value in changes.items()):
+                return False
             etag = current.get("__metadata", {}).get("etag", "*")
-            reply = await self._modify(
-                "PATCH", url, {"ProcessingStatus": closed}, {"If-Match": etag}
-            )
+            reply = await self._modify("PATCH", url, changes, {"If-Match": etag})
             if reply.status_code != 412:
-                return
-        raise PlatformError("sap project kept changing under close-project (412)")
+                return True
+        raise PlatformError("sap project kept changing under the update (412)")

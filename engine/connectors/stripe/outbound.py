@@ -1,4 +1,5 @@
-"""Stripe Billing outbound: issue-invoice, create-billing-schedule, send-dunning, cancel.
+"""Stripe Billing outbound: issue-invoice, create-billing-schedule, send-dunning, cancel,
+update-billing-schedule.
 
 Idempotency is Stripe's own `Idempotency-Key` header, derived from the command's idempotency
 key plus the step (`…/invoice`, `…/item/2`, `…/finalize`), so a command handled twice replays
@@ -6,6 +7,13 @@ Stripe's saved responses instead of creating a second invoice, and a crash betwe
 resumes with the same invoice. Stripe refuses a reused key with other parameters (400
 `idempotency_error`): that is a permanent error, never a retry. Requests are form-encoded
 as Stripe's API expects.
+
+update-billing-schedule records the amended contract total on the deal's subscriptions (found
+by metadata search, `q2c_deal_id`) with a subscription update (`POST /v1/subscriptions/<id>`,
+`proration_behavior=none`: the amendment re-budgets, it bills nothing by itself), one
+`Idempotency-Key` per subscription derived from the command's key, so a redelivery or retry
+replays Stripe's saved response. q2c's own milestone schedule is invoices, not a subscription:
+a deal without subscriptions has nothing to update.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+
+import httpx
 
 from engine.adapters.errors import PermanentError
 from engine.connectors.http import HttpConfig, PlatformHttp
@@ -31,6 +41,7 @@ from engine.contracts import (
     Money,
     SendDunning,
 )
+from engine.contracts.commands import UpdateBillingSchedule
 from engine.contracts.currencies import minor_unit_exponent
 
 PLATFORM = "stripe"
@@ -64,14 +75,27 @@ class StripeConnector(HttpConnector):
 
     platform = PLATFORM
     commands = frozenset(
-        {"issue-invoice", "create-billing-schedule", "send-dunning", "cancel-billing-schedule"}
+        {
+            "issue-invoice",
+            "create-billing-schedule",
+            "send-dunning",
+            "cancel-billing-schedule",
+            "update-billing-schedule",
+        }
     )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        self.http = PlatformHttp(config)
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = PlatformHttp(config, transport=transport)
         self.fields = fields or load_fields(PLATFORM)
         self._customer = self.fields.record("customer")
         self._invoice = self.fields.record("invoice")
+        self._subscription = self.fields.record("subscription")
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, IssueInvoice):
@@ -89,6 +113,9 @@ class StripeConnector(HttpConnector):
             return []
         if isinstance(command, CancelBillingSchedule):
             await self.void_open_invoices(command)
+            return []
+        if isinstance(command, UpdateBillingSchedule):
+            await self.update_billing_schedule(command)
             return []
         raise self.unsupported(command)
 
@@ -111,12 +138,7 @@ class StripeConnector(HttpConnector):
     async def customer_for(self, deal_id: str, command_key: str) -> str:
         """The Stripe customer of a deal: found by metadata, else created (keyed by the deal)."""
         field = self._customer.external_id or "q2c_deal_id"
-        found = await self.http.request(
-            "GET",
-            "/v1/customers/search",
-            params={"query": f"metadata[{search_literal(field)}]:{search_literal(deal_id)}"},
-        )
-        matches = found.json().get("data") or []
+        matches = await self._search(self._customer.name, field, deal_id)
         if matches:
             return str(matches[0]["id"])
         # The key is the deal's, not the command's: two commands of one deal racing past the
@@ -125,6 +147,41 @@ class StripeConnector(HttpConnector):
             "/v1/customers", {f"metadata[{field}]": deal_id}, f"customer/{deal_id}", "create"
         )
         return str(created["id"])
+
+    async def _search(self, resource: str, field: str, value: str) -> list[dict[str, Any]]:
+        """Stripe search on one metadata field (eventually consistent: Stripe documents new data
+        as searchable in under a minute, so search is not a read-after-write check)."""
+        found = await self.http.request(
+            "GET",
+            f"/v1/{resource}/search",
+            params={"query": f"metadata[{search_literal(field)}]:{search_literal(value)}"},
+        )
+        data: list[dict[str, Any]] = found.json().get("data") or []
+        return data
+
+    async def update_billing_schedule(self, command: UpdateBillingSchedule) -> list[str]:
+        """The amended total on each of the deal's subscriptions; returns their ids."""
+        spec = self._subscription
+        subscriptions = await self._search(
+            spec.name, spec.external_id or "q2c_deal_id", command.deal_id
+        )
+        total = command.total_value
+        updated = []
+        for subscription in subscriptions:
+            sid = str(subscription["id"])
+            await self._post(
+                f"/v1/{spec.name}/{sid}",
+                {
+                    **spec.defaults,
+                    "metadata[q2c_amendment_id]": command.amendment_id,
+                    "metadata[q2c_total_value]": format(total.amount, "f"),
+                    "metadata[q2c_total_currency]": total.currency,
+                },
+                command.header.idempotency_key,
+                f"subscription/{sid}",
+            )
+            updated.append(sid)
+        return updated
 
     async def issue_invoice(self, command: IssueInvoice) -> Event:
         """Draft invoice, one invoice item per line, finalize; reply invoice-issued."""
