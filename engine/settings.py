@@ -89,6 +89,14 @@ class Settings(BaseSettings):
         gt=0,
         description="how long a saga that never started (still 'pending') is kept without events",
     )
+    # Off by default: a finished saga is kept (memory and changelog) so a late or redelivered
+    # event for it is recognised. Set, it bounds the state of a long-running deployment the
+    # way a workflow engine's retention period does; after it the key may start a new saga.
+    finished_retention_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="how long a finished saga is kept without events (unset: for ever)",
+    )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
     # Twice aiokafka's 60 s default: a broker outage shorter than this does not roll back the
     # transaction that was open when it began. Longer ones are recovered by the worker

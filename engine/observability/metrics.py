@@ -82,6 +82,11 @@ PENDING_EXPIRED = Counter(
     "Sagas that never started, deleted after pending_retention_s without an event",
     ["saga_type"],
 )
+FINISHED_EXPIRED = Counter(
+    "q2c_finished_sagas_expired_total",
+    "Finished sagas deleted after finished_retention_s without an event",
+    ["saga_type"],
+)
 
 SAGAS_BY_STATE = Gauge("q2c_sagas", "Saga instances by type and state", ["saga_type", "state"])
 CYCLE_SECONDS = Histogram(

@@ -5,8 +5,9 @@ reads), beside their state name: a worker holds far more sagas than it touches a
 the bytes take a fraction of the decoded value's memory. A bounded LRU keeps the recently used
 states decoded. Staging is a dict of replacements (states are immutable values): commit folds
 it in, abort drops it. The timer index is a heap with lazily skipped stale entries, which keeps
-SetTimer/CancelTimer O(log n). Sagas that never started ("pending") are indexed the same way
-by their last event, so the retention rule finds the idle ones without a scan.
+SetTimer/CancelTimer O(log n). Sagas that never started ("pending") and, when the store is told
+which states are final, finished sagas are indexed the same way by their last event, so the
+retention rules find the idle ones without a scan.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import heapq
 import json
 import sys
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from datetime import datetime
 from typing import NamedTuple
 
@@ -64,6 +65,49 @@ class _Committed(NamedTuple):
 
 
 TimerSignature = tuple[tuple[str, datetime], ...]
+# Whether a saga type's state is final (no transition leaves it).
+Finished = Callable[[str, str], bool]
+
+
+def _never_finished(_saga_type: str, _state: str) -> bool:
+    return False
+
+
+class _IdleIndex:
+    """Sagas of one kind (pending, finished) by the time of their last event: a heap whose
+    stale entries (a saga that moved on, was deleted or had newer events) are skipped."""
+
+    def __init__(self) -> None:
+        self._at: dict[StoreKey, datetime] = {}
+        self._heap: list[tuple[datetime, StoreKey]] = []
+        self._taken: list[tuple[datetime, StoreKey]] = []
+
+    def update(self, key: StoreKey, last_event: datetime | None) -> None:
+        """Index `key` at `last_event`, or drop it (None: not of this kind any more)."""
+        if last_event is None:
+            self._at.pop(key, None)
+        elif self._at.get(key) != last_event:
+            self._at[key] = last_event
+            heapq.heappush(self._heap, (last_event, key))
+
+    def take(self, before: datetime, staged: Container[StoreKey]) -> list[StoreKey]:
+        """Keys whose last event was before `before`, taken off until commit or abort."""
+        keys: list[StoreKey] = []
+        while self._heap and self._heap[0][0] < before:
+            entry = heapq.heappop(self._heap)
+            if self._at.get(entry[1]) == entry[0] and entry[1] not in staged:
+                keys.append(entry[1])
+                self._taken.append(entry)
+        return keys
+
+    def commit(self) -> None:
+        self._taken.clear()
+
+    def abort(self) -> None:
+        for entry in self._taken:
+            heapq.heappush(self._heap, entry)
+        self._taken.clear()
+
 
 DEFAULT_CACHE_SAGAS = 2048
 
@@ -71,7 +115,9 @@ DEFAULT_CACHE_SAGAS = 2048
 class SagaStore:
     """The saga states of one task (one partition number of the co-partitioned topics)."""
 
-    def __init__(self, cache_sagas: int = DEFAULT_CACHE_SAGAS) -> None:
+    def __init__(
+        self, cache_sagas: int = DEFAULT_CACHE_SAGAS, finished: Finished = _never_finished
+    ) -> None:
         self._committed: dict[StoreKey, _Committed] = {}
         # Committed sagas per (saga type, state name), maintained on every change: gauges and
         # operator reads must not cost a pass over every saga.
@@ -84,10 +130,10 @@ class SagaStore:
         self._armed: dict[StoreKey, TimerSignature] = {}
         self._timers: list[tuple[datetime, StoreKey]] = []
         self._taken: list[StoreKey] = []  # taken off the index by `due` in the open transaction
-        # Pending sagas by the time of their last event (heap with stale entries skipped).
-        self._pending_at: dict[StoreKey, datetime] = {}
-        self._pending: list[tuple[datetime, StoreKey]] = []
-        self._taken_pending: list[tuple[datetime, StoreKey]] = []
+        # Pending and finished sagas by the time of their last event, for the retention rules.
+        self._finished = finished
+        self._pending = _IdleIndex()
+        self._done = _IdleIndex()
         self.input_offsets: dict[TopicPartition, int] = {}
 
     def __len__(self) -> int:
@@ -150,7 +196,8 @@ class SagaStore:
         self._staged.clear()
         self._staged_raw.clear()
         self._taken.clear()
-        self._taken_pending.clear()
+        self._pending.commit()
+        self._done.commit()
 
     def abort(self) -> None:
         self._staged.clear()
@@ -159,9 +206,8 @@ class SagaStore:
             for _tid, fire_at in self._armed.get(key, ()):
                 heapq.heappush(self._timers, (fire_at, key))
         self._taken.clear()
-        for entry in self._taken_pending:
-            heapq.heappush(self._pending, entry)
-        self._taken_pending.clear()
+        self._pending.abort()
+        self._done.abort()
 
     def restore(self, raw_key: bytes, raw_value: bytes | None) -> None:
         """Apply one changelog record (None value = tombstone)."""
@@ -182,7 +228,8 @@ class SagaStore:
             self._uncount(key[0], gone.state)
         self._cache.pop(key, None)
         self._armed.pop(key, None)
-        self._pending_at.pop(key, None)
+        self._pending.update(key, None)
+        self._done.update(key, None)
 
     def _uncount(self, saga_type: str, state: str) -> None:
         self._counts[(saga_type, state)] -= 1
@@ -206,11 +253,8 @@ class SagaStore:
         else:
             self._armed.pop(key, None)
         last_event = summary.last_event_at
-        if name != PENDING or last_event is None:
-            self._pending_at.pop(key, None)
-        elif self._pending_at.get(key) != last_event:
-            self._pending_at[key] = last_event
-            heapq.heappush(self._pending, (last_event, key))
+        self._pending.update(key, last_event if name == PENDING else None)
+        self._done.update(key, last_event if self._finished(key[0], name) else None)
 
     def _remember(self, key: StoreKey, state: SagaState) -> None:
         self._cache[key] = state
@@ -239,14 +283,12 @@ class SagaStore:
 
         Taken off the index until the open transaction ends (`abort` puts them back).
         """
-        keys: list[StoreKey] = []
-        while self._pending and self._pending[0][0] < before:
-            entry = heapq.heappop(self._pending)
-            # Entries of sagas that have since started, been deleted or had newer events.
-            if self._pending_at.get(entry[1]) == entry[0] and entry[1] not in self._staged:
-                keys.append(entry[1])
-                self._taken_pending.append(entry)
-        return keys
+        return self._pending.take(before, self._staged)
+
+    def idle_finished(self, before: datetime) -> list[StoreKey]:
+        """Keys of committed sagas in a final state whose last event was before `before`
+        (taken off the index like `idle_pending`)."""
+        return self._done.take(before, self._staged)
 
     def state_counts(self) -> Counter[tuple[str, str]]:
         """Committed sagas per (saga type, state name), without decoding any (maintained)."""

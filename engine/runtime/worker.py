@@ -50,7 +50,9 @@ from engine.runtime.recovery import (
     decide,
     retry_delay_s,
 )
+from engine.runtime.store import SagaStore
 from engine.runtime.task import Task
+from engine.sagas import is_finished
 from engine.settings import ProcessingMode, Settings
 
 log = logging.getLogger("q2c.worker")
@@ -293,7 +295,12 @@ class Worker:
             metrics.STORES_KEPT.inc()
             log.info("task %s kept its store (changelog unchanged since its commit)", partition)
             return kept
-        task = Task(partition=partition, producer=producer, changelog_end=changelog_end)
+        task = Task(
+            partition=partition,
+            producer=producer,
+            changelog_end=changelog_end,
+            store=SagaStore(finished=is_finished),
+        )
         task.checkpoint = self._checkpoint(task)
         began = time.perf_counter()
         restored = await read_partition(
@@ -581,27 +588,37 @@ class Worker:
 
     async def _expire_pending(self) -> None:
         """Delete sagas that never started and had no event for `pending_retention_s` (made-up
-        correlation ids would otherwise keep them in the compacted changelog forever)."""
+        correlation ids would otherwise keep them in the compacted changelog forever), and,
+        with `finished_retention_s`, finished sagas idle that long (a changelog tombstone)."""
         wall = time.monotonic()
         if wall - self._expired_at < 1.0:
             return
         self._expired_at = wall
-        cutoff = self.clock() - timedelta(seconds=self.settings.pending_retention_s)
+        now = self.clock()
+        pending_cutoff = now - timedelta(seconds=self.settings.pending_retention_s)
+        keep_finished = self.settings.finished_retention_s
         async with self._lock:
             for task in list(self.tasks.values()):
-                idle = task.store.idle_pending(cutoff)
-                if not idle:
+                pending = task.store.idle_pending(pending_cutoff)
+                finished = []
+                if keep_finished is not None:
+                    finished = task.store.idle_finished(now - timedelta(seconds=keep_finished))
+                if not pending and not finished:
                     continue
-                for key in idle:
+                for key in (*pending, *finished):
                     task.store.stage_delete(key)
                 task.checkpoint.stage(())
                 await self._commit(task)
                 # A failed commit put them back for the next round: count only the deleted.
-                gone = [key for key in idle if task.store.get(key) is None]
-                for key in gone:
-                    metrics.PENDING_EXPIRED.labels(key[0]).inc()
-                if gone:
-                    log.info("task %s: %s pending sagas expired", task.partition, len(gone))
+                for kind, keys, counter in (
+                    ("pending", pending, metrics.PENDING_EXPIRED),
+                    ("finished", finished, metrics.FINISHED_EXPIRED),
+                ):
+                    gone = [key for key in keys if task.store.get(key) is None]
+                    for key in gone:
+                        counter.labels(key[0]).inc()
+                    if gone:
+                        log.info("task %s: %s %s sagas expired", task.partition, len(gone), kind)
             await self._commit_acked_offsets()
 
     async def _route_correlated(self) -> None:

@@ -70,6 +70,12 @@ def correlation_ids(model: Event) -> list[IdPair]:
     return [pair for extract in extractors for pair in extract(model)]
 
 
+def is_finished(saga_type: str, state: str) -> bool:
+    """Whether `state` ends a saga of `saga_type` (False for a type no longer registered)."""
+    definition = SAGAS.get(saga_type)
+    return definition is not None and definition.is_terminal(state)
+
+
 def exception_policies() -> dict[str, ExceptionPolicy]:
     """Saga type -> its exception actions, for the saga types that have an exception state."""
     return {n: r.hooks.exceptions for n, r in REGISTRY.items() if r.hooks.exceptions is not None}
@@ -83,5 +89,6 @@ __all__ = [
     "correlation_ids",
     "exception_policies",
     "hooks_of",
+    "is_finished",
     "sagas_for_event",
 ]

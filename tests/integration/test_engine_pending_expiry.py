@@ -3,6 +3,7 @@ changelog tombstone and a metric; a started saga is left alone (real broker)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +13,10 @@ from engine.observability import metrics
 from engine.runtime.app import Engine
 from engine.runtime.store import StoreKey
 from engine.saga.model import SagaState
+from engine.sagas import is_finished
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import engine_settings, publish_all, wait_for_states
+from tests.integration.engine_support import states as read_states
 from tests.integration.test_engine_failure_paths import FakeClock
 
 pytestmark = pytest.mark.kafka
@@ -80,3 +83,55 @@ async def test_sagas_that_never_started_expire_with_a_tombstone(
     # The deal that started goes on (its saga may have moved since): it is not expired.
     assert {key for key in after if key[1] == "R-1"} == set(started)
     assert _expired_total() - before == pending_sagas
+
+
+def _finished_expired_total() -> float:
+    return sum(
+        sample.value
+        for family in metrics.FINISHED_EXPIRED.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+async def test_finished_sagas_expire_after_the_retention_running_ones_stay(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = await engine_settings(kafka_bootstrap, unique, finished_retention_s=3600.0)
+    base = datetime.now(UTC)
+    opts = HistoryOptions(base_time=base)
+    await publish_all(settings, master_data(["F-1", "R-2"]))
+    await publish_all(settings, [*deal_history("F-1", opts), *deal_history("R-2", opts)[:1]])
+    clock = FakeClock(base)
+    before = _finished_expired_total()
+    engine = Engine(settings, clock=clock, worker_id="finished", http=False)
+    await engine.start()
+    try:
+
+        def settled(states: dict[StoreKey, SagaState]) -> bool:
+            mine = {(t, k): s.state for (t, k), s in states.items() if k in ("F-1", "R-2")}
+            return mine.get(("quote-to-cash", "F-1")) == "completed" and any(
+                k == "R-2" and s not in ("pending", "completed") for (_t, k), s in mine.items()
+            )
+
+        seen = await wait_for_states(settings, settled, timeout_s=120)
+        assert settled(seen), seen
+        finished = {key for key, s in seen.items() if is_finished(key[0], s.state)}
+        assert ("quote-to-cash", "F-1") in finished
+        # R-2's time-and-expense saga ends at once ("not_applicable": a milestone deal), so it
+        # expires like any finished saga; its quote-to-cash saga is running and stays.
+        assert ("quote-to-cash", "R-2") not in finished
+
+        clock.now = base + timedelta(minutes=30)  # within the retention: nothing goes
+        await asyncio.sleep(3.0)  # the expiry runs once a second
+        assert finished <= set(await read_states(settings))
+
+        clock.now = base + timedelta(hours=2)  # past the retention, no event since
+        after = await wait_for_states(
+            settings, lambda states: not (finished & set(states)), timeout_s=120
+        )
+    finally:
+        await engine.stop()
+    assert not (finished & set(after)), after  # tombstoned: gone from the changelog read
+    assert ("quote-to-cash", "R-2") in after  # the running saga stays
+    assert _finished_expired_total() - before == len(finished)

@@ -197,3 +197,38 @@ def test_an_expiry_rolled_back_is_found_again_and_a_restore_rebuilds_the_index()
     store.abort()
     store.restore(changelog_key(key), None)  # a tombstone read back
     assert store.idle_pending(cutoff) == [] and len(store) == 0
+
+
+def _at(key: StoreKey, name: str, last_event_minutes: int) -> SagaState:
+    at = BASE + timedelta(minutes=last_event_minutes)
+    note = HistoryRecord("active", name, f"e{last_event_minutes}", "payment-received", at)
+    return SagaState(key[0], key[1], name, history=(note,))
+
+
+def test_finished_sagas_idle_past_the_cutoff_are_found_the_others_kept() -> None:
+    store = SagaStore(finished=lambda _saga_type, state: state == "completed")
+    done, recent, running, pending = (("quote-to-cash", f"D-{i}") for i in range(4))
+    store.stage(done, _at(done, "completed", 0))
+    store.stage(recent, _at(recent, "completed", 50))
+    store.stage(running, _at(running, "active", 0))
+    store.stage(pending, _pending(pending, 0))
+    store.commit()
+    cutoff = BASE + timedelta(minutes=30)
+    assert store.idle_finished(cutoff) == [done]  # neither the recent, running nor pending one
+    store.abort()  # rolled back: found again
+    assert store.idle_finished(cutoff) == [done]
+    store.stage_delete(done)
+    store.commit()
+    assert store.get(done) is None and store.idle_finished(BASE + timedelta(days=1)) == [recent]
+    store.abort()
+    store.stage(recent, _at(recent, "active", 60))  # reopened: no longer finished
+    store.commit()
+    assert store.idle_finished(BASE + timedelta(days=1)) == []
+    assert store.idle_pending(cutoff) == [pending]
+
+
+def test_without_a_finished_rule_no_saga_counts_as_finished() -> None:
+    store = SagaStore()
+    key = ("quote-to-cash", "D-1")
+    store.restore(changelog_key(key), state_to_bytes(_at(key, "completed", 0)))
+    assert store.idle_finished(BASE + timedelta(days=365)) == []
