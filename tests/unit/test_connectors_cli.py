@@ -78,4 +78,4 @@ def test_map_binary_mode_cloudevent_with_headers() -> None:
     headers = [f"--header={k}:{v}" for k, v in meta["headers"].items() if k.startswith("ce-")]
     result = RUNNER.invoke(app, ["connectors", "map", "sap", str(payload), *headers])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["project_id"] == "Q2C-PRJ-7"
+    assert json.loads(result.output)["project_id"] == "fa163e1c-0000-1eda-8000-000000000007"

@@ -238,3 +238,36 @@ def test_an_event_without_a_native_form_is_left_to_the_canonical_path() -> None:
     fmt = NetSuiteFormat(IdMap())
     won = generate_deals(1, seed=1, start=date(2026, 3, 2)).deals[0].closed_won
     assert fmt.encode(won) is None
+
+
+def test_a_canonical_event_carries_the_platform_ids_the_engine_knows() -> None:
+    # NetSuite has no native milestone event: the simulation publishes it canonically, and the
+    # deal's saga knows the project only by NetSuite's id (from the create-project reply).
+    ids = IdMap()
+    ids.learn("PRJ-000001", "4711")
+    ids.learn("INV-000001", "in_q2c000007")
+    [*_, completed] = _erp_events()
+    completed = completed.model_copy(
+        update={
+            "envelope": completed.envelope.model_copy(
+                update={"source_ids": {"project_id": "PRJ-000001"}}
+            )
+        }
+    )
+    sent = ids.to_platform(completed)
+    assert isinstance(sent, MilestoneCompleted)
+    assert sent.project_id == "4711"
+    assert sent.envelope.source_ids == {"project_id": "4711"}
+    assert sent.model_dump(exclude={"project_id", "envelope"}) == completed.model_dump(
+        exclude={"project_id", "envelope"}
+    )
+    # Nested ids too (a payment's invoice), and back to the simulation's own.
+    total = Money(amount=Decimal("10.00"), currency="EUR")
+    paid = PaymentReceived(
+        envelope=_envelope("payment-received"),
+        payment=Payment(payment_id="PAY-1", invoice_id="INV-000001", amount=total, received_at=AT),
+    )
+    assert ids.to_platform(paid).payment.invoice_id == "in_q2c000007"
+    assert ids.to_sim(ids.to_platform(paid)) == paid
+    # Ids never learnt stay as they are.
+    assert IdMap().to_platform(completed) is completed

@@ -2,18 +2,21 @@
 
 The simulated ERP and billing plan a project's or an invoice's life under their own ids; the
 record itself was created on the platform by the outbound connector, which answered with the
-platform's id. Events the simulation sends carry the platform's ids; commands the engine sends
-(with the platform's ids) are handed to the simulation with its own.
+platform's id. Every event the simulation tells the engine of carries the platform's ids (a
+native delivery and a canonical one alike: the engine only ever learnt the platform's);
+commands the engine sends (with the platform's ids) are handed to the simulation with its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-FIELDS = ("project_id", "invoice_id")
+# Wherever they sit: top level (a command's project_id), nested (payment.invoice_id) or
+# among an event's source_ids.
+FIELDS = frozenset({"project_id", "invoice_id"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -33,14 +36,27 @@ class IdMap:
         return self._to_platform.get(sim_id, sim_id)
 
     def to_sim(self, model: M) -> M:
-        """`model` with its top-level project/invoice ids replaced by the simulation's."""
+        """`model` with its project/invoice ids replaced by the simulation's."""
         return _replaced(model, self._to_sim)
+
+    def to_platform(self, model: M) -> M:
+        """`model` with its project/invoice ids replaced by the platform's."""
+        return _replaced(model, self._to_platform)
 
 
 def _replaced(model: M, table: Mapping[str, str]) -> M:
-    update = {
-        f: table[getattr(model, f)]
-        for f in FIELDS
-        if isinstance(getattr(model, f, None), str) and getattr(model, f) in table
-    }
-    return model.model_copy(update=update) if update else model
+    doc = model.model_dump()
+    swapped = _swap(doc, table)
+    return type(model).model_validate(swapped) if swapped != doc else model
+
+
+def _swap(value: Any, table: Mapping[str, str]) -> Any:
+    """`value` (a model's dump) with the ids under FIELDS keys looked up in `table`."""
+    if isinstance(value, dict):
+        return {
+            k: table.get(v, v) if k in FIELDS and isinstance(v, str) else _swap(v, table)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_swap(v, table) for v in value)
+    return value

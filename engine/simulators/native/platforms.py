@@ -266,7 +266,8 @@ class NativePlatforms(AsyncStartStop):
         self.native_sent[target] += 1
 
     async def _publish_canonical(self, target: str, event: Event) -> None:
-        await self.publisher.publish(event)
+        # As the platform would tell it: the engine knows its records by the platform's ids.
+        await self.publisher.publish(self.ids.to_platform(event))
         self.canonical_sent[target] += 1
 
     # -- what happened -------------------------------------------------------------------------

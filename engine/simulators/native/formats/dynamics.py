@@ -13,6 +13,7 @@ from typing import Any
 from engine.contracts import BillingModel, ClosedWon, Event
 from engine.emulators.dynamics import DynamicsEmulator
 from engine.simulators.native.formats.base import NativePost, dumps
+from engine.simulators.native.formats.crm import deal_terms, milestone_terms, rate_terms, renamed
 
 PLATFORM = "dynamics"
 ORGANIZATION_ID = "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
@@ -23,6 +24,26 @@ BILLING_MODELS = {
     BillingModel.TIME_AND_MATERIALS: "Time & Materials",
 }
 STATUS_WON = 3  # the opportunity's statuscode when won
+OPPORTUNITY = {
+    "deal_id": "q2c_dealid",
+    "account_id": "_customerid_value",
+    "amount": "totalamount",
+    "legal_entity": "q2c_legalentity",
+    "billing_model": "q2c_billingmodel",
+    "payment_terms_days": "q2c_paymenttermsdays",
+    "contract_start": "q2c_contractstart",
+    "contract_end": "q2c_contractend",
+    "rate_card_id": "q2c_ratecardid",
+    "billing_period_days": "q2c_billingperioddays",
+    "activation_sla_hours": "q2c_activationslahours",
+}
+MILESTONE = {
+    "deal_id": "_q2c_opportunity_value",
+    "name": "q2c_name",
+    "amount": "q2c_amount",
+    "due_date": "q2c_duedate",
+}
+RATE = {"deal_id": "_q2c_opportunity_value", "role": "q2c_role", "hourly_rate": "q2c_hourlyrate"}
 
 
 def _row_id(*parts: str) -> str:
@@ -45,50 +66,25 @@ def seed_opportunity(crm: DynamicsEmulator, won: ClosedWon) -> None:
         },
         account.account_id,
     )
-    rate_card = contract.rate_card
     crm.seed(
         "opportunities",
         {
+            **renamed(deal_terms(won, BILLING_MODELS), OPPORTUNITY),
             "opportunityid": won.deal_id,
-            "q2c_dealid": won.deal_id,
-            "_customerid_value": account.account_id,
             "_transactioncurrencyid_value": currency,
-            "totalamount": float(contract.total_value.amount),
-            "q2c_legalentity": account.legal_entity,
-            "q2c_billingmodel": BILLING_MODELS[contract.billing_model],
-            "q2c_paymenttermsdays": contract.payment_terms_days,
-            "q2c_contractstart": contract.start_date.isoformat(),
-            "q2c_contractend": contract.end_date.isoformat(),
-            "q2c_ratecardid": rate_card.rate_card_id if rate_card else None,
-            "q2c_billingperioddays": contract.billing_period_days,
-            "q2c_activationslahours": won.activation_sla_hours,
         },
         won.deal_id,
     )
     for m in contract.milestones:
+        row = _row_id("milestone", m.milestone_id)
         crm.seed(
             "q2c_milestones",
-            {
-                "q2c_milestoneid": m.milestone_id,
-                "_q2c_opportunity_value": won.deal_id,
-                "q2c_name": m.name,
-                "q2c_amount": float(m.amount.amount),
-                "q2c_duedate": m.due_date.isoformat(),
-            },
-            _row_id("milestone", m.milestone_id),
-        )
-    for n, rate in enumerate(rate_card.rates if rate_card else ()):
-        row = _row_id("rate", won.deal_id, str(n))
-        crm.seed(
-            "q2c_rates",
-            {
-                "q2c_rateid": row,
-                "_q2c_opportunity_value": won.deal_id,
-                "q2c_role": rate.role,
-                "q2c_hourlyrate": float(rate.hourly_rate.amount),
-            },
+            {**renamed(milestone_terms(won, m), MILESTONE), "q2c_milestoneid": m.milestone_id},
             row,
         )
+    for n, rate in enumerate(contract.rate_card.rates if contract.rate_card else ()):
+        row = _row_id("rate", won.deal_id, str(n))
+        crm.seed("q2c_rates", {**renamed(rate_terms(won, rate), RATE), "q2c_rateid": row}, row)
 
 
 def _reference(entity: str, row: str) -> dict[str, Any]:

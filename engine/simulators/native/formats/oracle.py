@@ -24,24 +24,22 @@ class OracleFormat:
         if isinstance(event, ProjectActivated):
             project = self.ids.platform(event.project_id)
             at = event.activated_at.isoformat(timespec="milliseconds")
-            body = (
-                f'<ProjectStatusEventInfo xmlns="{NAMESPACE}">'
-                f"<ProjectId>{escape(project)}</ProjectId>"
-                '<ProjectStatusCode><oldValue value="DRAFT"/><newValue value="ACTIVE"/>'
-                "</ProjectStatusCode>"
-                f"<LastUpdateDate>{escape(at)}</LastUpdateDate>"
-                "</ProjectStatusEventInfo>"
+            status = '<ProjectStatusCode><oldValue value="DRAFT"/><newValue value="ACTIVE"/>'
+            body = _document(
+                "ProjectStatusEventInfo",
+                project,
+                f"{status}</ProjectStatusCode>",
+                _element("LastUpdateDate", at),
             )
             return self._post(body, stable_id("status", project, at), at)
         if isinstance(event, MilestoneCompleted):
             project = self.ids.platform(event.project_id)
             at = event.completed_at.isoformat(timespec="milliseconds")
-            body = (
-                f'<ProjectMilestoneCompletionEventInfo xmlns="{NAMESPACE}">'
-                f"<ProjectId>{escape(project)}</ProjectId>"
-                f"<MilestoneNumber>{escape(event.milestone_id)}</MilestoneNumber>"
-                f"<CompletionDate>{escape(at)}</CompletionDate>"
-                "</ProjectMilestoneCompletionEventInfo>"
+            body = _document(
+                "ProjectMilestoneCompletionEventInfo",
+                project,
+                _element("MilestoneNumber", event.milestone_id),
+                _element("CompletionDate", at),
             )
             return self._post(body, stable_id("milestone", project, event.milestone_id), at)
         return None
@@ -51,3 +49,13 @@ class OracleFormat:
         document = '<?xml version="1.0" encoding="UTF-8"?>' + body
         headers = {"x-oic-event-id": f"oic-{event_id}", "x-oic-event-time": at}
         return NativePost(PLATFORM, PLATFORM, document.encode(), "application/xml", headers)
+
+
+def _element(name: str, text: str) -> str:
+    return f"<{name}>{escape(text)}</{name}>"
+
+
+def _document(root: str, project: str, *elements: str) -> str:
+    """The event's `root` element in the PPM namespace: its ProjectId, then `elements`."""
+    inner = _element("ProjectId", project) + "".join(elements)
+    return f'<{root} xmlns="{NAMESPACE}">{inner}</{root}>'

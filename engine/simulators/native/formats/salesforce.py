@@ -14,15 +14,37 @@ from typing import Any
 from engine.contracts import BillingModel, ClosedWon, Event
 from engine.emulators.salesforce import SalesforceEmulator
 from engine.simulators.native.formats.base import NativePost, dumps, stable_id
+from engine.simulators.native.formats.crm import deal_terms, milestone_terms, rate_terms, renamed
 
 PLATFORM = "salesforce"
 ROUTE = "salesforce/cdc"
 BILLING_MODELS = {BillingModel.MILESTONE: "Milestone", BillingModel.TIME_AND_MATERIALS: "T&M"}
 
 
+OPPORTUNITY = {
+    "deal_id": "Q2C_Deal_Id__c",
+    "account_id": "AccountId",
+    "amount": "Amount",
+    "legal_entity": "Legal_Entity__c",
+    "billing_model": "Billing_Model__c",
+    "payment_terms_days": "Payment_Terms_Days__c",
+    "contract_start": "Contract_Start__c",
+    "contract_end": "Contract_End__c",
+    "rate_card_id": "Rate_Card_Id__c",
+    "billing_period_days": "Billing_Period_Days__c",
+    "activation_sla_hours": "Activation_SLA_Hours__c",
+}
+MILESTONE = {
+    "deal_id": "Opportunity__c",
+    "name": "Name",
+    "amount": "Amount__c",
+    "due_date": "Due_Date__c",
+}
+RATE = {"deal_id": "Opportunity__c", "role": "Role__c", "hourly_rate": "Hourly_Rate__c"}
+
+
 def seed_opportunity(org: SalesforceEmulator, won: ClosedWon) -> None:
-    """The Opportunity, Account, milestone and rate records behind `won` (numbers as JSON
-    numbers, as Salesforce sends currency fields)."""
+    """The Opportunity, Account, milestone and rate records behind `won`."""
     account, contract = won.account, won.contract
     org.seed(
         "Account",
@@ -34,49 +56,21 @@ def seed_opportunity(org: SalesforceEmulator, won: ClosedWon) -> None:
         },
         account.account_id,
     )
-    rate_card = contract.rate_card
     org.seed(
         "Opportunity",
         {
-            "Q2C_Deal_Id__c": won.deal_id,
+            **renamed(deal_terms(won, BILLING_MODELS), OPPORTUNITY),
             "IsWon": True,
             "StageName": "Closed Won",
-            "AccountId": account.account_id,
             "ContractId": contract.contract_id,
             "CurrencyIsoCode": contract.currency,
-            "Amount": float(contract.total_value.amount),
-            "Legal_Entity__c": account.legal_entity,
-            "Billing_Model__c": BILLING_MODELS[contract.billing_model],
-            "Payment_Terms_Days__c": contract.payment_terms_days,
-            "Contract_Start__c": contract.start_date.isoformat(),
-            "Contract_End__c": contract.end_date.isoformat(),
-            "Rate_Card_Id__c": rate_card.rate_card_id if rate_card else None,
-            "Activation_SLA_Hours__c": won.activation_sla_hours,
-            "Billing_Period_Days__c": contract.billing_period_days,
         },
         won.deal_id,
     )
     for m in contract.milestones:
-        org.seed(
-            "Q2C_Milestone__c",
-            {
-                "Opportunity__c": won.deal_id,
-                "Name": m.name,
-                "Amount__c": float(m.amount.amount),
-                "Due_Date__c": m.due_date.isoformat(),
-            },
-            m.milestone_id,
-        )
-    for n, rate in enumerate(rate_card.rates if rate_card else ()):
-        org.seed(
-            "Q2C_Rate__c",
-            {
-                "Opportunity__c": won.deal_id,
-                "Role__c": rate.role,
-                "Hourly_Rate__c": float(rate.hourly_rate.amount),
-            },
-            f"{won.deal_id}-R{n}",
-        )
+        org.seed("Q2C_Milestone__c", renamed(milestone_terms(won, m), MILESTONE), m.milestone_id)
+    for n, rate in enumerate(contract.rate_card.rates if contract.rate_card else ()):
+        org.seed("Q2C_Rate__c", renamed(rate_terms(won, rate), RATE), f"{won.deal_id}-R{n}")
 
 
 class SalesforceFormat:
