@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.kafka.client import Producer
 from engine.kafka.groups import offsets_at, reset_group_offsets
-from engine.kafka.records import TopicPartition
+from engine.kafka.records import OutRecord, TopicPartition
 from engine.runtime.inspect import read_all_states
 from engine.runtime.names import TopicNames
+from engine.runtime.store import INPUT_OFFSETS_KEY, encode_input_offsets
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class RewindPlan:
     group_id: str
     since: datetime
     offsets: dict[TopicPartition, int]
+    state_topic: str  # the saga-state changelog, which holds each task's input offsets
 
 
 async def plan_rewind(
@@ -33,12 +36,35 @@ async def plan_rewind(
     """The offsets a rewind to `since` would commit for the group (nothing is changed)."""
     topics = [*names.inbound, names.inbox]
     offsets = await offsets_at(options, topics, int(since.timestamp() * 1000))
-    return RewindPlan(group_id, since, offsets)
+    return RewindPlan(group_id, since, offsets, names.state)
+
+
+def input_offset_records(plan: RewindPlan) -> list[OutRecord]:
+    """One input-offsets record per changelog partition, at the plan's offsets.
+
+    An exactly-once worker starts each task where its changelog says, not where the group's
+    committed offsets do (those may lag a commit), so a rewind that moved only the group would
+    be undone by the next worker's restore.
+    """
+    by_task: dict[int, dict[TopicPartition, int]] = {}
+    for tp, offset in plan.offsets.items():
+        by_task.setdefault(tp.partition, {})[tp] = offset
+    return [
+        OutRecord(plan.state_topic, INPUT_OFFSETS_KEY, encode_input_offsets(offsets), partition=p)
+        for p, offsets in sorted(by_task.items())
+    ]
 
 
 async def apply_rewind(options: dict[str, Any], plan: RewindPlan) -> None:
-    """Move the (idle) group to the plan's offsets."""
-    await reset_group_offsets(options, plan.group_id, plan.offsets)
+    """Move the (idle) group and the tasks' changelog input offsets to the plan's offsets."""
+    await reset_group_offsets(options, plan.group_id, plan.offsets)  # refuses a busy group
+    producer = Producer(options)
+    await producer.start()
+    try:
+        for record in input_offset_records(plan):
+            await producer.send_and_wait(record)
+    finally:
+        await producer.stop()
 
 
 @dataclass
