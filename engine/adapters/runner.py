@@ -75,7 +75,7 @@ from engine.adapters.ordering import KeyGate
 from engine.adapters.policy import RetryPolicy, TierTopics
 from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Command
-from engine.dlq.headers import Failure
+from engine.dlq.headers import DeadLetterStage, Failure
 from engine.kafka.client import CommitFailedError, Consumer, Producer
 from engine.kafka.connection import client_options
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
@@ -372,7 +372,9 @@ class CommandRunner:
             if classify(exc) is Disposition.RETRY and tier < self.policy.last_tier:
                 await self._retry(producer, rec, exc, tier + 1, attempts)
             else:
-                stage = "retry" if classify(exc) is Disposition.RETRY else "process"
+                stage: DeadLetterStage = (
+                    "retry" if classify(exc) is Disposition.RETRY else "process"
+                )
                 await self._dead_letter(producer, rec, exc, stage, attempts)
             return
         if self.dedupe is not None:
@@ -402,7 +404,9 @@ class CommandRunner:
     def _due(self, tier: int) -> int:
         return self._now_ms() + int(self.policy.delay_of(tier) * 1000)
 
-    def _failure(self, rec: InRecord, exc: BaseException, stage: str, attempts: int) -> Any:
+    def _failure(
+        self, rec: InRecord, exc: BaseException, stage: DeadLetterStage, attempts: int
+    ) -> Any:
         return Failure.from_exception(
             exc,
             stage=stage,
@@ -432,7 +436,12 @@ class CommandRunner:
         )
 
     async def _dead_letter(
-        self, producer: Producer, rec: InRecord, exc: BaseException, stage: str, attempts: int
+        self,
+        producer: Producer,
+        rec: InRecord,
+        exc: BaseException,
+        stage: DeadLetterStage,
+        attempts: int,
     ) -> None:
         failure = self._failure(rec, exc, stage, attempts)
         await self._move(producer, to_dead_letter(rec, failure, self.dlq_topic))

@@ -22,12 +22,12 @@ from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer, read_partition, topic_partitions
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord
-from engine.ops.audit import AuditRecord
+from engine.ops.audit import AuditRecord, Via
 from engine.ops.store import read_audit, write_audit
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
 
-VIA = "api"
+VIA: Via = "api"
 NOTE_ACTION = "exceptions.note"
 
 

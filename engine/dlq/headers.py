@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from engine.kafka.records import Headers, InRecord
 
@@ -18,13 +19,18 @@ MAX_STACK_CHARS = 4000
 ERROR_HEADER_PREFIXES = (P, Q)
 
 
+# Where a record failed, in the dead letter's `stage` header (a wire value: never renamed).
+DeadLetterStage = Literal["decode", "route", "process", "limit", "retry", "translate", "convert"]
+DEAD_LETTER_STAGES: tuple[DeadLetterStage, ...] = get_args(DeadLetterStage)
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why and where processing failed."""
 
     error_class: str
     message: str
-    stage: str  # decode | route | process | limit | produce | retry
+    stage: DeadLetterStage
     processor: str
     task_id: str
     attempts: int = 1
@@ -37,7 +43,7 @@ class Failure:
         cls,
         exc: BaseException,
         *,
-        stage: str,
+        stage: DeadLetterStage,
         processor: str,
         task_id: str,
         now_ms: int,

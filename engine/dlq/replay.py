@@ -28,7 +28,7 @@ from engine.dlq.records import DeadLetter
 from engine.kafka.client import Producer, TransactionalProducer
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import Delivered, OutRecord
-from engine.ops.audit import AuditRecord, new_action_id, now_utc
+from engine.ops.audit import AuditRecord, Via, new_action_id, now_utc
 from engine.ops.progress import ProgressStatus, PurgeMarker, ReplayProgress, unfinished_like
 from engine.ops.store import progress_topic, read_ops_state, write_audit
 from engine.settings import Settings
@@ -146,7 +146,7 @@ async def replay(
     flt: DlqFilter,
     *,
     by: str,
-    via: str = "cli",
+    via: Via = "cli",
     target: str = ORIGINAL,
     dry_run: bool = False,
     rate: float | None = None,

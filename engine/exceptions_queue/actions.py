@@ -15,7 +15,7 @@ from typing import Literal
 from engine.contracts import Event
 from engine.exceptions_queue.queue import ExceptionItem, StoreKey, exception_items
 from engine.kafka.connection import client_options
-from engine.ops.audit import AuditRecord, new_action_id, now_utc
+from engine.ops.audit import AuditRecord, Via, new_action_id, now_utc
 from engine.ops.store import write_audit
 from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
@@ -97,7 +97,7 @@ async def request(
     *,
     by: str,
     reason: str,
-    via: str = "cli",
+    via: Via = "cli",
     states: States | None = None,
 ) -> ActionResult:
     """Ask saga `key` to `retry` (validate again, after the data was fixed) or `cancel`.

@@ -15,7 +15,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 
 def operator() -> str:
@@ -33,6 +33,9 @@ def new_action_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:12]}"
 
 
+Via = Literal["cli", "api"]  # where an operator acted from
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """One operator action; `details` holds action-specific, payload-free facts."""
@@ -46,7 +49,7 @@ class AuditRecord:
     filter: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     outcome: str = "done"  # done | requested | not-found | denied:401 | rejected:... | error:...
-    via: str = "cli"  # cli | api
+    via: Via = "cli"
 
     @property
     def key(self) -> bytes:
@@ -69,7 +72,7 @@ def now_utc() -> datetime:
 
 
 def refusal(
-    action: str, *, by: str, target: str, outcome: str, via: str, details: dict[str, Any]
+    action: str, *, by: str, target: str, outcome: str, via: Via, details: dict[str, Any]
 ) -> AuditRecord:
     """A call that was refused or failed before it acted (nothing was sent)."""
     return AuditRecord(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from engine.dlq.headers import DeadLetterStage
 from engine.observability import metrics
 
 
@@ -25,7 +26,7 @@ class Outcomes:
     def forwarded(self, topic: str) -> None:
         self._pending[("forwarded", topic, "")] += 1
 
-    def dead_lettered(self, topic: str, stage: str) -> None:
+    def dead_lettered(self, topic: str, stage: DeadLetterStage) -> None:
         self._pending[("dead_lettered", topic, stage)] += 1
 
     def command(self, command_type: str, target: str) -> None:

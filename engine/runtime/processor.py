@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Event
-from engine.dlq.headers import Failure, dead_letter_headers
+from engine.dlq.headers import DeadLetterStage, Failure, dead_letter_headers
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.observability import metrics
 from engine.observability.logging import bind as bind_log_context
@@ -155,7 +155,7 @@ class Processor:
         )
 
     def _dead_letter(
-        self, task: Task, rec: InRecord, exc: BaseException, stage: str, now: datetime
+        self, task: Task, rec: InRecord, exc: BaseException, stage: DeadLetterStage, now: datetime
     ) -> OutRecord:
         task.outcomes.dead_lettered(self.names.logical(rec.topic), stage)
         failure = Failure.from_exception(

@@ -11,7 +11,7 @@ from typing import Any
 from engine.codec import default_codec
 from engine.codec.errors import DecodeError
 from engine.dlq.records import DeadLetter
-from engine.ops.audit import AuditRecord, new_action_id, now_utc
+from engine.ops.audit import AuditRecord, Via, new_action_id, now_utc
 from engine.security import protection
 
 SAGA_REVEAL = "sagas.reveal"
@@ -27,7 +27,7 @@ def revealed_fields(dl: DeadLetter) -> list[str]:
 
 
 def _reveal(
-    action: str, target: str, *, by: str, why: str, via: str, details: dict[str, Any]
+    action: str, target: str, *, by: str, why: str, via: Via, details: dict[str, Any]
 ) -> AuditRecord:
     return AuditRecord(
         action=action,
@@ -42,14 +42,14 @@ def _reveal(
     )
 
 
-def reveal_record(ref: str, dl: DeadLetter, *, by: str, why: str, via: str) -> AuditRecord:
+def reveal_record(ref: str, dl: DeadLetter, *, by: str, why: str, via: Via) -> AuditRecord:
     """`dlq.reveal` by `by` of record `ref`, with the reason and the fields shown."""
     details = {"fields": revealed_fields(dl), "key": dl.key_text}
     return _reveal("dlq.reveal", ref, by=by, why=why, via=via, details=details)
 
 
 def saga_reveal_record(
-    saga_key: str, fields: dict[str, list[str]], *, by: str, why: str, via: str
+    saga_key: str, fields: dict[str, list[str]], *, by: str, why: str, via: Via
 ) -> AuditRecord:
     """`sagas.reveal` by `by` of the sagas of `saga_key`: the reason and, per saga type, the
     data fields shown in clear."""

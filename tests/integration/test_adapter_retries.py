@@ -53,7 +53,7 @@ def escalate(key: str, n: int) -> SagaCommand:
 
 def all_header_names() -> set[str]:
     dummy = InRecord("t", 0, 0, b"k", b"v", (), 0)
-    return {k for k, _ in dead_letter_headers(dummy, Failure("E", "m", "s", "p", "t"))}
+    return {k for k, _ in dead_letter_headers(dummy, Failure("E", "m", "process", "p", "t"))}
 
 
 async def test_transient_failures_retry_then_dead_letter_in_key_order(

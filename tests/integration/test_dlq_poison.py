@@ -25,7 +25,7 @@ POISON_PARTITION = 2
 def header_names() -> set[str]:
     """Every header name engine/dlq/headers.py writes (taken from the function itself)."""
     dummy = InRecord("t", 0, 0, b"k", b"v", (), 0)
-    return {k for k, _ in dead_letter_headers(dummy, Failure("E", "m", "s", "p", "t"))}
+    return {k for k, _ in dead_letter_headers(dummy, Failure("E", "m", "process", "p", "t"))}
 
 
 async def test_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(

@@ -1,0 +1,43 @@
+"""Typed names that are also wire values: the dead-letter stage header and the audit record's
+`via` are read by operators' tooling and by older releases, so their spelling is fixed here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import get_args
+
+import pytest
+
+from engine.dlq.headers import DEAD_LETTER_STAGES, Failure, dead_letter_headers
+from engine.kafka.records import InRecord
+from engine.ops.audit import AuditRecord, Via
+
+
+def test_the_stages_are_the_documented_wire_values() -> None:
+    assert DEAD_LETTER_STAGES == (
+        "decode",
+        "route",
+        "process",
+        "limit",
+        "retry",
+        "translate",
+        "convert",
+    )
+
+
+@pytest.mark.parametrize("stage", DEAD_LETTER_STAGES)
+def test_each_stage_is_written_byte_for_byte(stage: str) -> None:
+    record = InRecord("q2c.crm.events", 0, 7, b"k", b"v", (), 0)
+    failure = Failure("E", "m", stage, "p", "t")  # type: ignore[arg-type]  # from the tuple
+    headers = dict(dead_letter_headers(record, failure))
+    assert headers["__connect.errors.stage"] == stage.encode()
+
+
+def test_via_round_trips_through_the_audit_topic() -> None:
+    assert get_args(Via) == ("cli", "api")
+    for via in get_args(Via):
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        record = AuditRecord("dlq.replay", "a-1", "alice", at, "x", via=via)
+        raw = record.to_bytes()
+        assert f'"via": "{via}"'.encode() in raw
+        assert AuditRecord.from_bytes(raw) == record
