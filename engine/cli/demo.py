@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.api.config import ApiSettings
+from engine.cli.preflight import open_keyset
 from engine.localkafka import LocalCluster, load_cluster, start_cluster
 from engine.sagas import DEAL_SAGA
 from engine.settings import Settings, load_settings
@@ -364,6 +365,7 @@ def demo(
     # aiokafka logs every transient coordinator hiccup at ERROR; the live view says enough.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = load_settings()
+    open_keyset()
     console = Console()
     cluster: LocalCluster | None = None
     local = settings.bootstrap_servers is None

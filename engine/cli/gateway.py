@@ -7,6 +7,7 @@ import asyncio
 import typer
 
 from engine.app import serve_gateway
+from engine.cli.preflight import open_keyset
 from engine.connectors.settings import ConnectorSettings
 from engine.observability.logging import configure_logging
 from engine.settings import SettingsError, load_settings
@@ -22,6 +23,7 @@ def gateway(
     Secrets come from Q2C_CONNECTOR_* settings (see the README, "Connecting your platforms").
     """
     configure_logging(log_level, json_lines=True, worker_id="gateway")
+    open_keyset()
     try:
         settings = load_settings()
         connectors = ConnectorSettings()

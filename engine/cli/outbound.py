@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import typer
 
+from engine.cli.preflight import open_keyset
 from engine.connectors.http import PlatformHttp
 from engine.connectors.oracle.poller import ReceivablesPoller, TopicWatermarks
 from engine.connectors.oracle.rejects import PollDeadLetters
@@ -48,6 +49,7 @@ def run(
     if not chosen:
         typer.echo("name at least one of --crm, --erp, --billing", err=True)
         raise typer.Exit(2)
+    open_keyset()
     try:
         settings = load_settings()
         assignments: dict[str, list[OutboundConnector]] = {
@@ -71,6 +73,7 @@ def poll_oracle(
     `q2c dlq replay` has the poller convert it again).
     """
     configure_logging(log_level, json_lines=True, worker_id="oracle-poller")
+    open_keyset()
     try:
         settings, config = load_settings(), http_config("oracle")
     except (SettingsError, ValueError) as exc:

@@ -135,9 +135,15 @@ def check_topics(settings: Settings) -> None:
         )
 
 
-def check_ready(settings: Settings) -> None:
-    """What every command reading or writing q2c topics checks: the field keyset opens (one
-    line if the setting names a missing or unreadable file), the broker, then the topics."""
+def open_keyset() -> None:
+    """Open the field keyset now: a setting naming a missing or unreadable file is one line at
+    start-up, not an error at the first record sealed or opened."""
     protection.active()
+
+
+def check_ready(settings: Settings) -> None:
+    """What every command reading or writing q2c topics checks: the field keyset opens, the
+    broker answers, then the topics exist."""
+    open_keyset()
     check_broker(settings)
     check_topics(settings)

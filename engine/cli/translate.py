@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import typer
 
+from engine.cli.preflight import open_keyset
 from engine.connectors.mapping import MappingError
 from engine.connectors.translator import Translator, configured_translator
 from engine.observability.logging import configure_logging
@@ -46,6 +47,7 @@ def translate(log_level: str = typer.Option("INFO", help="logging level")) -> No
     are dead-lettered "needs read-back of ..." and replayable once it is configured.
     """
     configure_logging(log_level, json_lines=True, worker_id="translator")
+    open_keyset()
     with exit_2_on_bad_configuration():
         settings = load_settings()
         translator = configured_translator(settings)

@@ -117,3 +117,26 @@ def test_removing_an_unknown_key_is_refused_in_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["keys", "remove", "12345", "--keyset", str(path)])
     assert result.exit_code == ExitCode.FAILED
     assert result.output == "error: no key 12345 in the keyset\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["gateway"],
+        ["translate"],
+        ["connectors", "run", "--crm", "salesforce"],
+        ["connectors", "poll-oracle"],
+        ["demo", "--deals", "1"],
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_commands_that_start_without_reading_topics_check_the_keyset_first(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "gone.json"
+    monkeypatch.setenv(protection.KEYSET_ENV, str(missing))
+    result = runner.invoke(app, args, env={"Q2C_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: {protection.KEYSET_ENV}: keyset file {missing}: No such file or directory"
+    ]
