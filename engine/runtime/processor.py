@@ -314,7 +314,10 @@ class Processor:
                 outputs.append(self._dead_letter(task, records[0].record, reason, "route", now))
                 records = records[1:]
             for parked in records:
-                outputs += self._handle(task, parked.record, now, since=parked.since)
+                # Its own trace and log scope, as in `handle`: ids bound while routing it must
+                # not stay on the loop's later log lines.
+                with record_scope(parked.record):
+                    outputs += self._handle(task, parked.record, now, since=parked.since)
         offsets = {tp: task.commit_offset(tp) for tp in touched}
         return outputs, offsets
 

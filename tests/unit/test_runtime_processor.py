@@ -9,6 +9,7 @@ import pytest
 from engine.codec import encode, headers_for
 from engine.dlq.headers import P
 from engine.kafka.records import InRecord, TopicPartition
+from engine.observability.logging import current_context
 from engine.runtime import limits
 from engine.runtime import processor as processor_module
 from engine.runtime.names import TopicNames
@@ -144,6 +145,8 @@ def test_a_waiting_record_is_routed_once_its_correlation_arrives() -> None:
     assert [o.topic for o in outputs] == [NAMES.inbox]
     assert offsets == {TopicPartition(rec.topic, 0): rec.offset + 1}
     assert not task.waiting
+    # The ids bound while routing it do not stay on the worker loop's later log lines.
+    assert "saga_key" not in current_context()
 
 
 def test_a_saga_flooded_with_parked_events_dead_letters_the_excess(
