@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engine.contracts import ClosedWon
+from engine.contracts import ClosedWon, Command
 from engine.lifecycle import AsyncStartStop
 from engine.settings import Settings
 from engine.simulators.billing import BillingBehaviour, BillingConfig
@@ -31,7 +31,8 @@ class SimConfig:
 
     `correlate_fraction` of the events they publish carry the deal id as correlation id; the
     rest carry only the platform's own ids (project id, invoice id). `id_prefix` keeps ids of
-    different runs on one cluster apart.
+    different runs on one cluster apart. `only_deals`, when set, are the deals whose commands
+    the platforms act on (see `answers`); None answers every command, as `q2c simulate` does.
     """
 
     seed: int = 7
@@ -42,6 +43,17 @@ class SimConfig:
     billing_faults: FaultConfig = NO_FAULTS
     erp: ErpConfig = field(default_factory=ErpConfig)
     billing: BillingConfig = field(default_factory=BillingConfig)
+    only_deals: frozenset[str] | None = None
+
+    def answers(self, command: Command) -> bool:
+        """Whether the platforms act on `command`: always, or only for one of `only_deals`.
+
+        A demo on a broker that carried earlier runs (`--keep`, or the same Q2C_HOME) can find
+        their commands still unread by its consumer groups (an earlier run of the other kind
+        read them in other groups): the platforms must neither act on those nor count them.
+        Every saga's key is its deal's id, so the command's saga key names its deal.
+        """
+        return self.only_deals is None or command.header.saga_key in self.only_deals
 
 
 @dataclass(frozen=True)
@@ -129,6 +141,7 @@ class Platforms(AsyncStartStop):
             self.clock,
             faults=faults,
             rng=random.Random(seeds.getrandbits(64)),
+            answers=self.config.answers,
         )
 
     async def start(self) -> None:

@@ -7,7 +7,8 @@ redelivered command finds its idempotency key in the runner's `MemoryDeduper` an
 effect. The platform's injected faults are what a real platform's would be: a failed attempt
 raises `TransientError` and the runner retries it (the retry policy follows the `FaultConfig`),
 and an outage window holds every command until it ends. Events planned for later are kept in
-memory and published when the simulated clock reaches them.
+memory and published when the simulated clock reaches them. A command `answers` declines (another
+demo run's, see `SimConfig.answers`) is committed without effect and not counted.
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ class PlatformRunner:
         *,
         faults: FaultConfig,
         rng: random.Random,
+        answers: Callable[[Command], bool] = lambda _command: True,
     ) -> None:
         self.name = name
+        self.answers = answers
         self.behaviour = behaviour
         self.settings = settings
         self.clock = clock
@@ -171,6 +174,8 @@ class PlatformRunner:
     # -- commands ------------------------------------------------------------------------------
 
     async def _handle(self, command: Command) -> None:
+        if not self.answers(command):
+            return  # before any fault draw: another run's commands leave this run's draws alone
         key = command.header.idempotency_key
         await asyncio.sleep(self.faults.latency_s())
         if self.faults.fails(self._attempts[key]):

@@ -24,7 +24,9 @@ from engine.contracts import (
 from engine.simulators.billing import BillingBehaviour, BillingConfig
 from engine.simulators.crm import CrmBehaviour
 from engine.simulators.deals import DealConfig, generate_deals
+from engine.simulators.demo import DemoOptions, sim_config
 from engine.simulators.erp import ErpBehaviour
+from engine.simulators.platforms import SimConfig
 from tests.command_builders import command as build_command
 
 START = date(2026, 3, 2)
@@ -251,3 +253,21 @@ def test_crm_keeps_the_latest_status_and_escalations() -> None:
     assert crm.status["D-4"] == "active"
     assert crm.status_history["D-4"] == ["validating", "creating_project", "active"]
     assert [e.kind for e in crm.escalations] == ["activation-sla"]
+
+
+def test_a_demo_answers_only_its_own_deals_commands_and_simulate_answers_all() -> None:
+    book = generate_deals(3, seed=3, start=START, config=DealConfig(id_prefix="r1-"))
+    own, other = book.deals[0].deal_id, "r0-D-00001"  # the other from an earlier run
+    demo = sim_config(DemoOptions(deals=3), "r1-", book)
+    standalone = SimConfig()  # what `q2c simulate` runs
+    for deal_id, by_demo in ((own, True), (other, False)):
+        cmd = command(
+            "update-crm-status",
+            deal_id,
+            "status:active",
+            deal_id=deal_id,
+            status="active",
+            detail="",
+        )
+        assert demo.answers(cmd) is by_demo
+        assert standalone.answers(cmd)

@@ -138,9 +138,9 @@ async def run_demo(
     engine = Engine(settings, clock=clock, worker_id="demo-1")
     platforms: DemoPlatforms
     if choice is None:
-        platforms = Platforms(settings, sim_config(options, run_tag), clock)
+        platforms = Platforms(settings, sim_config(options, run_tag, book), clock)
     else:
-        platforms = NativePlatforms(settings, choice, sim_config(options, run_tag), clock)
+        platforms = NativePlatforms(settings, choice, sim_config(options, run_tag, book), clock)
     stack = contextlib.AsyncExitStack()
     async with stack:
         await engine.start()

@@ -72,15 +72,18 @@ def fault_config(
     return crm, erp, billing
 
 
-def sim_config(options: DemoOptions, id_prefix: str) -> SimConfig:
-    """The simulated platforms' behaviour and faults for these options."""
+def sim_config(options: DemoOptions, id_prefix: str, deals: DealBook | None = None) -> SimConfig:
+    """The simulated platforms' behaviour and faults for these options; with `deals` (the
+    run's book) they answer only those deals' commands."""
+    own = None if deals is None else frozenset(d.deal_id for d in deals.deals)
     if not options.faults:
-        return SimConfig(seed=options.seed, id_prefix=id_prefix, erp=DEMO_ERP)
+        return SimConfig(seed=options.seed, id_prefix=id_prefix, erp=DEMO_ERP, only_deals=own)
     crm, erp, billing = fault_config(options.outage_s)
     return SimConfig(
         seed=options.seed,
         id_prefix=id_prefix,
         erp=DEMO_ERP,
+        only_deals=own,
         crm_faults=crm,
         erp_faults=erp,
         billing_faults=billing,

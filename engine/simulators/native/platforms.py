@@ -14,7 +14,8 @@ Both directions go over HTTP, as with the real platforms:
   the emulators) makes the canonical events. An event the platform has no mapped native event
   for is published canonically and counted as such.
 A command no connector of the platform handles (e.g. recognize-revenue on SAP) is answered by
-the simulation alone, as on the canonical path.
+the simulation alone, as on the canonical path. A command `SimConfig.answers` declines (another
+demo run's) reaches no connector and is not counted, as on the canonical path.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class ObservedHandler(ConnectorHandler):
         self.target = target
 
     async def __call__(self, command: Command) -> None:
+        if not self.platforms.answers(command):
+            return
         connector = self.routes.get(command.header.command_type)
         replies = list(await connector.handle(command)) if connector is not None else []
         # The simulation learns the platform's ids before the replies let the saga go on.
@@ -90,6 +93,7 @@ class NativePlatforms(AsyncStartStop):
         self.settings = settings
         self.choice = choice
         self.clock = clock
+        self.answers = config.answers
         business = Business(config)
         self.won_at = business.won_at
         self.crm_behaviour = business.crm
