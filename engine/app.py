@@ -58,12 +58,13 @@ async def serve_gateway(
     # Imported here: the worker process does not load the connectors' stack.
     from engine.api.server import HttpServer
     from engine.gateway.app import create_gateway
+    from engine.gateway.audit import refusal_ledger
     from engine.gateway.store import NativeStore
 
     store = NativeStore(settings, connectors.store_timeout_s)
-    server = HttpServer(
-        create_gateway(store, connectors, settings.topic_prefix), host, port, operator_guard=False
-    )
+    refusals = refusal_ledger(settings, connectors)
+    app = create_gateway(store, connectors, settings.topic_prefix, refusals=refusals)
+    server = HttpServer(app, host, port, operator_guard=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGTERM, signal.SIGINT)
@@ -72,11 +73,13 @@ async def serve_gateway(
             loop.add_signal_handler(sig, stop.set)
     try:
         await server.start()
+        refusals.start()
         assert server.port is not None  # bound by start()
         on_listening(server.port)
         await stop.wait()
     finally:
         await server.stop()
+        await refusals.close()
         await store.stop()
         for sig in signals:
             with contextlib.suppress(NotImplementedError):

@@ -8,11 +8,12 @@ the last one (none when nothing was refused).
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from prometheus_client import Counter as PromCounter
 
 from engine.api.ledger import AuditWriter, Key, SummaryLedger
-from engine.ops.audit import AuditRecord, refusal
+from engine.ops.audit import AuditRecord, Via, refusal
 
 REFUSED = PromCounter(
     "q2c_api_refused_total",
@@ -21,14 +22,16 @@ REFUSED = PromCounter(
 )
 
 
-def refusal_summary(counts: Counter[Key]) -> list[AuditRecord]:
-    """One `api.refused` record with the count per reason and route."""
+def refusal_summary(
+    counts: Counter[Key], *, action: str = "api.refused", surface: Via = "api"
+) -> list[AuditRecord]:
+    """One `<surface>.refused` record with the count per reason and route."""
     record = refusal(
-        "api.refused",
+        action,
         by="unauthenticated",
-        target="api",
+        target=surface,
         outcome="denied:summary",
-        via="api",
+        via=surface,
         details={
             "total": sum(counts.values()),
             "counts": [
@@ -41,12 +44,19 @@ def refusal_summary(counts: Counter[Key]) -> list[AuditRecord]:
 
 
 class RefusalLedger(SummaryLedger):
-    """Counts refusals (metric and summary); audits them once per `interval_s`."""
+    """Counts refusals (the API's metric too); audits them once per `interval_s`.
 
-    def __init__(self, write: AuditWriter, interval_s: float) -> None:
-        super().__init__(write, interval_s, refusal_summary, name="q2c-refusals")
+    The worker's API and the webhook gateway (`surface`) share this convention: a flood of
+    refused calls costs one audit record per interval, never one Kafka write per request.
+    """
+
+    def __init__(self, write: AuditWriter, interval_s: float, *, surface: Via = "api") -> None:
+        summarize = partial(refusal_summary, action=f"{surface}.refused", surface=surface)
+        super().__init__(write, interval_s, summarize, name=f"q2c-{surface}-refusals")
+        self._surface = surface
 
     def refuse(self, reason: str, route: str) -> None:
         """Record one refusal (`route`: method and path template, never a caller's value)."""
-        REFUSED.labels(reason).inc()
+        if self._surface == "api":  # the gateway counts its own, by platform
+            REFUSED.labels(reason).inc()
         self.count((reason, route))

@@ -18,6 +18,9 @@ class ConnectorSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
     store_timeout_s: float = Field(default=10.0, gt=0, description="Kafka ack wait before 503")
+    refusal_audit_interval_s: float = Field(
+        default=60.0, gt=0, description="one audit summary of refused requests per interval"
+    )
     tenant: str = Field(default="default", description="tenant recorded with every request")
     gateway_port: int = Field(
         default=8081, ge=0, le=65535, description="gateway port in `q2c run --with-gateway`"

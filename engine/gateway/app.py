@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from engine.api.refusals import RefusalLedger
 from engine.connectors.native import to_record
 from engine.connectors.protocol import AuthError, InboundConnector, NativeRequest, ParseError
 from engine.connectors.registry import CONNECTORS, native_topic
@@ -51,9 +52,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _refused(platform: str, route: str, exc: AuthError) -> Response:
+def _refused(platform: str, route: str, exc: AuthError, refusals: RefusalLedger | None) -> Response:
     metrics.REJECTED.labels(platform, route, exc.reason).inc()
-    log.info("refused %s request: %s", platform, exc.reason)
+    if refusals is not None:  # audited in aggregate, as the API's refusals are
+        refusals.refuse(f"{platform}: {exc.reason}", f"POST /ingest/{route}")
+    # Debug only: one line per refused request would let a flood fill the logs.
+    log.debug("refused %s request: %s", platform, exc.reason)
     return _problem(401, "not authenticated")
 
 
@@ -72,8 +76,10 @@ def create_gateway(
     settings: ConnectorSettings,
     topic_prefix: str,
     clock: Clock = lambda: datetime.now(UTC),
+    refusals: RefusalLedger | None = None,
 ) -> FastAPI:
-    """The gateway app over `store`; `clock` is injectable for signature-tolerance tests."""
+    """The gateway app over `store`; `clock` is injectable for signature-tolerance tests;
+    `refusals` counts refused requests for the audit trail (started and closed by the caller)."""
     app = FastAPI(title="q2c gateway", docs_url=None, redoc_url=None)
     routes = {r.path: c for c in CONNECTORS.values() for r in c.routes}
 
@@ -126,7 +132,7 @@ def create_gateway(
                 NativeRequest(platform, route, b"", headers, now, query), settings, now
             )
         except AuthError as exc:
-            return _refused(platform, route, exc)
+            return _refused(platform, route, exc, refusals)
         try:
             body = await _read_body(request, settings.max_body_bytes)
         except TooLarge:
@@ -136,7 +142,7 @@ def create_gateway(
         try:
             tenant = connector.authenticate(native, settings, now)
         except AuthError as exc:
-            return _refused(platform, route, exc)
+            return _refused(platform, route, exc, refusals)
         metrics.AUTHENTICATED.labels(platform, route).inc()
         native = NativeRequest(platform, route, body, native.headers, now, tenant=tenant)
         record = to_record(

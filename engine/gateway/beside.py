@@ -19,6 +19,7 @@ from engine.api.server import HttpServer
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.translator import Translator
 from engine.gateway.app import create_gateway
+from engine.gateway.audit import refusal_ledger
 from engine.gateway.store import NativeStore
 from engine.lifecycle import AsyncStartStop
 from engine.runtime.app import Engine
@@ -47,10 +48,13 @@ class Beside(AsyncStartStop):
         self._on_failure = on_failure
         self._store: NativeStore | None = None
         self.server: HttpServer | None = None
+        self._refusals = refusal_ledger(settings, connectors)
         if gateway_port is not None:
             self._store = NativeStore(settings, connectors.store_timeout_s)
             self.server = HttpServer(
-                create_gateway(self._store, connectors, settings.topic_prefix),
+                create_gateway(
+                    self._store, connectors, settings.topic_prefix, refusals=self._refusals
+                ),
                 settings.http_host,
                 gateway_port,
                 operator_guard=False,
@@ -68,6 +72,7 @@ class Beside(AsyncStartStop):
             self._task.add_done_callback(self._ended)
         if self.server is not None:
             await self.server.start()
+            self._refusals.start()
             log.info(
                 "gateway listening on http://%s:%s/ingest/<route>",
                 self.settings.http_host,
@@ -85,6 +90,7 @@ class Beside(AsyncStartStop):
         """Stop taking requests first, then let the translator finish its batch."""
         if self.server is not None:
             await self.server.stop()
+            await self._refusals.close()
         if self._store is not None:
             await self._store.stop()
         if self.translator is not None and self._task is not None:

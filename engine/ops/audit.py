@@ -33,7 +33,7 @@ def new_action_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:12]}"
 
 
-Via = Literal["cli", "api"]  # where an operator acted from
+Via = Literal["cli", "api", "gateway"]  # where an operator acted, or a caller was refused
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from engine.api.refusals import RefusalLedger
 from engine.connectors.native import from_parts
 from engine.connectors.salesforce.inbound import ACK
 from engine.connectors.settings import ConnectorSettings
@@ -16,6 +17,7 @@ from engine.connectors.stripe.inbound import sign
 from engine.gateway.app import create_gateway
 from engine.gateway.store import StoreUnavailable
 from engine.kafka.records import Delivered, OutRecord
+from engine.ops.audit import AuditRecord
 from tests.connector_cases import FIXTURES
 
 NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
@@ -39,14 +41,16 @@ class FakeStore:
         return self.up
 
 
-def _client(store: FakeStore, **settings: object) -> httpx.AsyncClient:
+def _client(
+    store: FakeStore, refusals: RefusalLedger | None = None, **settings: object
+) -> httpx.AsyncClient:
     connector_settings = ConnectorSettings(
         stripe_endpoint_secrets=SecretStr(SECRET),
         salesforce_organization_id="00D5g000004Q2cAEAS",
         max_body_bytes=64 * 1024,
         **settings,  # type: ignore[arg-type]
     )
-    app = create_gateway(store, connector_settings, "tp.", clock=lambda: NOW)
+    app = create_gateway(store, connector_settings, "tp.", clock=lambda: NOW, refusals=refusals)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1")
 
 
@@ -83,6 +87,35 @@ async def test_a_bad_signature_is_401_and_nothing_is_stored() -> None:
         'q2c_gateway_requests_rejected_total{platform="stripe",reason="bad-signature",route="stripe"}'
         in metrics
     )
+
+
+async def test_a_flood_of_refused_requests_is_one_audit_summary() -> None:
+    written: list[AuditRecord] = []
+
+    async def write(record: AuditRecord) -> None:
+        written.append(record)
+
+    refusals = RefusalLedger(write, 3600.0, surface="gateway")
+    headers = _signed()
+    async with _client(FakeStore(), refusals) as client:
+        for _ in range(30):
+            response = await client.post("/ingest/stripe", content=STRIPE + b" ", headers=headers)
+            assert response.status_code == 401
+    assert written == []  # nothing written per request
+    await refusals.flush()
+    [summary] = written
+    assert (summary.action, summary.via, summary.outcome) == (
+        "gateway.refused",
+        "gateway",
+        "denied:summary",
+    )
+    assert summary.details == {
+        "total": 30,
+        "counts": [
+            {"reason": "stripe: bad-signature", "route": "POST /ingest/stripe", "count": 30}
+        ],
+    }
+    assert headers["stripe-signature"] not in summary.to_bytes().decode()
 
 
 async def test_an_oversized_body_is_413_and_nothing_is_stored() -> None:

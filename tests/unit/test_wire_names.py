@@ -34,7 +34,7 @@ def test_each_stage_is_written_byte_for_byte(stage: str) -> None:
 
 
 def test_via_round_trips_through_the_audit_topic() -> None:
-    assert get_args(Via) == ("cli", "api")
+    assert get_args(Via) == ("cli", "api", "gateway")
     for via in get_args(Via):
         at = datetime(2026, 1, 1, tzinfo=UTC)
         record = AuditRecord("dlq.replay", "a-1", "alice", at, "x", via=via)

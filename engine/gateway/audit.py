@@ -1,0 +1,21 @@
+"""The gateway's refused requests on the audit trail: one summary per interval (see
+`engine.api.refusals`), written to the same audit topic as the operators' actions."""
+
+from __future__ import annotations
+
+from engine.api.refusals import RefusalLedger
+from engine.connectors.settings import ConnectorSettings
+from engine.kafka.connection import client_options
+from engine.ops.audit import AuditRecord
+from engine.ops.store import write_audit
+from engine.settings import Settings
+
+
+def refusal_ledger(settings: Settings, connectors: ConnectorSettings) -> RefusalLedger:
+    """A ledger whose summaries go to `settings`' audit topic (start it; close it at the end)."""
+
+    async def write(record: AuditRecord) -> None:
+        # Resolved per write (once an interval at most): the gateway may start before Kafka.
+        await write_audit(client_options(settings), settings.topic_prefix, record)
+
+    return RefusalLedger(write, connectors.refusal_audit_interval_s, surface="gateway")
