@@ -25,10 +25,8 @@ from urllib.parse import quote
 import httpx
 
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, detail_of, error_for, parse_body
-from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import invoice_issued, project_created
 from engine.contracts import (
     CloseProject,
@@ -76,16 +74,6 @@ class NetSuiteConnector(HttpConnector):
             "update-project-budget",
         }
     )
-
-    def __init__(
-        self,
-        config: HttpConfig,
-        fields: OutboundFields | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.http = PlatformHttp(config, transport=transport)
-        self.fields = fields or load_fields(PLATFORM)
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):

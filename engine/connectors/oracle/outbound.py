@@ -25,13 +25,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.oracle.receivables import DEFAULT_PROJECT_SEGMENT, invoice_event_id
 from engine.connectors.outbound.connector import HttpConnector
-from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import invoice_issued, project_created
 from engine.contracts import (
     CloseProject,
@@ -75,19 +71,12 @@ class OracleConnector(HttpConnector):
         }
     )
 
-    def __init__(
-        self,
-        config: HttpConfig,
-        fields: OutboundFields | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        headers = {**FRAMEWORK, **config.headers}
-        self.http = PlatformHttp(
-            config.model_copy(update={"headers": headers}), transport=transport
-        )
-        self.fields = fields or load_fields(PLATFORM)
-        self.base = f"/fscmRestApi/resources/{self.fields.api_version or '11.13.18.05'}"
+    default_headers = FRAMEWORK
+
+    @property
+    def base(self) -> str:
+        """The REST resources' root for the configured API version."""
+        return f"/fscmRestApi/resources/{self.fields.api_version or '11.13.18.05'}"
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):

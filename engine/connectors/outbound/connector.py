@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+import httpx
+
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import PlatformHttp
+from engine.connectors.http import HttpConfig, PlatformHttp
+from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.contracts import Command, Event
 from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
@@ -35,11 +38,33 @@ class OutboundConnector(Protocol):
 
 
 class HttpConnector(AsyncStartStop):
-    """Base of the platform connectors: owns one `PlatformHttp` (`self.http`)."""
+    """Base of the platform connectors: owns one `PlatformHttp` (`self.http`) and the field
+    mapping (`self.fields`, the platform's shipped file unless one is given)."""
 
     platform: str
     commands: frozenset[str]
     http: PlatformHttp
+    fields: OutboundFields
+    # Sent on every request unless the configuration sets the same header.
+    default_headers: Mapping[str, str] = {}
+    # Records the field mapping must define: a gap fails when the connector is built.
+    required_records: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        config: HttpConfig,
+        fields: OutboundFields | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`transport`: an httpx transport to use instead of the network (tests)."""
+        if self.default_headers:
+            headers = {**self.default_headers, **config.headers}
+            config = config.model_copy(update={"headers": headers})
+        self.http = PlatformHttp(config, transport=transport)
+        self.fields = fields or load_fields(self.platform)
+        for role in self.required_records:
+            self.fields.record(role)  # KeyError naming the file's gap
 
     async def start(self) -> None:
         await self.http.start()

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 import httpx
 
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import PlatformError, error_for, parse_body
-from engine.connectors.outbound.fields import OutboundFields, load_fields
+from engine.connectors.outbound.fields import RecordSpec
 from engine.connectors.outbound.replies import project_created
 from engine.connectors.sap.outbound_revenue import RevenuePoster, decimal_text
 from engine.contracts import CloseProject, Command, CreateProject, Event, RecognizeRevenue
@@ -57,21 +57,19 @@ class SapConnector(HttpConnector):
         {"create-project", "close-project", "update-project-budget", "recognize-revenue"}
     )
 
-    def __init__(
-        self,
-        config: HttpConfig,
-        fields: OutboundFields | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        headers = {"Accept": "application/json", **config.headers}
-        self.http = PlatformHttp(
-            config.model_copy(update={"headers": headers}), transport=transport
-        )
-        self.fields = fields or load_fields(PLATFORM)
-        self._token: str | None = None
-        self.entity = self.fields.record("project")
-        self.revenue = RevenuePoster(self.http, self.fields)
+    default_headers = {"Accept": "application/json"}
+    required_records = ("project",)
+    _token: str | None = None  # the CSRF token, fetched on the first write
+
+    @property
+    def entity(self) -> RecordSpec:
+        """The project entity's OData names."""
+        return self.fields.record("project")
+
+    @cached_property
+    def revenue(self) -> RevenuePoster:
+        """Journal entries for recognize-revenue, on this connector's HTTP client."""
+        return RevenuePoster(self.http, self.fields)
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):

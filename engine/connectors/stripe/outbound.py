@@ -25,12 +25,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound.connector import HttpConnector
-from engine.connectors.outbound.fields import OutboundFields, load_fields
+from engine.connectors.outbound.fields import RecordSpec
 from engine.connectors.outbound.replies import billing_schedule_created, invoice_issued
 from engine.contracts import (
     CancelBillingSchedule,
@@ -84,18 +81,19 @@ class StripeConnector(HttpConnector):
         }
     )
 
-    def __init__(
-        self,
-        config: HttpConfig,
-        fields: OutboundFields | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.http = PlatformHttp(config, transport=transport)
-        self.fields = fields or load_fields(PLATFORM)
-        self._customer = self.fields.record("customer")
-        self._invoice = self.fields.record("invoice")
-        self._subscription = self.fields.record("subscription")
+    required_records = ("customer", "invoice", "subscription")
+
+    @property
+    def _customer(self) -> RecordSpec:
+        return self.fields.record("customer")
+
+    @property
+    def _invoice(self) -> RecordSpec:
+        return self.fields.record("invoice")
+
+    @property
+    def _subscription(self) -> RecordSpec:
+        return self.fields.record("subscription")
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, IssueInvoice):
