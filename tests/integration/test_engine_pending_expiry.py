@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import Counter
 
 from engine.contracts import Event
 from engine.observability import metrics
@@ -32,10 +33,11 @@ def _made_up_reply(correlation_id: str, base: datetime) -> Event:
     return reply.model_copy(update={"envelope": envelope})
 
 
-def _expired_total() -> float:
+def _total(counter: Counter) -> float:
+    """A counter's value summed over its labels."""
     return sum(
         sample.value
-        for family in metrics.PENDING_EXPIRED.collect()
+        for family in counter.collect()
         for sample in family.samples
         if sample.name.endswith("_total")
     )
@@ -50,7 +52,7 @@ async def test_sagas_that_never_started_expire_with_a_tombstone(
     await publish_all(settings, [*master_data(["R-1"]), *real])
     await publish_all(settings, [_made_up_reply(c, base) for c in FAKES])
     clock = FakeClock(base)
-    before = _expired_total()
+    before = _total(metrics.PENDING_EXPIRED)
     engine = Engine(settings, clock=clock, worker_id="expiry", http=False)
     await engine.start()
     try:
@@ -82,16 +84,7 @@ async def test_sagas_that_never_started_expire_with_a_tombstone(
     assert not any(k in FAKES for (_t, k) in after), after
     # The deal that started goes on (its saga may have moved since): it is not expired.
     assert {key for key in after if key[1] == "R-1"} == set(started)
-    assert _expired_total() - before == pending_sagas
-
-
-def _finished_expired_total() -> float:
-    return sum(
-        sample.value
-        for family in metrics.FINISHED_EXPIRED.collect()
-        for sample in family.samples
-        if sample.name.endswith("_total")
-    )
+    assert _total(metrics.PENDING_EXPIRED) - before == pending_sagas
 
 
 async def test_finished_sagas_expire_after_the_retention_running_ones_stay(
@@ -103,7 +96,7 @@ async def test_finished_sagas_expire_after_the_retention_running_ones_stay(
     await publish_all(settings, master_data(["F-1", "R-2"]))
     await publish_all(settings, [*deal_history("F-1", opts), *deal_history("R-2", opts)[:1]])
     clock = FakeClock(base)
-    before = _finished_expired_total()
+    before = _total(metrics.FINISHED_EXPIRED)
     engine = Engine(settings, clock=clock, worker_id="finished", http=False)
     await engine.start()
     try:
@@ -134,4 +127,4 @@ async def test_finished_sagas_expire_after_the_retention_running_ones_stay(
         await engine.stop()
     assert not (finished & set(after)), after  # tombstoned: gone from the changelog read
     assert ("quote-to-cash", "R-2") in after  # the running saga stays
-    assert _finished_expired_total() - before == len(finished)
+    assert _total(metrics.FINISHED_EXPIRED) - before == len(finished)
