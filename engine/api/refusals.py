@@ -50,13 +50,21 @@ class RefusalLedger(SummaryLedger):
     refused calls costs one audit record per interval, never one Kafka write per request.
     """
 
-    def __init__(self, write: AuditWriter, interval_s: float, *, surface: Via = "api") -> None:
+    def __init__(
+        self,
+        write: AuditWriter,
+        interval_s: float,
+        *,
+        surface: Via = "api",
+        metric: PromCounter | None = REFUSED,
+    ) -> None:
+        """`metric`: counted by reason at once (None where the caller counts its own)."""
         summarize = partial(refusal_summary, action=f"{surface}.refused", surface=surface)
         super().__init__(write, interval_s, summarize, name=f"q2c-{surface}-refusals")
-        self._surface = surface
+        self._metric = metric
 
     def refuse(self, reason: str, route: str) -> None:
         """Record one refusal (`route`: method and path template, never a caller's value)."""
-        if self._surface == "api":  # the gateway counts its own, by platform
-            REFUSED.labels(reason).inc()
+        if self._metric is not None:
+            self._metric.labels(reason).inc()
         self.count((reason, route))

@@ -18,4 +18,5 @@ def refusal_ledger(settings: Settings, connectors: ConnectorSettings) -> Refusal
         # Resolved per write (once an interval at most): the gateway may start before Kafka.
         await write_audit(client_options(settings), settings.topic_prefix, record)
 
-    return RefusalLedger(write, connectors.refusal_audit_interval_s, surface="gateway")
+    # The gateway's own metric counts refusals by platform, route and reason (engine.gateway.app).
+    return RefusalLedger(write, connectors.refusal_audit_interval_s, surface="gateway", metric=None)

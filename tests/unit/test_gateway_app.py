@@ -95,7 +95,7 @@ async def test_a_flood_of_refused_requests_is_one_audit_summary() -> None:
     async def write(record: AuditRecord) -> None:
         written.append(record)
 
-    refusals = RefusalLedger(write, 3600.0, surface="gateway")
+    refusals = RefusalLedger(write, 3600.0, surface="gateway", metric=None)
     headers = _signed()
     async with _client(FakeStore(), refusals) as client:
         for _ in range(30):
