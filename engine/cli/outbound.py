@@ -29,7 +29,7 @@ from engine.settings import Settings, SettingsError, load_settings
 def list_platforms() -> None:
     """The platforms and the commands each one handles."""
     for platform, factory in FACTORIES.items():
-        commands = sorted(getattr(factory, "commands", ()))
+        commands = sorted(factory.commands)
         typer.echo(f"{platform}: {', '.join(commands)}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import SecretStr
@@ -43,6 +44,17 @@ async def test_create_project_twice_creates_one_customer_and_one_job(
     assert netsuite.effects.count("create", "job") == 1
     job = netsuite.by_external_id("job", "D-1")
     assert job is not None and job["parent"] == {"externalId": "A-1"}
+
+
+async def test_replies_say_when_the_effect_happened_by_the_connectors_clock(
+    netsuite: NetSuiteEmulator,
+) -> None:
+    # On a simulated clock (the demo's) a wall-clock stamp would put the reply days before
+    # the events around it, and cycle times measured from it would be negative.
+    then = datetime(2031, 5, 4, 3, 2, 1, tzinfo=UTC)
+    async with NetSuiteConnector(emulator_config(netsuite, "netsuite"), clock=lambda: then) as ns:
+        (created,) = await ns.handle(create_project("D-1"))
+    assert created.envelope.occurred_at == then
 
 
 async def test_close_project_updates_the_job_by_its_internal_id(netsuite: NetSuiteEmulator) -> None:

@@ -20,11 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.adapters.errors import PermanentError
-from engine.connectors.http import HttpConfig, PlatformHttp
-from engine.connectors.outbound.connector import HttpConnector
-from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.connectors.outbound.replies import project_created
-from engine.connectors.salesforce.outbound import MAX_COMPOSITE, SalesforceRest, with_client_header
+from engine.connectors.salesforce.outbound import MAX_COMPOSITE, SalesforceOrgConnector
 from engine.contracts import (
     CloseProject,
     Command,
@@ -42,7 +39,7 @@ def milestone_key(deal_id: str, milestone_id: str) -> str:
     return f"{deal_id}:{milestone_id}"
 
 
-class CertiniaConnector(HttpConnector):
+class CertiniaConnector(SalesforceOrgConnector):
     """Commands of the erp target against Certinia PSA."""
 
     platform = PLATFORM
@@ -50,13 +47,11 @@ class CertiniaConnector(HttpConnector):
         {"create-project", "close-project", "recognize-revenue", "update-project-budget"}
     )
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        self.http = PlatformHttp(with_client_header(config))
-        self.rest = SalesforceRest(self.http, fields or load_fields(PLATFORM))
-
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
-            return [project_created(command, PLATFORM, await self.create_project(command))]
+            return [
+                project_created(command, PLATFORM, await self.create_project(command), self.clock())
+            ]
         if isinstance(command, CloseProject):
             stage = self.rest.fields.record("closed_stage").name
             await self.rest.upsert(

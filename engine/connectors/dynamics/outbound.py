@@ -13,9 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound.connector import HttpConnector
-from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.contracts import Command, Escalate, Event, UpdateCrmStatus
 
 PLATFORM = "dynamics"
@@ -34,11 +32,11 @@ class DynamicsConnector(HttpConnector):
     platform = PLATFORM
     commands = frozenset({"update-crm-status", "escalate"})
 
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        headers = {**ODATA_HEADERS, **config.headers}
-        self.http = PlatformHttp(config.model_copy(update={"headers": headers}))
-        self.fields = fields or load_fields(PLATFORM)
-        self.api_version = self.fields.api_version or "v9.2"
+    default_headers = ODATA_HEADERS
+
+    @property
+    def api_version(self) -> str:
+        return self.fields.api_version or "v9.2"
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, UpdateCrmStatus):

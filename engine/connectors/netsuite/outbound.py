@@ -77,7 +77,9 @@ class NetSuiteConnector(HttpConnector):
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
-            return [project_created(command, PLATFORM, await self.create_project(command))]
+            return [
+                project_created(command, PLATFORM, await self.create_project(command), self.clock())
+            ]
         if isinstance(command, CloseProject):
             closed = self.fields.record("closed_status").name
             project = self.fields.record("project").name
@@ -154,7 +156,7 @@ class NetSuiteConnector(HttpConnector):
             },
         )
         due = command.header.issued_at.date() + timedelta(days=command.payment_terms_days)
-        return invoice_issued(command, PLATFORM, invoice_id, due)
+        return invoice_issued(command, PLATFORM, invoice_id, due, self.clock())
 
     async def recognize_revenue(self, command: RecognizeRevenue) -> str:
         """An async journal-entry create, idempotent by key; returns the entry's internal id."""

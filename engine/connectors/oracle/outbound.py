@@ -80,7 +80,9 @@ class OracleConnector(HttpConnector):
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
-            return [project_created(command, PLATFORM, await self.create_project(command))]
+            return [
+                project_created(command, PLATFORM, await self.create_project(command), self.clock())
+            ]
         if isinstance(command, CloseProject):
             spec = self.fields.record("project")
             await self.http.request(
@@ -224,6 +226,6 @@ class OracleConnector(HttpConnector):
                 json={"InvoiceStatus": "Complete"},
             )
         due = command.header.issued_at.date() + timedelta(days=command.payment_terms_days)
-        issued = invoice_issued(command, PLATFORM, invoice_id, due)
+        issued = invoice_issued(command, PLATFORM, invoice_id, due, self.clock())
         envelope = issued.envelope.model_copy(update={"event_id": invoice_event_id(invoice_id)})
         return issued.model_copy(update={"envelope": envelope})

@@ -8,7 +8,8 @@ the command only after its replies were acknowledged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
@@ -19,6 +20,14 @@ from engine.connectors.outbound.fields import OutboundFields, load_fields
 from engine.contracts import Command, Event
 from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC: when a reply's effect happened, unless a connector is given
+    another clock (the demo's simulated one)."""
+    return datetime.now(UTC)
 
 
 class OutboundConnector(Protocol):
@@ -38,8 +47,9 @@ class OutboundConnector(Protocol):
 
 
 class HttpConnector(AsyncStartStop):
-    """Base of the platform connectors: owns one `PlatformHttp` (`self.http`) and the field
-    mapping (`self.fields`, the platform's shipped file unless one is given)."""
+    """Base of the platform connectors: owns one `PlatformHttp` (`self.http`), the field
+    mapping (`self.fields`, the platform's shipped file unless one is given) and the clock that
+    stamps the replies' `occurred_at` (`self.clock`)."""
 
     platform: str
     commands: frozenset[str]
@@ -56,13 +66,16 @@ class HttpConnector(AsyncStartStop):
         fields: OutboundFields | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        """`transport`: an httpx transport to use instead of the network (tests)."""
+        """`transport`: an httpx transport to use instead of the network (tests); `clock`:
+        the time a reply says its effect happened (the demo's simulated clock)."""
         if self.default_headers:
             headers = {**self.default_headers, **config.headers}
             config = config.model_copy(update={"headers": headers})
         self.http = PlatformHttp(config, transport=transport)
         self.fields = fields or load_fields(self.platform)
+        self.clock = clock
         for role in self.required_records:
             self.fields.record(role)  # KeyError naming the file's gap
 
@@ -71,6 +84,10 @@ class HttpConnector(AsyncStartStop):
 
     async def stop(self) -> None:
         await self.http.stop()
+
+    async def handle(self, command: Command) -> Sequence[Event]:
+        """Make the command's effect on the platform (idempotently); return its replies."""
+        raise NotImplementedError
 
     def unsupported(self, command: Command) -> PermanentError:
         """The error for a command routed to a platform that does not handle it."""

@@ -16,7 +16,7 @@ token-based auth instead of OAuth 2.0: `Q2C_NETSUITE_ACCOUNT_ID`, `_CONSUMER_KEY
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,7 +29,13 @@ from engine.connectors.http import HttpConfig
 from engine.connectors.netsuite.outbound import NetSuiteConnector
 from engine.connectors.netsuite.tba import TokenBasedAuth
 from engine.connectors.oracle.outbound import OracleConnector
-from engine.connectors.outbound.connector import ConnectorHandler, OutboundConnector
+from engine.connectors.outbound.connector import (
+    Clock,
+    ConnectorHandler,
+    HttpConnector,
+    OutboundConnector,
+    utc_now,
+)
 from engine.connectors.salesforce.outbound import SalesforceConnector
 from engine.connectors.sap.outbound import SapConnector
 from engine.connectors.stripe.outbound import StripeConnector
@@ -38,7 +44,7 @@ from engine.publisher import Publisher
 from engine.settings import Settings
 
 TBA_FIELDS = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
-FACTORIES: dict[str, Callable[[HttpConfig], OutboundConnector]] = {
+FACTORIES: dict[str, type[HttpConnector]] = {
     "salesforce": SalesforceConnector,
     "certinia": CertiniaConnector,
     "dynamics": DynamicsConnector,
@@ -89,13 +95,16 @@ def http_config(platform: str) -> HttpConfig:
     return HttpConfig(platform=platform, **values)
 
 
-def connector_for(platform: str, config: HttpConfig | None = None) -> OutboundConnector:
-    """A connector of `platform` (configured from the environment unless `config` is given)."""
+def connector_for(
+    platform: str, config: HttpConfig | None = None, *, clock: Clock = utc_now
+) -> OutboundConnector:
+    """A connector of `platform` (configured from the environment unless `config` is given),
+    whose replies are stamped by `clock`."""
     try:
         factory = FACTORIES[platform]
     except KeyError:
         raise ValueError(f"unknown platform {platform!r}; known: {', '.join(FACTORIES)}") from None
-    return factory(config or http_config(platform))
+    return factory(config or http_config(platform), clock=clock)
 
 
 class ConnectorService(AsyncStartStop):

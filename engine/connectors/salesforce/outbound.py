@@ -11,13 +11,14 @@ CDC `changeOrigin` of the change, so the inbound side can skip q2c's own writes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
 from engine.connectors.http import HttpConfig, PlatformHttp
 from engine.connectors.outbound.connector import HttpConnector
 from engine.connectors.outbound.errors import Rejected, error_for
-from engine.connectors.outbound.fields import OutboundFields, RecordSpec, load_fields
+from engine.connectors.outbound.fields import OutboundFields, RecordSpec
 from engine.contracts import Command, Escalate, Event, UpdateCrmStatus
 
 PLATFORM = "salesforce"
@@ -123,15 +124,22 @@ def _code(sub: Mapping[str, Any]) -> str | None:
     return None
 
 
-class SalesforceConnector(HttpConnector):
+class SalesforceOrgConnector(HttpConnector):
+    """Base of the connectors that write to a Salesforce org (Sales Cloud, Certinia): every
+    call marks q2c as its client, and `rest` speaks the org's REST API."""
+
+    default_headers = {"Sforce-Call-Options": f"client={CLIENT_NAME}"}
+
+    @cached_property
+    def rest(self) -> SalesforceRest:
+        return SalesforceRest(self.http, self.fields)
+
+
+class SalesforceConnector(SalesforceOrgConnector):
     """Commands of the crm target against Salesforce Sales Cloud."""
 
     platform = PLATFORM
     commands = frozenset({"update-crm-status", "escalate"})
-
-    def __init__(self, config: HttpConfig, fields: OutboundFields | None = None) -> None:
-        self.http = PlatformHttp(with_client_header(config))
-        self.rest = SalesforceRest(self.http, fields or load_fields(PLATFORM))
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, UpdateCrmStatus):

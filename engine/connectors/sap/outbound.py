@@ -73,7 +73,9 @@ class SapConnector(HttpConnector):
 
     async def handle(self, command: Command) -> Sequence[Event]:
         if isinstance(command, CreateProject):
-            return [project_created(command, PLATFORM, await self.create_project(command))]
+            return [
+                project_created(command, PLATFORM, await self.create_project(command), self.clock())
+            ]
         if isinstance(command, CloseProject):
             await self.close_project(command.project_id)
             return []

@@ -100,7 +100,7 @@ class StripeConnector(HttpConnector):
             return [await self.issue_invoice(command)]
         if isinstance(command, CreateBillingSchedule):
             customer = await self.customer_for(command.deal_id, command.header.idempotency_key)
-            return [billing_schedule_created(command, PLATFORM, customer)]
+            return [billing_schedule_created(command, PLATFORM, customer, self.clock())]
         if isinstance(command, SendDunning):
             await self._post(
                 f"/v1/invoices/{command.invoice_id}/send",
@@ -216,7 +216,9 @@ class StripeConnector(HttpConnector):
                 f"item/{number}",
             )
         final = await self._post(f"/v1/invoices/{invoice_id}/finalize", {}, key, "finalize")
-        return invoice_issued(command, PLATFORM, invoice_id, self._due_date(final, command))
+        return invoice_issued(
+            command, PLATFORM, invoice_id, self._due_date(final, command), self.clock()
+        )
 
     @staticmethod
     def _due_date(invoice: Mapping[str, Any], command: IssueInvoice) -> date:

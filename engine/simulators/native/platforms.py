@@ -137,7 +137,10 @@ class NativePlatforms(AsyncStartStop):
         await asyncio.to_thread(self.emulators.start)
         self._started.append(self.emulators.stop)
         targets = self.choice.by_target
-        self.connectors = {p: connector_for(p, self.emulators.config(p)) for p in targets.values()}
+        self.connectors = {
+            p: connector_for(p, self.emulators.config(p), clock=self.clock)
+            for p in targets.values()
+        }
         for connector in self.connectors.values():
             await connector.start()
         await self.publisher.start()
