@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from engine.kafka.connection import KafkaConnection
 from engine.runtime.app import Engine
+from engine.runtime.worker import Clock, system_clock
 from engine.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,9 +35,16 @@ def worker_engine(
     worker_id: str = "worker",
     http: bool | None = None,
 ) -> Engine:
-    """The worker process (see `Engine`); `connection` is built from `settings` when not given."""
+    """The worker process (see `Engine`); `connection` is built from `settings` when not given.
+    With `Q2C_SIM_CLOCK` its timers run on that simulated clock (a demo's worker process)."""
+    clock: Clock = system_clock
+    if settings.sim_clock:
+        from engine.simulators.clock import SimClock
+
+        clock = SimClock.from_spec(settings.sim_clock)
     return Engine(
         settings,
+        clock=clock,
         worker_id=worker_id,
         http=http,
         connection=connection or KafkaConnection.from_settings(settings),

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         description="how long a finished saga is kept without events (unset: for ever)",
     )
     local_cluster: str = Field(default="default", description="name of the local broker to use")
+    # Rehearsals only (`q2c demo` runs its workers on it): the engine's timers and stamps follow
+    # a simulated clock shared with the simulated platforms instead of the wall clock.
+    sim_clock: str | None = Field(
+        default=None,
+        description="simulated clock <start ISO time>|<time scale>|<begin epoch s> (demo only)",
+    )
     # Twice aiokafka's 60 s default: a broker outage shorter than this does not roll back the
     # transaction that was open when it began. Longer ones are recovered by the worker
     # (new producer, restore, resume). Must not exceed the broker's transaction.max.timeout.ms.
@@ -121,6 +127,15 @@ class Settings(BaseSettings):
         if len(value) > 200:
             raise ValueError(f"at most 200 characters (topic names end at 249), got {len(value)}")
         return value
+
+    @field_validator("sim_clock")
+    @classmethod
+    def _sim_clock_is_readable(cls, value: str | None) -> str | None:
+        if value:
+            from engine.simulators.clock import SimClock  # the worker loads it only when set
+
+            SimClock.from_spec(value)
+        return value or None
 
     @field_validator("bootstrap_servers")
     @classmethod

@@ -207,7 +207,8 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
     commands.add_column("target")
     commands.add_column("command")
     commands.add_column("handled", justify="right")
-    commands.add_row("masterdata", "validate (engine)", str(result.validations_answered))
+    answered = result.validations_answered
+    commands.add_row("masterdata", "validate (engine)", "-" if answered is None else str(answered))
     snap = result.platforms
     for target, counter in snap.commands_by_target.items():
         for i, (command, n) in enumerate(sorted(counter.items())):
@@ -245,6 +246,7 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             f"{result.dlq_records}; CRM escalations {result.escalations}; invoices "
             f"{sum(len(v) for v in result.invoices_by_deal.values())}"
         ),
+        *worker_kill_lines(result),
         Text("Inspect afterwards:", style="bold"),
     ]
     if result.unaccounted:
@@ -257,6 +259,19 @@ def render_summary(result: DemoResult, settings: Settings) -> Group:
             ),
         )
     return Group(states, cycles, commands, exceptions, *platform_tables(result), *lines)
+
+
+def worker_kill_lines(result: DemoResult) -> list[Text]:
+    """With `--kill-workers`: how often the engine was killed, and where its logs are."""
+    if result.worker_logs is None:
+        return []
+    return [
+        Text(
+            f"engine worker killed with SIGKILL {result.workers_killed} time(s) and restarted; "
+            f"worker logs in {result.worker_logs}",
+            style="bold",
+        )
+    ]
 
 
 def platform_tables(result: DemoResult) -> list[Table | Text]:
@@ -358,6 +373,22 @@ def demo(
         "and billing (stripe), e.g. salesforce,netsuite,stripe: native events through the "
         "gateway, commands through the connectors, against local emulators",
     ),
+    kill_workers: int = typer.Option(
+        0,
+        "--kill-workers",
+        min=0,
+        help="run the engine as `q2c run` worker processes and kill the live one with SIGKILL "
+        "this many times (every --kill-every seconds), restarting it: the verdict must not change",
+    ),
+    kill_every: float = typer.Option(
+        10.0, "--kill-every", min=1.0, help="real seconds between --kill-workers kills"
+    ),
+    redeliver: bool = typer.Option(
+        False,
+        "--redeliver",
+        help="with --platforms: at the end, deliver every command to its connector once more "
+        "(a replay from the start); the platforms' effects must not change",
+    ),
 ) -> None:
     """Run the main job: a broker, the engine and simulated CRM/ERP/billing, N deals end to end."""
     choice = _platform_choice(platforms, faults)
@@ -384,6 +415,9 @@ def demo(
             max_wait_s=timeout,
             viewer_token=demo_viewer_token(),
             platforms=(choice.crm, choice.erp, choice.billing) if choice else None,
+            worker_kills=kill_workers,
+            kill_every_s=kill_every,
+            redeliver=redeliver,
         )
         result = asyncio.run(run_demo(settings, options, console=console))
         print_summary(console, result, settings)

@@ -166,7 +166,7 @@ def test_longest_gap_between_arrivals() -> None:
 def test_faults_refuse_processes_the_run_did_not_start(tmp_path: Path) -> None:
     cluster = LocalCluster(name="c", directory=tmp_path, nodes=[], pids={1: 999_999})
     procs = OwnProcesses(cluster, env={}, log_dir=tmp_path)
-    with pytest.raises(NotOurs, match=f"pid {os.getpid()} was not started by this chaos run"):
+    with pytest.raises(NotOurs, match=f"pid {os.getpid()} was not started by this run"):
         procs.signal(os.getpid(), signal.SIGSTOP)
     with pytest.raises(NotOurs):
         procs.pause_broker(2)

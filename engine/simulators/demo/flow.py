@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from aiokafka.errors import GroupCoordinatorNotAvailableError
@@ -45,6 +48,7 @@ from engine.simulators.demo.options import (
     wait_budget_s,
 )
 from engine.simulators.demo.result import DemoResult
+from engine.simulators.demo.workers import WorkerChildren
 from engine.simulators.native import NativePlatforms, PlatformChoice
 from engine.simulators.platforms import Platforms, PlatformsSnapshot
 from engine.simulators.seed import seed_master_data
@@ -54,6 +58,7 @@ TICK_S = 0.5
 # Time to let the other sagas of settled deals reach their end before the final read.
 SETTLE_GRACE_S = 5.0
 TERMINAL_DEAL_STATES = frozenset({"completed", "cancelled", "exception"})
+WORKERS_START_S = 20.0  # a `q2c run` child is ready in about 5-10 s on 2 cores
 
 
 class DemoObserver(Protocol):
@@ -135,7 +140,18 @@ async def run_demo(
     board = SagaBoard([d.deal_id for d in book.deals])
     follower = TopicFollower([names.status], status_applier(board))
     offsets = OffsetTotals(settings)
-    engine = Engine(settings, clock=clock, worker_id="demo-1")
+    engine: Engine | None = None
+    children: WorkerChildren | None = None
+    if options.worker_kills:
+        log_dir = options.worker_log_dir or Path(tempfile.mkdtemp(prefix="q2c-demo-workers-"))
+        # The workers read the clock from the start, so it begins a little ahead and stands
+        # still while they (and the platforms) start: no deal ages meanwhile.
+        clock.begin(at=time.time() + WORKERS_START_S)
+        children = WorkerChildren(
+            settings, clock, log_dir, kills=options.worker_kills, every_s=options.kill_every_s
+        )
+    else:
+        engine = Engine(settings, clock=clock, worker_id="demo-1")
     platforms: DemoPlatforms
     if choice is None:
         platforms = Platforms(settings, sim_config(options, run_tag, book), clock)
@@ -143,12 +159,19 @@ async def run_demo(
         platforms = NativePlatforms(settings, choice, sim_config(options, run_tag, book), clock)
     stack = contextlib.AsyncExitStack()
     async with stack:
-        await engine.start()
-        stack.push_async_callback(engine.stop)
-        await engine.wait_ready()
+        if children is not None:
+            await children.start()
+            stack.push_async_callback(children.stop)
+            http_port = children.http_port
+        else:
+            assert engine is not None
+            await engine.start()
+            stack.push_async_callback(engine.stop)
+            await engine.wait_ready()
+            http_port = engine.http_port
         status_url = None
-        if engine.http_port is not None:
-            status_url = f"http://{settings.http_host}:{engine.http_port}/"
+        if http_port is not None:
+            status_url = f"http://{settings.http_host}:{http_port}/"
             observer.status_page(status_url, options.viewer_token)
         await platforms.start()
         stack.push_async_callback(platforms.stop)
@@ -162,15 +185,20 @@ async def run_demo(
         budget = wait_budget_s(options, clock) + clock.real_seconds(
             timedelta(hours=options.win_spread_hours)
         )
+        if children is not None:
+            killer = asyncio.create_task(children.kill_on_schedule(), name="demo-worker-kills")
+            stack.push_async_callback(_cancelled, killer)
         await _watch(platforms, clock, board, offsets, baseline, budget, started, observer)
         # Give the deals' other sagas (revenue, time and expense) a moment to finish too.
         grace_end = loop.time() + SETTLE_GRACE_S
         while loop.time() < grace_end and not _others_settled(board):
             await asyncio.sleep(TICK_S)
+        if options.redeliver and isinstance(platforms, NativePlatforms):
+            await platforms.redeliver()
         final = await read_all_states(client_options(settings), names.state)
         totals = await offsets.totals()
         snapshot = platforms.snapshot()
-        answered = engine.validator.answered
+        answered = engine.validator.answered if engine is not None else None
         stats = platforms.stats() if isinstance(platforms, NativePlatforms) else []
     deal_ids = {d.deal_id for d in book.deals}
     mine = {k: s for k, s in final.items() if k[1] in deal_ids}
@@ -197,7 +225,17 @@ async def run_demo(
         activation_sla_hours=config.activation_sla_hours,
         status_url=status_url,
         platform_stats=stats,
+        workers_killed=children.killed if children is not None else 0,
+        worker_logs=children.log_dir if children is not None else None,
     )
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it; an error it ended with (a worker that never came back)
+    is raised."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _unaccounted(book: DealBook, deals: dict[str, SagaState]) -> list[str]:

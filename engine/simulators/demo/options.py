@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from time import time as wall_time
 
 from engine.contracts import ClosedWon
 from engine.sagas import DEAL_SAGA, SAGAS
@@ -55,6 +57,14 @@ class DemoOptions:
     # Printed next to the status page's address (the token `demo` generated for it).
     viewer_token: str | None = None
     platforms: tuple[str, ...] | None = None
+    # The engine as `q2c run` worker processes instead of in this process: the live worker is
+    # killed with SIGKILL this many times, `kill_every_s` real seconds apart, and restarted.
+    worker_kills: int = 0
+    kill_every_s: float = 10.0
+    worker_log_dir: Path | None = None  # None: a new temporary folder, kept for inspection
+    # With `platforms`: at the end, every command of the run is delivered to its connector once
+    # more (an operator's replay from the start): the platforms must show no second effect.
+    redeliver: bool = False
 
 
 def fault_config(
@@ -112,8 +122,13 @@ def wait_budget_s(options: DemoOptions, clock: SimClock) -> float:
 
 
 def demo_clock(options: DemoOptions) -> SimClock:
-    """A paused clock at 08:00 UTC today: it runs from `begin()`, once the engine is ready."""
+    """A paused clock at 08:00 UTC today: it runs from `begin()`, once the engine is ready.
+
+    With worker processes it reads the wall clock, the one time source every process shares,
+    so that the workers can follow it (`SimClock.spec`)."""
     start = datetime.combine(datetime.now(UTC).date(), time(8), tzinfo=UTC)
+    if options.worker_kills:
+        return SimClock(options.time_scale, start=start, monotonic=wall_time, running=False)
     return SimClock(options.time_scale, start=start, running=False)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.saga.model import SagaState
 from engine.simulators.board import SagaBoard
@@ -21,7 +22,7 @@ class DemoResult:
     platforms: PlatformsSnapshot
     invoices_by_deal: dict[str, list[str]]
     escalations: int
-    validations_answered: int
+    validations_answered: int | None  # None: the engine ran in worker processes
     dlq_records: int
     unaccounted: list[str]
     elapsed_s: float
@@ -31,6 +32,9 @@ class DemoResult:
     status_url: str | None = None
     # With `--platforms`: per platform, what went over HTTP (empty on the canonical path).
     platform_stats: list[PlatformStats] = field(default_factory=list)
+    # With `worker_kills`: how many times a worker was SIGKILLed, and where their logs are.
+    workers_killed: int = 0
+    worker_logs: Path | None = None
 
     @property
     def exit_code(self) -> int:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import REGISTRY
 
@@ -37,8 +39,13 @@ from engine.connectors.registry import READERS, load_mappings
 from engine.connectors.translator import Translator
 from engine.contracts import ClosedWon, Command, Event, Invoice, InvoiceIssued, ProjectCreated
 from engine.gateway.beside import Beside
+from engine.kafka.client import end_offsets, topic_partitions
+from engine.kafka.connection import KafkaConnection
+from engine.kafka.groups import committed_offsets
+from engine.kafka.records import TopicPartition
 from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
+from engine.runtime.names import TopicNames
 from engine.settings import Settings
 from engine.simulators.behaviour import Behaviour
 from engine.simulators.native.choice import PlatformChoice
@@ -55,6 +62,7 @@ log = logging.getLogger("q2c.simulators")
 Clock = Callable[[], datetime]
 TICK_S = 0.05
 STOP_TIMEOUT_S = 10.0
+REDELIVER_TIMEOUT_S = 120.0
 RATE_LIMIT_WAITS = "q2c_connector_rate_limit_waits_total"
 
 
@@ -181,6 +189,57 @@ class NativePlatforms(AsyncStartStop):
             *(asyncio.create_task(r.run(), name=f"connector-{t}") for t, r in self.runners.items()),
             asyncio.create_task(self._send_due(), name="native-platforms"),
         ]
+
+    async def redeliver(self, timeout_s: float = REDELIVER_TIMEOUT_S) -> None:
+        """Deliver every command of the run to its connector once more, as an operator replaying
+        the command topics from their start would, and return once each target's replay has
+        committed through the topic's end as it was at the call (TimeoutError after
+        `timeout_s`). A connector that is idempotent makes no second effect; the replies it
+        sends again carry the same event ids, which the sagas drop."""
+        options = KafkaConnection.from_settings(self.settings).options()
+        names = TopicNames(self.settings.topic_prefix)
+        tag = uuid.uuid4().hex[:6]
+        replays: dict[str, CommandRunner] = {}
+        for target in self.runners:
+            handler = ObservedHandler(self, target)
+            replays[target] = CommandRunner(
+                self.settings,
+                target,
+                handler,
+                group_id=f"{self.settings.group_id}.redeliver-{tag}-{target}",
+                hold=handler.hold_s,
+            )
+        topics = [names.commands(t) for t in replays]
+        ends = {
+            tp: end
+            for tp, end in (
+                await end_offsets(options, await topic_partitions(options, topics))
+            ).items()
+            if end > 0
+        }
+        tasks = [asyncio.create_task(r.run(), name=f"redeliver-{t}") for t, r in replays.items()]
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            while not await self._replayed_through(options, replays, ends):
+                if loop.time() > deadline:
+                    raise TimeoutError(f"commands not delivered again within {timeout_s:.0f} s")
+                await asyncio.sleep(0.5)
+        finally:
+            for runner in replays.values():
+                runner.request_stop()
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+
+    @staticmethod
+    async def _replayed_through(
+        options: dict[str, Any],
+        replays: dict[str, CommandRunner],
+        ends: dict[TopicPartition, int],
+    ) -> bool:
+        committed: dict[TopicPartition, int] = {}
+        for runner in replays.values():
+            committed.update(await committed_offsets(options, runner.group_id))
+        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
 
     async def stop(self) -> None:
         """Stop consuming and sending, then the gateway, translator, connectors, emulators."""
