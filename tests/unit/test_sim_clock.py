@@ -28,9 +28,9 @@ def test_a_clock_begun_ahead_stands_still_until_then_and_reads_the_same_elsewher
 
 
 def test_only_a_wall_clock_that_has_begun_can_be_shared() -> None:
-    with pytest.raises(ValueError, match="only a begun clock on time.time"):
+    with pytest.raises(ValueError, match=r"only a begun clock on time\.time"):
         _ = SimClock(60.0, start=START).spec
-    with pytest.raises(ValueError, match="only a begun clock on time.time"):
+    with pytest.raises(ValueError, match=r"only a begun clock on time\.time"):
         _ = SimClock(60.0, start=START, monotonic=time.time, running=False).spec
 
 
