@@ -154,6 +154,7 @@ class CommandRunner:
         self.key_concurrency = key_concurrency
         self.read_committed = read_committed
         self.counts = RunnerCounts()
+        self.polls_done = 0  # polls whose records were all handled (and offsets committed)
         self.gate = KeyGate()
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -167,6 +168,17 @@ class CommandRunner:
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
+
+    async def polled_through(self, ends: dict[TopicPartition, int]) -> bool:
+        """Whether this runner's consumer has read up to `ends` (False before it runs or while
+        it does not own them). Records read by then are handled once `polls_done` moves on."""
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        try:
+            return all([await consumer.position(tp) >= end for tp, end in ends.items()])
+        except Exception:  # not assigned (yet): aiokafka raises IllegalStateError
+            return False
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -273,6 +285,7 @@ class CommandRunner:
                 log.warning(
                     "%s: rebalanced before committing %d offsets", self.processor, len(offsets)
                 )
+        self.polls_done += 1
 
     async def _process_fresh(self, records: list[InRecord], producer: Producer) -> None:
         """Handle the command topic's records of one poll, `key_concurrency` keys at a time."""

@@ -26,19 +26,6 @@ async def group_members(options: dict[str, Any], group_id: str) -> int:
         await admin.close()
 
 
-async def committed_offsets(options: dict[str, Any], group_id: str) -> dict[TopicPartition, int]:
-    """The group's committed offsets (partitions it never committed are absent)."""
-    admin = AIOKafkaAdminClient(**options)
-    await admin.start()
-    try:
-        found = await admin.list_consumer_group_offsets(group_id)
-    finally:
-        await admin.close()
-    return {
-        TopicPartition(tp.topic, tp.partition): m.offset for tp, m in found.items() if m.offset >= 0
-    }
-
-
 async def offsets_at(
     options: dict[str, Any], topics: list[str], timestamp_ms: int
 ) -> dict[TopicPartition, int]:

@@ -27,7 +27,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import REGISTRY
 
@@ -41,7 +40,6 @@ from engine.contracts import ClosedWon, Command, Event, Invoice, InvoiceIssued, 
 from engine.gateway.beside import Beside
 from engine.kafka.client import end_offsets, topic_partitions
 from engine.kafka.connection import KafkaConnection
-from engine.kafka.groups import committed_offsets
 from engine.kafka.records import TopicPartition
 from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
@@ -209,37 +207,28 @@ class NativePlatforms(AsyncStartStop):
                 group_id=f"{self.settings.group_id}.redeliver-{tag}-{target}",
                 hold=handler.hold_s,
             )
-        topics = [names.commands(t) for t in replays]
-        ends = {
-            tp: end
-            for tp, end in (
-                await end_offsets(options, await topic_partitions(options, topics))
-            ).items()
-            if end > 0
-        }
+        ends: dict[str, dict[TopicPartition, int]] = {}
+        for target in replays:
+            parts = await topic_partitions(options, [names.commands(target)])
+            ends[target] = await end_offsets(options, parts)
         tasks = [asyncio.create_task(r.run(), name=f"redeliver-{t}") for t, r in replays.items()]
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout_s
-            while not await self._replayed_through(options, replays, ends):
+            # A target is through once a poll ended after its consumer had read to the ends
+            # (the topic's end counts transaction markers, so committed offsets may stop short).
+            marks: dict[str, int] = {}
+            while not all(t in marks and r.polls_done > marks[t] for t, r in replays.items()):
                 if loop.time() > deadline:
                     raise TimeoutError(f"commands not delivered again within {timeout_s:.0f} s")
-                await asyncio.sleep(0.5)
+                for target, runner in replays.items():
+                    if target not in marks and await runner.polled_through(ends[target]):
+                        marks[target] = runner.polls_done
+                await asyncio.sleep(0.2)
         finally:
             for runner in replays.values():
                 runner.request_stop()
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
-
-    @staticmethod
-    async def _replayed_through(
-        options: dict[str, Any],
-        replays: dict[str, CommandRunner],
-        ends: dict[TopicPartition, int],
-    ) -> bool:
-        committed: dict[TopicPartition, int] = {}
-        for runner in replays.values():
-            committed.update(await committed_offsets(options, runner.group_id))
-        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
 
     async def stop(self) -> None:
         """Stop consuming and sending, then the gateway, translator, connectors, emulators."""
