@@ -42,7 +42,7 @@ from engine.contracts.events import Event
 from engine.contracts.registry import record_key, topic_for
 from engine.contracts.validation import ContractError
 from engine.kafka.client import KafkaError, Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.inflight import InFlight
 from engine.kafka.records import Delivered, OutRecord
 from engine.lifecycle import AsyncStartStop
@@ -66,10 +66,13 @@ class Publisher(AsyncStartStop):
         codec: Codec | None = None,
         ack_timeout_s: float = 60.0,
         max_in_flight: int = 1000,
+        connection: KafkaConnection | None = None,
     ) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         if ack_timeout_s <= 0:
             raise ValueError("ack_timeout_s must be positive")
         self.settings = settings
+        self.connection = connection or KafkaConnection.from_settings(settings)
         self.codec = codec or default_codec()
         self.ack_timeout_s = ack_timeout_s
         self._in_flight = InFlight(max_in_flight)
@@ -81,7 +84,7 @@ class Publisher(AsyncStartStop):
 
     async def _new_producer(self) -> Producer:
         producer = Producer(
-            client_options(self.settings), client_id=f"{self.settings.client_id}-publisher"
+            self.connection.options(), client_id=f"{self.settings.client_id}-publisher"
         )
         await producer.start()
         return producer

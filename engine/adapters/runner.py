@@ -77,7 +77,7 @@ from engine.codec import DecodeError, decode_consumed
 from engine.contracts import Command
 from engine.dlq.headers import DeadLetterStage, Failure
 from engine.kafka.client import CommitFailedError, Consumer, Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
@@ -135,10 +135,13 @@ class CommandRunner:
         on_bug: BugPolicy = BugPolicy.DEAD_LETTER,
         key_concurrency: int = 1,
         read_committed: bool = True,
+        connection: KafkaConnection | None = None,
     ) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         if key_concurrency < 1:
             raise ValueError("key_concurrency must be at least 1")
         self.settings = settings
+        self.connection = connection or KafkaConnection.from_settings(settings)
         self.target = target
         self.handler = handler
         self.policy = policy or RetryPolicy()
@@ -184,7 +187,7 @@ class CommandRunner:
 
     async def run(self) -> None:
         """Consume until `request_stop()`; the consumer and producer are closed on the way out."""
-        options = client_options(self.settings)
+        options = self.connection.options()
         consumer = Consumer(
             options,
             group_id=self.group_id,
@@ -233,7 +236,7 @@ class CommandRunner:
         pending = {tp for tp in tiers if ends[tp] > starts[tp]}
         if not pending:
             return
-        reader = Consumer(client_options(self.settings), group_id=None, max_records=5000)
+        reader = Consumer(self.connection.options(), group_id=None, max_records=5000)
         await reader.start()
         try:
             reader.assign(pending)

@@ -29,7 +29,7 @@ from engine.api.reads import ReadLedger
 from engine.api.sources import StateMap, StateSource
 from engine.exceptions_queue.actions import ExceptionAction, NotInException, in_exception
 from engine.exceptions_queue.queue import exception_items
-from engine.ops.audit import AuditRecord, new_action_id, now_utc, refusal
+from engine.ops.audit import AuditAction, AuditRecord, audit_action, new_action_id, now_utc, refusal
 from engine.security.reveal import saga_reveal_record
 
 log = logging.getLogger("q2c.api")
@@ -151,10 +151,10 @@ Viewer = Annotated[Principal, Depends(viewer)]
 Operator = Annotated[Principal, Depends(operator)]
 
 
-def _action(request: Request) -> str:
+def _action(request: Request) -> AuditAction:
     """The audit action of an operator route: `dlq.replay`, `exceptions.retry`, ..."""
     parts = request.url.path.removeprefix(API).strip("/").split("/")
-    return f"{parts[0]}.{parts[-1]}"
+    return audit_action(f"{parts[0]}.{parts[-1]}")
 
 
 async def _audit(

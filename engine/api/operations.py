@@ -22,13 +22,13 @@ from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer, read_partition, topic_partitions
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord
-from engine.ops.audit import AuditRecord, Via
+from engine.ops.audit import AuditAction, AuditRecord, Via
 from engine.ops.store import read_audit, write_audit
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
 
 VIA: Via = "api"
-NOTE_ACTION = "exceptions.note"
+NOTE_ACTION: AuditAction = "exceptions.note"
 
 
 class Operations(Protocol):
@@ -82,7 +82,8 @@ class KafkaOperations:
         """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
         self.names = TopicNames(settings.topic_prefix)
-        self._options = (connection or KafkaConnection.from_settings(settings)).options()
+        self.connection = connection or KafkaConnection.from_settings(settings)
+        self._options = self.connection.options()
         self._producer: Producer | None = None
         self._lock = asyncio.Lock()
 
@@ -130,7 +131,14 @@ class KafkaOperations:
         self, action: ExceptionAction, saga_key: str, states: States, actor: str, reason: str
     ) -> dict[str, Any]:
         result = await request(
-            self.settings, action, saga_key, by=actor, reason=reason, via=VIA, states=states
+            self.settings,
+            action,
+            saga_key,
+            by=actor,
+            reason=reason,
+            via=VIA,
+            states=states,
+            connection=self.connection,
         )
         return {"requested": result.event_type, "attempt": result.attempt, "offset": result.offset}
 

@@ -12,9 +12,9 @@ from collections import Counter
 from typing import Any
 
 from engine.api.ledger import AuditWriter, Key, SummaryLedger
-from engine.ops.audit import AuditRecord, new_action_id, now_utc
+from engine.ops.audit import AuditAction, AuditRecord, new_action_id, now_utc
 
-READ_ACTION = "sagas.read"
+READ_ACTION: AuditAction = "sagas.read"
 READ_AUDIT_INTERVAL_S = 60.0
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import partial
+from typing import Literal
 
 from prometheus_client import Counter as PromCounter
 
 from engine.api.ledger import AuditWriter, Key, SummaryLedger
-from engine.ops.audit import AuditRecord, Via, refusal
+from engine.ops.audit import AuditAction, AuditRecord, refusal
+
+Surface = Literal["api", "gateway"]  # where callers are refused before reaching a route
+REFUSED_ACTIONS: dict[Surface, AuditAction] = {"api": "api.refused", "gateway": "gateway.refused"}
 
 REFUSED = PromCounter(
     "q2c_api_refused_total",
@@ -22,12 +26,10 @@ REFUSED = PromCounter(
 )
 
 
-def refusal_summary(
-    counts: Counter[Key], *, action: str = "api.refused", surface: Via = "api"
-) -> list[AuditRecord]:
+def refusal_summary(counts: Counter[Key], *, surface: Surface = "api") -> list[AuditRecord]:
     """One `<surface>.refused` record with the count per reason and route."""
     record = refusal(
-        action,
+        REFUSED_ACTIONS[surface],
         by="unauthenticated",
         target=surface,
         outcome="denied:summary",
@@ -55,11 +57,11 @@ class RefusalLedger(SummaryLedger):
         write: AuditWriter,
         interval_s: float,
         *,
-        surface: Via = "api",
+        surface: Surface = "api",
         metric: PromCounter | None = REFUSED,
     ) -> None:
         """`metric`: counted by reason at once (None where the caller counts its own)."""
-        summarize = partial(refusal_summary, action=f"{surface}.refused", surface=surface)
+        summarize = partial(refusal_summary, surface=surface)
         super().__init__(write, interval_s, summarize, name=f"q2c-{surface}-refusals")
         self._metric = metric
 

@@ -14,7 +14,7 @@ import time
 from engine.codec import DecodeError, decode
 from engine.contracts import Command
 from engine.kafka.client import Consumer, KafkaError
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import TopicPartition
 from engine.runtime.names import TARGETS, TopicNames
 from engine.settings import Settings
@@ -25,8 +25,9 @@ log = logging.getLogger("q2c.chaos")
 class CommandObserver:
     """Tails the command topics from the beginning until stopped."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection) -> None:
         self.settings = settings
+        self.connection = connection
         self.keys: list[str] = []
         self.arrivals: list[float] = []  # monotonic time each command became visible
         self.undecodable = 0
@@ -35,7 +36,7 @@ class CommandObserver:
 
     async def start(self) -> None:
         names = TopicNames(self.settings.topic_prefix)
-        consumer = Consumer(client_options(self.settings), group_id=None, max_records=2000)
+        consumer = Consumer(self.connection.options(), group_id=None, max_records=2000)
         await consumer.start()
         topics = [names.commands(t) for t in TARGETS]
         parts = [

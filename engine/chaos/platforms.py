@@ -21,6 +21,7 @@ from engine.adapters import CommandRunner, MemoryDeduper, RetryPolicy, Tier
 from engine.adapters.runner import Handler
 from engine.connectors.outbound.circuit import CircuitBreaker
 from engine.contracts import Command
+from engine.kafka.connection import KafkaConnection
 from engine.runtime.names import TARGETS
 from engine.settings import Settings
 
@@ -67,7 +68,9 @@ class Platform:
 class ChaosAdapters:
     """Every target's platform and adapter runner, run in the chaos process itself."""
 
-    def __init__(self, settings: Settings, policy: RetryPolicy) -> None:
+    def __init__(
+        self, settings: Settings, connection: KafkaConnection, policy: RetryPolicy
+    ) -> None:
         self.policy = policy
         self.platforms = {t: Platform(t) for t in TARGETS}
         self.breakers = {t: CircuitBreaker(CIRCUIT_THRESHOLD, CIRCUIT_RESET_S) for t in TARGETS}
@@ -79,6 +82,7 @@ class ChaosAdapters:
                 policy=policy,
                 dedupe=MemoryDeduper(),
                 hold=self._hold(t),
+                connection=connection,
             )
             for t in TARGETS
         }

@@ -30,7 +30,7 @@ from engine.chaos.workload import Workload, build_workload
 from engine.contracts import Event
 from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.localkafka import LocalCluster, start_cluster
 from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
@@ -83,16 +83,22 @@ class ChaosRun:
             "Q2C_GROUP_ID": self.settings.group_id,
         }
         self.procs = OwnProcesses(cluster, env, opts.home)
-        self.observer = CommandObserver(self.settings)
+        # One connection for everything the run itself connects (its workers build their own).
+        self.connection = KafkaConnection.from_settings(self.settings)
+        self.observer = CommandObserver(self.settings, self.connection)
         # The platforms sit behind the real adapter pipeline only when a fault needs them.
         outages = [f.down_s for f in opts.scenario.faults if f.action is Action.PLATFORM_DOWN]
-        self.adapters = ChaosAdapters(self.settings, policy_for(max(outages))) if outages else None
+        self.adapters = (
+            ChaosAdapters(self.settings, self.connection, policy_for(max(outages)))
+            if outages
+            else None
+        )
         self.busiest_target = ""
 
     async def publish(self, events: tuple[Event, ...] | list[Event], paced: bool) -> None:
         """Publish in order; an event the broker did not take is retried (the sagas' event-id
         dedupe makes a retry that did land a no-op)."""
-        async with Publisher(self.settings) as pub:
+        async with Publisher(self.settings, connection=self.connection) as pub:
             for event in events:
                 for attempt in range(PUBLISH_RETRIES):
                     try:
@@ -158,7 +164,7 @@ class ChaosRun:
 
     async def busiest_leader(self, running: list[int]) -> int:
         names = TopicNames(self.settings.topic_prefix)
-        consumer = Consumer(client_options(self.settings), group_id=None)
+        consumer = Consumer(self.connection.options(), group_id=None)
         await consumer.start()
         try:
             leaders = await consumer.leaders([*(names.commands(t) for t in TARGETS), names.state])
@@ -172,7 +178,7 @@ class ChaosRun:
     ) -> dict[tuple[str, str], str]:
         """Poll the changelog (bounded) until every saga reached its reference state."""
         deadline = time.monotonic() + self.opts.settle_timeout_s
-        options = client_options(self.settings)
+        options = self.connection.options()
         state_topic = TopicNames(self.settings.topic_prefix).state
         final: dict[tuple[str, str], str] = {}
         while time.monotonic() < deadline:
@@ -243,7 +249,7 @@ async def run_chaos(opts: RunOptions, progress: Progress = lambda _: None) -> Ve
                 expected_keys, timeout_s=sum(t.delay_s for t in run.adapters.policy.tiers) + 60
             )
         letters = await read_dead_letters(
-            client_options(run.settings), dlq_topics(run.settings.topic_prefix)
+            run.connection.options(), dlq_topics(run.settings.topic_prefix)
         )
     finally:
         if run.adapters is not None:

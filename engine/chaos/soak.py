@@ -27,7 +27,7 @@ from engine.chaos.soak_report import FaultWindow, Sample, SoakReport
 from engine.chaos.workload import build_workload
 from engine.contracts import Event
 from engine.kafka.client import Consumer, KafkaError
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import TopicPartition
 from engine.localkafka import start_cluster
 from engine.publisher import Publisher
@@ -55,14 +55,15 @@ class SoakOptions:
 class LagMeter:
     """The worker group's committed offsets against the inbound topics' ends."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection) -> None:
         self.settings = settings
+        self.connection = connection
         self.inbound = set(TopicNames(settings.topic_prefix).inbound)
 
     async def read(self) -> Offsets:
         """The group's committed offsets and the ends of the inbound topics; KafkaError when
         unreachable."""
-        options = client_options(self.settings)
+        options = self.connection.options()
         admin = AIOKafkaAdminClient(**options)
         await admin.start()
         try:
@@ -116,7 +117,7 @@ class _Soak:
         self.opts = opts
         self.run = run
         self.say = say
-        self.meter = LagMeter(run.settings)
+        self.meter = LagMeter(run.settings, run.connection)
         self.published = 0
         self.offsets: Offsets | None = None  # the latest reading (None: broker unreachable)
         self.committed = 0
@@ -137,7 +138,7 @@ class _Soak:
 
     async def publish_paced(self, events: list[Event], rate: float, until: float) -> None:
         """Publish `events` at `rate` per second (in one-second bursts) until `until`."""
-        async with Publisher(self.run.settings) as pub:
+        async with Publisher(self.run.settings, connection=self.run.connection) as pub:
             start = time.monotonic()
             sent = 0
             while sent < len(events) and self.now() < until:
@@ -153,7 +154,7 @@ class _Soak:
         while self.now() < until:
             chunk += 1
             work = build_workload(CHUNK_DEALS, self.opts.seed * 100_000 + chunk, _utcnow())
-            async with Publisher(self.run.settings) as pub:
+            async with Publisher(self.run.settings, connection=self.run.connection) as pub:
                 await asyncio.gather(*(self.publish_one(pub, e) for e in work.master))
             await self.publish_paced(list(work.events), rate, until)
 
@@ -170,7 +171,7 @@ class _Soak:
     async def measure_drain(self) -> float:
         """Events per second a fresh worker clears a backlog at."""
         work = build_workload(DRAIN_DEALS, self.opts.seed * 100_000, _utcnow())
-        async with Publisher(self.run.settings) as pub:
+        async with Publisher(self.run.settings, connection=self.run.connection) as pub:
             await asyncio.gather(*(self.publish_one(pub, e) for e in work.master))
             await asyncio.gather(*(self.publish_one(pub, e) for e in work.events))
         worker = self.run.procs.start_worker()

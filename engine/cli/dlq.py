@@ -34,7 +34,7 @@ from engine.dlq.replay import (
     purge,
     replay,
 )
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.ops.audit import operator
 from engine.ops.progress import ReplayProgress
 from engine.ops.store import write_audit
@@ -184,12 +184,13 @@ def show(
     settings = _settings()
     if reveal and not (why and why.strip()):
         raise BadInput("--reveal needs --why: the reason is recorded in the audit trail")
-    dl = _run(lambda: read_one(client_options(settings), ref))
+    options = KafkaConnection.from_settings(settings).options()
+    dl = _run(lambda: read_one(options, ref))
     if dl is None:
         raise NotFound(f"no dead letter at {ref}")
     if reveal:
         audit = reveal_record(ref, dl, by=operator(), why=why or "", via="cli")
-        _run(lambda: write_audit(client_options(settings), settings.topic_prefix, audit))
+        _run(lambda: write_audit(options, settings.topic_prefix, audit))
     decoded = _decoded(dl, reveal)
     raw = dl.value or b""
     doc: dict[str, Any] = {

@@ -21,6 +21,7 @@ from engine.connectors.outbound.service import (
     connector_for,
     http_config,
 )
+from engine.kafka.connection import KafkaConnection
 from engine.observability.logging import configure_logging
 from engine.publisher import Publisher
 from engine.settings import Settings, SettingsError, load_settings
@@ -52,13 +53,14 @@ def run(
     open_keyset()
     try:
         settings = load_settings()
+        connection = KafkaConnection.from_settings(settings)
         assignments: dict[str, list[OutboundConnector]] = {
             target: [connector_for(platform)] for target, platform in chosen.items()
         }
     except (SettingsError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(_serve(ConnectorService(settings, assignments)))
+    asyncio.run(_serve(ConnectorService(settings, assignments, connection=connection)))
 
 
 def poll_oracle(
@@ -76,15 +78,20 @@ def poll_oracle(
     open_keyset()
     try:
         settings, config = load_settings(), http_config("oracle")
+        connection = KafkaConnection.from_settings(settings)
     except (SettingsError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(_poll(settings, PlatformHttp(config), interval))
+    asyncio.run(_poll(settings, connection, PlatformHttp(config), interval))
 
 
-async def _poll(settings: Settings, http: PlatformHttp, interval: float) -> None:
-    marks, dead_letters = TopicWatermarks(settings), PollDeadLetters(settings)
-    async with http, Publisher(settings) as publisher, marks, dead_letters:
+async def _poll(
+    settings: Settings, connection: KafkaConnection, http: PlatformHttp, interval: float
+) -> None:
+    marks = TopicWatermarks(settings, connection)
+    dead_letters = PollDeadLetters(settings, connection)
+    publisher = Publisher(settings, connection=connection)
+    async with http, publisher, marks, dead_letters:
         poller = ReceivablesPoller(http, publisher, marks, dead_letters)
         _stop_on_signals(poller.request_stop)
         await poller.run(interval)

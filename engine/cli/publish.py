@@ -19,7 +19,7 @@ from engine.contracts.builders import event_from_dict
 from engine.contracts.events import Event
 from engine.contracts.validation import ContractError
 from engine.installation import check_installation
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import Delivered
 from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
@@ -45,7 +45,7 @@ async def _applied_by(settings: Settings, event: Event) -> list[str]:
     if key is None:
         return []
     states = await read_all_states(
-        client_options(settings), TopicNames(settings.topic_prefix).state
+        KafkaConnection.from_settings(settings).options(), TopicNames(settings.topic_prefix).state
     )
     event_id = str(event.envelope.event_id)
     return [

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.cli.preflight import check_ready
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.runtime.names import TopicNames
 from engine.runtime.rewind import apply_rewind, plan_rewind, verify_state
 from engine.settings import Settings, load_settings
@@ -49,7 +49,7 @@ def rewind(
     applied or emitted twice; events they never applied take effect on the next `q2c run`.
     """
     settings = _settings()
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     names = TopicNames(settings.topic_prefix)
     plan = asyncio.run(plan_rewind(options, names, settings.group_id, _parse_time(since)))
     ordered = sorted(plan.offsets.items(), key=lambda kv: (kv[0].topic, kv[0].partition))
@@ -82,7 +82,11 @@ def rebuild(
 ) -> None:
     """Restore every saga from the changelog as a worker would, verify it decodes, summarise."""
     settings = _settings()
-    report = asyncio.run(verify_state(client_options(settings), TopicNames(settings.topic_prefix)))
+    report = asyncio.run(
+        verify_state(
+            KafkaConnection.from_settings(settings).options(), TopicNames(settings.topic_prefix)
+        )
+    )
     if as_json:
         by_state = [
             {"saga_type": t, "state": st, "sagas": n}

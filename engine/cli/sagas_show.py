@@ -13,7 +13,7 @@ from rich.table import Table
 from engine.api.views import protected_fields, saga_data
 from engine.cli.errors import BadInput, NotFound
 from engine.cli.preflight import check_ready
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.ops.audit import operator
 from engine.ops.store import write_audit
 from engine.runtime.inspect import read_all_states
@@ -69,7 +69,7 @@ def show(
         raise BadInput("--reveal needs --why: the reason is recorded in the audit trail")
     settings = load_settings()
     check_ready(settings)
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     states = asyncio.run(read_all_states(options, TopicNames(settings.topic_prefix).state))
     found = [s for (_t, k), s in sorted(states.items()) if k == key]
     if not found:

@@ -29,7 +29,7 @@ from engine.connectors.registry import CONNECTORS, load_mappings, native_topic, 
 from engine.connectors.settings import ConnectorSettings
 from engine.gateway import metrics
 from engine.kafka.client import Consumer, TransactionalProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, TopicPartition
 from engine.settings import Settings
 from engine.topics import name
@@ -49,7 +49,9 @@ class Translator:
         platforms: Iterable[str] | None = None,
         codec: Codec | None = None,
         enricher: Enricher | None = None,
+        connection: KafkaConnection | None = None,
     ) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
         self.mappings = mappings
         self.enricher = enricher
@@ -57,7 +59,9 @@ class Translator:
         self.group_id = f"{settings.group_id}-translator"
         chosen = list(platforms) if platforms is not None else list(CONNECTORS)
         self.topics = [name(settings.topic_prefix, native_topic(p)) for p in chosen]
-        self._options: dict[str, Any] = client_options(settings)
+        self._options: dict[str, Any] = (
+            connection or KafkaConnection.from_settings(settings)
+        ).options()
         self._producers: dict[TopicPartition, TransactionalProducer] = {}
         # Next offset per partition as this translator committed it. The group's committed
         # offset can lag a just-committed transaction (its markers are written after the

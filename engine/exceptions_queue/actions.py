@@ -14,8 +14,8 @@ from typing import Literal
 
 from engine.contracts import Event
 from engine.exceptions_queue.queue import ExceptionItem, StoreKey, exception_items
-from engine.kafka.connection import client_options
-from engine.ops.audit import AuditRecord, Via, new_action_id, now_utc
+from engine.kafka.connection import KafkaConnection
+from engine.ops.audit import AuditAction, AuditRecord, Via, new_action_id, now_utc
 from engine.ops.store import write_audit
 from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
@@ -26,6 +26,10 @@ from engine.settings import Settings
 
 States = Mapping[StoreKey, SagaState]
 ExceptionAction = Literal["retry", "cancel"]
+AUDITED_AS: dict[ExceptionAction, AuditAction] = {
+    "retry": "exceptions.retry",
+    "cancel": "exceptions.cancel",
+}
 
 
 def _saga_types() -> str:
@@ -56,9 +60,11 @@ class ActionResult:
     offset: int = -1  # of the request on the saga inbox
 
 
-async def read_states(settings: Settings) -> States:
-    """The latest state of every saga (the state changelog: complete, any worker's)."""
-    return await read_all_states(client_options(settings), TopicNames(settings.topic_prefix).state)
+async def read_states(settings: Settings, connection: KafkaConnection | None = None) -> States:
+    """The latest state of every saga (the state changelog: complete, any worker's);
+    `connection`: the process's (built from `settings` when not given)."""
+    connection = connection or KafkaConnection.from_settings(settings)
+    return await read_all_states(connection.options(), TopicNames(settings.topic_prefix).state)
 
 
 async def list_exceptions(settings: Settings) -> list[ExceptionItem]:
@@ -99,22 +105,27 @@ async def request(
     reason: str,
     via: Via = "cli",
     states: States | None = None,
+    connection: KafkaConnection | None = None,
 ) -> ActionResult:
     """Ask saga `key` to `retry` (validate again, after the data was fixed) or `cancel`.
 
     Refused with NotInException unless the saga waits in `exception`. `states` is a changelog
     read the caller already made; without it the changelog is read. The request is published
     to the saga inbox, then audited as `exceptions.<action>` with outcome `requested`.
+    `connection`: the process's (built from `settings` when not given).
     """
-    state = in_exception(states if states is not None else await read_states(settings), key)
+    connection = connection or KafkaConnection.from_settings(settings)
+    if states is None:
+        states = await read_states(settings, connection)
+    state = in_exception(states, key)
     event, attempt = request_event(action, state, by=by, reason=reason)
     event_id = event.envelope.event_id
-    async with Publisher(settings) as pub:
+    async with Publisher(settings, connection=connection) as pub:
         sent = await pub.publish(event)
     action_id = new_action_id(f"exc-{action}")
     details = {"attempt": attempt} if attempt is not None else {}
     audit = AuditRecord(
-        action=f"exceptions.{action}",
+        action=AUDITED_AS[action],
         action_id=action_id,
         by=by,
         at=now_utc(),
@@ -124,5 +135,5 @@ async def request(
         outcome="requested",
         via=via,
     )
-    await write_audit(client_options(settings), settings.topic_prefix, audit)
+    await write_audit(connection.options(), settings.topic_prefix, audit)
     return ActionResult(key, event_id, attempt, action_id, event.envelope.event_type, sent.offset)

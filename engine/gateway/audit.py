@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.api.refusals import RefusalLedger
 from engine.connectors.settings import ConnectorSettings
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.ops.audit import AuditRecord
 from engine.ops.store import write_audit
 from engine.settings import Settings
@@ -16,7 +16,8 @@ def refusal_ledger(settings: Settings, connectors: ConnectorSettings) -> Refusal
 
     async def write(record: AuditRecord) -> None:
         # Resolved per write (once an interval at most): the gateway may start before Kafka.
-        await write_audit(client_options(settings), settings.topic_prefix, record)
+        connection = KafkaConnection.from_settings(settings)
+        await write_audit(connection.options(), settings.topic_prefix, record)
 
     # The gateway's own metric counts refusals by platform, route and reason (engine.gateway.app).
     return RefusalLedger(write, connectors.refusal_audit_interval_s, surface="gateway", metric=None)

@@ -18,7 +18,7 @@ import uuid
 from typing import Protocol
 
 from engine.kafka.client import KafkaError, Producer
-from engine.kafka.connection import NoBrokerError, client_options
+from engine.kafka.connection import KafkaConnection, NoBrokerError
 from engine.kafka.inflight import InFlight
 from engine.kafka.records import Delivered, OutRecord
 from engine.settings import Settings
@@ -53,8 +53,9 @@ class NativeStore:
     async def _connected(self) -> Producer:
         async with self._lock:
             if self._producer is None:
+                # Resolved here, not at start: the gateway starts, not ready, without Kafka.
                 producer = Producer(
-                    client_options(self.settings),
+                    KafkaConnection.from_settings(self.settings).options(),
                     client_id=f"{self.settings.client_id}-gateway",
                     request_timeout_ms=int(self.timeout_s * 1000),
                 )

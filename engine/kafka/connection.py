@@ -70,9 +70,3 @@ class KafkaConnection(BaseModel):
     def options(self) -> dict[str, Any]:
         """aiokafka keyword options: bootstrap servers, protocol, TLS context, SASL credentials."""
         return {"bootstrap_servers": self.bootstrap_servers, **security_options(self)}
-
-
-def client_options(settings: Settings) -> dict[str, Any]:
-    """Connection options for a one-off client of `settings` (a process holding a
-    `KafkaConnection` renders them with `options()` instead)."""
-    return KafkaConnection.from_settings(settings).options()

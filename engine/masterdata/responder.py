@@ -32,7 +32,7 @@ from engine.contracts import (
     ValidateAccount,
 )
 from engine.kafka.client import KafkaError, Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord, OutRecord
 from engine.masterdata.table import MasterData
@@ -84,8 +84,10 @@ def reply_for(command: ValidateAccount, data: MasterData, now: datetime) -> Even
 class AccountValidator:
     """Consumer of `q2c.commands.masterdata` (its own group) that publishes the replies."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection | None = None) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
+        self.connection = connection or KafkaConnection.from_settings(settings)
         self.names = names = TopicNames(settings.topic_prefix)
         self.data = MasterData()
         self._tables = TopicFollower([names.legal_entities, names.accounts], self._apply_master)
@@ -96,6 +98,7 @@ class AccountValidator:
             group_id=f"{settings.group_id}.masterdata",
             on_bug=BugPolicy.CRASH,
             key_concurrency=KEY_CONCURRENCY,
+            connection=self.connection,
         )
         self._producer: Producer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -111,7 +114,7 @@ class AccountValidator:
 
     async def start(self) -> None:
         """Load the master-data tables, then answer commands in the background."""
-        options = client_options(self.settings)
+        options = self.connection.options()
         await self._tables.start(options)
         producer = Producer(options, client_id="q2c-mdm")
         try:

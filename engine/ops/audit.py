@@ -15,7 +15,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 
 def operator() -> str:
@@ -34,13 +34,38 @@ def new_action_id(kind: str) -> str:
 
 
 Via = Literal["cli", "api", "gateway"]  # where an operator acted, or a caller was refused
+# What was done, as written to the audit topic (operators' tooling filters on these).
+AuditAction = Literal[
+    "dlq.replay",
+    "dlq.purge",
+    "dlq.reveal",
+    "dlq.bulk",
+    "exceptions.retry",
+    "exceptions.cancel",
+    "exceptions.note",
+    "exceptions.bulk",
+    "sagas.read",
+    "sagas.reveal",
+    "api.refused",
+    "gateway.refused",
+]
+AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
+
+
+def audit_action(name: str) -> AuditAction:
+    """`name` (e.g. derived from an API route) as an audit action; ValueError when the audit
+    trail has no such action, so a new route cannot write an action nobody filters on."""
+    for action in AUDIT_ACTIONS:
+        if action == name:
+            return action
+    raise ValueError(f"unknown audit action {name!r}; known: {', '.join(AUDIT_ACTIONS)}")
 
 
 @dataclass(frozen=True)
 class AuditRecord:
     """One operator action; `details` holds action-specific, payload-free facts."""
 
-    action: str  # dlq.replay | dlq.purge | exceptions.retry | exceptions.cancel
+    action: AuditAction
     action_id: str
     by: str
     at: datetime
@@ -72,7 +97,7 @@ def now_utc() -> datetime:
 
 
 def refusal(
-    action: str, *, by: str, target: str, outcome: str, via: Via, details: dict[str, Any]
+    action: AuditAction, *, by: str, target: str, outcome: str, via: Via, details: dict[str, Any]
 ) -> AuditRecord:
     """A call that was refused or failed before it acted (nothing was sent)."""
     return AuditRecord(

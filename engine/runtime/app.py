@@ -37,7 +37,7 @@ class Engine:
         self.settings = settings
         self.connection = connection or KafkaConnection.from_settings(settings)
         self.worker = Worker(settings, clock=clock, worker_id=worker_id, connection=self.connection)
-        self.validator = AccountValidator(settings)
+        self.validator = AccountValidator(settings, self.connection)
         self._task: asyncio.Task[None] | None = None
         self._http_wanted = http
         self.http: WorkerHttp | None = None

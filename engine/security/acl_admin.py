@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import for_code
 from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
 
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.security.acls import (
     AclBinding,
     AclPlan,
@@ -35,7 +35,8 @@ class AclAdminError(RuntimeError):
 @asynccontextmanager
 async def acl_client(settings: Settings) -> AsyncIterator[AIOKafkaClient]:
     """A bootstrapped client on the configured cluster (it needs ALTER on the cluster)."""
-    client = AIOKafkaClient(client_id=f"{settings.client_id}-acls", **client_options(settings))
+    options = KafkaConnection.from_settings(settings).options()
+    client = AIOKafkaClient(client_id=f"{settings.client_id}-acls", **options)
     await client.bootstrap()
     try:
         yield client

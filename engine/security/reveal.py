@@ -11,10 +11,10 @@ from typing import Any
 from engine.codec import default_codec
 from engine.codec.errors import DecodeError
 from engine.dlq.records import DeadLetter
-from engine.ops.audit import AuditRecord, Via, new_action_id, now_utc
+from engine.ops.audit import AuditAction, AuditRecord, Via, new_action_id, now_utc
 from engine.security import protection
 
-SAGA_REVEAL = "sagas.reveal"
+SAGA_REVEAL: AuditAction = "sagas.reveal"
 
 
 def revealed_fields(dl: DeadLetter) -> list[str]:
@@ -27,7 +27,7 @@ def revealed_fields(dl: DeadLetter) -> list[str]:
 
 
 def _reveal(
-    action: str, target: str, *, by: str, why: str, via: Via, details: dict[str, Any]
+    action: AuditAction, target: str, *, by: str, why: str, via: Via, details: dict[str, Any]
 ) -> AuditRecord:
     return AuditRecord(
         action=action,

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.settings import Settings
 from engine.topics.loader import load_catalog
 from engine.topics.models import Catalog
@@ -50,7 +50,8 @@ class TopicsRefusedError(RuntimeError):
 async def admin_client(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client on the configured cluster, closed on exit."""
     client = AIOKafkaAdminClient(
-        client_id=f"{settings.client_id}-topics", **client_options(settings)
+        client_id=f"{settings.client_id}-topics",
+        **KafkaConnection.from_settings(settings).options(),
     )
     await client.start()
     try:

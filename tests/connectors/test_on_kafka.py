@@ -26,7 +26,7 @@ from engine.dlq.reader import read_dead_letters
 from engine.emulators.netsuite import NetSuiteEmulator
 from engine.emulators.salesforce import SalesforceEmulator
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
@@ -47,7 +47,7 @@ POLICY = RetryPolicy(
 
 async def produce(settings: Settings, commands: Sequence[Command]) -> None:
     names = TopicNames(settings.topic_prefix)
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         await producer.send_all(
@@ -97,7 +97,9 @@ async def events_on(settings: Settings, topic: str) -> list[object]:
 async def dead_letters(settings: Settings, target: str) -> int:
     names = TopicNames(settings.topic_prefix)
     return len(
-        await read_dead_letters(client_options(settings), [names.dlq(names.commands(target))])
+        await read_dead_letters(
+            KafkaConnection.from_settings(settings).options(), [names.dlq(names.commands(target))]
+        )
     )
 
 

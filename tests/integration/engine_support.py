@@ -11,7 +11,7 @@ from engine.cli.main import app
 from engine.codec import decode
 from engine.contracts import Command, Event
 from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import TopicPartition
 from engine.publisher import Publisher
 from engine.runtime.inspect import read_all_states
@@ -45,7 +45,7 @@ async def publish_all(settings: Settings, events: Iterable[Event]) -> int:
 
 async def read_topic_values(settings: Settings, topics: list[str]) -> list[tuple[str, bytes]]:
     """Every committed record of `topics` (read_committed), as (topic, value)."""
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     consumer = Consumer(options, group_id=None, max_records=5000)
     await consumer.start()
     out: list[tuple[str, bytes]] = []
@@ -79,7 +79,9 @@ async def read_commands(settings: Settings) -> list[Command]:
 
 
 async def states(settings: Settings) -> dict[StoreKey, SagaState]:
-    return await read_all_states(client_options(settings), TopicNames(settings.topic_prefix).state)
+    return await read_all_states(
+        KafkaConnection.from_settings(settings).options(), TopicNames(settings.topic_prefix).state
+    )
 
 
 async def wait_for_states(

@@ -24,7 +24,7 @@ from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.dlq.records import DeadLetter
 from engine.gateway.app import create_gateway
 from engine.gateway.store import NativeStore
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.runtime.store import StoreKey
 from engine.saga.model import SagaState
 from engine.settings import Settings
@@ -126,7 +126,7 @@ async def wait_for_events(
 
 async def wait_letters(settings: Settings, n: int) -> list[DeadLetter]:
     """The dead letters of every DLQ topic, polled until there are `n` (bounded)."""
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     for _ in range(180):
         letters = await read_dead_letters(options, dlq_topics(settings.topic_prefix))
         if len(letters) >= n:

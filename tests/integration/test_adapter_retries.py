@@ -22,7 +22,7 @@ from engine.codec import TRACEPARENT
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord
 from engine.runtime.names import TopicNames
 from engine.runtime.translate import command_record
@@ -84,7 +84,7 @@ async def test_transient_failures_retry_then_dead_letter_in_key_order(
             raise TransientError("target unavailable (503)")
         handled.append(ikey)
 
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         now = datetime.now(UTC)
@@ -115,7 +115,9 @@ async def test_transient_failures_retry_then_dead_letter_in_key_order(
     # K1 was not held up by K2's outage: it was handled at once (before K2/1 was given up).
     assert handled[0] == "K1:escalate:1"
 
-    dead = await read_dead_letters(client_options(settings), [names.dlq(names.commands("crm"))])
+    dead = await read_dead_letters(
+        KafkaConnection.from_settings(settings).options(), [names.dlq(names.commands("crm"))]
+    )
     assert len(dead) == 1
     dl = dead[0]
     assert dl.key == b"K2"
@@ -136,7 +138,7 @@ async def test_engine_options_concurrent_keys_in_order_trace_header_and_crash_on
     keys = [f"C{i}" for i in range(6)]
     traces = {f"{k}:escalate:{n}": f"00-{uuid.uuid4().hex}-{'ab' * 8}-01" for k in keys
               for n in (1, 2, 3)}  # fmt: skip
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         now = datetime.now(UTC)

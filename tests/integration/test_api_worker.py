@@ -10,7 +10,7 @@ import pytest
 
 from engine.codec.headers import new_traceparent
 from engine.kafka.client import Producer, read_partition, topic_partitions
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.names import TARGETS, TopicNames
@@ -95,7 +95,7 @@ def test_dead_letter_summary_and_audited_replay(engine: EngineThread) -> None:
     names = TopicNames(settings.topic_prefix)
 
     async def poison() -> None:
-        producer = Producer(client_options(settings))
+        producer = Producer(KafkaConnection.from_settings(settings).options())
         await producer.start()
         try:
             await producer.send_and_wait(
@@ -120,7 +120,9 @@ def test_dead_letter_summary_and_audited_replay(engine: EngineThread) -> None:
     # Still garbage: dead-lettered again, which shows the replay really went back to the input.
     engine.wait_for("/api/v1/dlq", lambda b: b["total"] >= 2, timeout_s=60)
     # The records of `q2c dlq replay`, read back by the same reader, marked as the API's.
-    records = engine.call(read_audit(client_options(settings), settings.topic_prefix))
+    records = engine.call(
+        read_audit(KafkaConnection.from_settings(settings).options(), settings.topic_prefix)
+    )
     assert any(r.action == "dlq.replay" and r.via == "api" and r.outcome == "done" for r in records)
     # Refused calls cost no Kafka write each: counted at once, audited as one summary per
     # interval (or at shutdown).
@@ -147,7 +149,7 @@ def test_one_trace_from_closed_won_to_issue_invoice(engine: EngineThread) -> Non
 async def _command_traces(engine: EngineThread, names: TopicNames) -> dict[tuple[str, str], str]:
     """(saga key, command type) -> traceparent header of every command record."""
     assert engine.settings is not None
-    options = client_options(engine.settings)
+    options = KafkaConnection.from_settings(engine.settings).options()
     parts = await topic_partitions(options, [names.commands(t) for t in TARGETS])
     out: dict[tuple[str, str], str] = {}
 

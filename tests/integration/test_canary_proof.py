@@ -21,7 +21,7 @@ from engine.codec import default_codec, headers_for
 from engine.contracts import ClosedWon
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Consumer, Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord, TopicPartition
 from engine.observability.logging import JsonFormatter
 from engine.ops.store import read_audit
@@ -104,7 +104,7 @@ def run_log() -> Iterator[io.StringIO]:
 
 
 async def publish_raw(settings: Settings, records: list[OutRecord]) -> None:
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         for record in records:
@@ -118,7 +118,10 @@ async def scan_topics(settings: Settings, scan: Scan) -> None:
     the value decoded as a reader without the key sees it."""
     topics = [settings.topic_prefix + name for name in load_catalog().names]
     consumer = Consumer(
-        client_options(settings), group_id=None, read_committed=False, max_records=5000
+        KafkaConnection.from_settings(settings).options(),
+        group_id=None,
+        read_committed=False,
+        max_records=5000,
     )
     await consumer.start()
     try:
@@ -210,7 +213,9 @@ async def prove(
         # A resource's cost rate, on a deal that is done: the worker reads and routes it.
         await publish_all(settings, [time_entry(stray, f"PRJ-{deals[0]}", opts.base_time.date())])
         for _ in range(100):  # bounded: until the worker's DLQ write of the stray is seen
-            if await read_dead_letters(client_options(settings), [names.dlq(names.events("erp"))]):
+            if await read_dead_letters(
+                KafkaConnection.from_settings(settings).options(), [names.dlq(names.events("erp"))]
+            ):
                 break
             await asyncio.sleep(0.2)
         await asyncio.sleep(2.0)  # the time entry is handled too
@@ -242,7 +247,9 @@ async def prove(
     finally:
         await engine.stop()  # also writes the last sagas.read summary
 
-    audit = await read_audit(client_options(settings), settings.topic_prefix)
+    audit = await read_audit(
+        KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+    )
     for record in audit:
         scan.look("audit records", record.action, record.to_bytes())
     (reveal,) = [a for a in audit if a.action == SAGA_REVEAL]
@@ -251,7 +258,9 @@ async def prove(
     assert "account" in reveal.details["fields"]["quote-to-cash"]
     reads = [a for a in audit if a.action == "sagas.read"]
     assert {r.by.split(":")[0] for r in reads} == {"viewer", "operator"}
-    dead = await read_dead_letters(client_options(settings), [names.dlq(names.events("erp"))])
+    dead = await read_dead_letters(
+        KafkaConnection.from_settings(settings).options(), [names.dlq(names.events("erp"))]
+    )
     assert b"CAN-stray" in [d.key for d in dead]
     await scan_topics(settings, scan)
     lines = run_log.getvalue().splitlines()

@@ -12,7 +12,7 @@ from engine.codec import encode, headers_for
 from engine.contracts import ProjectCreated
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -36,7 +36,7 @@ async def test_a_foreign_event_type_is_dead_lettered_without_the_correlation_wai
     foreign = next(e for e in deal_history("D-x", opts) if isinstance(e, ProjectCreated))
     foreign = foreign.model_copy(update={"deal_id": "D-unknown"})
     won = closed_won("D-good", opts)
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         for model in (foreign, won):
@@ -53,7 +53,9 @@ async def test_a_foreign_event_type_is_dead_lettered_without_the_correlation_wai
         )
         dead = []
         for _ in range(30):  # bounded: the DLQ write commits with the same transaction
-            dead = await read_dead_letters(client_options(settings), [names.dlq(crm)])
+            dead = await read_dead_letters(
+                KafkaConnection.from_settings(settings).options(), [names.dlq(crm)]
+            )
             if dead:
                 break
             await asyncio.sleep(1.0)

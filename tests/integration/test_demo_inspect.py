@@ -25,7 +25,7 @@ from engine.cli.demo import (
     run_demo,
 )
 from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.groups import GroupBusyError, group_members
 from engine.settings import Settings
 from engine.topics import ensure_topics
@@ -119,7 +119,7 @@ async def test_status_page_and_printed_commands_work(
 async def test_demo_refuses_a_group_a_worker_is_in(kafka_bootstrap: str, unique: str) -> None:
     settings = _settings(kafka_bootstrap, unique)
     await ensure_topics(settings)
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     worker = Consumer(options, group_id=settings.group_id)
     await worker.start()
     try:

@@ -10,7 +10,7 @@ from engine.codec import encode, headers_for
 from engine.dlq.headers import Failure, dead_letter_headers
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, OutRecord
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -36,7 +36,7 @@ async def test_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
     names = TopicNames(settings.topic_prefix)
     topic = names.events("crm")
     opts = HistoryOptions(base_time=datetime.now(UTC))
-    producer = Producer(client_options(settings), linger_ms=20)
+    producer = Producer(KafkaConnection.from_settings(settings).options(), linger_ms=20)
     await producer.start()
     try:
         records = []
@@ -73,7 +73,9 @@ async def test_poison_record_is_dead_lettered_and_the_partition_keeps_flowing(
     sagas = states_of(final, "quote-to-cash")
     assert len(sagas) == GOOD
     assert "P-0999" in sagas  # the last record after the poison on the same partition
-    dead = await read_dead_letters(client_options(settings), [names.dlq(topic)])
+    dead = await read_dead_letters(
+        KafkaConnection.from_settings(settings).options(), [names.dlq(topic)]
+    )
     assert len(dead) == 1
     dl = dead[0]
     assert dl.key == b"P-poison" and dl.value == poison.value

@@ -26,7 +26,7 @@ from engine.dlq.plan import REPLAY_ID
 from engine.dlq.reader import read_dead_letters
 from engine.dlq.replay import replay
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
@@ -109,7 +109,7 @@ async def test_replay_after_fix_completes_sagas_and_is_idempotent(
     histories = {d: deal_history(d, opts) for d in DEALS}
 
     await publish_all(settings, master_data(DEALS))
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         for d in DEALS:
@@ -127,10 +127,12 @@ async def test_replay_after_fix_completes_sagas_and_is_idempotent(
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
-        dead = await read_dead_letters(client_options(settings), [crm_dlq])
+        dead = await read_dead_letters(KafkaConnection.from_settings(settings).options(), [crm_dlq])
         while {dl.key_text for dl in dead} != set(DEALS) and loop.time() < deadline:
             await asyncio.sleep(0.5)
-            dead = await read_dead_letters(client_options(settings), [crm_dlq])
+            dead = await read_dead_letters(
+                KafkaConnection.from_settings(settings).options(), [crm_dlq]
+            )
         # A worker may dead-letter a record twice when it retries a transaction whose commit
         # it could not confirm (seen on a just-started broker); replay sends each one once.
         assert {dl.key_text for dl in dead} == set(DEALS)
@@ -169,7 +171,7 @@ async def test_replay_after_fix_completes_sagas_and_is_idempotent(
 
         done = await wait_for_states(settings, all_completed(len(DEALS)), timeout_s=90)
         assert states_of(done, "quote-to-cash") == dict.fromkeys(DEALS, "completed")
-        on_crm = await read_dead_letters(client_options(settings), [crm])
+        on_crm = await read_dead_letters(KafkaConnection.from_settings(settings).options(), [crm])
         first = [r for r in on_crm if (REPLAY_ID, replay_id.group(1).encode()) in r.headers]
         assert sorted(r.key_text for r in first) == DEALS  # each exactly once, despite --limit
         assert not any(
@@ -191,7 +193,9 @@ async def test_replay_after_fix_completes_sagas_and_is_idempotent(
 
     audit = [
         a
-        for a in await read_audit(client_options(settings), settings.topic_prefix)
+        for a in await read_audit(
+            KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+        )
         if a.action == "dlq.replay"
     ]
     audit.sort(key=lambda a: a.at)  # keyed by replay id: spread over partitions

@@ -17,7 +17,7 @@ from engine.dlq.headers import Failure, dead_letter_headers
 from engine.dlq.records import DeadLetter
 from engine.dlq.replay import replay
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.names import TopicNames
@@ -38,7 +38,7 @@ async def dead_letter(settings: Settings, count: int) -> str:
     names = TopicNames(settings.topic_prefix)
     crm = names.events("crm")
     failure = Failure("engine.codec.errors.DecodeError", "not Avro", "decode", "q2c", "t0")
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         for i, key in enumerate(KEYS[:count]):
@@ -85,7 +85,9 @@ async def test_interrupted_replay_is_listed_audited_and_offered_for_resume(
     [replay_id] = begun
 
     def audit_of_replay() -> list[tuple[str, int]]:
-        records = asyncio.run(read_audit(client_options(settings), settings.topic_prefix))
+        records = asyncio.run(
+            read_audit(KafkaConnection.from_settings(settings).options(), settings.topic_prefix)
+        )
         ours = sorted((a for a in records if a.action_id == replay_id), key=lambda a: a.at)
         return [(a.outcome, a.count) for a in ours]
 

@@ -19,7 +19,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from engine.kafka.client import OutOfOrderSequenceNumber, TransactionalProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import TopicPartition
 from engine.runtime.app import Engine
 from engine.settings import Settings
@@ -41,7 +41,8 @@ Injection = Callable[[Settings, TransactionalProducer], Awaitable[None]]
 async def _taken_over(settings: Settings, producer: TransactionalProducer) -> None:
     # Another producer starts with this transactional id while our records are in flight.
     other = TransactionalProducer(
-        client_options(settings), transactional_id=producer.transactional_id
+        KafkaConnection.from_settings(settings).options(),
+        transactional_id=producer.transactional_id,
     )
     await other.start()
     await other.stop()

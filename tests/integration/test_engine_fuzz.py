@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from engine.codec import encode
 from engine.contracts import record_key, topic_for
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -79,7 +79,7 @@ async def _run(bootstrap: str, unique: str, fuzzed: list[tuple[str, bytes]]) -> 
     settings_ = await engine_settings(bootstrap, unique, correlation_wait_s=2.0)
     names = TopicNames(settings_.topic_prefix)
     await publish_all(settings_, master_data(["F-1", "F-2"]))
-    producer = Producer(client_options(settings_))
+    producer = Producer(KafkaConnection.from_settings(settings_).options())
     await producer.start()
     try:
         outs = [

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from engine.kafka.client import TransactionalProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord, TopicPartition
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -103,7 +103,9 @@ async def test_a_changelog_written_by_another_owner_is_restored_not_kept(
         kept_before = _kept()
         # A rebalance in which another owner committed a state to partition 0's changelog.
         await worker._on_revoked(assigned)
-        other = TransactionalProducer(client_options(settings), transactional_id=f"{unique}-x")
+        other = TransactionalProducer(
+            KafkaConnection.from_settings(settings).options(), transactional_id=f"{unique}-x"
+        )
         await other.start()
         try:
             await other.begin()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.dlq.reader import read_dead_letters
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.runtime import limits
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -61,7 +61,7 @@ async def test_the_event_that_outgrows_the_limit_is_dead_lettered_and_the_rest_g
     assert final == {deal: "validating" for deal in DEALS}
     # ...and each account-validated reply sits in the dead-letter topic, saying why.
     dead = await read_dead_letters(
-        client_options(settings), [names.dlq(names.events("masterdata"))]
+        KafkaConnection.from_settings(settings).options(), [names.dlq(names.events("masterdata"))]
     )
     assert len(dead) == len(DEALS)
     assert {d.error_name for d in dead} == {"RecordTooLarge"}

@@ -9,7 +9,7 @@ import pytest
 
 from engine.kafka.client import KafkaError, TransactionalProducer
 from engine.kafka.client import Producer as PlainProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -35,7 +35,7 @@ async def test_failed_commits_roll_back_and_retry_without_duplicates(
     await publish_all(settings, master_data(DEALS))
     options = HistoryOptions(base_time=datetime.now(UTC))
     await publish_all(settings, [e for d in DEALS for e in deal_history(d, options)])
-    garbage = PlainProducer(client_options(settings))
+    garbage = PlainProducer(KafkaConnection.from_settings(settings).options())
     await garbage.start()
     try:
         await garbage.send_all(

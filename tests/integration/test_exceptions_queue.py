@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
 from engine.saga.model import SagaState
@@ -76,7 +76,9 @@ async def test_missing_account_exception_is_retried_after_the_fix(
     finally:
         await engine.stop()
 
-    audit = await read_audit(client_options(settings), settings.topic_prefix)
+    audit = await read_audit(
+        KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+    )
     assert [(a.action, a.by, a.target, a.details["attempt"]) for a in audit] == [
         ("exceptions.retry", "sre-carol", DEAL, 1)
     ]

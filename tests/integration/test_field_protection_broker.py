@@ -15,7 +15,7 @@ import pytest
 from engine.codec import headers_for
 from engine.dlq.reader import read_dead_letters
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
@@ -63,7 +63,9 @@ async def test_a_record_under_a_removed_key_is_dead_lettered_with_the_reason(
     finally:
         await engine.stop()
     assert all_completed(1)(final)  # the worker went on with the deal sealed under the new key
-    dead = await read_dead_letters(client_options(settings), [names.dlq(names.events("crm"))])
+    dead = await read_dead_letters(
+        KafkaConnection.from_settings(settings).options(), [names.dlq(names.events("crm"))]
+    )
     assert [d.key for d in dead] == [b"D-old"]
     message = dict(dead[0].headers)["__connect.errors.exception.message"].decode()
     assert f"key {old_key}, which is not in the keyset" in message and "\n" not in message
@@ -80,7 +82,7 @@ async def test_dlq_show_masks_until_an_audited_reveal(
     won = with_canaries([closed_won("D-leak", HistoryOptions(base_time=datetime.now(UTC)))])[0]
     # A CRM event on the ERP topic: the worker dead-letters it at once, ciphertext and all.
     value, sealed = seal_model(won, erp, b"D-leak")
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         await producer.send_and_wait(OutRecord(erp, b"D-leak", value, (*headers_for(won), *sealed)))
@@ -91,7 +93,9 @@ async def test_dlq_show_masks_until_an_audited_reveal(
     try:
         dead = []
         for _ in range(60):  # bounded
-            dead = await read_dead_letters(client_options(settings), [names.dlq(erp)])
+            dead = await read_dead_letters(
+                KafkaConnection.from_settings(settings).options(), [names.dlq(erp)]
+            )
             if dead:
                 break
             await asyncio.sleep(1.0)
@@ -111,7 +115,9 @@ async def test_dlq_show_masks_until_an_audited_reveal(
     shown = await asyncio.to_thread(q2c, "dlq", "show", ref, "--json", "--reveal", "--why", why)
     assert TAX in shown and str(TOTAL) in shown
 
-    trail = await read_audit(client_options(settings), settings.topic_prefix)
+    trail = await read_audit(
+        KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+    )
     reveals = [a for a in trail if a.action == "dlq.reveal"]
     assert [(a.by, a.target, a.details["why"]) for a in reveals] == [("alice", ref, why)]
     assert "account.tax_registration" in reveals[0].details["fields"]
@@ -142,14 +148,21 @@ async def test_sagas_show_masks_until_an_audited_reveal(
         assert "[confidential]" in masked and "completed" in masked
         assert TAX not in masked and str(TOTAL) not in masked
     assert "--why" in await asyncio.to_thread(q2c, "sagas", "show", "D-show", "--reveal", code=2)
-    assert not [a for a in await read_audit(client_options(settings), settings.topic_prefix)]
+    assert not [
+        a
+        for a in await read_audit(
+            KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+        )
+    ]
     why = "invoice query 17"
     shown = await asyncio.to_thread(
         q2c, "sagas", "show", "D-show", "--json", "--reveal", "--why", why
     )
     assert TAX in shown and str(TOTAL) in shown
 
-    trail = await read_audit(client_options(settings), settings.topic_prefix)
+    trail = await read_audit(
+        KafkaConnection.from_settings(settings).options(), settings.topic_prefix
+    )
     assert [(a.action, a.by, a.target, a.via, a.details["why"]) for a in trail] == [
         ("sagas.reveal", "alice", "D-show", "cli", why)
     ]

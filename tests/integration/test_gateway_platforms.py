@@ -21,7 +21,7 @@ from engine.dlq.replay import replay
 from engine.gateway.app import create_gateway
 from engine.gateway.store import NativeStore
 from engine.kafka.client import end_offsets, topic_partitions
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.runtime.app import Engine
 from engine.settings import Settings
 from engine.workload.histories import HistoryOptions, closed_won, master_data
@@ -56,7 +56,7 @@ def _golden_ids(cases: Iterable[Case]) -> set[str]:
 
 async def _native_count(settings: Settings, platform: str) -> int:
     topic = f"{settings.topic_prefix}q2c.native.{platform}"
-    options = client_options(settings)
+    options = KafkaConnection.from_settings(settings).options()
     return sum((await end_offsets(options, await topic_partitions(options, [topic]))).values())
 
 
@@ -82,7 +82,9 @@ async def test_every_platform_fixture_is_stored_raw_and_becomes_its_golden_event
     }
     assert {c.body_path.read_bytes() for c in CASES} <= natives
     # Every fixture whose golden file is "unmapped" is in its native dead-letter topic.
-    letters = await read_dead_letters(client_options(settings), dlq_topics(settings.topic_prefix))
+    letters = await read_dead_letters(
+        KafkaConnection.from_settings(settings).options(), dlq_topics(settings.topic_prefix)
+    )
     unmapped = {
         c.body_path.read_bytes()
         for c in CASES

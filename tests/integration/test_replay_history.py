@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli.main import app
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.groups import GroupBusyError
 from engine.runtime.app import Engine
 from engine.runtime.names import TopicNames
@@ -46,10 +46,13 @@ async def test_replay_from_the_beginning_is_a_no_op(
     try:
         before = await wait_for_states(settings, all_done, timeout_s=90)
         plan = await plan_rewind(
-            client_options(settings), TopicNames(settings.topic_prefix), settings.group_id, started
+            KafkaConnection.from_settings(settings).options(),
+            TopicNames(settings.topic_prefix),
+            settings.group_id,
+            started,
         )
         with pytest.raises(GroupBusyError):  # never under running workers
-            await apply_rewind(client_options(settings), plan)
+            await apply_rewind(KafkaConnection.from_settings(settings).options(), plan)
     finally:
         await engine.stop()
     commands_before = await read_commands(settings)

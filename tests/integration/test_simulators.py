@@ -20,7 +20,7 @@ from engine.contracts import (
     topic_for,
 )
 from engine.kafka.client import Consumer, Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord, TopicPartition
 from engine.runtime.names import TopicNames
 from engine.settings import Settings
@@ -49,7 +49,7 @@ async def settings(kafka_bootstrap: str, unique: str) -> Settings:
 
 
 async def send(settings: Settings, commands: list[Command]) -> None:
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         await producer.send_all(
@@ -70,7 +70,7 @@ async def read_events(
 ) -> list[Event]:
     """Events of a domain topic from the start, until `until` arrived (+ a grace poll)."""
     topic = TopicNames(settings.topic_prefix).events(domain)
-    consumer = Consumer(client_options(settings), group_id=None)
+    consumer = Consumer(KafkaConnection.from_settings(settings).options(), group_id=None)
     await consumer.start()
     events: list[Event] = []
     try:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.runtime.names import TopicNames
 from engine.workload.histories import HistoryOptions, deal_history
@@ -82,7 +82,9 @@ def publish_dead_letter(engine: EngineThread) -> None:
     settings = engine.settings
 
     async def _send() -> None:
-        producer = Producer(client_options(settings), client_id="it-garbage")
+        producer = Producer(
+            KafkaConnection.from_settings(settings).options(), client_id="it-garbage"
+        )
         await producer.start()
         try:
             topic = TopicNames(settings.topic_prefix).events("crm")

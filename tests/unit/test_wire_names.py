@@ -1,5 +1,6 @@
 """Typed names that are also wire values: the dead-letter stage header and the audit record's
-`via` are read by operators' tooling and by older releases, so their spelling is fixed here."""
+`via` and `action` are read by operators' tooling and by older releases, so their spelling is
+fixed here."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import UTC, datetime
 from typing import get_args
 
 import pytest
+from fastapi.routing import APIRoute
 
 from engine.dlq.headers import DEAD_LETTER_STAGES, Failure, dead_letter_headers
 from engine.kafka.records import InRecord
-from engine.ops.audit import AuditRecord, Via
+from engine.ops.audit import AUDIT_ACTIONS, AuditRecord, Via, audit_action
+from tests.unit.api_fakes import make_app
 
 
 def test_the_stages_are_the_documented_wire_values() -> None:
@@ -41,3 +44,35 @@ def test_via_round_trips_through_the_audit_topic() -> None:
         raw = record.to_bytes()
         assert f'"via": "{via}"'.encode() in raw
         assert AuditRecord.from_bytes(raw) == record
+
+
+def test_the_audit_actions_are_the_documented_wire_values() -> None:
+    assert AUDIT_ACTIONS == (
+        "dlq.replay",
+        "dlq.purge",
+        "dlq.reveal",
+        "dlq.bulk",
+        "exceptions.retry",
+        "exceptions.cancel",
+        "exceptions.note",
+        "exceptions.bulk",
+        "sagas.read",
+        "sagas.reveal",
+        "api.refused",
+        "gateway.refused",
+    )
+    with pytest.raises(ValueError, match=r"unknown audit action 'dlq\.replay-all'"):
+        audit_action("dlq.replay-all")
+
+
+def test_every_operator_route_is_audited_under_a_known_action() -> None:
+    # A refused call on an operator route is audited under the action its path names: a new
+    # route whose path names no known action would fail its own refusals' audit.
+    app = make_app()
+    posts = [r for r in app.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())]
+    paths = [r.path for r in posts if r.path.startswith("/api/v1/") and "session" not in r.path]
+    assert len(paths) >= 6
+    for path in paths:
+        concrete = path.replace("{saga_key}", "D-1")
+        parts = concrete.removeprefix("/api/v1").strip("/").split("/")
+        assert audit_action(f"{parts[0]}.{parts[-1]}"), path

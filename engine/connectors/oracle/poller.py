@@ -48,7 +48,7 @@ from engine.connectors.oracle.receivables import (
 from engine.connectors.oracle.rejects import PollDeadLetters, key_of
 from engine.contracts import Event
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord, OutRecord
 from engine.lifecycle import AsyncStartStop
@@ -83,8 +83,10 @@ def _placed(resource: str, item: dict[str, Any]) -> tuple[str, datetime]:
 class TopicWatermarks(AsyncStartStop):
     """Watermarks in a compacted topic: read whole at start, written through on save."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection | None = None) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
+        self.connection = connection or KafkaConnection.from_settings(settings)
         self.topic = topic_name(settings.topic_prefix, WATERMARK_TOPIC)
         self._marks: dict[str, Watermark] = {}
         self._producer: Producer | None = None
@@ -102,7 +104,7 @@ class TopicWatermarks(AsyncStartStop):
             log.warning("skipping unreadable watermark %s at offset %s: %s", key, rec.offset, exc)
 
     async def start(self) -> None:
-        options = client_options(self.settings)
+        options = self.connection.options()
         reader = TopicFollower([self.topic], self._apply)
         await reader.start(options)
         await reader.stop()

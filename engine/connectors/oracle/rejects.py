@@ -27,7 +27,7 @@ from typing import Any
 from engine.connectors.oracle.receivables import PLATFORM, NotAnEvent
 from engine.dlq.headers import Failure, Q, dead_letter_headers
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.records import InRecord, OutRecord
 from engine.lifecycle import AsyncStartStop
@@ -89,8 +89,10 @@ def replay_of(key: str, value: bytes) -> Replay:
 class PollDeadLetters(AsyncStartStop):
     """Writes the poller's dead letters and follows their replays."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection | None = None) -> None:
+        """`connection`: the process's (built from `settings` when not given)."""
         self.settings = settings
+        self.connection = connection or KafkaConnection.from_settings(settings)
         self.topic = topic_name(settings.topic_prefix, REPLAY_TOPIC)
         self._pending: dict[str, bytes] = {}
         self._follower: TopicFollower | None = None
@@ -106,7 +108,7 @@ class PollDeadLetters(AsyncStartStop):
             self._pending[key] = rec.value
 
     async def start(self) -> None:
-        options = client_options(self.settings)
+        options = self.connection.options()
         producer = Producer(options, client_id=f"{self.settings.client_id}-oracle-poller-dlq")
         await producer.start()
         self._producer = producer

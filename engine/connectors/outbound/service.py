@@ -39,6 +39,7 @@ from engine.connectors.outbound.connector import (
 from engine.connectors.salesforce.outbound import SalesforceConnector
 from engine.connectors.sap.outbound import SapConnector
 from engine.connectors.stripe.outbound import StripeConnector
+from engine.kafka.connection import KafkaConnection
 from engine.lifecycle import AsyncStartStop
 from engine.publisher import Publisher
 from engine.settings import Settings
@@ -116,15 +117,21 @@ class ConnectorService(AsyncStartStop):
         assignments: Mapping[str, Sequence[OutboundConnector]],
         *,
         policy: RetryPolicy | None = None,
+        connection: KafkaConnection | None = None,
     ) -> None:
+        """`connection`: the process's (built from `settings` when not given); the publisher
+        and every target's runner share it."""
         self.settings = settings
-        self.publisher = Publisher(settings)
+        self.connection = connection = connection or KafkaConnection.from_settings(settings)
+        self.publisher = Publisher(settings, connection=connection)
         self.connectors = [c for conns in assignments.values() for c in conns]
         self.handlers = {
             target: ConnectorHandler(conns, self.publisher) for target, conns in assignments.items()
         }
         self.runners = {
-            target: CommandRunner(settings, target, handler, policy=policy, hold=handler.hold_s)
+            target: CommandRunner(
+                settings, target, handler, policy=policy, hold=handler.hold_s, connection=connection
+            )
             for target, handler in self.handlers.items()
         }
 

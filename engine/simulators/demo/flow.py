@@ -23,7 +23,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from engine.contracts import ClosedWon
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.global_table import TopicFollower
 from engine.kafka.groups import GroupBusyError, group_members
 from engine.runtime.app import Engine
@@ -98,7 +98,7 @@ class DemoPlatforms(Protocol):
     def snapshot(self) -> PlatformsSnapshot: ...
 
 
-async def refuse_shared_group(settings: Settings) -> None:
+async def refuse_shared_group(settings: Settings, connection: KafkaConnection) -> None:
     """Raise GroupBusyError when workers are already in the demo's consumer group."""
     # A new broker has no group coordinator until its offsets topic exists: a few seconds.
     retrying = AsyncRetrying(
@@ -107,7 +107,7 @@ async def refuse_shared_group(settings: Settings) -> None:
         wait=wait_fixed(0.5),
         reraise=True,
     )
-    members: int = await retrying(group_members, client_options(settings), settings.group_id)
+    members: int = await retrying(group_members, connection.options(), settings.group_id)
     if members:
         raise GroupBusyError(
             f"{members} q2c worker(s) already in group {settings.group_id!r} on this broker "
@@ -130,7 +130,8 @@ async def run_demo(
     loop = asyncio.get_running_loop()
     started = loop.time()
     run_tag = f"r{uuid.uuid4().hex[:6]}-"  # keeps this run's ids apart from earlier runs
-    await refuse_shared_group(settings)
+    connection = KafkaConnection.from_settings(settings)  # the demo process's one connection
+    await refuse_shared_group(settings, connection)
     await ensure_topics(settings)
     names = TopicNames(settings.topic_prefix)
     clock = demo_clock(options)
@@ -139,7 +140,7 @@ async def run_demo(
     await seed_master_data(settings, book)
     board = SagaBoard([d.deal_id for d in book.deals])
     follower = TopicFollower([names.status], status_applier(board))
-    offsets = OffsetTotals(settings)
+    offsets = OffsetTotals(settings, connection)
     engine: Engine | None = None
     children: WorkerChildren | None = None
     if options.worker_kills:
@@ -151,7 +152,7 @@ async def run_demo(
             settings, clock, log_dir, kills=options.worker_kills, every_s=options.kill_every_s
         )
     else:
-        engine = Engine(settings, clock=clock, worker_id="demo-1")
+        engine = Engine(settings, clock=clock, worker_id="demo-1", connection=connection)
     platforms: DemoPlatforms
     if choice is None:
         platforms = Platforms(settings, sim_config(options, run_tag, book), clock)
@@ -175,7 +176,7 @@ async def run_demo(
             observer.status_page(status_url, options.viewer_token)
         await platforms.start()
         stack.push_async_callback(platforms.stop)
-        await follower.start(client_options(settings))
+        await follower.start(connection.options())
         stack.push_async_callback(follower.stop)
         await offsets.start()
         stack.push_async_callback(offsets.stop)
@@ -195,7 +196,7 @@ async def run_demo(
             await asyncio.sleep(TICK_S)
         if options.redeliver and isinstance(platforms, NativePlatforms):
             await platforms.redeliver()
-        final = await read_all_states(client_options(settings), names.state)
+        final = await read_all_states(connection.options(), names.state)
         totals = await offsets.totals()
         snapshot = platforms.snapshot()
         answered = engine.validator.answered if engine is not None else None
@@ -216,7 +217,7 @@ async def run_demo(
         dlq_records=totals["dlq"] - baseline["dlq"],
         unaccounted=_unaccounted(book, deals),
         elapsed_s=loop.time() - started,
-        bootstrap=str(client_options(settings)["bootstrap_servers"]),
+        bootstrap=connection.bootstrap_servers,
         exceptions={
             d: str(s.data.get("reason") or "unknown")
             for d, s in deals.items()

@@ -11,7 +11,7 @@ from engine.codec import DecodeError, decode_consumed
 from engine.connectors.registry import CONNECTORS, native_topic
 from engine.contracts import SagaStatusChanged
 from engine.kafka.client import Consumer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, TopicPartition
 from engine.runtime.names import TARGETS, TopicNames
 from engine.settings import Settings
@@ -25,7 +25,7 @@ class OffsetTotals:
     """Sums of end offsets of groups of topics: events, commands, dead letters (the engine's
     and the translator's)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connection: KafkaConnection) -> None:
         names = TopicNames(settings.topic_prefix)
         inbound = names.inbound
         natives = [name(settings.topic_prefix, native_topic(p)) for p in CONNECTORS]
@@ -37,7 +37,7 @@ class OffsetTotals:
                 {names.dlq(t) for t in [*inbound, names.inbox, names.commands("crm"), *natives]}
             ),
         }
-        self._consumer = Consumer(client_options(settings), group_id=None)
+        self._consumer = Consumer(connection.options(), group_id=None)
         self._parts: dict[str, list[TopicPartition]] = {}
 
     async def start(self) -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from engine.cli.main import app
 from engine.kafka.client import Consumer, Producer, TransactionalProducer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
 from engine.localkafka.secure import client_env
 from engine.runtime.names import TopicNames
@@ -31,7 +31,7 @@ WRITE_REFUSED = (TopicAuthorizationFailedError, ClusterAuthorizationFailedError)
 
 
 async def _partitions(settings: Settings, topic: str) -> set[int]:
-    consumer = Consumer(client_options(settings), group_id=None)
+    consumer = Consumer(KafkaConnection.from_settings(settings).options(), group_id=None)
     await consumer.start()
     try:
         return set(await consumer.partitions_for(topic))
@@ -41,7 +41,9 @@ async def _partitions(settings: Settings, topic: str) -> set[int]:
 
 async def _join(settings: Settings, topic: str, group: str) -> None:
     """Start a group member subscribed to `topic`: aiokafka checks the topic's metadata first."""
-    consumer = AIOKafkaConsumer(topic, group_id=group, **client_options(settings))
+    consumer = AIOKafkaConsumer(
+        topic, group_id=group, **KafkaConnection.from_settings(settings).options()
+    )
     try:
         await consumer.start()
     finally:
@@ -50,7 +52,7 @@ async def _join(settings: Settings, topic: str, group: str) -> None:
 
 async def _fetch(settings: Settings, topic: str) -> list[InRecord]:
     """Every partition the principal can see, from the start, as an assigned reader."""
-    consumer = Consumer(client_options(settings), group_id=None)
+    consumer = Consumer(KafkaConnection.from_settings(settings).options(), group_id=None)
     await consumer.start()
     out: list[InRecord] = []
     try:
@@ -66,7 +68,7 @@ async def _fetch(settings: Settings, topic: str) -> list[InRecord]:
 
 
 async def _write(settings: Settings, topic: str) -> None:
-    producer = Producer(client_options(settings))
+    producer = Producer(KafkaConnection.from_settings(settings).options())
     await producer.start()
     try:
         await producer.send_and_wait(OutRecord(topic, b"k", b"v"))
@@ -75,7 +77,9 @@ async def _write(settings: Settings, topic: str) -> None:
 
 
 async def _transaction(settings: Settings, transactional_id: str, topic: str) -> None:
-    producer = TransactionalProducer(client_options(settings), transactional_id)
+    producer = TransactionalProducer(
+        KafkaConnection.from_settings(settings).options(), transactional_id
+    )
     try:
         await producer.start()
         await producer.begin()

@@ -17,7 +17,7 @@ from engine.dlq.filters import DlqFilter
 from engine.dlq.reader import read_dead_letters
 from engine.dlq.replay import replay
 from engine.kafka.client import Producer
-from engine.kafka.connection import client_options
+from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import OutRecord
 from engine.ops.store import read_audit
 from engine.runtime.app import Engine
@@ -90,7 +90,7 @@ async def test_sagas_complete_and_a_dlq_replay_works_with_least_privilege(
             }
         )
         assert isinstance(stamped, ClosedWon)
-        producer = Producer(client_options(crm))
+        producer = Producer(KafkaConnection.from_settings(crm).options())
         await producer.start()
         try:
             await producer.send_and_wait(
@@ -108,12 +108,12 @@ async def test_sagas_complete_and_a_dlq_replay_works_with_least_privilege(
         assert states_of(done, "quote-to-cash") == {d.deal_id: "completed" for d in won}
 
         crm_dlq = names.dlq(names.events("crm"))
-        dead = await read_dead_letters(client_options(ops), [crm_dlq])
+        dead = await read_dead_letters(KafkaConnection.from_settings(ops).options(), [crm_dlq])
         for _ in range(60):  # bounded: at most 30 s
             if dead:
                 break
             await asyncio.sleep(0.5)
-            dead = await read_dead_letters(client_options(ops), [crm_dlq])
+            dead = await read_dead_letters(KafkaConnection.from_settings(ops).options(), [crm_dlq])
         assert {dl.key_text for dl in dead} == {late.deal_id}
 
         deploy(entry, schema_added)  # type: ignore[arg-type]
@@ -123,7 +123,9 @@ async def test_sagas_complete_and_a_dlq_replay_works_with_least_privilege(
         assert states_of(done, "quote-to-cash") == {d.deal_id: "completed" for d in book.deals}
 
     audit = [
-        a for a in await read_audit(client_options(ops), secure.prefix) if a.action == "dlq.replay"
+        a
+        for a in await read_audit(KafkaConnection.from_settings(ops).options(), secure.prefix)
+        if a.action == "dlq.replay"
     ]
     # A replay is audited when it starts and when it ends; one replay, one record each.
     assert [(a.by, a.outcome, a.count) for a in audit] == [
