@@ -50,6 +50,11 @@ class SoakOptions:
     fault_every_s: float = 300.0
     down_s: float = 15.0
     seed: int = 1
+    # A steady state within the soak: finished sagas leave the worker after this long (the
+    # engine keeps them for ever by default), and the deals are for a fixed set of customers
+    # (a firm's accounts do not grow with every deal; the master-data table holds them all).
+    finished_retention_s: float = 60.0
+    accounts: int = 200
 
 
 class LagMeter:
@@ -153,10 +158,19 @@ class _Soak:
         chunk = 0
         while self.now() < until:
             chunk += 1
-            work = build_workload(CHUNK_DEALS, self.opts.seed * 100_000 + chunk, _utcnow())
+            work = build_workload(
+                CHUNK_DEALS,
+                self.opts.seed * 100_000 + chunk,
+                _utcnow(),
+                accounts=[self.customer(chunk * CHUNK_DEALS + i) for i in range(CHUNK_DEALS)],
+            )
             async with Publisher(self.run.settings, connection=self.run.connection) as pub:
                 await asyncio.gather(*(self.publish_one(pub, e) for e in work.master))
             await self.publish_paced(list(work.events), rate, until)
+
+    def customer(self, deal_number: int) -> str:
+        """The account of the soak's `deal_number`th deal: one of `accounts`, in turn."""
+        return f"ACC-SOAK-{deal_number % self.opts.accounts:05d}"
 
     async def poll_lag(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -258,6 +272,7 @@ async def run_soak(opts: SoakOptions, progress: Progress = lambda _: None) -> So
     run = ChaosRun(
         RunOptions(scenario=scenario, deals=0, seed=opts.seed, home=directory), cluster, progress
     )
+    run.procs.env["Q2C_FINISHED_RETENTION_S"] = str(opts.finished_retention_s)
     stop = asyncio.Event()
     samples: list[Sample] = []
     try:
@@ -294,6 +309,8 @@ async def run_soak(opts: SoakOptions, progress: Progress = lambda _: None) -> So
         warmup_samples=warmup,
         samples=tuple(samples),
         faults=tuple(faults),
+        finished_retention_s=opts.finished_retention_s,
+        accounts=opts.accounts,
     )
 
 

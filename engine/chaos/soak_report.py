@@ -46,6 +46,8 @@ class SoakReport:
     samples: tuple[Sample, ...]
     faults: tuple[FaultWindow, ...]
     problems: list[str] = field(default_factory=list)
+    finished_retention_s: float | None = None  # the worker's Q2C_FINISHED_RETENTION_S
+    accounts: int | None = None  # customer accounts the deals were spread over
 
     @property
     def rss_baseline_mb(self) -> float | None:
@@ -92,7 +94,10 @@ class SoakReport:
 def soak_table(r: SoakReport) -> Table:
     verdict = "PASSED" if r.passed else "FAILED"
     sat = f", measured drain rate {r.saturation:.0f}/s" if r.saturation else ""
-    table = Table(title=f"chaos soak {r.minutes:g} min at {r.rate:.0f} ev/s{sat}: {verdict}")
+    kept = ""
+    if r.finished_retention_s is not None:
+        kept = f"; finished sagas kept {r.finished_retention_s:g} s, {r.accounts} accounts"
+    table = Table(title=f"chaos soak {r.minutes:g} min at {r.rate:.0f} ev/s{sat}{kept}: {verdict}")
     for column in ("t (min)", "RSS MB", "open fds", "lag", "processed/s", "published/s"):
         table.add_column(column, justify="right")
     for s in r.samples:

@@ -80,6 +80,15 @@ def soak(
     fault_every_s: float = typer.Option(300.0, min=10.0, help="seconds between broker faults"),
     down: float = typer.Option(15.0, min=1.0, help="how long each fault lasts (s)"),
     seed: int = typer.Option(1, help="seeds the deals"),
+    finished_retention: float = typer.Option(
+        60.0,
+        "--finished-retention-s",
+        min=1.0,
+        help="the worker's Q2C_FINISHED_RETENTION_S: finished sagas leave memory after this",
+    ),
+    accounts: int = typer.Option(
+        200, min=1, help="customer accounts the deals are spread over (the master-data table)"
+    ),
     out: Path = OUT_OPTION,
     home: Path | None = HOME_OPTION,
     as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
@@ -101,6 +110,8 @@ def soak(
         fault_every_s=fault_every_s,
         down_s=down,
         seed=seed,
+        finished_retention_s=finished_retention,
+        accounts=accounts,
     )
     report = asyncio.run(run_soak(opts, progress=lambda m: console.print(f"[dim]{m}[/]")))
     out.mkdir(parents=True, exist_ok=True)

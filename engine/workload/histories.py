@@ -47,6 +47,8 @@ class HistoryOptions:
     amount: Decimal = Decimal("10000.00")
     # Everything is dated from here; keep it near the engine's clock so no deadline is due.
     base_time: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    # The customer the deal is for; None: an account of its own (`account_id_for(deal)`).
+    account_id: str | None = None
 
 
 def _envelope(
@@ -68,6 +70,12 @@ def account_id_for(deal_id: str) -> str:
 
 def master_data(deal_ids: list[str]) -> list[Event]:
     """The legal entity and one valid account per deal, so validation passes."""
+    return master_data_of([account_id_for(d) for d in deal_ids], keys=deal_ids)
+
+
+def master_data_of(account_ids: list[str], keys: list[str] | None = None) -> list[Event]:
+    """The legal entity and these valid accounts (each once); `keys` name their upserts' event
+    ids (default: the account ids)."""
     base = HistoryOptions().base_time
     entity = LegalEntityUpserted(
         envelope=_envelope("md", "legal-entity-upserted", 0, "mdm", False, base),
@@ -79,23 +87,24 @@ def master_data(deal_ids: list[str]) -> list[Event]:
     )
     accounts: list[Event] = [
         AccountMasterUpserted(
-            envelope=_envelope(deal_id, "account-master-upserted", 0, "mdm", False, base),
-            account=_account(deal_id),
+            envelope=_envelope(key, "account-master-upserted", 0, "mdm", False, base),
+            account=_account(account_id),
             tax_registration_valid=True,
         )
-        for deal_id in deal_ids
+        for account_id, key in dict(zip(account_ids, keys or account_ids, strict=True)).items()
     ]
     return [entity, *accounts]
 
 
-def _account(deal_id: str) -> Account:
+def _account(account_id: str) -> Account:
+    customer = account_id.removeprefix("ACC-")
     return Account(
-        account_id=account_id_for(deal_id),
-        name=f"Customer of {deal_id}",
+        account_id=account_id,
+        name=f"Customer of {customer}",
         legal_entity=LEGAL_ENTITY,
         country="US",
         currency=CURRENCY,
-        tax_registration=f"US-TAX-{deal_id}",
+        tax_registration=f"US-TAX-{customer}",
     )
 
 
@@ -124,7 +133,7 @@ def closed_won(deal_id: str, options: HistoryOptions) -> ClosedWon:
     return ClosedWon(
         envelope=_envelope(deal_id, "closed-won", 0, "salesforce", True, options.base_time),
         deal_id=deal_id,
-        account=_account(deal_id),
+        account=_account(options.account_id or account_id_for(deal_id)),
         contract=contract,
         activation_sla_hours=72,
     )
