@@ -30,6 +30,7 @@ class CorrelationTable:
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self._map: dict[str, str] = {}
+        self._by_saga: dict[str, set[str]] = {}  # saga key -> its index keys (for removal)
         # Entries put by this worker and not yet read back from the topic: their transaction
         # may still abort, so they must be written again by whoever learns them next.
         self._unconfirmed: set[str] = set()
@@ -51,6 +52,10 @@ class CorrelationTable:
         key = index_key(id_kind, id_value)
         return self._map.get(key) == saga_key and key not in self._unconfirmed
 
+    def keys_of(self, saga_key: str) -> list[str]:
+        """The index keys that map to `saga_key` (what to tombstone when its sagas are gone)."""
+        return sorted(self._by_saga.get(saga_key, ()))
+
     def watch(self, watcher: Watcher) -> None:
         """Tell `watcher` of every index key learnt from now on (idempotent)."""
         self._watchers.add(watcher)
@@ -71,11 +76,21 @@ class CorrelationTable:
         key = rec.key.decode()
         self._unconfirmed.discard(key)
         if rec.value is None:
-            self._map.pop(key, None)
+            self._forget(key, self._map.pop(key, None))
         else:
             self._learnt(key, rec.value.decode())
 
     def _learnt(self, key: str, saga_key: str) -> None:
+        self._forget(key, self._map.get(key))
         self._map[key] = saga_key
+        self._by_saga.setdefault(saga_key, set()).add(key)
         for watcher in self._watchers:
             watcher.learnt(key)
+
+    def _forget(self, key: str, saga_key: str | None) -> None:
+        if saga_key is None or saga_key not in self._by_saga:
+            return
+        keys = self._by_saga[saga_key]
+        keys.discard(key)
+        if not keys:
+            del self._by_saga[saga_key]

@@ -278,6 +278,12 @@ class SagaStore:
         self._taken.extend(keys)
         return keys
 
+    def holds(self, key: StoreKey) -> bool:
+        """Whether the saga exists, counting the open transaction's changes (no decoding)."""
+        if key in self._staged:
+            return self._staged[key] is not None
+        return key in self._committed
+
     def idle_pending(self, before: datetime) -> list[StoreKey]:
         """Keys of committed sagas still "pending" whose last event was before `before`.
 

@@ -52,7 +52,7 @@ from engine.runtime.recovery import (
 )
 from engine.runtime.store import SagaStore
 from engine.runtime.task import Task
-from engine.sagas import is_finished
+from engine.sagas import SAGAS, is_finished
 from engine.settings import ProcessingMode, Settings
 
 log = logging.getLogger("q2c.worker")
@@ -211,25 +211,59 @@ class Worker:
         async with self._lock:
             assert self._consumer is not None
             generation = self._consumer.generation()
-            new = sorted({tp.partition for tp in assigned} - set(self.tasks))
-            producers = {p: await self._task_producer(p) for p in new}
-            # Read after the producers started: their start fenced any other owner and ended
-            # its open transaction, so these ends are stable.
-            ends = (
-                await end_offsets(self._options, [self._changelog(p) for p in new]) if new else {}
-            )
-            for p in new:
-                kept = self._suspended.pop(p, None)
-                end = ends[self._changelog(p)]
-                self.tasks[p] = await self._open_task(p, producers[p], end, kept)
-            for task in self.tasks.values():
-                task.generation = generation
             # A new assignment gives every partition a fresh producer: nothing left to rebuild.
             self._recovering.clear()
+            new = sorted({tp.partition for tp in assigned} - set(self.tasks))
+            producers: dict[int, Producer] = {}
+            for p in new:
+                try:
+                    producers[p] = await self._task_producer(p)
+                except Exception as exc:
+                    self._not_opened(p, assigned, generation, exc)
+            # Read after the producers started: their start fenced any other owner and ended
+            # its open transaction, so these ends are stable.
+            changelogs = [self._changelog(p) for p in producers]
+            try:
+                ends = await end_offsets(self._options, changelogs) if producers else {}
+            except Exception as exc:
+                for p, producer in producers.items():
+                    await self._stop_producer(producer)
+                    self._not_opened(p, assigned, generation, exc)
+                producers, ends = {}, {}
+            for p, producer in producers.items():
+                kept = self._suspended.pop(p, None)
+                try:
+                    task = await self._open_task(p, producer, ends[self._changelog(p)], kept)
+                except Exception as exc:
+                    await self._stop_producer(producer)
+                    self._not_opened(p, assigned, generation, exc)
+                    continue
+                self.tasks[p] = task
+            for task in self.tasks.values():
+                task.generation = generation
             # Stores of partitions that went elsewhere go stale from now on.
             self._suspended.clear()
             await self._seek_assigned(assigned)
             self.ready.set()
+
+    def _not_opened(
+        self, p: int, assigned: set[TopicPartition], generation: int, exc: Exception
+    ) -> None:
+        """A partition assigned while the broker is not fully back (seen after a broker
+        stall: a producer's start found no broker metadata) is paused and left to
+        `_recover_tasks`, which retries it: an error escaping the rebalance callback would leave
+        the partition assigned and never processed."""
+        assert self._consumer is not None
+        self._consumer.pause([tp for tp in assigned if tp.partition == p])
+        now = time.monotonic()
+        reason = f"not opened after the assignment: {type(exc).__name__}: {exc}"
+        self._recovering[p] = Recovering(since=now, reason=reason, generation=generation, due=now)
+        log.warning("task %s %s; retrying", p, reason)
+
+    async def _stop_producer(self, producer: Producer) -> None:
+        if self.exactly_once:  # at least once, the producer is the worker's shared one
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), CLOSE_TIMEOUT_S)
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         # The lock waits for the batch in flight to commit before the partitions go.
@@ -607,7 +641,7 @@ class Worker:
                     continue
                 for key in (*pending, *finished):
                     task.store.stage_delete(key)
-                task.checkpoint.stage(())
+                task.checkpoint.stage(self._forgotten_ids(task, {k[1] for k in finished}))
                 await self._commit(task)
                 # A failed commit put them back for the next round: count only the deleted.
                 for kind, keys, counter in (
@@ -620,6 +654,18 @@ class Worker:
                     if gone:
                         log.info("task %s: %s %s sagas expired", task.partition, len(gone), kind)
             await self._commit_acked_offsets()
+
+    def _forgotten_ids(self, task: Task, saga_keys: set[str]) -> list[OutRecord]:
+        """Tombstones for the correlation ids of saga keys none of whose sagas is left (all of a
+        key's sagas share its partition, so this task's store knows): the correlation table
+        would otherwise grow with every deal ever finished."""
+        table = self.processor.correlation
+        return [
+            OutRecord(self.names.correlation, index.encode(), None)
+            for saga_key in sorted(saga_keys)
+            if not any(task.store.holds((saga_type, saga_key)) for saga_type in SAGAS)
+            for index in table.keys_of(saga_key)
+        ]
 
     async def _route_correlated(self) -> None:
         """Route waiting records whose correlation arrived; dead-letter the ones that expired."""

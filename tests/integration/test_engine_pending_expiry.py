@@ -119,10 +119,22 @@ async def test_finished_sagas_expire_after_the_retention_running_ones_stay(
         await asyncio.sleep(3.0)  # the expiry runs once a second
         assert finished <= set(await read_states(settings))
 
+        correlation = engine.worker.processor.correlation
+        learnt, running = correlation.keys_of("F-1"), correlation.keys_of("R-2")
+        assert learnt  # F-1's project id and invoice references route its replies
         clock.now = base + timedelta(hours=2)  # past the retention, no event since
         after = await wait_for_states(
             settings, lambda states: not (finished & set(states)), timeout_s=120
         )
+        # Every saga of F-1 is gone, so are its ids: tombstoned, and read back as such.
+        assert not {k for k in after if k[1] == "F-1"}, after
+        for _ in range(100):
+            if not correlation.keys_of("F-1"):
+                break
+            await asyncio.sleep(0.1)
+        assert correlation.keys_of("F-1") == []
+        assert all(correlation.get(*key.split(":", 1)) is None for key in learnt)
+        assert correlation.keys_of("R-2") == running  # R-2 runs on: its ids stay
     finally:
         await engine.stop()
     assert not (finished & set(after)), after  # tombstoned: gone from the changelog read

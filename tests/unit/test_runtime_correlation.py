@@ -33,3 +33,17 @@ def test_a_new_entry_wakes_the_wait_rooms_watching() -> None:
     room.add(InRecord("t", 0, 3, b"P-1", b"v", (), 0), since=0.0, waits_on=["project_id:P-1"])
     _read_back(table, "project_id:P-1", "D-1")
     assert room.has_ready
+
+
+def test_a_saga_keys_ids_are_known_until_tombstoned_or_moved() -> None:
+    # What the retention tombstones once every saga of a deal is gone.
+    table = CorrelationTable("c")
+    table.put("project_id", "P-1", "D-1")
+    _read_back(table, "invoice_reference:R-1", "D-1")
+    _read_back(table, "invoice_reference:R-2", "D-2")
+    assert table.keys_of("D-1") == ["invoice_reference:R-1", "project_id:P-1"]
+    _read_back(table, "project_id:P-1", "D-2")  # the id now belongs to another saga
+    assert table.keys_of("D-1") == ["invoice_reference:R-1"]
+    _read_back(table, "invoice_reference:R-1", None)
+    assert table.keys_of("D-1") == [] and len(table) == 2
+    assert table.keys_of("D-2") == ["invoice_reference:R-2", "project_id:P-1"]
