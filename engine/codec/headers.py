@@ -41,7 +41,6 @@ def headers_for(
     hex of the 8 wire-order bytes in the value's header. A malformed `traceparent` starts a new
     trace, as the W3C spec asks, rather than propagating garbage.
     """
-    codec = codec or default_codec()
     message_id: str | None
     correlation: str | None
     if isinstance(model, Event):
@@ -52,12 +51,34 @@ def headers_for(
         message_id, correlation = None, model.saga_key
     else:
         raise TypeError(f"{type(model).__name__} is not a top-level message")
-    headers = [(EVENT_TYPE, message_type(model).encode())]
+    return message_headers(
+        message_type(model),
+        model.AVRO_NAME,
+        message_id=message_id,
+        correlation_id=correlation,
+        traceparent=traceparent,
+        codec=codec,
+    )
+
+
+def message_headers(
+    message_type: str,
+    avro_name: str,
+    *,
+    message_id: str | None,
+    correlation_id: str | None,
+    traceparent: str | None = None,
+    codec: Codec | None = None,
+) -> list[tuple[str, bytes]]:
+    """`headers_for` from the message's parts, for a record built without a model (the
+    worker's commands and status changes)."""
+    headers = [(EVENT_TYPE, message_type.encode())]
     if message_id is not None:
         headers.append((EVENT_ID, message_id.encode()))
-    if correlation is not None:
-        headers.append((CORRELATION_ID, correlation.encode()))
-    headers.append((SCHEMA_FINGERPRINT, codec.fingerprint(model).hex().encode()))
+    if correlation_id is not None:
+        headers.append((CORRELATION_ID, correlation_id.encode()))
+    fingerprint = (codec or default_codec()).fingerprint(avro_name)
+    headers.append((SCHEMA_FINGERPRINT, fingerprint.hex().encode()))
     trace = traceparent if valid_traceparent(traceparent) else new_traceparent()
     headers.append((TRACEPARENT, str(trace).encode()))
     return headers

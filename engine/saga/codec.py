@@ -1,5 +1,11 @@
 """SagaState <-> compact JSON bytes, with exact Decimal, date and datetime round trips.
 
+Written with orjson (the changelog gets one state per changed saga per commit: the hot path)
+and summarised with it on restore; the bytes are the same compact UTF-8 JSON the standard
+library writes, which still writes the rare document orjson refuses (an integer past 64 bits)
+and reads full states, since its object hook restores the tagged values exactly where orjson
+would read a big integer as a float.
+
 JSON has no decimal or date types, so those values are written as one-key tagged objects
 ({"$dec": "12.3400"}, {"$date": "2024-05-01"}, {"$dt": "2024-05-01T10:00:00+00:00"}); data must
 therefore not use those three keys alone in a dict of its own. Tuples come back as lists: saga
@@ -14,6 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import orjson
+
 from engine.saga.model import HistoryRecord, SagaEvent, SagaState, Timer
 from engine.saga.payload import payload_fields, payload_from_fields
 from engine.saga.seen import SeenIds
@@ -21,6 +29,9 @@ from engine.security.protection import open_state, seal_state
 
 FORMAT_VERSION = 1
 _DEC, _DATE, _DT = "$dec", "$date", "$dt"
+# Dates and datetimes reach `_encode_value` (tagged) instead of orjson's own RFC 3339 strings;
+# non-string keys become strings, as the standard library's json writes them.
+_DUMP_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def _encode_value(value: Any) -> Any:
@@ -44,6 +55,17 @@ def _decode_object(obj: dict[str, Any]) -> Any:
         if tag == _DATE:
             return date.fromisoformat(text)
     return obj
+
+
+def _has_big_int(value: Any) -> bool:
+    """Whether a document holds an integer orjson cannot write (past 64 bits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**64
+    if isinstance(value, dict):
+        return any(_has_big_int(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_big_int(v) for v in value)
+    return False
 
 
 def _event_to_json(event: SagaEvent) -> list[Any]:
@@ -72,10 +94,17 @@ def state_to_bytes(state: SagaState) -> bytes:
         "timers": {tid: [t.name, t.fire_at, t.data] for tid, t in state.timers.items()},
         "history": [list(record) for record in state.history],
     }
-    raw = json.dumps(doc, default=_encode_value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        raw = orjson.dumps(doc, default=_encode_value, option=_DUMP_OPTIONS)
+    except TypeError:
+        if not _has_big_int(doc):
+            raise
+        raw = json.dumps(
+            doc, default=_encode_value, separators=(",", ":"), ensure_ascii=False
+        ).encode()
     # A state holds the contract the saga computes with (rates, terms): sealed whole on the
     # changelog when the worker has a field keyset.
-    return seal_state(raw.encode())
+    return seal_state(raw)
 
 
 def state_from_bytes(data: bytes) -> SagaState:
@@ -113,7 +142,7 @@ def summary_from_bytes(data: bytes) -> StateSummary:
     """`summary_of(state_from_bytes(data))` without building the state: a plain JSON parse
     (no object hook, no SagaState), several times faster, for restoring a store. A state
     sealed on the changelog (the worker has a field keyset) is opened first."""
-    doc = json.loads(open_state(data))
+    doc = orjson.loads(open_state(data))
     if doc.get("f") != FORMAT_VERSION:
         raise ValueError(f"unsupported saga state format {doc.get('f')!r}")
     timers = tuple(

@@ -239,13 +239,23 @@ def seal_model(
 
     A type without classified fields costs one dict lookup more than `Codec.encode`.
     """
+    return seal_record(model.AVRO_NAME, model.model_dump(), topic, key, codec)
+
+
+def seal_record(
+    type_name: str,
+    record: dict[str, Any],
+    topic: str,
+    key: bytes | None,
+    codec: Codec | None = None,
+) -> tuple[bytes, tuple[Header, ...]]:
+    """`seal_model` for a record already in its model's dump form (plain values)."""
     codec = codec or default_codec()
     protection = active()
-    if protection.keyring is None or not protection.fields(model.AVRO_NAME):
-        return codec.encode(model), ()
-    record, header = protection.seal(model.AVRO_NAME, model.model_dump(), topic, key)
-    value = codec.encode_record(model.AVRO_NAME, record)
-    return value, (() if header is None else (header,))
+    if protection.keyring is not None and protection.fields(type_name):
+        record, header = protection.seal(type_name, record, topic, key)
+        return codec.encode_record(type_name, record), (() if header is None else (header,))
+    return codec.encode_record(type_name, record), ()
 
 
 STATE_MAGIC = b"\x00q2cS1"  # never the start of a JSON state

@@ -24,6 +24,7 @@ from engine.saga import (
     step,
 )
 from engine.saga.payload import payload_from_fields
+from tests.unit.built_records import check_built_record
 
 DEAL = "D-1"
 PROJECT = "P-1"
@@ -305,6 +306,8 @@ def run(definition: SagaDefinition, items: Iterable[Item], state: SagaState | No
             assert decision.state is state and decision.effects == (), event
         fed.add(event.event_id)
         state = decision.state
+        for effect in decision.effects:
+            check_built_record(effect, NOW)
         effects.extend(decision.effects)
 
     for item in items:
