@@ -16,7 +16,10 @@ Replace = Callable[[str, Any], Any]
 
 
 def replace_at(record: Any, steps: Steps, fn: Replace, prefix: str = "") -> None:
-    """Call `fn(concrete path, value)` for each value at `steps` and store what it returns."""
+    """Call `fn(concrete path, value)` for each value at `steps` and store what it returns.
+
+    `record` itself is written to; the containers below it on the way are copied first, so
+    values shared with the caller (a saga's data in the command it sends) are never changed."""
     if not steps or record is None:
         return
     step, rest = steps[0], steps[1:]
@@ -37,8 +40,11 @@ def _step_into(container: Any, key: Any, rest: Steps, fn: Replace, path: str) ->
     if value is None:
         return
     if rest:
-        if isinstance(value, tuple):  # pydantic dumps tuple fields as tuples: make them writable
+        # Copies (tuples, as pydantic dumps tuple fields, become writable lists).
+        if isinstance(value, list | tuple):
             value = container[key] = list(value)
+        elif isinstance(value, dict):
+            value = container[key] = dict(value)
         replace_at(value, rest, fn, path)
     else:
         container[key] = fn(path, value)

@@ -100,11 +100,13 @@ class FieldProtection:
     def seal(
         self, type_name: str, record: dict[str, Any], topic: str, key: bytes | None
     ) -> tuple[dict[str, Any], Header | None]:
-        """`record` with its classified values replaced, and the `q2c-sealed` header (or None)."""
+        """A copy of `record` with its classified values replaced (`record` is left as it was),
+        and the `q2c-sealed` header (or None)."""
         codecs = self.fields(type_name)
         if not codecs or self.keyring is None:
             return record, None
         keyring = self.keyring
+        record = dict(record)
         sealed: dict[str, str] = {}
         tokens: list[str] = []
         for fc in codecs:

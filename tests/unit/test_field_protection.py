@@ -19,7 +19,7 @@ from engine.security.classification import (
     field_classifications,
 )
 from engine.security.keyring import FileKeysetProvider, Keyring
-from engine.security.protection import SEALED_HEADER, FieldProtection, seal_model
+from engine.security.protection import SEALED_HEADER, FieldProtection, seal_model, seal_record
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 CODEC = Codec()
@@ -102,6 +102,23 @@ def test_sealed_values_are_not_in_the_bytes_and_open_with_the_key(
     assert [name for name, _ in headers] == [SEALED_HEADER]
     assert (
         CODEC.decode(value, topic=TOPIC, partition=0, offset=0, headers=headers, key=KEY) == event
+    )
+
+
+def test_sealing_a_record_leaves_the_callers_values_as_they_were(
+    keyset: FileKeysetProvider,
+) -> None:
+    """The worker seals commands built from a saga's data: the data must keep its clear values
+    (sealing them in place would write placeholders into the saga's state)."""
+    event = load("closed-won-time-and-materials")
+    record = event.model_dump()
+    before = json.dumps(record, default=str, sort_keys=True)
+    value, headers = seal_record(event.AVRO_NAME, record, TOPIC, KEY)
+    assert json.dumps(record, default=str, sort_keys=True) == before
+    assert event.account.tax_registration
+    assert event.account.tax_registration.encode() not in value
+    assert CODEC.decode(value, topic=TOPIC, partition=0, offset=0, headers=headers, key=KEY) == (
+        event
     )
 
 
