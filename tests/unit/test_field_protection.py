@@ -111,6 +111,7 @@ def test_sealing_a_record_leaves_the_callers_values_as_they_were(
     """The worker seals commands built from a saga's data: the data must keep its clear values
     (sealing them in place would write placeholders into the saga's state)."""
     event = load("closed-won-time-and-materials")
+    assert isinstance(event, ClosedWon)
     record = event.model_dump()
     before = json.dumps(record, default=str, sort_keys=True)
     value, headers = seal_record(event.AVRO_NAME, record, TOPIC, KEY)
