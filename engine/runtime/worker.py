@@ -113,6 +113,8 @@ class Worker:
         self._gauges_at = 0.0
         self._expired_at = 0.0
         self._acked_offsets: dict[TopicPartition, int] = {}
+        # Whether the last poll drained what the consumer had buffered (see `_process_batch`).
+        self._idle = True
         self._policy = CommitPolicy(
             interval_s=settings.commit_interval_ms / 1000, max_records=settings.commit_max_records
         )
@@ -431,12 +433,17 @@ class Worker:
             # Less than a full batch: nothing more is buffered, so waiting would only add
             # latency. Tasks commit independently (one producer each in exactly-once mode):
             # overlapping their broker round trips is where the throughput is.
-            idle = len(records) < self.settings.max_batch
-            due = [t for t in self.tasks.values() if t.checkpoint.due(self._policy, idle=idle)]
-            await asyncio.gather(*(self._commit(task) for task in due))
+            self._idle = idle = len(records) < self.settings.max_batch
+            await self._commit_due(idle=idle)
             await self._commit_acked_offsets()
             if records:
                 self.batches += 1
+
+    async def _commit_due(self, *, idle: bool) -> None:
+        """Commit the checkpoints the commit policy says are due (`idle`: the consumer had
+        nothing more buffered)."""
+        due = [t for t in self.tasks.values() if t.checkpoint.due(self._policy, idle=idle)]
+        await asyncio.gather(*(self._commit(task) for task in due))
 
     async def _commit(self, task: Task) -> None:
         """Commit the task's checkpoint; on failure abort it, rewind, and recover when the
@@ -617,7 +624,9 @@ class Worker:
                 outputs = self.processor.fire_timers(task, now)
                 if outputs or task.store.dirty:
                     task.checkpoint.stage(outputs)
-                    await self._commit(task)
+            # Into the open checkpoints, committed by the same policy as records: committing
+            # here every loop would cost a transaction per task per poll under load.
+            await self._commit_due(idle=self._idle)
             await self._commit_acked_offsets()
 
     async def _expire_pending(self) -> None:
@@ -683,7 +692,7 @@ class Worker:
                 )
                 if outputs or offsets or task.store.dirty:
                     task.checkpoint.stage(outputs, touched=offsets)
-                    await self._commit(task)
+            await self._commit_due(idle=self._idle)
             await self._commit_acked_offsets()
 
     # -- gauges -------------------------------------------------------------------------------
