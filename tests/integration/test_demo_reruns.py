@@ -37,6 +37,8 @@ async def _run(settings: Settings, options: DemoOptions) -> DemoResult:
     return result
 
 
+# About a minute (four demo runs): with -m long, to keep the suite within its budget.
+@pytest.mark.long
 async def test_each_run_acts_on_its_own_commands_only(kafka_bootstrap: str, unique: str) -> None:
     settings = Settings(
         bootstrap_servers=kafka_bootstrap,
