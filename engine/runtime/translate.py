@@ -3,8 +3,8 @@
 Commands and status changes are encoded from the saga's values as they are, without a second
 pydantic validation: everything in them comes from events validated when they were decoded,
 from the saga's own data (the same values, through the state codec) or from the engine
-(ids, times). That validation was a third of a command's cost. The encoder still refuses what
-its schema cannot carry, and `tests/unit/test_built_records.py` checks that every command and
+(ids, times). That validation was about 30% of a command's cost. The encoder still refuses
+what its schema cannot carry, and `tests/unit/built_records.py` (run by every saga test) checks that every command and
 status change the sagas build decodes into the model a validation would give.
 """
 

@@ -433,16 +433,16 @@ class Worker:
             # Less than a full batch: nothing more is buffered, so waiting would only add
             # latency. Tasks commit independently (one producer each in exactly-once mode):
             # overlapping their broker round trips is where the throughput is.
-            self._idle = idle = len(records) < self.settings.max_batch
-            await self._commit_due(idle=idle)
+            self._idle = len(records) < self.settings.max_batch
+            await self._commit_due()
             await self._commit_acked_offsets()
             if records:
                 self.batches += 1
 
-    async def _commit_due(self, *, idle: bool) -> None:
-        """Commit the checkpoints the commit policy says are due (`idle`: the consumer had
-        nothing more buffered)."""
-        due = [t for t in self.tasks.values() if t.checkpoint.due(self._policy, idle=idle)]
+    async def _commit_due(self) -> None:
+        """Commit the checkpoints the commit policy says are due (sooner when the last poll
+        found nothing more buffered)."""
+        due = [t for t in self.tasks.values() if t.checkpoint.due(self._policy, idle=self._idle)]
         await asyncio.gather(*(self._commit(task) for task in due))
 
     async def _commit(self, task: Task) -> None:
@@ -626,7 +626,7 @@ class Worker:
                     task.checkpoint.stage(outputs)
             # Into the open checkpoints, committed by the same policy as records: committing
             # here every loop would cost a transaction per task per poll under load.
-            await self._commit_due(idle=self._idle)
+            await self._commit_due()
             await self._commit_acked_offsets()
 
     async def _expire_pending(self) -> None:
@@ -692,7 +692,7 @@ class Worker:
                 )
                 if outputs or offsets or task.store.dirty:
                     task.checkpoint.stage(outputs, touched=offsets)
-            await self._commit_due(idle=self._idle)
+            await self._commit_due()
             await self._commit_acked_offsets()
 
     # -- gauges -------------------------------------------------------------------------------

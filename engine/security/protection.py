@@ -252,12 +252,9 @@ def seal_record(
     codec: Codec | None = None,
 ) -> tuple[bytes, tuple[Header, ...]]:
     """`seal_model` for a record already in its model's dump form (plain values)."""
-    codec = codec or default_codec()
-    protection = active()
-    if protection.keyring is not None and protection.fields(type_name):
-        record, header = protection.seal(type_name, record, topic, key)
-        return codec.encode_record(type_name, record), (() if header is None else (header,))
-    return codec.encode_record(type_name, record), ()
+    record, header = active().seal(type_name, record, topic, key)
+    value = (codec or default_codec()).encode_record(type_name, record)
+    return value, (() if header is None else (header,))
 
 
 STATE_MAGIC = b"\x00q2cS1"  # never the start of a JSON state
