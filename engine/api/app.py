@@ -27,6 +27,7 @@ from engine.api.auth import (
 from engine.api.operations import NOTE_ACTION, Operations
 from engine.api.reads import ReadLedger
 from engine.api.sources import StateMap, StateSource
+from engine.dlq.replay import ReplaySuperseded
 from engine.exceptions_queue.actions import ExceptionAction, NotInException, in_exception
 from engine.exceptions_queue.queue import exception_items
 from engine.ops.audit import AuditAction, AuditRecord, audit_action, new_action_id, now_utc, refusal
@@ -381,7 +382,11 @@ def _actions(app: FastAPI) -> None:
     @app.post(
         f"{API}/dlq/replay",
         response_model=models.ReplayResult,
-        responses={**errors, **NOT_FOUND},
+        responses={
+            **errors,
+            **NOT_FOUND,
+            409: {"model": models.Problem, "description": "superseded by a later command"},
+        },
         tags=["operate"],
     )
     async def replay(
@@ -390,6 +395,8 @@ def _actions(app: FastAPI) -> None:
         """Re-send one dead letter to the topic it failed on (operators only; audited)."""
         try:
             result = await ctx.operations.replay(body.topic, body.partition, body.offset, who.name)
+        except ReplaySuperseded as exc:
+            raise HTTPException(409, str(exc)) from exc
         except Exception as exc:
             await _audit(ctx, who.name, request, f"error:{type(exc).__name__}", body.model_dump())
             raise HTTPException(503, "replay failed: Kafka unavailable") from exc

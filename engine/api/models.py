@@ -162,6 +162,10 @@ class ReplayBulkResult(BaseModel):
     matched: int
     replayed: int
     records: list[DeadLetterView]
+    superseded: list[str] = Field(
+        default_factory=list,
+        description="matching commands left out: a later command of their key replaced them",
+    )
 
 
 class StuckSaga(BaseModel):

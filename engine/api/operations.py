@@ -17,7 +17,7 @@ from engine.contracts import COMMAND_TARGETS
 from engine.dlq.filters import DlqFilter
 from engine.dlq.plan import full_topic
 from engine.dlq.records import format_ref
-from engine.dlq.replay import load_matching, replay
+from engine.dlq.replay import ReplaySuperseded, load_matching, replay
 from engine.exceptions_queue.actions import ExceptionAction, States, request
 from engine.kafka.client import Producer, read_partition, topic_partitions
 from engine.kafka.connection import KafkaConnection
@@ -104,6 +104,8 @@ class KafkaOperations:
     ) -> dict[str, Any] | None:
         ref = format_ref(full_topic(self.settings.topic_prefix, topic), partition, offset)
         result = await replay(self.settings, DlqFilter(refs=(ref,)), by=actor, via=VIA)
+        if result.superseded:
+            raise ReplaySuperseded(result.superseded[0].describe())
         if not result.sent:
             return None
         sent = result.sent[0]
@@ -125,6 +127,7 @@ class KafkaOperations:
             "matched": result.matched,
             "replayed": result.replayed,
             "records": [views.dead_letter(d, self.names) for d in result.records],
+            "superseded": [s.describe() for s in result.superseded],
         }
 
     async def resolve(

@@ -254,10 +254,21 @@ def replay_cmd(
     new: Annotated[
         bool, typer.Option("--new", help="start afresh even if a replay of this filter stopped")
     ] = False,
+    include_superseded: Annotated[
+        bool,
+        typer.Option(
+            "--include-superseded",
+            help="also replay commands a later one of their key replaced (older status, budget)",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the outcome as JSON")] = False,
 ) -> None:
     """Re-publish matching dead letters with their original key, value and headers (audited).
+
+    A command that a later command of the same type and key superseded (an older CRM status,
+    project budget or billing total) is not replayed, and is named: it would write the older
+    value back. `--include-superseded` replays it anyway.
 
     The replay id is printed first (on stderr), so an interrupted run can be resumed with
     `--resume ID`; `q2c dlq replays` lists them all. Re-running the same filter after an
@@ -303,6 +314,7 @@ def replay_cmd(
                 rate=rate,
                 limit=limit,
                 resume_id=resume,
+                include_superseded=include_superseded,
                 confirm=confirm,
                 on_begin=on_begin,
                 on_start=on_start,
@@ -316,6 +328,8 @@ def replay_cmd(
         return
     if dry_run and result.records:
         console.print(records_table(list(result.records)))
+    for skipped in result.superseded:
+        console.print(f"skipped {skipped.describe()}", highlight=False)
     console.print(
         f"replay {result.replay_id}: {result.status}; matched {result.matched}, "
         f"already done {result.already_done}, replayed {result.replayed}, "

@@ -24,6 +24,10 @@ class Command(Record):
 
     COMMAND_TYPE: ClassVar[str]
     TARGET: ClassVar[str]
+    # Sets an absolute value (a status, a budget, a total): the saga sends these newest last,
+    # so a later command of the same type and key makes an earlier one stale, and replaying the
+    # earlier one from the dead-letter topic would write its older value back.
+    SUPERSEDED_BY_LATER: ClassVar[bool] = False
 
     header: CommandHeader
 
@@ -85,6 +89,7 @@ class IssueInvoice(Command):
 class UpdateCrmStatus(Command):
     COMMAND_TYPE = "update-crm-status"
     TARGET = "crm"
+    SUPERSEDED_BY_LATER = True
 
     deal_id: Id
     status: str
@@ -142,6 +147,7 @@ class SendDunning(Command):
 class UpdateProjectBudget(Command):
     COMMAND_TYPE = "update-project-budget"
     TARGET = "erp"
+    SUPERSEDED_BY_LATER = True
 
     project_id: Id
     deal_id: Id
@@ -152,6 +158,7 @@ class UpdateProjectBudget(Command):
 class UpdateBillingSchedule(Command):
     COMMAND_TYPE = "update-billing-schedule"
     TARGET = "billing"
+    SUPERSEDED_BY_LATER = True
 
     project_id: Id
     deal_id: Id

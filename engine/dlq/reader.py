@@ -1,4 +1,4 @@
-"""Reads dead-letter topics (I/O): every record, or one by reference."""
+"""Reads dead-letter topics (I/O): every record, or one by reference; and what superseded one."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from engine.dlq.records import DeadLetter, parse_ref
+from engine.dlq.supersession import SuccessorIndex, Superseded, scan_starts
 from engine.kafka.client import Consumer, read_partition, topic_partitions
 from engine.kafka.records import InRecord, TopicPartition
 from engine.topics import load_catalog, name
@@ -58,3 +59,18 @@ async def read_one(
         return None
     finally:
         await consumer.stop()
+
+
+async def find_superseded(options: dict[str, Any], letters: list[DeadLetter]) -> list[Superseded]:
+    """The dead letters among `letters` that a later command on their original partition
+    superseded (see `engine.dlq.supersession`); reads each such partition from just after its
+    earliest one to its end."""
+    starts = scan_starts(letters)
+    if not starts:
+        return []
+    existing = set(await topic_partitions(options, sorted({tp.topic for tp in starts})))
+    starts = {tp: offset for tp, offset in starts.items() if tp in existing}
+    index = SuccessorIndex(letters)
+    if starts:
+        await read_partition(options, list(starts), index.add, starts=starts)
+    return index.superseded()

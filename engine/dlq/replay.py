@@ -5,7 +5,10 @@ headers stripped) plus `q2c.replay.*` headers. Records and the replay's checkpoi
 `q2c.ops.replay-progress` are written in one Kafka transaction per batch, so an interrupted
 replay (`limit`, Ctrl-C, a crash) resumed with its id neither skips nor repeats a record.
 Replaying a record that was already applied is harmless anyway: the saga drops an event id it
-has seen, and command handlers dedupe on the idempotency key.
+has seen, and command handlers dedupe on the idempotency key. A command a later one superseded
+(an older CRM status, budget or billing total, see `engine.dlq.supersession`) is skipped and
+named, unless `include_superseded`: its idempotency key is its own, so nothing downstream would
+stop it from writing the older value back.
 
 Purge cannot delete single records from a Kafka topic: the admin delete-records API only cuts a
 partition below an offset, which would also drop records outside the filter. A purge therefore
@@ -23,8 +26,9 @@ from typing import Any, Literal
 
 from engine.dlq.filters import DlqFilter, first_per_origin, select
 from engine.dlq.plan import ORIGINAL, full_topic, replay_record
-from engine.dlq.reader import dlq_topics, read_dead_letters
+from engine.dlq.reader import dlq_topics, find_superseded, read_dead_letters
 from engine.dlq.records import DeadLetter
+from engine.dlq.supersession import Superseded
 from engine.kafka.client import Producer, TransactionalProducer
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import Delivered, OutRecord
@@ -42,6 +46,10 @@ class ReplayError(RuntimeError):
     """A replay cannot run as asked (unknown resume id, purge without a filter, ...)."""
 
 
+class ReplaySuperseded(ReplayError):
+    """The one command asked for was superseded by a later one, so it was not replayed."""
+
+
 class ReplayNotFound(ReplayError, LookupError):
     """`--resume` names a replay the progress topic does not hold."""
 
@@ -56,6 +64,7 @@ class ReplayResult:
     status: ReplayOutcome
     records: tuple[DeadLetter, ...] = ()  # what was (or, dry-run, would be) replayed
     sent: tuple[Delivered, ...] = ()  # where `records` landed, in the same order
+    superseded: tuple[Superseded, ...] = ()  # matching, but left out: a later command replaced them
 
     def to_json(self) -> dict[str, Any]:
         """What `q2c dlq replay --json` prints: counts, and references instead of payloads."""
@@ -68,6 +77,7 @@ class ReplayResult:
             "remaining": self.remaining,
             "records": [dl.ref for dl in self.records],
             "sent": [f"{d.topic}:{d.partition}:{d.offset}" for d in self.sent],
+            "superseded": [s.to_json() for s in self.superseded],
         }
 
 
@@ -153,6 +163,7 @@ async def replay(
     limit: int | None = None,
     resume_id: str | None = None,
     replay_id: str | None = None,
+    include_superseded: bool = False,
     confirm: Callable[[int], bool] = lambda n: True,
     on_begin: Callable[[ReplayProgress, int], None] = lambda progress, pending: None,
     on_start: Callable[[int], None] = lambda n: None,
@@ -164,7 +175,8 @@ async def replay(
     asked or sent. Audited at the start, at an interruption (an error, Ctrl-C) and at the end
     (outcome `not-found` when nothing matched); `via` names the caller (cli or api). The
     checkpoint is written at the start too, so `q2c dlq replays` lists a replay that is
-    killed before its first batch.
+    killed before its first batch. Superseded commands are left out of the matching records
+    (and reported) unless `include_superseded`.
     """
     connection = KafkaConnection.from_settings(settings)
     options = connection.options()
@@ -183,6 +195,9 @@ async def replay(
     letters = first_per_origin(
         select(await read_dead_letters(options, dlq_topics(prefix)), flt, frozenset(ops.purged))
     )
+    superseded = () if include_superseded else tuple(await find_superseded(options, letters))
+    stale = {s.letter.ref for s in superseded}
+    letters = [dl for dl in letters if dl.ref not in stale]
     pending = progress.pending(letters)
     todo = pending[:limit] if limit is not None else pending
     done_before = len(letters) - len(pending)
@@ -203,6 +218,7 @@ async def replay(
             status=status,
             records=tuple(records),
             sent=tuple(sent),
+            superseded=superseded,
         )
 
     def audit(outcome: str, status: ProgressStatus, count: int) -> AuditRecord:
@@ -214,7 +230,12 @@ async def replay(
             target=progress.target,
             count=count,
             filter=progress.filter,
-            details={"status": status, "resumed": resume_id is not None, "total": progress.count},
+            details={
+                "status": status,
+                "resumed": resume_id is not None,
+                "total": progress.count,
+                "superseded": [s.letter.ref for s in superseded],
+            },
             outcome=outcome,
             via=via,
         )
@@ -240,7 +261,9 @@ async def replay(
     status: Literal["done", "partial"] = "done" if len(todo) == len(pending) else "partial"
     progress = replace(committed[-1], status=status)
     await _checkpoint(connection, settings, progress)
-    await write_audit(options, prefix, audit("done" if letters else "not-found", status, len(todo)))
+    await write_audit(
+        options, prefix, audit("done" if letters or superseded else "not-found", status, len(todo))
+    )
     return result(status, len(todo), todo, sent)
 
 

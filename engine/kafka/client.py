@@ -7,7 +7,7 @@ client library can change in one place.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -385,20 +385,27 @@ async def read_partition(
     on_record: Callable[[InRecord], None],
     *,
     idle_timeout_s: float = 30.0,
+    starts: Mapping[TopicPartition, int] | None = None,
 ) -> int:
-    """Read the given partitions from the beginning up to their current end; returns the count.
+    """Read the given partitions from the beginning (or from `starts`, where given) up to
+    their current end; returns the count.
 
-    Used to restore state stores and global tables. Bounded: gives up (raises TimeoutError)
-    when no progress is made for `idle_timeout_s`.
+    Used to restore state stores and global tables, and to look past a dead letter. Bounded:
+    gives up (raises TimeoutError) when no progress is made for `idle_timeout_s`.
     """
     consumer = Consumer(options, group_id=None, max_records=5000)
     await consumer.start()
     count = 0
     try:
+        starts = starts or {}
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(partitions)
+        from_start = [tp for tp in partitions if tp not in starts]
+        if from_start:
+            await consumer.seek_to_beginning(from_start)
+        for tp, offset in starts.items():
+            consumer.seek(tp, offset)
         ends = await consumer.end_offsets(partitions)
-        remaining = {tp for tp, end in ends.items() if end > 0}
+        remaining = {tp for tp, end in ends.items() if end > starts.get(tp, 0)}
         loop = asyncio.get_running_loop()
         last_progress = loop.time()
         while remaining:

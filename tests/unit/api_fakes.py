@@ -13,6 +13,7 @@ from engine.api.operations import NOTE_ACTION
 from engine.api.sources import FixedStates, StateMap
 from engine.api.timeline import CommandSeen
 from engine.api.views import notes_by_key
+from engine.dlq.replay import ReplaySuperseded
 from engine.exceptions_queue.actions import ExceptionAction, States, in_exception
 from engine.ops.audit import AuditRecord
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
@@ -81,6 +82,12 @@ class FakeOperations:
         self, topic: str, partition: int, offset: int, actor: str
     ) -> dict[str, Any] | None:
         self.calls.append(("replay", (topic, partition, offset)))
+        if (topic, partition, offset) == ("q2c.commands.dlq", 0, 3):
+            self._audited(actor, "dlq.replay", topic, "done")
+            raise ReplaySuperseded(
+                "q2c.commands.dlq:0:3: update-crm-status for 'D-1' is superseded by the later "
+                "q2c.commands.crm:1:40; not replayed (--include-superseded sends it anyway)"
+            )
         found = (topic, partition, offset) == ("q2c.crm.events.dlq", 0, 0)
         # engine.dlq.replay.replay audits every replay, found or not.
         self._audited(actor, "dlq.replay", topic, "done" if found else "not-found")

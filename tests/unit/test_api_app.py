@@ -93,6 +93,15 @@ def test_operator_replays_and_resolves(client: TestClient, ops: FakeOperations) 
     assert OPERATOR not in str(ops.audits)  # fingerprints only, never the token
 
 
+def test_replaying_a_superseded_command_is_a_conflict_naming_its_successor(
+    client: TestClient,
+) -> None:
+    body = {"topic": "q2c.commands.dlq", "partition": 0, "offset": 3}
+    refused = client.post("/api/v1/dlq/replay", json=body, headers=O)
+    assert refused.status_code == 409
+    assert "superseded by the later q2c.commands.crm:1:40" in refused.json()["detail"]
+
+
 def test_saga_by_key_shows_history_timers_and_parked(client: TestClient) -> None:
     body = client.get("/api/v1/sagas/D-2", headers=V).json()
     (q2c,) = [s for s in body["sagas"] if s["saga_type"] == "quote-to-cash"]
