@@ -10,7 +10,11 @@ the documented semantics q2c relies on (https://docs.stripe.com/api/idempotent_r
   response (counted in `replayed`); with other parameters it is a 400 `idempotency_error`;
 - customers (searchable by metadata), invoices (draft -> open on finalize, void), invoice
   items attached to their invoice, each with an id of its own;
-- effects: create customer / invoice / invoiceitem, action finalize / send / void.
+- subscriptions, searchable by metadata and updated by id (metadata merged, as Stripe's update
+  does; https://docs.stripe.com/api/subscriptions/update). q2c never creates one: a firm's own
+  subscriptions are seeded with `subscribe`;
+- effects: create customer / invoice / invoiceitem, update subscription, action finalize /
+  send / void.
 """
 
 from __future__ import annotations
@@ -62,7 +66,13 @@ class StripeEmulator(Emulator):
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/v1/customers/search", self._customer_search, methods=["GET"]),
+            Route("/v1/customers/search", self._searcher("customer"), methods=["GET"]),
+            Route("/v1/subscriptions/search", self._searcher("subscription"), methods=["GET"]),
+            Route(
+                "/v1/subscriptions/{subscription}",
+                self._post(self._update_subscription),
+                methods=["POST"],
+            ),
             Route("/v1/customers", self._post(self._create_customer), methods=["POST"]),
             Route("/v1/invoices", self._list_invoices, methods=["GET"]),
             Route("/v1/invoices", self._post(self._create_invoice), methods=["POST"]),
@@ -126,19 +136,48 @@ class StripeEmulator(Emulator):
 
         return route
 
-    # -- customers -----------------------------------------------------------------------------
+    # -- search ------------------------------------------------------------------------------
 
-    async def _customer_search(self, request: Request) -> Response:
-        refused = await self._refused_by_spec(request, b"")
-        if refused is not None:
-            return refused
-        found = _SEARCH.fullmatch(request.query_params.get("query", ""))
-        if found is None:
-            return _error(400, "invalid_request_error", "unsupported search query")
-        field, value = found.group(1), found.group(2)
-        self.reads.append(("customer", value))
-        data = [c for c in self.store.of("customer").values() if c["metadata"].get(field) == value]
-        return JSONResponse({"object": "search_result", "data": data, "has_more": False})
+    def _searcher(self, record: str) -> Any:
+        """`GET /v1/<record>s/search` on one metadata field (the only query q2c sends)."""
+
+        async def search(request: Request) -> Response:
+            refused = await self._refused_by_spec(request, b"")
+            if refused is not None:
+                return refused
+            found = _SEARCH.fullmatch(request.query_params.get("query", ""))
+            if found is None:
+                return _error(400, "invalid_request_error", "unsupported search query")
+            field, value = found.group(1), found.group(2)
+            self.reads.append((record, value))
+            data = [r for r in self.store.of(record).values() if r["metadata"].get(field) == value]
+            return JSONResponse({"object": "search_result", "data": data, "has_more": False})
+
+        return search
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    def subscribe(self, metadata: dict[str, str]) -> str:
+        """Seed a subscription the firm set up in Stripe itself; returns its id."""
+        sid = f"sub_q2c{len(self.store.of('subscription')) + 1:06d}"
+        subscription = {
+            "id": sid,
+            "object": "subscription",
+            "status": "active",
+            "metadata": dict(metadata),
+        }
+        self.store.insert("subscription", subscription, sid)
+        return sid
+
+    async def _update_subscription(self, request: Request, form: dict[str, Any]) -> Response:
+        subscription = self.store.of("subscription").get(request.path_params["subscription"])
+        if subscription is None:
+            return _error(404, "invalid_request_error", "No such subscription")
+        subscription["metadata"] = {**subscription["metadata"], **form.get("metadata", {})}
+        self.record(request, "update", "subscription", subscription["id"], form.get("metadata"))
+        return JSONResponse(subscription)
+
+    # -- customers -----------------------------------------------------------------------------
 
     async def _create_customer(self, request: Request, form: dict[str, Any]) -> Response:
         cid = f"cus_q2c{len(self.store.of('customer')) + 1:06d}"

@@ -13,7 +13,7 @@ from engine.connectors.stripe.outbound import StripeConnector
 from engine.contracts import InvoiceIssued
 from engine.emulators.stripe import StripeEmulator
 from tests.connectors.conftest import stripe_config
-from tests.connectors.samples import issue_invoice
+from tests.connectors.samples import issue_invoice, update_billing_schedule
 
 
 @pytest.fixture
@@ -67,3 +67,24 @@ async def test_in_front_of_stripe_mock_stripes_spec_refuses_what_stripe_would(
     assert isinstance(reply, InvoiceIssued) and reply.invoice.invoice_id.startswith("in_q2c")
     assert (caught.value.status, caught.value.code) == (400, "invalid_request_error")
     assert emulator.effects.count("create", "invoice") == 1
+
+
+async def test_an_amendment_updates_each_subscription_of_the_deal_once(
+    stripe: StripeEmulator,
+) -> None:
+    mine = stripe.subscribe({"q2c_deal_id": "D-1"})
+    other = stripe.subscribe({"q2c_deal_id": "D-2"})
+    amended = update_billing_schedule("D-1", "A-2", "14000")
+    async with StripeConnector(stripe_config(stripe.base_url)) as connector:
+        assert await connector.handle(amended) == []
+        await connector.handle(amended)  # redelivered: Stripe replays the saved response
+        await connector.handle(update_billing_schedule("D-3", "A-1", "10"))  # no subscription
+    subscriptions = stripe.store.of("subscription")
+    assert subscriptions[mine]["metadata"] == {
+        "q2c_deal_id": "D-1",
+        "q2c_amendment_id": "A-2",
+        "q2c_total_value": "14000.0000",
+        "q2c_total_currency": "EUR",
+    }
+    assert subscriptions[other]["metadata"] == {"q2c_deal_id": "D-2"}
+    assert stripe.effects.count("update", "subscription") == 1
