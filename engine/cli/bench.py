@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import tempfile
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 
 from engine.cli.extras import require_extra
+from engine.cli.stoppable import run_stoppable
 
 
 def bench(
@@ -48,7 +48,7 @@ def bench(
         profile_path = (
             Path(tempfile.mkdtemp(prefix="q2c-prof-")) / "engine.json" if profile else None
         )
-        result = asyncio.run(
+        result = run_stoppable(
             run_bench(
                 bootstrap,
                 quick=quick,
@@ -57,7 +57,8 @@ def bench(
                 progress=lambda msg: console.print(
                     f"[dim]bench [{time.monotonic() - began:5.1f}s]: {msg}[/dim]"
                 ),
-            )
+            ),
+            "the bench",
         )
     finally:
         if cluster is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import tempfile
@@ -16,6 +15,7 @@ from engine.chaos.scenarios import SCENARIOS, scenario
 from engine.chaos.soak import SoakOptions, run_soak
 from engine.chaos.soak_report import fault_table, plot, soak_table
 from engine.chaos.table import verdict_table
+from engine.cli.stoppable import run_stoppable
 from engine.observability.logging import configure_logging
 
 HOME_OPTION = typer.Option(None, help="where the cluster and worker logs go (default: a temp dir)")
@@ -60,7 +60,9 @@ def run(
     console = Console(stderr=as_json, width=max(110, Console().width))
     base = home or Path(tempfile.mkdtemp(prefix="q2c-chaos-"))
     opts = RunOptions(scenario=chosen, deals=deals, seed=seed, home=base, rate=rate)
-    verdict = asyncio.run(run_chaos(opts, progress=lambda m: console.print(f"[dim]{m}[/]")))
+    verdict = run_stoppable(
+        run_chaos(opts, progress=lambda m: console.print(f"[dim]{m}[/]")), "the chaos run"
+    )
     if as_json:
         typer.echo(json.dumps(verdict.as_json(), indent=2))
     else:
@@ -113,7 +115,9 @@ def soak(
         finished_retention_s=finished_retention,
         accounts=accounts,
     )
-    report = asyncio.run(run_soak(opts, progress=lambda m: console.print(f"[dim]{m}[/]")))
+    report = run_stoppable(
+        run_soak(opts, progress=lambda m: console.print(f"[dim]{m}[/]")), "the soak"
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak.json").write_text(json.dumps(report.as_json(), indent=2))
     png = plot(report, out / "soak.png")

@@ -7,7 +7,6 @@ local broker when Q2C_BOOTSTRAP_SERVERS is not set.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
@@ -25,6 +24,7 @@ from rich.text import Text
 
 from engine.api.config import ApiSettings
 from engine.cli.preflight import open_keyset
+from engine.cli.stoppable import run_stoppable
 from engine.localkafka import LocalCluster, load_cluster, start_cluster
 from engine.sagas import DEAL_SAGA
 from engine.settings import Settings, load_settings
@@ -419,7 +419,7 @@ def demo(
             kill_every_s=kill_every,
             redeliver=redeliver,
         )
-        result = asyncio.run(run_demo(settings, options, console=console))
+        result = run_stoppable(run_demo(settings, options, console=console), "the demo")
         print_summary(console, result, settings)
     except KeyboardInterrupt:
         console.print("interrupted: the engine and the simulated platforms were stopped")
