@@ -1,0 +1,88 @@
+"""`Producer.send_all` hands records to the client in whole batches: every record lands where
+its `Delivered` says, in the order given per partition, keyed ones on the key's partition, and
+inside a transaction all of them commit or abort together."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.kafka.client import (
+    Consumer,
+    Producer,
+    TransactionalProducer,
+    _key_hash,
+    read_partition,
+)
+from engine.kafka.records import InRecord, OutRecord, TopicPartition
+from tests.conftest import MakeTopic
+
+pytestmark = pytest.mark.kafka
+PARTITIONS = 3
+
+
+async def read_all(bootstrap: str, topic: str) -> dict[tuple[int, int], InRecord]:
+    got: dict[tuple[int, int], InRecord] = {}
+    parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    await read_partition(
+        {"bootstrap_servers": bootstrap}, parts, lambda r: got.update({(r.partition, r.offset): r})
+    )
+    return got
+
+
+def records(topic: str) -> list[OutRecord]:
+    # 1 KB values: partition 0's 200 records fill a dozen 16 KB batches.
+    pinned = [
+        OutRecord(topic, None, f"p{i:04d}".encode() * 200, (("n", str(i).encode()),), 0)
+        for i in range(200)
+    ]
+    keyed = [OutRecord(topic, f"deal-{i % 17}".encode(), f"k{i}".encode()) for i in range(100)]
+    return [r for pair in zip(pinned[:100], keyed, strict=True) for r in pair] + pinned[100:]
+
+
+async def test_each_record_lands_where_its_delivery_says(
+    kafka_bootstrap: str, make_topic: MakeTopic
+) -> None:
+    topic = await make_topic("send-all", partitions=PARTITIONS)
+    sent = records(topic)
+    producer = Producer({"bootstrap_servers": kafka_bootstrap})
+    await producer.start()
+    try:
+        delivered = await producer.send_all(sent)
+    finally:
+        await producer.stop()
+    assert len(delivered) == len(sent)
+    stored = await read_all(kafka_bootstrap, topic)
+    assert len(stored) == len(sent)
+    for record, where in zip(sent, delivered, strict=True):
+        got = stored[(where.partition, where.offset)]
+        assert (got.key, got.value, got.headers) == (record.key, record.value, record.headers)
+        if record.key is not None:
+            assert where.partition == _key_hash(record.key) % PARTITIONS
+    pinned = [d.offset for r, d in zip(sent, delivered, strict=True) if r.partition == 0]
+    assert pinned == sorted(pinned) and len(set(pinned)) == 200
+
+
+async def test_in_a_transaction_the_batches_commit_or_abort_together(
+    kafka_bootstrap: str, make_topic: MakeTopic, unique: str
+) -> None:
+    topic = await make_topic("send-all-txn", partitions=PARTITIONS)
+    producer = TransactionalProducer({"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}")
+    await producer.start()
+    try:
+        await producer.begin()
+        await producer.send_all(records(topic))
+        await producer.abort()
+        await producer.begin()
+        kept = await producer.send_all(records(topic)[:60])
+        await producer.commit(None, "")
+    finally:
+        await producer.stop()
+    committed = await read_all(kafka_bootstrap, topic)  # read_committed
+    assert sorted(committed) == sorted((d.partition, d.offset) for d in kept)
+    consumer = Consumer({"bootstrap_servers": kafka_bootstrap}, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in range(PARTITIONS)])
+    finally:
+        await consumer.stop()
+    assert sum(ends.values()) > len(committed)  # the aborted records are there, unread
