@@ -129,8 +129,16 @@ class SystemRun:
     # -- phases ---------------------------------------------------------------------------------
 
     async def run(
-        self, work: Workload, *, latency: bool = True, profile: Path | None = None
+        self,
+        work: Workload,
+        *,
+        latency: bool = True,
+        profile: Path | None = None,
+        half_load_eps: float | None = None,
     ) -> SystemResult:
+        """Drain, then (with `latency`) the fixed load and `half_load_eps`: half the engine's
+        measured saturation, the same offered load for every system of the mode (None: half of
+        this system's own drain rate, which is what the engine, measured first, uses)."""
         result = SystemResult(self.system, self.mode)
         await self.create_topics()
         drain = self.drain_records(work)
@@ -146,9 +154,9 @@ class SystemRun:
                 result.latency_fixed, done = await self._paced(
                     proc, admin, work.fixed, self.cfg.fixed_rate_eps, done
                 )
-                rate = result.throughput_eps
+                rate = half_load_eps or result.throughput_eps / 2
                 count = min(len(work.saturation_pool), max(1, int(rate * self.cfg.phase_seconds)))
-                result.latency_saturation, _ = await self._paced(
+                result.latency_half_saturation, _ = await self._paced(
                     proc, admin, work.saturation_pool[:count], rate, done
                 )
             result.peak_rss_mb = proc.peak_rss() / 2**20

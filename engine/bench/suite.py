@@ -70,7 +70,7 @@ async def run_bench(
     bootstrap: str,
     *,
     quick: bool,
-    fixed_rate_eps: float = 1000.0,
+    fixed_rate_eps: float = 200.0,
     profile: Path | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> BenchResult:
@@ -97,12 +97,16 @@ async def run_bench(
     engine_state_topic: str | None = None
     for mode in MODES:
         result.modes[mode] = {}
+        half_load: float | None = None  # set by the engine's run, the first of each mode
         for system in SYSTEMS[mode]:
             progress(f"{mode}: {system}")
             run = SystemRun(cfg, system, mode)
-            result.modes[mode][system] = await run.run(work)
-            if system == ENGINE and mode == "exactly_once":
-                engine_state_topic = run.names.state
+            measured = await run.run(work, half_load_eps=half_load)
+            result.modes[mode][system] = measured
+            if system == ENGINE:
+                half_load = measured.throughput_eps / 2 if measured.ok else None
+                if mode == "exactly_once":
+                    engine_state_topic = run.names.state
     if engine_state_topic is not None:
         progress("restore rate")
         result.restore = await restore_rate({"bootstrap_servers": bootstrap}, engine_state_topic)

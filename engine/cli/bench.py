@@ -18,7 +18,7 @@ from engine.cli.stoppable import run_stoppable
 def bench(
     quick: bool = typer.Option(False, "--quick", help="small N: finishes in about a minute"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON only"),
-    rate: float = typer.Option(1000.0, help="the fixed offered load for latency, events/s"),
+    rate: float = typer.Option(200.0, help="the fixed offered load for latency, events/s"),
     profile: bool = typer.Option(
         False, "--profile", help="also profile the engine (pyinstrument) in an extra drain run"
     ),

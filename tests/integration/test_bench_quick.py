@@ -34,7 +34,10 @@ async def test_quick_bench_reports_every_field(kafka_bootstrap: str) -> None:
             assert figures["cpu_seconds_per_1k_events"] >= 0
             assert figures["peak_rss_mb"] > 0
             _check_latency(figures["latency_fixed"])
-            _check_latency(figures["latency_saturation"])
+            _check_latency(figures["latency_half_saturation"])
+            # One offered load for all: half the engine's own saturation, measured first.
+            half = section["systems"]["engine"]["throughput_eps"] / 2
+            assert figures["latency_half_saturation"]["offered_eps"] == pytest.approx(half)
             if system != "engine":
                 assert section[f"ratio_to_{system}"] > 0
                 assert f"p99_fixed_ratio_to_{system}" in section

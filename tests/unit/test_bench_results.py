@@ -53,7 +53,7 @@ def test_ratios_compare_the_engine_with_each_baseline() -> None:
     assert alo["ratio_to_raw_pipe"] == pytest.approx(0.4)
     assert alo["meets_raw_pipe_target"] is False  # below 0.45
     assert alo["ratio_to_faust"] == pytest.approx(2.0)
-    assert alo["p99_saturation_ratio_to_faust"] == pytest.approx(0.5)
+    assert alo["p99_half_saturation_ratio_to_faust"] == pytest.approx(0.5)
     assert alo["ahead_of_faust"] is True
 
 
@@ -69,7 +69,7 @@ def test_json_has_every_field_and_is_serializable() -> None:
         engine = doc[mode]["systems"]["engine"]
         for key in ("throughput_eps", "cpu_seconds_per_1k_events", "peak_rss_mb"):
             assert isinstance(engine[key], float)
-        for phase in ("latency_fixed", "latency_saturation"):
+        for phase in ("latency_fixed", "latency_half_saturation"):
             assert set(engine[phase]) == {"count", "p50_ms", "p99_ms", "max_ms", "offered_eps"}
     assert "ratio_to_raw_pipe_txn" in doc["exactly_once"]
     assert "ratio_to_raw_pipe_txn" not in doc["at_least_once"]
