@@ -115,6 +115,11 @@ DEFAULT_CACHE_SAGAS = 2048
 class SagaStore:
     """The saga states of one task (one partition number of the co-partitioned topics)."""
 
+    # The timer index is a heap whose stale entries (timers re-armed or cancelled since, and
+    # those of deleted sagas) leave only when their time comes; it is rebuilt from the armed
+    # timers once it holds twice as many entries as there are live ones, and this many at least.
+    TIMER_INDEX_MIN = 1024
+
     def __init__(
         self, cache_sagas: int = DEFAULT_CACHE_SAGAS, finished: Finished = _never_finished
     ) -> None:
@@ -129,6 +134,7 @@ class SagaStore:
         # Armed timers per saga that has any: commit re-indexes only sagas whose set changed.
         self._armed: dict[StoreKey, TimerSignature] = {}
         self._timers: list[tuple[datetime, StoreKey]] = []
+        self._timers_live = 0  # entries the last rebuild kept
         self._taken: list[StoreKey] = []  # taken off the index by `due` in the open transaction
         # Pending and finished sagas by the time of their last event, for the retention rules.
         self._finished = finished
@@ -252,9 +258,33 @@ class SagaStore:
             self._armed[key] = signature
         else:
             self._armed.pop(key, None)
+        if len(self._timers) > max(self.TIMER_INDEX_MIN, 2 * self._timers_live):
+            self._compact_timers()
         last_event = summary.last_event_at
         self._pending.update(key, last_event if name == PENDING else None)
         self._done.update(key, last_event if self._finished(key[0], name) else None)
+
+    def _compact_timers(self) -> None:
+        """Rebuild the timer index from the armed timers, dropping its stale entries.
+
+        Without this a worker's heap grows with every deal until the earliest stale time
+        (days, for SLA timers), however few sagas it holds. Keys taken by `due` in the open
+        transaction stay out: `abort` puts theirs back.
+        """
+        taken = set(self._taken)
+        self._timers = [
+            (fire_at, key)
+            for key, signature in self._armed.items()
+            if key not in taken
+            for _tid, fire_at in signature
+        ]
+        heapq.heapify(self._timers)
+        self._timers_live = len(self._timers)
+
+    @property
+    def timer_index_size(self) -> int:
+        """Entries in the timer index, live and stale (see `TIMER_INDEX_MIN`)."""
+        return len(self._timers)
 
     def _remember(self, key: StoreKey, state: SagaState) -> None:
         self._cache[key] = state

@@ -88,6 +88,7 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
     ops: list[tuple[Any, ...]], cache_sagas: int
 ) -> None:
     store = SagaStore(cache_sagas=cache_sagas)
+    store.TIMER_INDEX_MIN = 2  # the timer index is rebuilt often: it must lose no timer
     committed: dict[StoreKey, SagaState] = {}  # the model: plain decoded values
     staged: dict[StoreKey, SagaState] = {}
     for version, op in enumerate(ops, start=1):
@@ -137,6 +138,25 @@ def test_unchanged_timers_are_not_indexed_again() -> None:
     assert store.due(BASE + timedelta(minutes=9)) == []
     assert store.due(BASE + timedelta(minutes=10)) == [key]
     assert store.due(BASE + timedelta(days=1)) == []
+
+
+def test_the_timer_index_stays_in_proportion_to_the_armed_timers() -> None:
+    """Deals come and go, each re-arming its SLA timer and then leaving: the index holds the
+    armed timers, not every timer ever armed until its time comes (a worker's memory)."""
+    store = SagaStore(cache_sagas=1)
+    for deal in range(20_000):
+        key = ("quote-to-cash", f"D-{deal}")
+        store.stage(key, _state(key, "active", 1, 600))
+        store.stage(key, _state(key, "active", 2, 900))  # staged over: one state per commit
+        store.commit()
+        store.stage(key, _state(key, "active", 3, 1200))  # re-armed
+        store.commit()
+        if deal % 10:
+            store.stage_delete(key)  # finished and expired: 9 deals in 10 leave
+            store.commit()
+    assert store.timer_index_size <= max(SagaStore.TIMER_INDEX_MIN, 2 * 2_000)
+    due = store.due(BASE + timedelta(days=1))
+    assert sorted(due) == sorted(("quote-to-cash", f"D-{d}") for d in range(0, 20_000, 10))
 
 
 def test_a_timer_whose_firing_was_rolled_back_fires_again() -> None:
