@@ -41,7 +41,8 @@ from engine.contracts.commands import UpdateProjectBudget
 
 PLATFORM = "oracle"
 FRAMEWORK = {"REST-Framework-Version": "4"}
-# SourceReference's length is not in the REST reference [verify]; 50 keeps well inside it.
+# SourceReference is stored in PJB_BILLING_EVENTS.SOURCEREF, VARCHAR2(80) (Oracle's tables and
+# views reference, PJB_BILLING_EVENTS); 50 keeps well inside it.
 MAX_REFERENCE = 50
 
 
