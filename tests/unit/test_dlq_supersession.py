@@ -78,9 +78,10 @@ def replay_guarded(
     starts = scan_starts(letters)
     index = SuccessorIndex(letters)
     for rec in records:
-        if TopicPartition(rec.topic, rec.partition) in starts and rec.offset >= starts[
-            TopicPartition(rec.topic, rec.partition)
-        ]:
+        if (
+            TopicPartition(rec.topic, rec.partition) in starts
+            and rec.offset >= starts[TopicPartition(rec.topic, rec.partition)]
+        ):
             index.add(rec)
     stale = {s.letter.ref for s in index.superseded()}
     failed = {dl.original_offset for dl in letters}
@@ -110,7 +111,10 @@ def test_after_a_replay_each_platform_value_is_the_newest_command_s(
             assert platform[(key, command_type)] == offset, (key, command_type)
     # Nothing that sets no absolute value is ever held back, and nothing newest either.
     for dl in letters:
-        if dl.event_type not in SUPERSEDABLE or newest[(dl.key, dl.event_type)] == dl.original_offset:
+        if (
+            dl.event_type not in SUPERSEDABLE
+            or newest[(dl.key, dl.event_type)] == dl.original_offset
+        ):
             assert dl in replayed, dl.ref
 
 
