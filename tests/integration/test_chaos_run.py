@@ -1,8 +1,8 @@
 """`q2c chaos run`: every scenario, short (tens of deals, short outages), passes its verdict.
 
 Each run starts its own cluster and workers and injects faults only into them. The long runs
-(200+ deals, full-length outages) and the shorts are marked `long` and left out of the default
-run (the CLI test runs a worker-kill):
+(200+ deals, full-length outages) and most shorts are marked `long` and left out of the default
+run (the CLI test runs a worker-kill; `SHORT_IN_SUITE` are the shorts it keeps):
 `pytest -m long tests/integration/test_chaos_run.py`.
 """
 
@@ -33,10 +33,11 @@ THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
 # `all` injects ten faults one after another (minutes even when short): long only.
 MIXED = ["all"]
 # The default suite runs a worker-kill end to end through the CLI
-# (`test_cli_prints_the_verdict_as_json`), and test_broker_outage.py covers the one-broker
-# outages; every short here takes 35-110 s on 2 cores and runs with -m long, to keep the suite
-# within its 30-minute budget.
-SHORT_IN_SUITE: set[str] = set()
+# (`test_cli_prints_the_verdict_as_json`), the three shorts below (about 25-30 s each on 2
+# cores), and test_broker_outage.py covers the one-broker restart; the other shorts take 35-110
+# s each (the three-broker ones start a cluster of three) and run with -m long, to keep the
+# suite within its 30-minute budget.
+SHORT_IN_SUITE: set[str] = {"broker-pause", "rebalance-storm", "adapter-outage"}
 
 
 def _shorts(names: list[str]) -> list[object]:
