@@ -101,13 +101,17 @@ class DeadLetter:
     def stage(self) -> str:
         return self.errors.get("stage", "")
 
+    def header(self, name: str) -> str | None:
+        """The value of the record's header `name`, if it carried one."""
+        for k, v in self.headers:
+            if k == name:
+                return v.decode(errors="replace")
+        return None
+
     @property
     def event_type(self) -> str | None:
         """The `q2c-event-type` header the record carried, if any."""
-        for k, v in self.headers:
-            if k == "q2c-event-type":
-                return v.decode(errors="replace")
-        return None
+        return self.header("q2c-event-type")
 
     @property
     def attempts(self) -> int:

@@ -53,13 +53,6 @@ def _header(rec: InRecord, name: str) -> str | None:
     return None if value is None else value.decode(errors="replace")
 
 
-def _command_id(headers: Iterable[tuple[str, bytes]]) -> str | None:
-    for k, v in headers:
-        if k == EVENT_ID:
-            return v.decode(errors="replace")
-    return None
-
-
 def checked(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
     """The dead letters a successor could make stale (a supersedable command with its origin)."""
     return [
@@ -103,7 +96,7 @@ class SuccessorIndex:
         out = []
         for dl in self._letters:
             where = (dl.original_topic, dl.original_partition, dl.key, dl.event_type or "")
-            own_id = _command_id(dl.headers)
+            own_id = dl.header(EVENT_ID)
             later = [
                 offset
                 for offset, command_id in self._seen.get(where, [])
