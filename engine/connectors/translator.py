@@ -145,6 +145,13 @@ class Translator:
     async def _commit_batch(self, tp: TopicPartition, batch: list[InRecord]) -> None:
         if tp not in self._consumer.assignment():  # revoked while the batch was in flight
             return
+        # A rebalance during a batch seeks to the offset that batch then commits, and the
+        # consumer reads those records again: translating them twice would dead-letter twice.
+        done = self._committed.get(tp)
+        if done is not None:
+            batch = [r for r in batch if r.offset >= done]
+            if not batch:
+                return
         # Records can arrive while the assignment callback is still starting producers.
         producer = await self._producer_for(tp)
         now_ms = int(time.time() * 1000)

@@ -188,6 +188,53 @@ def shoot(driver: Any, name: str) -> Path:
     return shot
 
 
+def overview_view(driver: Any) -> dict[str, Any]:
+    """What the overview and operations views show, in the shape the test compares."""
+    rows = css(driver, '#by-state tr[data-type="quote-to-cash"]')
+    aging = css(driver, "#aging-table tbody tr")
+    return {
+        "deals": text(driver, "#total-deals"),
+        "sagas": text(driver, "#total-sagas"),
+        "by_state": {
+            r.get_attribute("data-state"): r.find_element("css selector", "td.num").text
+            for r in rows
+        },
+        "funnel": {
+            b.get_attribute("data-stage"): b.find_element("css selector", "span.num").text
+            for b in css(driver, "#funnel .bar")
+        },
+        "exceptions": (
+            text(driver, "#exceptions-total"),
+            {r.get_attribute("data-key") for r in css(driver, "#exceptions-table tbody tr")},
+        ),
+        "stuck": text(driver, "#stuck-total"),
+        "aging": [
+            int(r.find_elements("css selector", "td")[2].get_attribute("textContent"))
+            for r in aging
+        ],
+        "dlq": (text(driver, "#dlq-total"), len(css(driver, "#dlq-errors-table tbody tr"))),
+    }
+
+
+def finance_view(driver: Any) -> dict[str, Any]:
+    """What the finance view shows, in the shape the test compares."""
+    money = {}
+    for row in css(driver, "#money-table tbody tr"):
+        cells = row.find_elements("css selector", "td")
+        money[(row.get_attribute("data-currency"), row.get_attribute("data-entity"))] = (
+            cells[2].text,
+            cells[3].text,
+        )
+    return {
+        "money": money,
+        "charts": len(css(driver, "#view-finance .chart canvas")),
+        "billing": {
+            p.get_attribute("data-billing"): p.text for p in css(driver, "#billing-status .pill")
+        },
+        "deals": len(css(driver, "#deal-money-table tbody tr")),
+    }
+
+
 def csp_violations(driver: Any) -> list[str]:
     return [
         e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]
@@ -201,34 +248,26 @@ def test_viewer_console_matches_the_api_at_both_widths(engine: EngineThread, dri
     assert session["httpOnly"] and session["sameSite"] == "Strict"
     assert VIEWER not in session["value"]
 
+    # The page re-renders every 15 s: each view is read whole and compared until it matches, so
+    # an element replaced between finding and reading it is read again, not a failure.
     over = engine.get("/api/v1/overview")
-    assert wait_until(lambda: text(driver, "#total-deals") == str(len(DEALS) + len(ORPHANS)))
-    assert text(driver, "#total-sagas") == str(over["sagas"])
-    for state, n in over["by_state"]["quote-to-cash"].items():
-        row = css(driver, f'#by-state tr[data-type="quote-to-cash"][data-state="{state}"] td.num')
-        assert row[0].text == str(n)
-    funnel = {
-        b.get_attribute("data-stage"): b.find_element("css selector", "span.num").text
-        for b in css(driver, "#funnel .bar")
-    }
-    assert funnel == {f["stage"]: str(f["count"]) for f in over["funnel"]}
     exceptions = engine.get("/api/v1/exceptions")["items"]
-    assert text(driver, "#exceptions-total") == str(len(exceptions)) == str(len(ORPHANS))
-    assert {r.get_attribute("data-key") for r in css(driver, "#exceptions-table tbody tr")} == set(
-        ORPHANS
-    )
     ops = engine.get("/api/v1/operations")
-    assert text(driver, "#stuck-total") == str(len(ops["stuck"]))
-    assert css(driver, "#chart-aging canvas")
-    aging = [
-        int(r.find_elements("css selector", "td")[2].get_attribute("textContent"))
-        for r in css(driver, "#aging-table tbody tr")
-    ]
-    assert aging == ops["aging"]["exception"]["counts"] and sum(aging) == len(ORPHANS)
-    assert text(driver, "#events-total").isdigit()
     dlq = engine.get("/api/v1/dlq")
-    assert wait_until(lambda: text(driver, "#dlq-total") == str(dlq["total"]))
-    assert len(css(driver, "#dlq-errors-table tbody tr")) == len(dlq["by_error"])
+    assert len(exceptions) == len(ORPHANS) == sum(ops["aging"]["exception"]["counts"])
+    expected = {
+        "deals": str(len(DEALS) + len(ORPHANS)),
+        "sagas": str(over["sagas"]),
+        "by_state": {s: str(n) for s, n in over["by_state"]["quote-to-cash"].items()},
+        "funnel": {f["stage"]: str(f["count"]) for f in over["funnel"]},
+        "exceptions": (str(len(exceptions)), set(ORPHANS)),
+        "stuck": str(len(ops["stuck"])),
+        "aging": ops["aging"]["exception"]["counts"],
+        "dlq": (str(dlq["total"]), len(dlq["by_error"])),
+    }
+    assert wait_until(lambda: overview_view(driver) == expected), overview_view(driver)
+    assert css(driver, "#chart-aging canvas")
+    assert text(driver, "#events-total").isdigit()
     # A viewer is shown no operator control at all (not disabled ones: none).
     assert css(driver, "button.op, input.pick, #bulk *") == []
 
@@ -240,23 +279,21 @@ def test_viewer_console_matches_the_api_at_both_widths(engine: EngineThread, dri
         shoot(driver, f"status-page-operations-{width}.png")
 
     fin = engine.get("/api/v1/finance")
+    assert fin["billing"].get("all paid") == len(DEALS)
+    money = {
+        (r["currency"], r["legal_entity"]): (str(r["deals"]), str(r["invoices"]))
+        for r in fin["totals"]
+    }
+    expected_fin = {
+        "money": money,
+        "charts": 3,
+        "billing": {k: f"{k}: {n}" for k, n in fin["billing"].items()},
+        "deals": len(fin["deals"]),
+    }
     for width in WIDTHS:
         viewport(driver, width)
         driver.get(engine.base + "/#/finance")
-        assert wait_until(lambda: len(css(driver, "#money-table tbody tr")) == len(fin["totals"]))
-        assert wait_until(lambda: len(css(driver, "#view-finance .chart canvas")) == 3)
-        for row in fin["totals"]:
-            cells = css(
-                driver,
-                f'#money-table tr[data-currency="{row["currency"]}"][data-entity="{row["legal_entity"]}"] td',
-            )
-            assert cells[2].text == str(row["deals"]) and cells[3].text == str(row["invoices"])
-        pills = {
-            p.get_attribute("data-billing"): p.text for p in css(driver, "#billing-status .pill")
-        }
-        assert pills == {k: f"{k}: {n}" for k, n in fin["billing"].items()}
-        assert fin["billing"].get("all paid") == len(DEALS)
-        assert len(css(driver, "#deal-money-table tbody tr")) == len(fin["deals"])
+        assert wait_until(lambda: finance_view(driver) == expected_fin), finance_view(driver)
         assert driver.execute_script(OVERFLOWS_JS) == []
         shoot(driver, f"status-page-finance-{width}.png")
     assert csp_violations(driver) == []
