@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.bench.stats import LatencySummary, ratio
+from engine.bench.sweep import SweepPoint, p99_ratios
+from engine.bench.targets import assess
 
 ENGINE = "engine"
 RAW = "raw_pipe"
 RAW_TXN = "raw_pipe_txn"
 FAUST = "faust"
-# Throughput targets (fractions of the raw pipe) per processing mode.
-TARGET_RATIO_TO_RAW = {"exactly_once": 0.30, "at_least_once": 0.45}
-TARGET_BYTES_PER_SAGA = 2048
 
 
 @dataclass
@@ -29,6 +28,7 @@ class SystemResult:
     latency_fixed: LatencySummary | None = None
     # Paced at half the engine's measured saturation (the same offered load for every system).
     latency_half_saturation: LatencySummary | None = None
+    sweep: list[SweepPoint] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -45,6 +45,7 @@ class SystemResult:
             "latency_half_saturation": (
                 self.latency_half_saturation.as_dict() if self.latency_half_saturation else None
             ),
+            "sweep": [p.as_dict() for p in self.sweep],
         }
         if self.error is not None:
             out["error"] = self.error
@@ -97,7 +98,7 @@ def _p99(r: SystemResult | None, phase: str) -> float | None:
     return summary.p99_ms if summary is not None and summary.count > 0 else None
 
 
-def mode_ratios(mode: str, systems: dict[str, SystemResult]) -> dict[str, Any]:
+def mode_ratios(systems: dict[str, SystemResult]) -> dict[str, Any]:
     """Engine-to-baseline ratios for one mode (None where a figure is missing).
 
     Throughput ratios are engine / baseline (higher is better for the engine); latency and CPU
@@ -121,10 +122,8 @@ def mode_ratios(mode: str, systems: dict[str, SystemResult]) -> dict[str, Any]:
             out[f"p99_{phase}_ratio_to_{name}"] = (
                 ratio(e99, b99) if e99 is not None and b99 is not None else None
             )
-    target = TARGET_RATIO_TO_RAW.get(mode)
-    got = out.get(f"ratio_to_{RAW}")
-    out["target_ratio_to_raw_pipe"] = target
-    out["meets_raw_pipe_target"] = got is not None and target is not None and got >= target
+        if usable and engine and base.sweep:
+            out[f"sweep_p99_ratio_to_{name}"] = p99_ratios(engine.sweep, base.sweep)
     faust_t, faust_p = (
         out.get(f"ratio_to_{FAUST}"),
         out.get(f"p99_half_saturation_ratio_to_{FAUST}"),
@@ -141,7 +140,7 @@ def to_json(result: BenchResult) -> dict[str, Any]:
     for mode, systems in result.modes.items():
         doc[mode] = {
             "systems": {name: r.as_dict() for name, r in systems.items()},
-            **mode_ratios(mode, systems),
+            **mode_ratios(systems),
         }
     if result.memory is not None:
         m = result.memory
@@ -152,8 +151,6 @@ def to_json(result: BenchResult) -> dict[str, Any]:
             "target_sagas": m.target_sagas,
             "extrapolated": m.extrapolated,
             "store_bytes_at_target": m.bytes_per_saga * m.target_sagas,
-            "target_bytes_per_saga": TARGET_BYTES_PER_SAGA,
-            "meets_target": m.bytes_per_saga < TARGET_BYTES_PER_SAGA,
         }
     if result.restore is not None:
         r = result.restore
@@ -165,4 +162,5 @@ def to_json(result: BenchResult) -> dict[str, Any]:
         }
     if result.profile is not None:
         doc["profile"] = result.profile
+    doc["targets"] = assess(doc)
     return doc

@@ -26,6 +26,7 @@ from engine.bench.latency import LatencyCollector, causation_of, copied_event_id
 from engine.bench.process import SystemProcess
 from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, SystemResult
 from engine.bench.stats import LatencySummary, summarize_latencies
+from engine.bench.sweep import SATURATION_SHARE, SweepPoint, reachable, records_for
 from engine.bench.workload import BenchRecord
 from engine.runtime.names import TARGETS, TopicNames
 from engine.settings import ProcessingMode, Settings
@@ -45,6 +46,8 @@ class Workload:
     drain: Sequence[BenchRecord]
     fixed: Sequence[BenchRecord]
     saturation_pool: Sequence[BenchRecord]
+    # Fresh records for the load sweep's points, taken in order (empty: no sweep).
+    sweep_pool: Sequence[BenchRecord] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class RunConfig:
     fixed_rate_eps: float
     phase_seconds: float
     drain_timeout_s: float
+    sweep_seconds: float
     run_id: str
     workdir: Path
     profile_path: Path | None = None
@@ -135,10 +139,12 @@ class SystemRun:
         latency: bool = True,
         profile: Path | None = None,
         half_load_eps: float | None = None,
+        sweep_rates: Sequence[float] = (),
     ) -> SystemResult:
         """Drain, then (with `latency`) the fixed load and `half_load_eps`: half the engine's
         measured saturation, the same offered load for every system of the mode (None: half of
-        this system's own drain rate, which is what the engine, measured first, uses)."""
+        this system's own drain rate, which is what the engine, measured first, uses); then
+        the load sweep's `sweep_rates` that this system can sustain."""
         result = SystemResult(self.system, self.mode)
         await self.create_topics()
         drain = self.drain_records(work)
@@ -156,8 +162,11 @@ class SystemRun:
                 )
                 rate = half_load_eps or result.throughput_eps / 2
                 count = min(len(work.saturation_pool), max(1, int(rate * self.cfg.phase_seconds)))
-                result.latency_half_saturation, _ = await self._paced(
+                result.latency_half_saturation, done = await self._paced(
                     proc, admin, work.saturation_pool[:count], rate, done
+                )
+                result.sweep = await self._sweep(
+                    proc, admin, work.sweep_pool, sweep_rates, result.throughput_eps, done
                 )
             result.peak_rss_mb = proc.peak_rss() / 2**20
         except Exception as exc:  # reported in the table and JSON, never hidden
@@ -222,6 +231,37 @@ class SystemRun:
         samples = latencies_ms(sent.sent_ms, collector.arrived_ms)
         return summarize_latencies(samples, sent.achieved_eps), done
 
+    async def _sweep(
+        self,
+        proc: SystemProcess,
+        admin: AIOKafkaAdminClient,
+        pool: Sequence[BenchRecord],
+        rates: Sequence[float],
+        saturation_eps: float,
+        done: int,
+    ) -> list[SweepPoint]:
+        points: list[SweepPoint] = []
+        sustainable = reachable(rates, saturation_eps)
+        at = 0
+        for rate in rates:
+            if rate not in sustainable:
+                points.append(
+                    SweepPoint(
+                        rate,
+                        skipped=f"above {SATURATION_SHARE:.0%} of its "
+                        f"measured {saturation_eps:,.0f} events/s",
+                    )
+                )
+                continue
+            n = records_for(rate, self.cfg.sweep_seconds)
+            if at + n > len(pool):
+                points.append(SweepPoint(rate, skipped="sweep pool exhausted"))
+                continue
+            latency, done = await self._paced(proc, admin, pool[at : at + n], rate, done)
+            at += n
+            points.append(SweepPoint(rate, latency))
+        return points
+
 
 def new_run_config(
     bootstrap: str, *, quick: bool, fixed_rate_eps: float, profile: Path | None
@@ -232,6 +272,7 @@ def new_run_config(
         fixed_rate_eps=fixed_rate_eps,
         phase_seconds=0.5 if quick else 10.0,
         drain_timeout_s=120.0 if quick else 600.0,
+        sweep_seconds=0.25 if quick else 5.0,
         run_id=uuid.uuid4().hex[:8],
         workdir=Path(tempfile.mkdtemp(prefix="q2c-bench-")),
         profile_path=profile,

@@ -15,6 +15,7 @@ from typing import Any
 from engine.bench.memory import bytes_per_saga, restore_rate
 from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, BenchResult
 from engine.bench.runner import RunConfig, SystemRun, Workload, new_run_config
+from engine.bench.sweep import SWEEP_RATES, pool_size
 from engine.bench.workload import build_records, deal_ids, events_per_deal
 from engine.workload.histories import HistoryOptions
 
@@ -37,15 +38,20 @@ class Sizes:
     fixed_deals: int
     saturation_deals: int
     memory_deals: int
+    sweep_deals: int
 
     @classmethod
-    def for_run(cls, quick: bool, fixed_rate_eps: float, phase_seconds: float) -> Sizes:
+    def for_run(
+        cls, quick: bool, fixed_rate_eps: float, phase_seconds: float, sweep_seconds: float
+    ) -> Sizes:
         per_deal = events_per_deal()
         fixed = max(1, round(fixed_rate_eps * phase_seconds / per_deal))
+        # Whole deals, plus one: a point's slice may end inside a deal.
+        sweep = -(-pool_size(SWEEP_RATES, sweep_seconds) // per_deal) + 1
         if quick:
-            return cls(10, 60, fixed, 60, 1_000)
+            return cls(10, 60, fixed, 60, 1_000, sweep)
         # Full: 100k sagas means ~33.4k deals (3 saga types per deal).
-        return cls(200, 3_000, fixed, 3_000, MEMORY_TARGET_SAGAS // 3 + 1)
+        return cls(200, 3_000, fixed, 3_000, MEMORY_TARGET_SAGAS // 3 + 1, sweep)
 
 
 def _records(run: str, phase: str, deals: int, options: HistoryOptions) -> list[Any]:
@@ -63,6 +69,7 @@ def build_workload(cfg: RunConfig, sizes: Sizes) -> Workload:
         drain=_records(cfg.run_id, "d", sizes.drain_deals, opts),
         fixed=_records(cfg.run_id, "f", sizes.fixed_deals, opts),
         saturation_pool=_records(cfg.run_id, "s", sizes.saturation_deals, opts),
+        sweep_pool=_records(cfg.run_id, "p", sizes.sweep_deals, opts),
     )
 
 
@@ -76,7 +83,7 @@ async def run_bench(
 ) -> BenchResult:
     """Measure every system in both modes on `bootstrap`, then memory and restore."""
     cfg = new_run_config(bootstrap, quick=quick, fixed_rate_eps=fixed_rate_eps, profile=profile)
-    sizes = Sizes.for_run(quick, fixed_rate_eps, cfg.phase_seconds)
+    sizes = Sizes.for_run(quick, fixed_rate_eps, cfg.phase_seconds, cfg.sweep_seconds)
     progress("generating workload")
     work = build_workload(cfg, sizes)
     result = BenchResult(
@@ -101,7 +108,10 @@ async def run_bench(
         for system in SYSTEMS[mode]:
             progress(f"{mode}: {system}")
             run = SystemRun(cfg, system, mode)
-            measured = await run.run(work, half_load_eps=half_load)
+            # The sweep compares the engine with the raw pipes (faust's latency is measured
+            # at the fixed load and at half saturation only, to keep the run's length).
+            rates = SWEEP_RATES if system != FAUST else ()
+            measured = await run.run(work, half_load_eps=half_load, sweep_rates=rates)
             result.modes[mode][system] = measured
             if system == ENGINE:
                 half_load = measured.throughput_eps / 2 if measured.ok else None

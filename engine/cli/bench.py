@@ -14,6 +14,10 @@ from rich.console import Console
 from engine.cli.extras import require_extra
 from engine.cli.stoppable import run_stoppable
 
+OUT_OPTION = typer.Option(
+    None, "--out", help="folder for bench.json and the load sweep's plot (sweep.png)"
+)
+
 
 def bench(
     quick: bool = typer.Option(False, "--quick", help="small N: finishes in about a minute"),
@@ -22,6 +26,7 @@ def bench(
     profile: bool = typer.Option(
         False, "--profile", help="also profile the engine (pyinstrument) in an extra drain run"
     ),
+    out: Path | None = OUT_OPTION,
 ) -> None:
     """Benchmark the engine against a raw aiokafka pipe and faust-streaming, in both modes.
 
@@ -63,6 +68,16 @@ def bench(
     finally:
         if cluster is not None:
             cluster.destroy()
+    if out is not None:
+        from engine.bench.sweep import plot
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps(to_json(result), indent=2))
+        swept = {
+            mode: {n: r.sweep for n, r in s.items() if r.sweep} for mode, s in result.modes.items()
+        }
+        plot(swept, out / "sweep.png")
+        console.print(f"written: {out / 'bench.json'}, {out / 'sweep.png'}")
     if as_json:
         typer.echo(json.dumps(to_json(result), indent=2))
     else:
