@@ -33,7 +33,7 @@ from engine.workload.histories import HistoryOptions
 TEMPLATE_ID = "MEMDEAL-000000000"
 
 
-def _template_states(now: datetime) -> dict[str, bytes]:
+def template_states(now: datetime) -> dict[str, bytes]:
     """Changelog bytes of every saga type an active deal has, by saga type."""
     states: dict[str, Any] = {}
     for model in deal_events(TEMPLATE_ID, HistoryOptions(base_time=now))[:2]:
@@ -44,23 +44,30 @@ def _template_states(now: datetime) -> dict[str, bytes]:
     return {name: state_to_bytes(state) for name, state in states.items()}
 
 
-def bytes_per_saga(count: int, target: int) -> MemoryResult:
-    """Bytes of store memory per active saga instance, measured with `count` instances."""
-    templates = _template_states(datetime.now(UTC))
+def filled_store(deals: int, templates: dict[str, bytes]) -> SagaStore:
+    """A store restored with `deals` copies of the template sagas, each under its own deal id
+    (same-length ids substituted in the bytes, so every copy has the template's size)."""
     template_key = TEMPLATE_ID.encode()
-    gc.collect()
-    rss_before = psutil.Process().memory_info().rss
-    tracemalloc.start()
-    before, _ = tracemalloc.get_traced_memory()
     store = SagaStore()
-    # Records are made inside the traced window and dropped after their restore, as a
-    # consumer's would be: what stays allocated is what the store keeps.
-    for i in range(count):
+    for i in range(deals):
         deal = f"MEMDEAL-{i:09d}".encode()
         assert len(deal) == len(template_key)
         for saga_type, raw in templates.items():
             key = changelog_key((saga_type, deal.decode()))
             store.restore(key, raw.replace(template_key, deal))
+    return store
+
+
+def bytes_per_saga(count: int, target: int) -> MemoryResult:
+    """Bytes of store memory per active saga instance, measured with `count` instances."""
+    templates = template_states(datetime.now(UTC))
+    gc.collect()
+    rss_before = psutil.Process().memory_info().rss
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    # Records are made inside the traced window and dropped after their restore, as a
+    # consumer's would be: what stays allocated is what the store keeps.
+    store = filled_store(count, templates)
     gc.collect()
     after, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()

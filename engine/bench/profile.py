@@ -33,6 +33,64 @@ def _walk(frame: Any, stack: list[Entry], self_t: dict, incl_t: dict) -> None:
     stack.pop()
 
 
+# The engine's hot path by stage: (function, file suffix) whose busy time (samples in the
+# function and below, minus the event loop's waits) each stage is. `commit` holds `send` and
+# `changelog` (they run inside it): `stage_costs` reports what is left as `commit_other`.
+STAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "poll": (("poll", "engine/kafka/client.py"),),
+    "handle": (("handle", "engine/runtime/processor.py"),),
+    "decode": (("_decode", "engine/runtime/processor.py"),),
+    "route": (("route", "engine/runtime/routing.py"), ("blocks", "engine/runtime/waiting.py")),
+    "step": (("step", "engine/saga/engine.py"),),
+    "build_records": (
+        ("command_record", "engine/runtime/translate.py"),
+        ("status_record", "engine/runtime/translate.py"),
+    ),
+    "commit": (("commit", "engine/runtime/checkpoint.py"),),
+    "changelog": (("_changelog", "engine/runtime/checkpoint.py"),),
+    "send": (("send_all", "engine/kafka/client.py"),),
+    "store_commit": (("committed", "engine/runtime/checkpoint.py"),),
+}
+
+
+def _stage_of(ident: Entry) -> str | None:
+    fn, path = ident
+    for stage, members in STAGES.items():
+        if any(fn == f and path.replace("\\", "/").endswith(suffix) for f, suffix in members):
+            return stage
+    return None
+
+
+def _busy(frame: Any, open_stages: list[str], out: dict[str, float]) -> float:
+    """Busy seconds of `frame`'s subtree, added to every stage open on the stack (once)."""
+    if frame.is_synthetic:
+        return 0.0
+    ident = (str(frame.function), str(frame.file_path_short or ""))
+    stage = _stage_of(ident)
+    opened = stage is not None and stage not in open_stages
+    if opened:
+        open_stages.append(str(stage))
+    own = 0.0 if is_idle(ident[0]) else float(frame.total_self_time)
+    total = own + sum(_busy(child, open_stages, out) for child in frame.children)
+    if opened:
+        open_stages.pop()
+        out[str(stage)] += total
+    return total
+
+
+def stage_costs(root: Any) -> dict[str, float]:
+    """Busy seconds per stage of STAGES, with `commit_other` (the commit's own part) and
+    `other` (busy time outside handle, poll and commit: timers, gauges, the API, start-up)."""
+    out: dict[str, float] = defaultdict(float)
+    busy = _busy(root, [], out)
+    stages = {name: out.get(name, 0.0) for name in STAGES}
+    stages["commit_other"] = max(0.0, stages["commit"] - stages["send"] - stages["changelog"])
+    stages["other"] = max(
+        0.0, busy - stages["handle"] - stages["poll"] - stages["commit"] - stages["store_commit"]
+    )
+    return stages
+
+
 def summarize(root: Any, *, top: int = 15) -> dict[str, Any]:
     """Top functions by self and by inclusive time, as shares of the busy (non-idle) time."""
     self_t: dict[Entry, float] = defaultdict(float)
@@ -59,6 +117,7 @@ def summarize(root: Any, *, top: int = 15) -> dict[str, Any]:
         "busy_seconds": busy,
         "top_self": rows(self_t),
         "top_inclusive": rows(incl_t),
+        "stage_seconds": stage_costs(root),
     }
 
 
@@ -72,5 +131,6 @@ def top_functions(session: Any, *, top: int = 15) -> dict[str, Any]:
             "busy_seconds": 0.0,
             "top_self": [],
             "top_inclusive": [],
+            "stage_seconds": {},
         }
     return summarize(root, top=top)

@@ -79,6 +79,37 @@ class RestoreResult:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class GrowthPoint:
+    """The engine's measured drain with `sagas` sagas already open in its store."""
+
+    sagas: int
+    result: SystemResult
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "active_sagas": self.sagas,
+            "throughput_eps": self.result.throughput_eps,
+            "cpu_seconds_per_1k_events": self.result.cpu_s_per_1k,
+            "peak_rss_mb": self.result.peak_rss_mb,
+        }
+        if self.result.error is not None:
+            out["error"] = self.result.error
+        return out
+
+
+def growth_ratios(points: list[GrowthPoint]) -> dict[str, float | None]:
+    """The largest store's figures over the smallest's (CPU above 1: dearer per event)."""
+    ok = [p for p in points if p.result.ok]
+    if len(ok) < 2:
+        return {"cpu_growth_ratio": None, "throughput_growth_ratio": None}
+    small, large = ok[0], ok[-1]
+    return {
+        "cpu_growth_ratio": ratio(large.result.cpu_s_per_1k, small.result.cpu_s_per_1k),
+        "throughput_growth_ratio": ratio(large.result.throughput_eps, small.result.throughput_eps),
+    }
+
+
 @dataclass
 class BenchResult:
     """Everything one `q2c bench` run measured."""
@@ -89,6 +120,8 @@ class BenchResult:
     memory: MemoryResult | None = None
     restore: RestoreResult | None = None
     profile: dict[str, Any] | None = None
+    growth: list[GrowthPoint] = field(default_factory=list)
+    reads: dict[str, Any] | None = None  # `ReadCosts.as_dict()`
 
 
 def _p99(r: SystemResult | None, phase: str) -> float | None:
@@ -162,5 +195,12 @@ def to_json(result: BenchResult) -> dict[str, Any]:
         }
     if result.profile is not None:
         doc["profile"] = result.profile
+    if result.growth:
+        doc["cost_growth"] = {
+            "points": [p.as_dict() for p in result.growth],
+            **growth_ratios(result.growth),
+        }
+    if result.reads is not None:
+        doc["operator_reads"] = result.reads
     doc["targets"] = assess(doc)
     return doc

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.bench.growth import FULL_SIZES, QUICK_SIZES, cost_growth
 from engine.bench.memory import bytes_per_saga, restore_rate
+from engine.bench.reads import read_costs
 from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, BenchResult
 from engine.bench.runner import RunConfig, SystemRun, Workload, new_run_config
 from engine.bench.sweep import SWEEP_RATES, pool_size
@@ -26,6 +28,7 @@ SYSTEMS = {
     "at_least_once": (ENGINE, RAW, FAUST),
 }
 MEMORY_TARGET_SAGAS = 100_000
+READ_LETTERS = 1_000  # dead letters the DLQ summary reads: a bad day's worth
 CHUNK_DEALS = 50  # deals interleaved per chunk: any prefix of a phase is a realistic mix
 
 
@@ -62,8 +65,7 @@ def _records(run: str, phase: str, deals: int, options: HistoryOptions) -> list[
     return out
 
 
-def build_workload(cfg: RunConfig, sizes: Sizes) -> Workload:
-    opts = HistoryOptions(base_time=datetime.now(UTC))
+def build_workload(cfg: RunConfig, sizes: Sizes, opts: HistoryOptions) -> Workload:
     return Workload(
         warmup=_records(cfg.run_id, "w", sizes.warmup_deals, opts),
         drain=_records(cfg.run_id, "d", sizes.drain_deals, opts),
@@ -85,7 +87,8 @@ async def run_bench(
     cfg = new_run_config(bootstrap, quick=quick, fixed_rate_eps=fixed_rate_eps, profile=profile)
     sizes = Sizes.for_run(quick, fixed_rate_eps, cfg.phase_seconds, cfg.sweep_seconds)
     progress("generating workload")
-    work = build_workload(cfg, sizes)
+    work_options = HistoryOptions(base_time=datetime.now(UTC))
+    work = build_workload(cfg, sizes, work_options)
     result = BenchResult(
         quick=quick,
         config={
@@ -120,8 +123,13 @@ async def run_bench(
     if engine_state_topic is not None:
         progress("restore rate")
         result.restore = await restore_rate({"bootstrap_servers": bootstrap}, engine_state_topic)
+    result.growth = await cost_growth(
+        cfg, work.drain, QUICK_SIZES if quick else FULL_SIZES, work_options, progress
+    )
     progress("memory per saga")
     result.memory = bytes_per_saga(sizes.memory_deals, MEMORY_TARGET_SAGAS)
+    progress("operator reads")
+    result.reads = read_costs(sizes.memory_deals, READ_LETTERS).as_dict()
     if profile is not None:
         progress("profiling the engine (exactly_once drain)")
         profiled = await SystemRun(cfg, ENGINE, "exactly_once", tag="-profiled").run(
@@ -131,6 +139,11 @@ async def run_bench(
             log.warning("profiling run failed: %s", profiled.error)
         if profile.exists():
             result.profile = json.loads(profile.read_text())
+            profiled_events = len(work.warmup) + len(work.drain)
+            result.profile["stages_us_per_event"] = {
+                stage: seconds / profiled_events * 1e6
+                for stage, seconds in result.profile.get("stage_seconds", {}).items()
+            }
     if all(r.error is None for systems in result.modes.values() for r in systems.values()):
         shutil.rmtree(cfg.workdir, ignore_errors=True)  # the hosts' logs matter only on failure
     else:

@@ -7,7 +7,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.bench.results import BenchResult, SystemResult, mode_ratios, to_json
+from engine.bench.results import (
+    BenchResult,
+    SystemResult,
+    growth_ratios,
+    mode_ratios,
+    to_json,
+)
 
 LABELS = {
     "engine": "q2c engine",
@@ -95,6 +101,30 @@ def sweep_table(mode: str, systems: dict[str, SystemResult]) -> Table | None:
     return table
 
 
+def growth_table(result: BenchResult) -> Table:
+    """The engine's drain with more and more sagas already open in its store."""
+    table = Table(title="cost growth: the same drain with N sagas already open (exactly-once)")
+    for col in ("active sagas", "events/s", "CPU s/1k ev", "peak RSS MB"):
+        table.add_column(col, justify="right")
+    for p in result.growth:
+        r = p.result
+        if r.error is not None:
+            table.add_row(f"{p.sagas:,}", f"[red]failed: {r.error[:90]}[/red]")
+            continue
+        table.add_row(
+            f"{p.sagas:,}",
+            _num(r.throughput_eps),
+            _num(r.cpu_s_per_1k, "{:.3f}"),
+            _num(r.peak_rss_mb, "{:.0f}"),
+        )
+    ratios = growth_ratios(result.growth)
+    table.caption = (
+        f"largest / smallest: CPU per event {_num(ratios['cpu_growth_ratio'], '{:.2f}')}, "
+        f"throughput {_num(ratios['throughput_growth_ratio'], '{:.2f}')}"
+    )
+    return table
+
+
 def targets_table(checks: list[dict[str, Any]]) -> Table:
     """The hot-path targets: the figure each reads, its value, the limit, the verdict."""
     table = Table(title="targets")
@@ -148,6 +178,15 @@ def render(result: BenchResult, console: Console | None = None) -> None:
             f"restore: {r.records:,} changelog records at {r.records_per_s:,.0f} records/s "
             f"(+{r.setup_seconds:.2f} s consumer set-up)"
         )
+    if result.reads is not None:
+        reads = result.reads
+        console.print(
+            f"operator reads: status-page overview {reads['overview_ms']:,.1f} ms at "
+            f"{reads['sagas']:,} sagas; DLQ summary {reads['dlq_summary_ms']:,.1f} ms over "
+            f"{reads['dead_letters']:,} dead letters (view only, without its Kafka read)"
+        )
+    if result.growth:
+        console.print(growth_table(result))
     if result.profile:
         prof = Table(title="engine profile: top functions by self time (share of busy time)")
         prof.add_column("function")
@@ -156,4 +195,12 @@ def render(result: BenchResult, console: Console | None = None) -> None:
         for row in result.profile.get("top_self", [])[:12]:
             prof.add_row(row["function"], row["file"], f"{row['share_of_busy']:.1%}")
         console.print(prof)
+        per_event = result.profile.get("stages_us_per_event", {})
+        if per_event:
+            stages = Table(title="engine busy time per event by stage (us; profiled, so slower)")
+            stages.add_column("stage")
+            stages.add_column("us / event", justify="right")
+            for stage, us in per_event.items():
+                stages.add_row(stage, f"{us:,.1f}")
+            console.print(stages)
     console.print(targets_table(to_json(result)["targets"]))

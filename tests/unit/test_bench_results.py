@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
+from engine.bench.growth import openings
 from engine.bench.latency import latencies_ms
-from engine.bench.profile import is_idle
+from engine.bench.profile import is_idle, stage_costs
 from engine.bench.results import (
     BenchResult,
+    GrowthPoint,
     MemoryResult,
     RestoreResult,
     SystemResult,
@@ -19,6 +22,7 @@ from engine.bench.results import (
 from engine.bench.stats import summarize_latencies
 from engine.bench.sweep import SweepPoint
 from engine.bench.targets import TARGETS
+from engine.workload.histories import HistoryOptions
 
 
 def _sys(name: str, mode: str, eps: float, p99_base: float, cpu: float) -> SystemResult:
@@ -79,7 +83,9 @@ def test_json_has_every_field_and_is_serializable() -> None:
         for phase in ("latency_fixed", "latency_half_saturation"):
             assert set(engine[phase]) == {"count", "p50_ms", "p99_ms", "max_ms", "offered_eps"}
     assert "ratio_to_raw_pipe_txn" in doc["exactly_once"]
-    assert doc["exactly_once"]["sweep_p99_ratio_to_raw_pipe_txn"] == {"100": pytest.approx(19.9 / 5)}
+    assert doc["exactly_once"]["sweep_p99_ratio_to_raw_pipe_txn"] == {
+        "100": pytest.approx(19.9 / 5)
+    }
     assert [p["offered_eps"] for p in doc["exactly_once"]["systems"]["engine"]["sweep"]] == [
         100,
         2000,
@@ -113,3 +119,54 @@ def test_latencies_match_sent_events_to_their_outputs() -> None:
 def test_idle_functions_are_the_selector_waits() -> None:
     assert is_idle("epoll.poll") and is_idle("select")
     assert not is_idle("step") and not is_idle("_poll_batch")
+
+
+def test_cost_growth_compares_the_largest_store_with_the_smallest() -> None:
+    r = _result()
+    r.growth = [
+        GrowthPoint(1_000, _sys("engine", "exactly_once", 2000.0, 10.0, 0.40)),
+        GrowthPoint(10_000, SystemResult("engine", "exactly_once", error="TimeoutError: x")),
+        GrowthPoint(100_000, _sys("engine", "exactly_once", 1600.0, 10.0, 0.60)),
+    ]
+    doc = to_json(r)
+    growth = doc["cost_growth"]
+    assert [p["active_sagas"] for p in growth["points"]] == [1_000, 10_000, 100_000]
+    assert growth["points"][1]["error"].startswith("TimeoutError")  # shown, not skipped
+    assert growth["cpu_growth_ratio"] == pytest.approx(1.5)
+    assert growth["throughput_growth_ratio"] == pytest.approx(0.8)
+    [check] = [c for c in doc["targets"] if c["figure"] == "cost_growth.cpu_growth_ratio"]
+    assert check["met"] is False  # 1.5 > 1.25
+
+
+def test_openings_open_one_waiting_saga_per_deal() -> None:
+    opts = HistoryOptions(base_time=datetime(2026, 1, 1, tzinfo=UTC))
+    records = openings("r1", 3, opts)
+    keys = {r.key for r in records}
+    assert len(records) == 6 and len(keys) == 3  # closed-won + account-validated per deal
+    assert len({r.event_id for r in records}) == 6
+
+
+class _Frame:
+    """The parts of a pyinstrument frame the profile summary reads."""
+
+    def __init__(
+        self, function: str, path: str, own: float, children: tuple[_Frame, ...] = ()
+    ) -> None:
+        self.function, self.file_path_short = function, path
+        self.total_self_time, self.children, self.is_synthetic = own, children, False
+        self.time: float = own + sum(c.time for c in children)
+
+
+def test_stage_costs_add_busy_time_below_each_stage_and_leave_out_waits() -> None:
+    decode = _Frame("_decode", "engine/runtime/processor.py", 2.0)
+    handle = _Frame("handle", "engine/runtime/processor.py", 1.0, (decode,))
+    send = _Frame("send_all", "engine/kafka/client.py", 3.0)
+    commit = _Frame("commit", "engine/runtime/checkpoint.py", 0.5, (send,))
+    idle = _Frame("poll", "selectors.py", 10.0)  # the event loop waiting: not busy
+    root = _Frame("run", "engine/runtime/worker.py", 0.25, (handle, commit, idle))
+    stages = stage_costs(root)
+    assert stages["decode"] == 2.0 and stages["handle"] == 3.0
+    assert stages["send"] == 3.0 and stages["commit"] == 3.5
+    assert stages["commit_other"] == 0.5
+    assert stages["other"] == 0.25
+    assert stages["poll"] == 0.0  # selectors' poll is not the consumer's

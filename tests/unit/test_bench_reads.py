@@ -1,0 +1,24 @@
+"""The operator-read measurement: it reads a store of the size asked and real dead letters."""
+
+from __future__ import annotations
+
+from engine.api import views
+from engine.bench.reads import dead_letters, read_costs
+from engine.runtime.names import TopicNames
+
+
+def test_read_costs_are_measured_over_the_sizes_asked() -> None:
+    costs = read_costs(deals=20, letters=10)
+    assert costs.sagas == 20 * 3  # every saga type an active deal has
+    assert costs.overview_ms > 0 and costs.dlq_summary_ms > 0
+    assert costs.as_dict()["dead_letters"] == 10
+
+
+def test_the_dead_letters_summarize_like_the_workers() -> None:
+    names = TopicNames("")
+    summary = views.dlq_summary(dead_letters(10, names), names)
+    assert summary["total"] == 10
+    assert {e["error_class"]: e["count"] for e in summary["by_error"]} == {
+        "engine.codec.DecodeError": 5,
+        "engine.adapters.errors.PermanentError": 5,
+    }
