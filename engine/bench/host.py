@@ -1,7 +1,7 @@
 """Child-process entry: runs one system under test until SIGTERM.
 
     python -m engine.bench.host engine|raw|raw_txn|faust --bootstrap B --prefix P --group G
-        --mode exactly_once|at_least_once [--out-prefix O] [--profile FILE]
+        --mode exactly_once|at_least_once [--out-prefix O] [--profile FILE] [--worker-id W]
 
 Each system gets its own process so its CPU seconds and peak RSS are its own.
 """
@@ -35,6 +35,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mode", choices=[m.value for m in ProcessingMode], required=True)
     p.add_argument("--out-prefix", default="")
     p.add_argument("--profile", default="")
+    p.add_argument("--worker-id", default="bench")
     return p.parse_args(argv)
 
 
@@ -50,7 +51,7 @@ async def _run_async(args: argparse.Namespace) -> None:
             processing_mode=ProcessingMode(args.mode),
         )
         # The saga worker alone: account-validated replies are part of the generated input.
-        worker = Worker(settings, worker_id="bench")
+        worker = Worker(settings, worker_id=args.worker_id)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.request_stop)
         await worker.run()

@@ -79,3 +79,33 @@ class SystemProcess:
         with contextlib.suppress(OSError):
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
+
+
+class ProcessGroup:
+    """Several `SystemProcess`es as one system: CPU and peak RSS summed, alive while all are."""
+
+    def __init__(self, members: list[SystemProcess]) -> None:
+        self.members = members
+
+    def start(self) -> None:
+        for m in self.members:
+            m.start()
+
+    def alive(self) -> bool:
+        return all(m.alive() for m in self.members)
+
+    def cpu_seconds(self) -> float:
+        return sum(m.cpu_seconds() for m in self.members)
+
+    def sample_rss(self) -> int:
+        return sum(m.sample_rss() for m in self.members)
+
+    def peak_rss(self) -> int:
+        return sum(m.peak_rss() for m in self.members)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        for m in self.members:
+            m.stop(timeout_s)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(m.log_tail(lines) for m in self.members)

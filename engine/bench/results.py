@@ -122,6 +122,7 @@ class BenchResult:
     profile: dict[str, Any] | None = None
     growth: list[GrowthPoint] = field(default_factory=list)
     reads: dict[str, Any] | None = None  # `ReadCosts.as_dict()`
+    scale_out: SystemResult | None = None  # the exactly-once drain with two engine workers
 
 
 def _p99(r: SystemResult | None, phase: str) -> float | None:
@@ -202,5 +203,17 @@ def to_json(result: BenchResult) -> dict[str, Any]:
         }
     if result.reads is not None:
         doc["operator_reads"] = result.reads
+    if result.scale_out is not None:
+        one = result.modes.get("exactly_once", {}).get(ENGINE)
+        two = result.scale_out
+        doc["scale_out"] = {
+            "workers": 2,
+            **two.as_dict(),
+            "throughput_ratio_to_one_worker": (
+                ratio(two.throughput_eps, one.throughput_eps)
+                if one is not None and one.ok and two.ok
+                else None
+            ),
+        }
     doc["targets"] = assess(doc)
     return doc

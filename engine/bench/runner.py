@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from engine.bench.host import raw_output_topic
 from engine.bench.kafka_io import committed_total, create_topics, publish_burst, publish_paced
 from engine.bench.latency import LatencyCollector, causation_of, copied_event_id, latencies_ms
-from engine.bench.process import SystemProcess
+from engine.bench.process import ProcessGroup, SystemProcess
 from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, SystemResult
 from engine.bench.stats import LatencySummary, summarize_latencies
 from engine.bench.sweep import SATURATION_SHARE, SweepPoint, reachable, records_for
@@ -67,10 +67,14 @@ class RunConfig:
 class SystemRun:
     """One system in one mode: topics, process, phases."""
 
-    def __init__(self, cfg: RunConfig, system: str, mode: str, *, tag: str = "") -> None:
+    def __init__(
+        self, cfg: RunConfig, system: str, mode: str, *, tag: str = "", workers: int = 1
+    ) -> None:
+        """`workers` > 1: that many engine processes in one group (the scale-out run)."""
         self.cfg = cfg
         self.system = system
         self.mode = mode
+        self.workers = workers
         self.prefix = f"bench{cfg.run_id}.{MODE_TAG[mode]}.{HOST_SYSTEM[system]}{tag}."
         self.group = f"{self.prefix}group"
         self.names = TopicNames(self.prefix)
@@ -106,7 +110,10 @@ class SystemRun:
             return [raw_output_topic(self.prefix)], copied_event_id
         return [self.names.commands(t) for t in TARGETS], causation_of
 
-    def process(self, profile: Path | None) -> SystemProcess:
+    def process(self, profile: Path | None) -> ProcessGroup:
+        return ProcessGroup([self._member(profile, i) for i in range(self.workers)])
+
+    def _member(self, profile: Path | None, index: int) -> SystemProcess:
         args = [
             HOST_SYSTEM[self.system],
             "--bootstrap", self.cfg.bootstrap,
@@ -117,7 +124,9 @@ class SystemRun:
         ]  # fmt: skip
         if profile is not None:
             args += ["--profile", str(profile)]
-        return SystemProcess(args, self.cfg.workdir / f"{self.prefix}log")
+        if self.workers > 1:
+            args += ["--worker-id", f"bench-{index}"]
+        return SystemProcess(args, self.cfg.workdir / f"{self.prefix}{index}.log")
 
     def drain_records(self, work: Workload) -> Sequence[BenchRecord]:
         """The measured input; the raw pipes get it repeated up to RAW_MIN_EVENTS records.
@@ -181,7 +190,7 @@ class SystemRun:
         return result
 
     async def _wait_for(
-        self, proc: SystemProcess, admin: AIOKafkaAdminClient, target: int, timeout_s: float
+        self, proc: ProcessGroup, admin: AIOKafkaAdminClient, target: int, timeout_s: float
     ) -> tuple[float, float]:
         """Poll until the group committed `target` records; returns (monotonic time, cpu s)."""
         topics = set(self.names.inbound)
@@ -198,7 +207,7 @@ class SystemRun:
 
     async def _drain(
         self,
-        proc: SystemProcess,
+        proc: ProcessGroup,
         admin: AIOKafkaAdminClient,
         warmup: int,
         measured: int,
@@ -212,7 +221,7 @@ class SystemRun:
 
     async def _paced(
         self,
-        proc: SystemProcess,
+        proc: ProcessGroup,
         admin: AIOKafkaAdminClient,
         records: Sequence[BenchRecord],
         rate: float,
@@ -233,7 +242,7 @@ class SystemRun:
 
     async def _sweep(
         self,
-        proc: SystemProcess,
+        proc: ProcessGroup,
         admin: AIOKafkaAdminClient,
         pool: Sequence[BenchRecord],
         rates: Sequence[float],

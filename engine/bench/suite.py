@@ -123,6 +123,10 @@ async def run_bench(
     if engine_state_topic is not None:
         progress("restore rate")
         result.restore = await restore_rate({"bootstrap_servers": bootstrap}, engine_state_topic)
+    progress("scale-out: two engine workers (exactly_once drain)")
+    result.scale_out = await SystemRun(cfg, ENGINE, "exactly_once", tag="-x2", workers=2).run(
+        work, latency=False
+    )
     result.growth = await cost_growth(
         cfg, work.drain, QUICK_SIZES if quick else FULL_SIZES, work_options, progress
     )

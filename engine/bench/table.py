@@ -185,6 +185,17 @@ def render(result: BenchResult, console: Console | None = None) -> None:
             f"{reads['sagas']:,} sagas; DLQ summary {reads['dlq_summary_ms']:,.1f} ms over "
             f"{reads['dead_letters']:,} dead letters (view only, without its Kafka read)"
         )
+    if result.scale_out is not None:
+        two = result.scale_out
+        one = result.modes.get("exactly_once", {}).get("engine")
+        if two.error is not None:
+            console.print(f"scale-out: [red]failed: {two.error[:120]}[/red]")
+        elif one is not None and one.ok:
+            console.print(
+                f"scale-out: two workers drain {two.throughput_eps:,.0f} ev/s exactly-once, "
+                f"{two.throughput_eps / one.throughput_eps:.2f} x one worker's "
+                f"{one.throughput_eps:,.0f} (same machine: {two.cpu_s_per_1k:.3f} CPU s/1k ev)"
+            )
     if result.growth:
         console.print(growth_table(result))
     if result.profile:

@@ -170,3 +170,13 @@ def test_stage_costs_add_busy_time_below_each_stage_and_leave_out_waits() -> Non
     assert stages["commit_other"] == 0.5
     assert stages["other"] == 0.25
     assert stages["poll"] == 0.0  # selectors' poll is not the consumer's
+
+
+def test_scale_out_is_compared_with_one_workers_drain() -> None:
+    r = _result()
+    r.scale_out = _sys("engine", "exactly_once", 450.0, 100.0, 1.1)
+    doc = to_json(r)["scale_out"]
+    assert doc["workers"] == 2
+    assert doc["throughput_ratio_to_one_worker"] == pytest.approx(1.5)  # 450 / 300
+    r.scale_out = SystemResult("engine", "exactly_once", error="RuntimeError: engine exited")
+    assert to_json(r)["scale_out"]["throughput_ratio_to_one_worker"] is None
