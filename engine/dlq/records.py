@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from engine.dlq.headers import error_fields, original_headers
 from engine.kafka.records import Headers, InRecord
@@ -60,8 +61,9 @@ class DeadLetter:
     def ref(self) -> str:
         return format_ref(self.topic, self.partition, self.offset)
 
-    @property
+    @cached_property
     def errors(self) -> dict[str, str]:
+        # Parsed once: listings and summaries read several fields of every letter.
         return error_fields(self.headers)
 
     @property
