@@ -191,8 +191,9 @@ class SystemRun:
 
     async def _wait_for(
         self, proc: ProcessGroup, admin: AIOKafkaAdminClient, target: int, timeout_s: float
-    ) -> tuple[float, float]:
-        """Poll until the group committed `target` records; returns (monotonic time, cpu s)."""
+    ) -> tuple[float, float, int]:
+        """Poll until the group committed `target` records; returns (monotonic time, cpu s,
+        records committed by then)."""
         topics = set(self.names.inbound)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -200,7 +201,7 @@ class SystemRun:
                 raise RuntimeError(f"{self.system} process exited")
             done = await committed_total(admin, self.group, topics)
             if done >= target:
-                return time.monotonic(), proc.cpu_seconds()
+                return time.monotonic(), proc.cpu_seconds(), done
             proc.sample_rss()
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{self.system}: {target} records not processed in {timeout_s:.0f}s")
@@ -213,11 +214,21 @@ class SystemRun:
         measured: int,
         result: SystemResult,
     ) -> None:
-        t0, cpu0 = await self._wait_for(proc, admin, warmup, self.cfg.drain_timeout_s)
-        t1, cpu1 = await self._wait_for(proc, admin, warmup + measured, self.cfg.drain_timeout_s)
-        result.events = measured
-        result.throughput_eps = measured / max(t1 - t0, 1e-9)
-        result.cpu_s_per_1k = (cpu1 - cpu0) / measured * 1000.0
+        t0, cpu0, done0 = await self._wait_for(proc, admin, warmup, self.cfg.drain_timeout_s)
+        t1, cpu1, done1 = await self._wait_for(
+            proc, admin, warmup + measured, self.cfg.drain_timeout_s
+        )
+        # Only what was committed between the two readings was timed: a system that got
+        # past the warm-up before the first reading has done part of the drain already.
+        timed = done1 - done0
+        if timed < measured / 2:
+            raise RuntimeError(
+                f"{self.system} drained {measured - timed} of {measured} records before the "
+                "first reading: too few to time (a full run measures more)"
+            )
+        result.events = timed
+        result.throughput_eps = timed / max(t1 - t0, 1e-9)
+        result.cpu_s_per_1k = (cpu1 - cpu0) / timed * 1000.0
 
     async def _paced(
         self,

@@ -52,7 +52,7 @@ class Sizes:
         # Whole deals, plus one: a point's slice may end inside a deal.
         sweep = -(-pool_size(SWEEP_RATES, sweep_seconds) // per_deal) + 1
         if quick:
-            return cls(10, 60, fixed, 60, 1_000, sweep)
+            return cls(10, 200, fixed, 60, 1_000, sweep)
         # Full: 100k sagas means ~33.4k deals (3 saga types per deal).
         return cls(200, 3_000, fixed, 3_000, MEMORY_TARGET_SAGAS // 3 + 1, sweep)
 
