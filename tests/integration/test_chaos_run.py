@@ -1,9 +1,8 @@
 """`q2c chaos run`: every scenario, short (tens of deals, short outages), passes its verdict.
 
-Each run starts its own cluster and workers and injects faults only into them. The long runs
-(200+ deals, full-length outages) and the short `all` are marked `long` and left out of the
-default run, which runs every other scenario short (`SHORT_IN_SUITE`) and a worker-kill through
-the CLI:
+Each run starts its own cluster and workers and injects faults only into them. The default
+run has every scenario short and a worker-kill through the CLI; the long runs (200 deals,
+full-length outages, seeds 11-13) are marked `long`:
 `pytest -m long tests/integration/test_chaos_run.py`.
 """
 
@@ -31,22 +30,10 @@ ONE_BROKER = [
     "adapter-outage",
 ]
 THREE_BROKERS = ["broker-kill", "controller-kill", "rolling-restart"]
-# `all` injects ten faults one after another (minutes even when short): long only.
 MIXED = ["all"]
-# The default suite runs a worker-kill end to end through the CLI
-# (`test_cli_prints_the_verdict_as_json`), the three shorts below (about 25-30 s each on 2
-# cores), and test_broker_outage.py covers the one-broker restart; the other shorts take 35-110
-# s each (the three-broker ones start a cluster of three) and run with -m long, to keep the
-# suite within its 30-minute budget.
-# Every single-fault scenario runs short in the default suite (25-75 s each on 2 cores: about
-# 5 minutes together), with a worker-kill end to end through the CLI
-# (`test_cli_prints_the_verdict_as_json`). `all`, the ten faults one after another, takes
-# about 2.5 minutes even short and runs with -m long, to keep the suite within 30 minutes.
-SHORT_IN_SUITE: set[str] = set(ONE_BROKER + THREE_BROKERS)
-
-
-def _shorts(names: list[str]) -> list[object]:
-    return [pytest.param(n, marks=() if n in SHORT_IN_SUITE else pytest.mark.long) for n in names]
+# Every scenario runs short in the default suite (25-75 s each on 2 cores; `all`, the ten
+# faults one after another, about 2.5 minutes), with a worker-kill end to end through the CLI
+# (`test_cli_prints_the_verdict_as_json`). The 200-deal runs, three seeds each, are -m long.
 
 
 def _needs_launcher() -> None:
@@ -95,20 +82,19 @@ def _assert_passed(v: Verdict, *, work_left_after_faults: bool = True) -> None:
         assert all(f.recovered_at is not None for f in v.faults[:1]), v.faults
 
 
-@pytest.mark.parametrize("name", _shorts(ONE_BROKER))
+@pytest.mark.parametrize("name", ONE_BROKER)
 async def test_one_broker_scenario_short(name: str, tmp_path: Path) -> None:
     _assert_passed(await _run(name, tmp_path, deals=15, seed=3, down_s=6))
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("name", _shorts(THREE_BROKERS))
+@pytest.mark.parametrize("name", THREE_BROKERS)
 async def test_three_broker_scenario_short(name: str, tmp_path: Path) -> None:
     _assert_passed(
         await _run(name, tmp_path, deals=15, seed=4, down_s=6), work_left_after_faults=False
     )
 
 
-@pytest.mark.long
 @pytest.mark.cluster
 async def test_all_short(tmp_path: Path) -> None:
     # Ten faults one after another: at a fixed 50 ev/s the deals were done before the
