@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.kafka
 DEALS = deals(20, "WEB")
 # Deals whose accounts are not in master data: their validation fails, they wait in exception.
 ORPHANS = ["WEB-X01", "WEB-X02"]
+T = TypeVar("T")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 WIDTHS = (1024, 1400)
 CHROME_FLAGS = (
@@ -147,6 +148,19 @@ def wait_until(check: Callable[[], bool], timeout_s: float = 20.0) -> bool:
             pass
         time.sleep(0.2)
     return check()
+
+
+def again_if_stale(action: Callable[[], T], tries: int = 5) -> T:
+    """`action()`, done again when the page re-rendered an element under it (the page redraws
+    on its 15 s refresh and on resize): a stale element is the test's timing, not the page's."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(tries - 1):
+        try:
+            return action()
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    return action()
 
 
 def css(driver: Any, selector: str) -> list[Any]:
@@ -304,20 +318,33 @@ def test_timeline_opens_in_place_and_deep_links(engine: EngineThread, driver: An
     viewport(driver, 1024)
     last = DEALS[-1]
     assert wait_until(lambda: bool(css(driver, f'#saga-list-table a.key[data-key="{last}"]')))
-    link = css(driver, f'#saga-list-table a.key[data-key="{last}"]')[0]
-    driver.execute_script("arguments[0].scrollIntoView()", link)
-    link.click()
+
+    def open_last() -> None:
+        link = css(driver, f'#saga-list-table a.key[data-key="{last}"]')[0]
+        driver.execute_script("arguments[0].scrollIntoView()", link)
+        link.click()
+
+    again_if_stale(open_last)
     assert wait_until(lambda: text(driver, "#timeline-key") == last)
     assert last in driver.current_url  # deep-linkable: the URL names the deal
     in_view = "const r = arguments[0].getBoundingClientRect(); return r.top >= -1 && r.top < window.innerHeight;"
-    timeline = css(driver, "#timeline")[0]
-    assert wait_until(lambda: driver.execute_script(in_view, timeline))
+    assert wait_until(lambda: driver.execute_script(in_view, css(driver, "#timeline")[0]))
     api = engine.get(f"/api/v1/deals/{last}/timeline")
-    assert api["commands_read"] and len(css(driver, "#timeline-body li")) == len(api["entries"])
-    commands = css(driver, '#timeline-body li[data-kind="command"]')
-    assert commands and "idempotency key" in commands[0].text
-    assert {"CRM", "ERP/PSA", "billing"} <= {e.text for e in css(driver, "#timeline-body .sys")}
-    assert len(css(driver, "#platform-ids-table tbody tr")) == len(api["platform_ids"])
+    assert api["commands_read"]
+
+    def timeline_view() -> tuple[int, str, set[str], int]:
+        commands = css(driver, '#timeline-body li[data-kind="command"]')
+        return (
+            len(css(driver, "#timeline-body li")),
+            commands[0].text if commands else "",
+            {e.text for e in css(driver, "#timeline-body .sys")},
+            len(css(driver, "#platform-ids-table tbody tr")),
+        )
+
+    entries, command, systems, ids = again_if_stale(timeline_view)
+    assert entries == len(api["entries"]) and ids == len(api["platform_ids"])
+    assert "idempotency key" in command
+    assert {"CRM", "ERP/PSA", "billing"} <= systems
     assert driver.execute_script(OVERFLOWS_JS) == []
     shoot(driver, "status-page-timeline-1024.png")
 
@@ -331,20 +358,30 @@ def test_operator_previews_bulk_actions_without_sending(engine: EngineThread, dr
     sign_in(driver, engine, OPERATOR)
     assert wait_until(lambda: len(css(driver, "#exceptions-table input.pick")) == len(ORPHANS))
     assert wait_until(lambda: bool(css(driver, "#dlq-errors-table button.op")))
-    for box in css(driver, "#exceptions-table input.pick"):
-        box.click()
-    reason = css(driver, '#bulk input[aria-label="reason"]')[0]
-    reason.send_keys("browser test preview")
-    css(driver, "#bulk-dry-run")[0].click()
+
+    def pick_all() -> None:
+        # The page keeps the selection across redraws: a box found checked was clicked.
+        for box in css(driver, "#exceptions-table input.pick"):
+            if not box.is_selected():
+                box.click()
+
+    again_if_stale(pick_all)
+    again_if_stale(
+        lambda: css(driver, '#bulk input[aria-label="reason"]')[0].send_keys("browser test preview")
+    )
+    again_if_stale(lambda: css(driver, "#bulk-dry-run")[0].click())
     assert wait_until(lambda: len(css(driver, "#bulk-result tbody tr")) == len(ORPHANS))
-    assert {
-        r.find_elements("css selector", "td")[1].text for r in css(driver, "#bulk-result tbody tr")
-    } == {"would-retry"}
+    assert again_if_stale(
+        lambda: {
+            r.find_elements("css selector", "td")[1].text
+            for r in css(driver, "#bulk-result tbody tr")
+        }
+    ) == {"would-retry"}
     # Nothing was sent: both deals still wait in exception at their first attempt.
     items = engine.get("/api/v1/exceptions")["items"]
     assert [i["attempt"] for i in items] == [0] * len(ORPHANS)
 
-    css(driver, "#dlq-errors-table button.op")[0].click()
+    again_if_stale(lambda: css(driver, "#dlq-errors-table button.op")[0].click())
     dlq = engine.get("/api/v1/dlq")
     assert wait_until(lambda: css(driver, "#dlq-preview")[0].is_displayed())
     assert f"Dry run: {dlq['by_error'][0]['count']} dead letter(s)" in text(
