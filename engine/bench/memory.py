@@ -23,7 +23,7 @@ from engine.bench.results import MemoryResult, RestoreResult
 from engine.bench.workload import deal_events
 from engine.kafka.client import read_partition, topic_partitions
 from engine.kafka.records import InRecord
-from engine.runtime.store import SagaStore, changelog_key
+from engine.runtime.store import LatestRecords, SagaStore, changelog_key
 from engine.runtime.translate import to_saga_event
 from engine.saga.codec import state_to_bytes
 from engine.saga.engine import step
@@ -86,15 +86,18 @@ async def restore_rate(options: dict[str, Any], state_topic: str) -> RestoreResu
     """Restore the whole changelog topic into one SagaStore, timing the records' part."""
     parts = await topic_partitions(options, [state_topic])
     store = SagaStore()
+    latest = LatestRecords()
     first: list[float] = []
 
-    def _restore(rec: InRecord) -> None:
+    def _add(rec: InRecord) -> None:
         if not first:
             first.append(time.perf_counter())
-        store.restore(rec.key or b"", rec.value)
+        latest.add(rec)
 
     began = time.perf_counter()
-    count = await read_partition(options, parts, _restore)
+    # As the worker restores a task: the last record per key gathered, then applied.
+    count = await read_partition(options, parts, _add)
+    store.restore_latest(latest)
     ended = time.perf_counter()
     reading = ended - (first[0] if first else ended)
     return RestoreResult(records=count, seconds=reading, setup_seconds=(ended - began) - reading)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Container, Iterator
 from datetime import datetime
 from typing import NamedTuple
 
-from engine.kafka.records import TopicPartition
+from engine.kafka.records import InRecord, TopicPartition
 from engine.saga.codec import (
     StateSummary,
     state_from_bytes,
@@ -107,6 +107,22 @@ class _IdleIndex:
         for entry in self._taken:
             heapq.heappush(self._heap, entry)
         self._taken.clear()
+
+
+class LatestRecords:
+    """A changelog read keeping only each key's last record (None: a tombstone).
+
+    Only the last one counts, and a changelog holds several per saga until compaction runs (one
+    per commit that touched it): reading the summary of each would parse states only to throw
+    them away. `add` is the callback for `read_partition`; `SagaStore.restore_latest` applies.
+    """
+
+    def __init__(self) -> None:
+        self.latest: dict[bytes, bytes | None] = {}
+
+    def add(self, rec: InRecord) -> None:
+        # Keys are independent of each other: only the last value of each matters.
+        self.latest[rec.key or b""] = rec.value
 
 
 DEFAULT_CACHE_SAGAS = 2048
@@ -227,6 +243,11 @@ class SagaStore:
             return
         # Only what the indexes need is read now; the state is decoded when first used.
         self._put(key, summary_from_bytes(raw_value), raw_value)
+
+    def restore_latest(self, records: LatestRecords) -> None:
+        """Apply the last changelog record of each key that `records` gathered."""
+        for raw_key, raw_value in records.latest.items():
+            self.restore(raw_key, raw_value)
 
     def _delete(self, key: StoreKey) -> None:
         gone = self._committed.pop(key, None)

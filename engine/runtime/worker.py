@@ -50,7 +50,7 @@ from engine.runtime.recovery import (
     decide,
     retry_delay_s,
 )
-from engine.runtime.store import SagaStore
+from engine.runtime.store import LatestRecords, SagaStore
 from engine.runtime.task import Task
 from engine.sagas import SAGAS, is_finished
 from engine.settings import ProcessingMode, Settings
@@ -339,11 +339,11 @@ class Worker:
         )
         task.checkpoint = self._checkpoint(task)
         began = time.perf_counter()
+        latest = LatestRecords()
         restored = await read_partition(
-            self._options,
-            [TopicPartition(self.names.state, partition)],
-            lambda rec: task.store.restore(rec.key or b"", rec.value),
+            self._options, [TopicPartition(self.names.state, partition)], latest.add
         )
+        task.store.restore_latest(latest)
         if self.exactly_once:
             task.committed_offsets.update(task.store.input_offsets)
         metrics.RESTORE_SECONDS.observe(time.perf_counter() - began)

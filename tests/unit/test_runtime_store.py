@@ -10,9 +10,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.kafka.records import TopicPartition
+from engine.kafka.records import InRecord, TopicPartition
 from engine.runtime.store import (
     INPUT_OFFSETS_KEY,
+    LatestRecords,
     SagaStore,
     StoreKey,
     changelog_key,
@@ -252,3 +253,40 @@ def test_without_a_finished_rule_no_saga_counts_as_finished() -> None:
     key = ("quote-to-cash", "D-1")
     store.restore(changelog_key(key), state_to_bytes(_at(key, "completed", 0)))
     assert store.idle_finished(BASE + timedelta(days=365)) == []
+
+
+_changelog = st.lists(
+    st.tuples(
+        st.sampled_from([*KEYS, "offsets"]),
+        st.sampled_from(["validating", "active", "exception", None]),  # None: a tombstone
+        st.one_of(st.none(), st.integers(0, 60)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(records=_changelog)
+def test_restoring_each_keys_last_record_equals_restoring_every_record(
+    records: list[tuple[Any, str | None, int | None]],
+) -> None:
+    everything, latest = SagaStore(), LatestRecords()
+    for offset, (key, name, timer) in enumerate(records):
+        if key == "offsets":
+            raw_key = INPUT_OFFSETS_KEY
+            value: bytes | None = encode_input_offsets({TopicPartition("t", 0): offset})
+        else:
+            raw_key = changelog_key(key)
+            state = _state(key, name, offset, timer) if name is not None else None
+            value = None if state is None else state_to_bytes(state)
+        everything.restore(raw_key, value)
+        latest.add(InRecord("state", 0, offset, raw_key, value, (), 0))
+    restored = SagaStore()
+    restored.restore_latest(latest)
+    assert dict(restored.items()) == dict(everything.items())
+    assert restored.state_counts() == everything.state_counts()
+    assert restored.input_offsets == everything.input_offsets
+    far = BASE + timedelta(days=1)
+    assert sorted(restored.due(far)) == sorted(everything.due(far))
+    # One summary per key, however many records each key had.
+    assert len(latest.latest) == len({key for key, _, _ in records})
