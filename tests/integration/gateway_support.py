@@ -14,9 +14,9 @@ from pydantic import SecretStr
 from engine.api.server import HttpServer
 from engine.codec import decode
 from engine.connectors.auth import sign_timestamped
-from engine.connectors.mapping import MappingFile
+from engine.connectors.mapping import MappingFile, parse_mapping
 from engine.connectors.readback import Enricher
-from engine.connectors.registry import load_mappings
+from engine.connectors.registry import default_mapping_path, load_mappings
 from engine.connectors.settings import ConnectorSettings
 from engine.connectors.translator import Translator
 from engine.contracts import Event as EventModel
@@ -70,6 +70,14 @@ def signed_post(case: Case, body: bytes | None = None) -> tuple[str, bytes, dict
     elif case.route != "salesforce/outbound-message":
         headers["authorization"] = f"Bearer {TOKEN}"
     return path, raw, headers
+
+
+def stripe_mapping_bug() -> dict[str, MappingFile]:
+    """The default mappings, but Stripe's reads the invoice reference from a metadata key
+    Stripe never sends (`metadata.q2c_ref`): every invoice event is unmapped."""
+    text = default_mapping_path("stripe").read_text()
+    buggy = parse_mapping(text.replace("metadata.q2c_invoice_reference", "metadata.q2c_ref"), "bug")
+    return {**load_mappings(CONNECTOR_SETTINGS), "stripe": buggy}
 
 
 @contextlib.asynccontextmanager

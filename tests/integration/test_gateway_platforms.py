@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.connectors.mapping import parse_mapping
-from engine.connectors.registry import default_mapping_path, load_mappings
 from engine.contracts import Event as EventModel
 from engine.dlq.filters import DlqFilter
 from engine.dlq.reader import dlq_topics, read_dead_letters
@@ -37,6 +35,7 @@ from tests.integration.gateway_support import (
     canonical_events,
     running_stack,
     signed_post,
+    stripe_mapping_bug,
     wait_for_events,
     wait_letters,
     wait_state,
@@ -168,11 +167,8 @@ async def test_a_mapping_bug_dead_letters_the_raw_request_and_a_replay_after_the
 ) -> None:
     settings = await engine_settings(kafka_bootstrap, unique)
     case = next(c for c in CASES if c.name == "stripe/invoice.finalized")
-    text = default_mapping_path("stripe").read_text()
     # The bug: the firm's mapping reads the reference from a metadata key Stripe never sends.
-    buggy = parse_mapping(text.replace("metadata.q2c_invoice_reference", "metadata.q2c_ref"), "bug")
-    mappings = {**load_mappings(CONNECTOR_SETTINGS), "stripe": buggy}
-    async with running_stack(settings, mappings) as stack:
+    async with running_stack(settings, stripe_mapping_bug()) as stack:
         path, body, headers = signed_post(case)
         assert (await stack.client.post(path, content=body, headers=headers)).status_code == 200
         letters = await wait_letters(settings, 1)

@@ -7,17 +7,15 @@ import asyncio
 
 import pytest
 
-from engine.connectors.mapping import parse_mapping
-from engine.connectors.registry import default_mapping_path, load_mappings
 from engine.dlq.reader import dlq_topics, read_dead_letters
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.records import TopicPartition
 from tests.connector_cases import all_cases
 from tests.integration.engine_support import engine_settings
 from tests.integration.gateway_support import (
-    CONNECTOR_SETTINGS,
     running_stack,
     signed_post,
+    stripe_mapping_bug,
     wait_letters,
 )
 
@@ -29,10 +27,7 @@ async def test_a_record_read_again_after_its_commit_is_not_dead_lettered_twice(
 ) -> None:
     settings = await engine_settings(kafka_bootstrap, unique)
     case = next(c for c in all_cases() if c.name == "stripe/invoice.finalized")
-    text = default_mapping_path("stripe").read_text()
-    buggy = parse_mapping(text.replace("metadata.q2c_invoice_reference", "metadata.q2c_ref"), "bug")
-    mappings = {**load_mappings(CONNECTOR_SETTINGS), "stripe": buggy}
-    async with running_stack(settings, mappings) as stack:
+    async with running_stack(settings, stripe_mapping_bug()) as stack:
         path, body, headers = signed_post(case)
         assert (await stack.client.post(path, content=body, headers=headers)).status_code == 200
         [first] = await wait_letters(settings, 1)
