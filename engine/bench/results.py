@@ -123,6 +123,7 @@ class BenchResult:
     growth: list[GrowthPoint] = field(default_factory=list)
     reads: dict[str, Any] | None = None  # `ReadCosts.as_dict()`
     scale_out: SystemResult | None = None  # the exactly-once drain with two engine workers
+    hostile: dict[str, Any] | None = None  # `hostile_costs()`
 
 
 def _p99(r: SystemResult | None, phase: str) -> float | None:
@@ -203,6 +204,8 @@ def to_json(result: BenchResult) -> dict[str, Any]:
         }
     if result.reads is not None:
         doc["operator_reads"] = result.reads
+    if result.hostile is not None:
+        doc["hostile_input"] = result.hostile
     if result.scale_out is not None:
         one = result.modes.get("exactly_once", {}).get(ENGINE)
         two = result.scale_out

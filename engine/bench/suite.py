@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bench.growth import FULL_SIZES, QUICK_SIZES, cost_growth
+from engine.bench.hostile import hostile_costs
 from engine.bench.memory import bytes_per_saga, restore_rate
 from engine.bench.reads import read_costs
 from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, BenchResult
@@ -132,6 +133,8 @@ async def run_bench(
     )
     progress("memory per saga")
     result.memory = bytes_per_saga(sizes.memory_deals, MEMORY_TARGET_SAGAS)
+    progress("hostile input")
+    result.hostile = hostile_costs()
     progress("operator reads")
     result.reads = read_costs(sizes.memory_deals, READ_LETTERS).as_dict()
     if profile is not None:

@@ -185,6 +185,12 @@ def render(result: BenchResult, console: Console | None = None) -> None:
             f"{reads['sagas']:,} sagas; DLQ summary {reads['dlq_summary_ms']:,.1f} ms over "
             f"{reads['dead_letters']:,} dead letters (view only, without its Kafka read)"
         )
+    if result.hostile is not None:
+        park = result.hostile["park_us_per_record"]
+        console.print(
+            "hostile input: parking a record for its correlation costs "
+            + ", ".join(f"{us:,.1f} us with {n} waiting" for n, us in park.items())
+        )
     if result.scale_out is not None:
         two = result.scale_out
         one = result.modes.get("exactly_once", {}).get("engine")

@@ -1,8 +1,10 @@
-"""The operator-read measurement: it reads a store of the size asked and real dead letters."""
+"""The in-process measurements: operator reads over a store of the size asked and real dead
+letters, and parking records while many wait."""
 
 from __future__ import annotations
 
 from engine.api import views
+from engine.bench.hostile import hostile_costs, park_cost_us
 from engine.bench.reads import dead_letters, read_costs
 from engine.runtime.names import TopicNames
 
@@ -22,3 +24,10 @@ def test_the_dead_letters_summarize_like_the_workers() -> None:
         "engine.codec.DecodeError": 5,
         "engine.adapters.errors.PermanentError": 5,
     }
+
+
+def test_parking_cost_is_measured_with_the_room_it_names() -> None:
+    assert park_cost_us(10) > 0
+    costs = hostile_costs()
+    assert set(costs["park_us_per_record"]) == {"100", "20000"}
+    assert costs["park_cost_ratio_large_to_small"] > 0
