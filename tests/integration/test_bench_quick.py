@@ -37,7 +37,10 @@ async def test_quick_bench_reports_every_field(kafka_bootstrap: str) -> None:
             _check_latency(figures["latency_half_saturation"])
             # One offered load for all: half the engine's own saturation, measured first.
             half = section["systems"]["engine"]["throughput_eps"] / 2
-            assert figures["latency_half_saturation"]["offered_eps"] == pytest.approx(half)
+            # (the rate each achieved, within a few percent of the one asked)
+            assert figures["latency_half_saturation"]["offered_eps"] == pytest.approx(
+                half, rel=0.05
+            )
             if system != "engine":
                 assert section[f"ratio_to_{system}"] > 0
                 assert f"p99_fixed_ratio_to_{system}" in section
