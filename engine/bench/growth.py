@@ -2,7 +2,8 @@
 
 Each size is its own engine run on fresh topics: the warm-up opens `sagas` deals (closed-won
 and the account-validated reply, so each quote-to-cash saga waits for its project) and the
-measured drain is the same set of whole fresh deals for every size. A cost per event that grows
+measured drain is the same set of whole fresh deals for every size, published once the warm-up
+is processed (see `Workload.drain_after_warmup`). A cost per event that grows
 with the store (a scan, a re-sort, a full-state encode) shows as a ratio above 1.
 """
 
@@ -44,6 +45,7 @@ async def cost_growth(
             drain=measured,
             fixed=(),
             saturation_pool=(),
+            drain_after_warmup=True,
         )
         run = SystemRun(cfg, ENGINE, "exactly_once", tag=f"-g{sagas}")
         points.append(GrowthPoint(sagas, await run.run(work, latency=False)))

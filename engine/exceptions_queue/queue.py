@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.saga.model import SagaState
+from engine.saga.model import EXCEPTION, SagaState
 
-EXCEPTION_STATE = "exception"
+EXCEPTION_STATE = EXCEPTION
 StoreKey = tuple[str, str]
 
 

@@ -28,7 +28,7 @@ from engine.saga.codec import (
     summary_from_bytes,
     summary_of,
 )
-from engine.saga.model import PENDING, SagaState
+from engine.saga.model import EXCEPTION, PENDING, SagaState
 
 StoreKey = tuple[str, str]  # (saga_type, saga_key)
 # The task's input offsets, written in every exactly-once transaction beside the states: the
@@ -143,6 +143,9 @@ class SagaStore:
         # Committed sagas per (saga type, state name), maintained on every change: gauges and
         # operator reads must not cost a pass over every saga.
         self._counts: Counter[tuple[str, str]] = Counter()
+        # Sagas in the exception state (few): the gauges read their ages every few seconds,
+        # which a filter over every saga made a pass over the whole store.
+        self._exceptions: set[StoreKey] = set()
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
@@ -253,6 +256,7 @@ class SagaStore:
         gone = self._committed.pop(key, None)
         if gone is not None:
             self._uncount(key[0], gone.state)
+        self._exceptions.discard(key)
         self._cache.pop(key, None)
         self._armed.pop(key, None)
         self._pending.update(key, None)
@@ -270,6 +274,10 @@ class SagaStore:
             self._uncount(key[0], old.state)
         self._counts[(key[0], name)] += 1
         self._committed[key] = _Committed(name, raw)
+        if name == EXCEPTION:
+            self._exceptions.add(key)
+        else:
+            self._exceptions.discard(key)
         signature = summary.timers
         # Index only changed timer sets: the heap would otherwise grow with every event.
         if signature != self._armed.get(key, ()):
@@ -351,9 +359,17 @@ class SagaStore:
         """Committed sagas per (saga type, state name), without decoding any (maintained)."""
         return Counter(self._counts)
 
-    def items(self, *, in_state: str | None = None) -> Iterator[tuple[StoreKey, SagaState]]:
-        """Committed states (decoded one by one), optionally only those in state `in_state`."""
+    def items(self) -> Iterator[tuple[StoreKey, SagaState]]:
+        """Committed states (decoded one by one)."""
         for key, entry in list(self._committed.items()):
-            if in_state is None or entry.state == in_state:
-                cached = self._cache.get(key)
-                yield key, cached if cached is not None else state_from_bytes(entry.raw)
+            yield key, self._decoded(key, entry)
+
+    def in_exception(self) -> Iterator[tuple[StoreKey, SagaState]]:
+        """Committed sagas in the exception state, from their index (no pass over the store)."""
+        for key in sorted(self._exceptions):
+            yield key, self._decoded(key, self._committed[key])
+
+    def _decoded(self, key: StoreKey, entry: _Committed) -> SagaState:
+        # Reads for operators do not refill the cache: the hot path's sagas stay in it.
+        cached = self._cache.get(key)
+        return cached if cached is not None else state_from_bytes(entry.raw)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.exceptions_queue.queue import exception_age
+from engine.exceptions_queue.queue import EXCEPTION_STATE, exception_age
 from engine.kafka.client import (
     Consumer,
     KafkaError,
@@ -705,7 +705,7 @@ class Worker:
         now = self.clock()
         for task in self.tasks.values():
             counts.update(task.store.state_counts())
-            for (saga_type, _key), state in task.store.items(in_state="exception"):
+            for (saga_type, _key), state in task.store.in_exception():
                 age = exception_age(state, now)
                 if age is not None:
                     seconds = age.total_seconds()
@@ -717,7 +717,7 @@ class Worker:
         metrics.EXCEPTIONS_OPEN.clear()
         metrics.EXCEPTION_OLDEST_SECONDS.clear()
         for (saga_type, state_name), n in counts.items():
-            if state_name == "exception":
+            if state_name == EXCEPTION_STATE:
                 metrics.EXCEPTIONS_OPEN.labels(saga_type).set(n)
                 metrics.EXCEPTION_OLDEST_SECONDS.labels(saga_type).set(oldest.get(saga_type, 0.0))
         metrics.RECORDS_WAITING.set(sum(len(t.waiting) for t in self.tasks.values()))

@@ -16,6 +16,8 @@ from engine.saga.payload import Payload, payload_fields
 from engine.saga.seen import SeenIds
 
 PENDING = "pending"
+# The state of a saga waiting for an operator (the business-exception queue).
+EXCEPTION = "exception"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

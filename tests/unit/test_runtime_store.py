@@ -120,7 +120,7 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
     assert dict(store.items()) == committed
     assert len(store) == len(committed)
     assert store.state_counts() == Counter((k[0], s.state) for k, s in committed.items())
-    assert dict(store.items(in_state="exception")) == {
+    assert dict(store.in_exception()) == {
         k: s for k, s in committed.items() if s.state == "exception"
     }
     # Every committed armed timer falls due exactly once; nothing else does.
