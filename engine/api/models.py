@@ -306,6 +306,13 @@ class FunnelStage(BaseModel):
     count: int
 
 
+class CycleSummary(BaseModel):
+    count: int
+    median: float | None
+    p90: float | None
+    max: float | None
+
+
 class Overview(BaseModel):
     source: Source
     worker_id: str
@@ -313,7 +320,7 @@ class Overview(BaseModel):
     deal_saga: str
     by_state: dict[str, dict[str, int]]
     funnel: list[FunnelStage]
-    cycle_times: dict[str, list[float]]
+    cycle_times: dict[str, CycleSummary]
 
 
 class DlqErrorCount(BaseModel):

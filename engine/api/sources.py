@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from engine.api.views import contribution
+from engine.runtime.overview import OverviewTally, tally_of
 from engine.runtime.store import StoreKey
 from engine.runtime.worker import Worker
 from engine.saga.model import SagaState
 
 StateMap = dict[StoreKey, SagaState]
+# Committed sagas by (saga type, state), and their stages reached and cycle times.
+Tallies = tuple[Counter[tuple[str, str]], OverviewTally]
 
 
 class StateSource(Protocol):
@@ -22,6 +27,10 @@ class StateSource(Protocol):
 
     def local(self) -> StateMap:
         """Committed states of the partitions this worker owns."""
+        ...
+
+    def local_tallies(self) -> Tallies:
+        """What the overview shows of `local()`, from the stores' maintained tallies."""
         ...
 
     async def changelog(self) -> StateMap:
@@ -47,6 +56,14 @@ class WorkerStates:
             out.update(task.store.items())
         return out
 
+    def local_tallies(self) -> Tallies:
+        counts: Counter[tuple[str, str]] = Counter()
+        tally = OverviewTally()
+        for task in list(self._worker.tasks.values()):
+            counts.update(task.store.state_counts())
+            tally.merge(task.store.overview())
+        return counts, tally
+
     async def changelog(self) -> StateMap:
         return await self._read_changelog()
 
@@ -63,6 +80,10 @@ class FixedStates:
 
     def local(self) -> StateMap:
         return dict(self.states)
+
+    def local_tallies(self) -> Tallies:
+        counts = Counter((t, s.state) for (t, _), s in self.states.items())
+        return counts, tally_of(contribution(s) for s in self.states.values())
 
     async def changelog(self) -> StateMap:
         return dict(self.states)

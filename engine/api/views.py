@@ -11,10 +11,12 @@ from engine.dlq.filters import group_counts
 from engine.dlq.records import DeadLetter
 from engine.ops.audit import AuditRecord
 from engine.runtime.names import TopicNames
+from engine.runtime.overview import Contribution, OverviewTally, tally_of
 from engine.runtime.store import StoreKey
+from engine.saga.codec import summary_of
 from engine.saga.hooks import SagaView, jsonable
 from engine.saga.model import SagaState
-from engine.sagas import DEAL_SAGA, REGISTRY, hooks_of
+from engine.sagas import DEAL_SAGA, REGISTRY, cycle_measure, hooks_of
 from engine.security.protection import MASK
 
 States = Mapping[StoreKey, SagaState]
@@ -146,9 +148,8 @@ def document(name: str) -> tuple[str, Callable[[SagaState], dict[str, Any]]] | N
     return None
 
 
-def counts_by_state(states: States) -> dict[str, dict[str, int]]:
-    """{saga_type: {state: n}}."""
-    counts: Counter[tuple[str, str]] = Counter((t, s.state) for (t, _), s in states.items())
+def counts_by_state(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """{saga_type: {state: n}} from counts by (saga type, state)."""
     out: dict[str, dict[str, int]] = {}
     for (t, st), n in sorted(counts.items()):
         out.setdefault(t, {})[st] = n
@@ -159,22 +160,18 @@ def _views() -> list[tuple[str, SagaView]]:
     return [(saga_type, r.hooks.view) for saga_type, r in REGISTRY.items()]
 
 
-def funnel(states: Iterable[SagaState]) -> list[dict[str, Any]]:
+def funnel(counts: Mapping[tuple[str, str], int], tally: OverviewTally) -> list[dict[str, Any]]:
     """How many sagas ever reached each stage of the funnels their types declare (the first
     stage counts every instance of the type)."""
-    funnels = {saga_type: view.funnel for saga_type, view in _views() if view.funnel}
-    reached: Counter[tuple[str, str]] = Counter()
-    for s in states:
-        stages = funnels.get(s.saga_type)
-        if not stages:
-            continue
-        seen = {r.to_state for r in s.history} | {s.state, stages[0]}
-        reached.update((s.saga_type, stage) for stage in stages if stage in seen)
-    return [
-        {"stage": stage, "count": reached[(saga_type, stage)]}
-        for saga_type, stages in funnels.items()
-        for stage in stages
-    ]
+    out = []
+    for saga_type, view in _views():
+        for i, stage in enumerate(view.funnel):
+            if i == 0:
+                count = sum(n for (t, _), n in counts.items() if t == saga_type)
+            else:
+                count = tally.reached(saga_type, stage)
+            out.append({"stage": stage, "count": count})
+    return out
 
 
 def cycle_times(states: Iterable[SagaState]) -> dict[str, list[float]]:
@@ -182,7 +179,7 @@ def cycle_times(states: Iterable[SagaState]) -> dict[str, list[float]]:
     the cycles their types declare."""
     out: dict[str, list[float]] = {name: [] for _, view in _views() for name in view.cycle_names}
     for s in states:
-        measure = hooks_of(s.saga_type).view.cycle_times
+        measure = cycle_measure(s.saga_type)
         if measure is None:
             continue
         for name, seconds in measure(s.data).items():
@@ -190,15 +187,30 @@ def cycle_times(states: Iterable[SagaState]) -> dict[str, list[float]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def overview(states: States) -> dict[str, Any]:
-    """What the status page's first screen shows."""
+def contribution(state: SagaState) -> Contribution:
+    """What one saga adds to the overview (as its store keeps it)."""
+    measure = cycle_measure(state.saga_type)
+    cycles = {} if measure is None else measure(state.data)
+    return Contribution(state.saga_type, summary_of(state).reached, cycles)
+
+
+def overview_of(counts: Mapping[tuple[str, str], int], tally: OverviewTally) -> dict[str, Any]:
+    """What the status page's first screen shows, from the maintained counts and tallies."""
     return {
-        "sagas": len(states),
+        "sagas": sum(counts.values()),
         "deal_saga": DEAL_SAGA,
-        "by_state": counts_by_state(states),
-        "funnel": funnel(states.values()),
-        "cycle_times": cycle_times(states.values()),
+        "by_state": counts_by_state(counts),
+        "funnel": funnel(counts, tally),
+        "cycle_times": {
+            name: tally.cycle_summary(name) for _, view in _views() for name in view.cycle_names
+        },
     }
+
+
+def overview(states: States) -> dict[str, Any]:
+    """`overview_of` states read whole (the changelog source)."""
+    counts = Counter((t, s.state) for (t, _), s in states.items())
+    return overview_of(counts, tally_of(contribution(s) for s in states.values()))
 
 
 def dead_letter(dl: DeadLetter, names: TopicNames) -> dict[str, Any]:

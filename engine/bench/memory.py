@@ -25,7 +25,7 @@ from engine.kafka.client import read_partition, topic_partitions
 from engine.kafka.records import InRecord
 from engine.runtime.store import LatestRecords, SagaStore, changelog_key
 from engine.runtime.translate import to_saga_event
-from engine.saga.codec import state_to_bytes
+from engine.runtime.worker import new_store
 from engine.saga.engine import step
 from engine.sagas import sagas_for_event
 from engine.workload.histories import HistoryOptions
@@ -41,14 +41,15 @@ def template_states(now: datetime) -> dict[str, bytes]:
         for definition in sagas_for_event(event.event_type):
             decision = step(definition, states.get(definition.name), event, now)
             states[definition.name] = decision.state
-    return {name: state_to_bytes(state) for name, state in states.items()}
+    store = new_store()  # encodes as the worker's stores do (with the cycle times)
+    return {name: store.encode(state) for name, state in states.items()}
 
 
 def filled_store(deals: int, templates: dict[str, bytes]) -> SagaStore:
     """A store restored with `deals` copies of the template sagas, each under its own deal id
     (same-length ids substituted in the bytes, so every copy has the template's size)."""
     template_key = TEMPLATE_ID.encode()
-    store = SagaStore()
+    store = new_store()
     for i in range(deals):
         deal = f"MEMDEAL-{i:09d}".encode()
         assert len(deal) == len(template_key)
@@ -85,7 +86,7 @@ def bytes_per_saga(count: int, target: int) -> MemoryResult:
 async def restore_rate(options: dict[str, Any], state_topic: str) -> RestoreResult:
     """Restore the whole changelog topic into one SagaStore, timing the records' part."""
     parts = await topic_partitions(options, [state_topic])
-    store = SagaStore()
+    store = new_store()
     latest = LatestRecords()
     first: list[float] = []
 

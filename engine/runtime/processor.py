@@ -43,7 +43,6 @@ from engine.runtime.translate import (
     to_saga_event,
 )
 from engine.runtime.waiting import LineFull
-from engine.saga.codec import state_to_bytes
 from engine.saga.engine import ParkedLimit, due_timers, step
 from engine.saga.model import Correlate, Decision, SagaCommand, SagaEvent, SagaState, StatusChange
 from engine.saga.payload import TimerFiring
@@ -188,7 +187,9 @@ class Processor:
             decision = step(definition, before, event, now)
             if decision.state is not before:
                 steps.append(
-                    self._prepare(key, before, decision, now, check_state=task.check_states)
+                    self._prepare(
+                        key, before, decision, now, check_state=task.check_states, task=task
+                    )
                 )
         outputs: list[OutRecord] = []
         for prepared in steps:
@@ -203,6 +204,7 @@ class Processor:
         now: datetime,
         *,
         check_state: bool,
+        task: Task,
     ) -> _Step:
         """Everything a step writes, built without touching the task: raises on a record that
         cannot be written (a translation bug, a record over the size limit).
@@ -236,7 +238,7 @@ class Processor:
             check_size(f"record for {out.topic}", out.value or b"", out.key)
         raw_state = None
         if check_state:
-            raw_state = state_to_bytes(decision.state)
+            raw_state = task.store.encode(decision.state)
             check_size(f"saga state of {key[0]} {key[1]}", raw_state)
         return _Step(key, before, decision, raw_state, outputs, learnt, commands)
 
@@ -282,7 +284,12 @@ class Processor:
                     if decision.state is not current:
                         steps.append(
                             self._prepare(
-                                key, current, decision, now, check_state=task.check_states
+                                key,
+                                current,
+                                decision,
+                                now,
+                                check_state=task.check_states,
+                                task=task,
                             )
                         )
                         current = decision.state

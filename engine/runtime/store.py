@@ -1,8 +1,10 @@
 """Per-task saga state store: committed states, a staging layer for the open transaction, timers.
 
 Committed states are held as their changelog bytes (what the commit wrote, what a restore
-reads), beside their state name: a worker holds far more sagas than it touches at a time, and
-the bytes take a fraction of the decoded value's memory. A bounded LRU keeps the recently used
+reads): a worker holds far more sagas than it touches at a time, and the bytes take a fraction
+of the decoded value's memory. Counts by state, the sagas in exception and the overview's tally
+(stages reached, cycle times) are maintained as states change, so gauges and operator reads
+never decode every saga. A bounded LRU keeps the recently used
 states decoded. Staging is a dict of replacements (states are immutable values): commit folds
 it in, abort drops it. The timer index is a heap with lazily skipped stale entries, which keeps
 SetTimer/CancelTimer O(log n). Sagas that never started ("pending") and, when the store is told
@@ -16,11 +18,12 @@ import heapq
 import json
 import sys
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterator, Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any
 
 from engine.kafka.records import InRecord, TopicPartition
+from engine.runtime.overview import Contribution, Cycles, OverviewTally
 from engine.saga.codec import (
     StateSummary,
     state_from_bytes,
@@ -59,11 +62,6 @@ def parse_changelog_key(raw: bytes) -> StoreKey:
     return sys.intern(saga_type), saga_key
 
 
-class _Committed(NamedTuple):
-    state: str  # the state name, for gauges without decoding
-    raw: bytes  # the changelog value
-
-
 TimerSignature = tuple[tuple[str, datetime], ...]
 # Whether a saga type's state is final (no transition leaves it).
 Finished = Callable[[str, str], bool]
@@ -71,6 +69,14 @@ Finished = Callable[[str, str], bool]
 
 def _never_finished(_saga_type: str, _state: str) -> bool:
     return False
+
+
+# How a saga type measures its cycle times from its data (None: it declares none).
+CycleMeasures = Callable[[str], Callable[[Mapping[str, Any]], Cycles] | None]
+
+
+def _no_cycles(_saga_type: str) -> None:
+    return None
 
 
 class _IdleIndex:
@@ -137,15 +143,22 @@ class SagaStore:
     TIMER_INDEX_MIN = 1024
 
     def __init__(
-        self, cache_sagas: int = DEFAULT_CACHE_SAGAS, finished: Finished = _never_finished
+        self,
+        cache_sagas: int = DEFAULT_CACHE_SAGAS,
+        finished: Finished = _never_finished,
+        cycle_measures: CycleMeasures = _no_cycles,
     ) -> None:
-        self._committed: dict[StoreKey, _Committed] = {}
+        # The changelog value of each committed saga (its state name is in the counts below).
+        self._committed: dict[StoreKey, bytes] = {}
         # Committed sagas per (saga type, state name), maintained on every change: gauges and
         # operator reads must not cost a pass over every saga.
         self._counts: Counter[tuple[str, str]] = Counter()
         # Sagas in the exception state (few): the gauges read their ages every few seconds,
         # which a filter over every saga made a pass over the whole store.
         self._exceptions: set[StoreKey] = set()
+        # Stages reached and cycle times of the committed sagas, for the status page overview.
+        self._cycle_measures = cycle_measures
+        self._tally = OverviewTally()
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
@@ -171,10 +184,10 @@ class SagaStore:
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
-        entry = self._committed.get(key)
-        if entry is None:
+        raw = self._committed.get(key)
+        if raw is None:
             return None
-        state = state_from_bytes(entry.raw)
+        state = state_from_bytes(raw)
         self._remember(key, state)
         return state
 
@@ -201,7 +214,7 @@ class SagaStore:
         records: list[tuple[bytes, bytes | None]] = []
         for key, state in self._staged.items():
             if state is not None and key not in self._staged_raw:
-                self._staged_raw[key] = state_to_bytes(state)
+                self._staged_raw[key] = self.encode(state)
             records.append((changelog_key(key), self._staged_raw.get(key)))
         return records
 
@@ -215,8 +228,9 @@ class SagaStore:
             if state is None:
                 self._delete(key)
                 continue
-            raw = self._staged_raw.get(key)
-            self._put(key, summary_of(state), state_to_bytes(state) if raw is None else raw)
+            cycles = self._cycles(state)
+            raw = self._staged_raw.get(key) or state_to_bytes(state, cycles)
+            self._put(key, summary_of(state, cycles), raw)
             self._remember(key, state)
         self._staged.clear()
         self._staged_raw.clear()
@@ -252,10 +266,36 @@ class SagaStore:
         for raw_key, raw_value in records.latest.items():
             self.restore(raw_key, raw_value)
 
+    def encode(self, state: SagaState) -> bytes:
+        """The state's changelog bytes, with the cycle times its type measures."""
+        return state_to_bytes(state, self._cycles(state))
+
+    def _cycles(self, state: SagaState) -> Cycles | None:
+        measure = self._cycle_measures(state.saga_type)
+        return None if measure is None else measure(state.data)
+
+    def _contribution(self, key: StoreKey, summary: StateSummary, raw: bytes) -> Contribution:
+        cycles = summary.cycles
+        if cycles is None and self._cycle_measures(key[0]) is not None:
+            # Written before the bytes kept cycle times: measured from the decoded state.
+            cycles = self._cycles(state_from_bytes(raw))
+        return Contribution(key[0], summary.reached, cycles or {})
+
+    def _take_back(self, key: StoreKey, raw: bytes) -> None:
+        """Take a committed state's part out of the counts and the overview tally."""
+        # The step that replaces a state read it: it is usually still decoded in the cache.
+        cached = self._cache.get(key)
+        if cached is not None:
+            summary = summary_of(cached, self._cycles(cached))
+        else:
+            summary = summary_from_bytes(raw)
+        self._uncount(key[0], summary.state)
+        self._tally.remove(self._contribution(key, summary, raw))
+
     def _delete(self, key: StoreKey) -> None:
         gone = self._committed.pop(key, None)
         if gone is not None:
-            self._uncount(key[0], gone.state)
+            self._take_back(key, gone)
         self._exceptions.discard(key)
         self._cache.pop(key, None)
         self._armed.pop(key, None)
@@ -271,9 +311,10 @@ class SagaStore:
         name = sys.intern(summary.state)
         old = self._committed.get(key)
         if old is not None:
-            self._uncount(key[0], old.state)
+            self._take_back(key, old)
+        self._tally.add(self._contribution(key, summary, raw))
         self._counts[(key[0], name)] += 1
-        self._committed[key] = _Committed(name, raw)
+        self._committed[key] = raw
         if name == EXCEPTION:
             self._exceptions.add(key)
         else:
@@ -355,21 +396,27 @@ class SagaStore:
         (taken off the index like `idle_pending`)."""
         return self._done.take(before, self._staged)
 
+    def overview(self) -> OverviewTally:
+        """Stages reached and cycle times of the committed sagas (a copy; maintained)."""
+        tally = OverviewTally()
+        tally.merge(self._tally)
+        return tally
+
     def state_counts(self) -> Counter[tuple[str, str]]:
         """Committed sagas per (saga type, state name), without decoding any (maintained)."""
         return Counter(self._counts)
 
     def items(self) -> Iterator[tuple[StoreKey, SagaState]]:
         """Committed states (decoded one by one)."""
-        for key, entry in list(self._committed.items()):
-            yield key, self._decoded(key, entry)
+        for key, raw in list(self._committed.items()):
+            yield key, self._decoded(key, raw)
 
     def in_exception(self) -> Iterator[tuple[StoreKey, SagaState]]:
         """Committed sagas in the exception state, from their index (no pass over the store)."""
         for key in sorted(self._exceptions):
             yield key, self._decoded(key, self._committed[key])
 
-    def _decoded(self, key: StoreKey, entry: _Committed) -> SagaState:
+    def _decoded(self, key: StoreKey, raw: bytes) -> SagaState:
         # Reads for operators do not refill the cache: the hot path's sagas stay in it.
         cached = self._cache.get(key)
-        return cached if cached is not None else state_from_bytes(entry.raw)
+        return cached if cached is not None else state_from_bytes(raw)

@@ -52,7 +52,7 @@ from engine.runtime.recovery import (
 )
 from engine.runtime.store import LatestRecords, SagaStore
 from engine.runtime.task import Task
-from engine.sagas import SAGAS, is_finished
+from engine.sagas import SAGAS, cycle_measure, is_finished
 from engine.settings import ProcessingMode, Settings
 
 log = logging.getLogger("q2c.worker")
@@ -65,6 +65,11 @@ CLOSE_TIMEOUT_S = 10.0
 PROBE_EVERY_S = 1.0
 # The longest the processing loop runs without giving the event loop (HTTP, heartbeats) a turn.
 YIELD_EVERY_S = 0.01
+
+
+def new_store() -> SagaStore:
+    """A task's store as the worker makes it: the registry's final states and cycle measures."""
+    return SagaStore(finished=is_finished, cycle_measures=cycle_measure)
 
 
 def system_clock() -> datetime:
@@ -335,7 +340,7 @@ class Worker:
             partition=partition,
             producer=producer,
             changelog_end=changelog_end,
-            store=SagaStore(finished=is_finished),
+            store=new_store(),
         )
         task.checkpoint = self._checkpoint(task)
         began = time.perf_counter()

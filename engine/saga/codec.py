@@ -16,6 +16,7 @@ data is JSON-able by contract and uses lists. A parked event is kept as its cont
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -79,9 +80,10 @@ def _event_from_json(raw: list[Any]) -> SagaEvent:
     return SagaEvent(event_id, event_type, saga_key, occurred_at, payload)
 
 
-def state_to_bytes(state: SagaState) -> bytes:
-    """Serialise a state as compact UTF-8 JSON."""
-    doc = {
+def state_to_bytes(state: SagaState, cycles: Mapping[str, list[float]] | None = None) -> bytes:
+    """Serialise a state as compact UTF-8 JSON; `cycles` (the seconds its cycles took, as its
+    type measures them) is kept beside it for `summary_from_bytes`."""
+    doc: dict[str, Any] = {
         "f": FORMAT_VERSION,
         "type": state.saga_type,
         "key": state.saga_key,
@@ -94,6 +96,8 @@ def state_to_bytes(state: SagaState) -> bytes:
         "timers": {tid: [t.name, t.fire_at, t.data] for tid, t in state.timers.items()},
         "history": [list(record) for record in state.history],
     }
+    if cycles is not None:
+        doc["cycles"] = {name: seconds for name, seconds in cycles.items() if seconds}
     try:
         raw = orjson.dumps(doc, default=_encode_value, option=_DUMP_OPTIONS)
     except TypeError:
@@ -126,21 +130,30 @@ def state_from_bytes(data: bytes) -> SagaState:
 
 
 class StateSummary(NamedTuple):
-    """What a store indexes about a state: its name, armed timers, time of its last event."""
+    """What a store indexes about a state: its name, armed timers, time of its last event, the
+    states it ever entered, and its cycle times (None: not kept with the bytes)."""
 
     state: str
     timers: tuple[tuple[str, datetime], ...]  # (timer id, fire_at), sorted
     last_event_at: datetime | None  # the newest history record's time
+    reached: frozenset[str]
+    cycles: Mapping[str, list[float]] | None
 
 
-def summary_of(state: SagaState) -> StateSummary:
+def summary_of(state: SagaState, cycles: Mapping[str, list[float]] | None = None) -> StateSummary:
     timers = tuple(sorted((tid, t.fire_at) for tid, t in state.timers.items()))
-    return StateSummary(state.state, timers, state.history[-1].at if state.history else None)
+    return StateSummary(
+        state.state,
+        timers,
+        state.history[-1].at if state.history else None,
+        frozenset([r.to_state for r in state.history] + [state.state]),
+        cycles,
+    )
 
 
 def summary_from_bytes(data: bytes) -> StateSummary:
-    """`summary_of(state_from_bytes(data))` without building the state: a plain JSON parse
-    (no object hook, no SagaState), several times faster, for restoring a store. A state
+    """`summary_of(state_from_bytes(data), cycles)` without building the state: a plain JSON
+    parse (no object hook, no SagaState), several times faster, for restoring a store. A state
     sealed on the changelog (the worker has a field keyset) is opened first."""
     doc = orjson.loads(open_state(data))
     if doc.get("f") != FORMAT_VERSION:
@@ -150,4 +163,5 @@ def summary_from_bytes(data: bytes) -> StateSummary:
     )
     history = doc["history"]
     last = datetime.fromisoformat(history[-1][4][_DT]) if history else None
-    return StateSummary(doc["state"], timers, last)
+    reached = frozenset([record[1] for record in history] + [doc["state"]])
+    return StateSummary(doc["state"], timers, last, reached, doc.get("cycles"))

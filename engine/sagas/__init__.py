@@ -6,11 +6,12 @@ the runtime, the read API, the exception queue, the business metrics and the dem
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engine.contracts import Event
 from engine.saga import SagaDefinition
-from engine.saga.hooks import ExceptionPolicy, IdPair, SagaHooks
+from engine.saga.hooks import Data, ExceptionPolicy, IdPair, SagaHooks
 from engine.sagas.change_order import CHANGE_ORDER, CHANGE_ORDER_HOOKS
 from engine.sagas.milestone_to_revenue import MILESTONE_TO_REVENUE, MILESTONE_TO_REVENUE_HOOKS
 from engine.sagas.quote_to_cash import QUOTE_TO_CASH
@@ -70,6 +71,11 @@ def correlation_ids(model: Event) -> list[IdPair]:
     return [pair for extract in extractors for pair in extract(model)]
 
 
+def cycle_measure(saga_type: str) -> Callable[[Data], Mapping[str, list[float]]] | None:
+    """How `saga_type` measures its cycle times from its data (None: it declares none)."""
+    return hooks_of(saga_type).view.cycle_times
+
+
 def is_finished(saga_type: str, state: str) -> bool:
     """Whether `state` ends a saga of `saga_type` (False for a type no longer registered)."""
     definition = SAGAS.get(saga_type)
@@ -87,6 +93,7 @@ __all__ = [
     "SAGAS",
     "RegisteredSaga",
     "correlation_ids",
+    "cycle_measure",
     "exception_policies",
     "hooks_of",
     "is_finished",

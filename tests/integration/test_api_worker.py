@@ -89,6 +89,20 @@ def test_saga_invoices_and_lists(engine: EngineThread) -> None:
     assert engine.get("/api/v1/exceptions")["items"] == []
 
 
+def test_the_maintained_overview_is_the_one_counted_from_the_changelog(
+    engine: EngineThread,
+) -> None:
+    """The local overview comes from tallies the stores keep as states change; the changelog
+    one is counted from every state read back."""
+    local = engine.get("/api/v1/overview")
+    whole = engine.get("/api/v1/overview?source=changelog")
+    for part in ("sagas", "by_state", "funnel", "cycle_times"):
+        assert local[part] == whole[part], part
+    funnel = {f["stage"]: f["count"] for f in local["funnel"]}
+    assert funnel["closed_won"] == funnel["completed"] == len(DEALS)
+    assert all(c["count"] >= len(DEALS) for c in local["cycle_times"].values())
+
+
 def test_dead_letter_summary_and_audited_replay(engine: EngineThread) -> None:
     assert engine.settings is not None
     settings = engine.settings

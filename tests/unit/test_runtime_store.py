@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.kafka.records import InRecord, TopicPartition
+from engine.runtime.overview import Contribution, Cycles, tally_of
 from engine.runtime.store import (
     INPUT_OFFSETS_KEY,
     LatestRecords,
@@ -20,7 +22,7 @@ from engine.runtime.store import (
     decode_input_offsets,
     encode_input_offsets,
 )
-from engine.saga.codec import state_to_bytes
+from engine.saga.codec import state_to_bytes, summary_of
 from engine.saga.model import HistoryRecord, SagaState, Timer
 
 
@@ -83,12 +85,26 @@ _ops = st.lists(
 )
 
 
+def _measure(saga_type: str) -> Callable[[Mapping[str, Any]], Cycles] | None:
+    """quote-to-cash measures one cycle (its data's version, when not a multiple of 3, in
+    seconds); other types none."""
+    if saga_type != "quote-to-cash":
+        return None
+    return lambda data: {"n": [float(data["n"])] if data["n"] % 3 else []}
+
+
+def _contribution(state: SagaState) -> Contribution:
+    measure = _measure(state.saga_type)
+    cycles = measure(state.data) if measure else {}
+    return Contribution(state.saga_type, summary_of(state).reached, cycles)
+
+
 @settings(max_examples=150, deadline=None)
 @given(ops=_ops, cache_sagas=st.sampled_from([1, 2, 1000]))
 def test_store_reads_back_what_was_committed_whatever_the_cache_size(
     ops: list[tuple[Any, ...]], cache_sagas: int
 ) -> None:
-    store = SagaStore(cache_sagas=cache_sagas)
+    store = SagaStore(cache_sagas=cache_sagas, cycle_measures=_measure)
     store.TIMER_INDEX_MIN = 2  # the timer index is rebuilt often: it must lose no timer
     committed: dict[StoreKey, SagaState] = {}  # the model: plain decoded values
     staged: dict[StoreKey, SagaState] = {}
@@ -112,7 +128,9 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
                 committed.pop(key, None)
             else:
                 state = _state(key, "restored", version, version % 3 or None)
-                store.restore(changelog_key(key), state_to_bytes(state))
+                # Bytes written with the cycle times, and bytes from before they were kept.
+                raw = store.encode(state) if version % 2 else state_to_bytes(state)
+                store.restore(changelog_key(key), raw)
                 committed[key] = state
         elif op[0] == "get":
             expected = staged.get(op[1], committed.get(op[1]))
@@ -123,6 +141,9 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
     assert dict(store.in_exception()) == {
         k: s for k, s in committed.items() if s.state == "exception"
     }
+    # The overview's maintained tally is the one counted from the states themselves.
+    expected = tally_of(_contribution(s) for s in committed.values())
+    assert (store.overview().paths, store.overview().cycles) == (expected.paths, expected.cycles)
     # Every committed armed timer falls due exactly once; nothing else does.
     far = BASE + timedelta(days=1)
     assert sorted(store.due(far)) == sorted(k for k, s in committed.items() if s.timers)

@@ -29,11 +29,6 @@ function duration(seconds) {
   return `${(s / 86400).toFixed(1)}d`;
 }
 
-function quantile(sorted, q) {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
 const money = (v) => (v === null || v === undefined ? "–" : Number(v).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
 const source = () => $("#source").value;
 
@@ -169,7 +164,7 @@ function renderOverview(o) {
     { key: "median", label: "median", num: true, render: (r) => duration(r.median) },
     { key: "p90", label: "p90", num: true, render: (r) => duration(r.p90) },
     { key: "max", label: "max", num: true, render: (r) => duration(r.max) },
-  ], Object.entries(o.cycle_times).map(([name, v]) => ({ name: name.replaceAll("_", " "), n: v.length, median: quantile(v, 0.5), p90: quantile(v, 0.9), max: v.length ? v[v.length - 1] : null })),
+  ], Object.entries(o.cycle_times).map(([name, v]) => ({ name: name.replaceAll("_", " "), n: v.count, median: v.median, p90: v.p90, max: v.max })),
   { id: "cycles-table", filter: false, rowAttrs: (r) => ({ "data-cycle": r.name.replaceAll(" ", "_") }) });
 }
 
