@@ -191,7 +191,7 @@ def contribution(state: SagaState) -> Contribution:
     """What one saga adds to the overview (as its store keeps it)."""
     measure = cycle_measure(state.saga_type)
     cycles = {} if measure is None else measure(state.data)
-    return Contribution(state.saga_type, summary_of(state).reached, cycles)
+    return Contribution(state.saga_type, state.state, summary_of(state).reached, cycles)
 
 
 def overview_of(counts: Mapping[tuple[str, str], int], tally: OverviewTally) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class Contribution(NamedTuple):
     """What one saga adds to the overview."""
 
     saga_type: str
+    state: str
     reached: frozenset[str]  # every state its history entered, and its current one
     cycles: Cycles
 

@@ -159,10 +159,15 @@ class SagaStore:
         # Stages reached and cycle times of the committed sagas, for the status page overview.
         self._cycle_measures = cycle_measures
         self._tally = OverviewTally()
+        # The committed share in counts and tally of sagas committed while in the decode cache
+        # (dropped with them): replacing a state the step just read then costs no second
+        # measure of the old one.
+        self._parts: dict[StoreKey, Contribution] = {}
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
         self._staged_raw: dict[StoreKey, bytes] = {}
+        self._staged_cycles: dict[StoreKey, Cycles | None] = {}  # measured when encoded
         # Armed timers per saga that has any: commit re-indexes only sagas whose set changed.
         self._armed: dict[StoreKey, TimerSignature] = {}
         self._timers: list[tuple[datetime, StoreKey]] = []
@@ -194,6 +199,7 @@ class SagaStore:
     def stage(self, key: StoreKey, state: SagaState, *, raw: bytes | None = None) -> None:
         """Stage a new state for the open transaction (`raw`: its changelog bytes, if known)."""
         self._staged[key] = state
+        self._staged_cycles.pop(key, None)
         if raw is None:
             self._staged_raw.pop(key, None)
         else:
@@ -203,6 +209,7 @@ class SagaStore:
         """Stage the saga's removal (a changelog tombstone) for the open transaction."""
         self._staged[key] = None
         self._staged_raw.pop(key, None)
+        self._staged_cycles.pop(key, None)
 
     def staged_changelog(self) -> list[tuple[bytes, bytes | None]]:
         """(key, value) changelog records of the open transaction: one per saga, its last state
@@ -214,7 +221,8 @@ class SagaStore:
         records: list[tuple[bytes, bytes | None]] = []
         for key, state in self._staged.items():
             if state is not None and key not in self._staged_raw:
-                self._staged_raw[key] = self.encode(state)
+                cycles = self._staged_cycles[key] = self._cycles(state)
+                self._staged_raw[key] = state_to_bytes(state, cycles)
             records.append((changelog_key(key), self._staged_raw.get(key)))
         return records
 
@@ -228,12 +236,14 @@ class SagaStore:
             if state is None:
                 self._delete(key)
                 continue
-            cycles = self._cycles(state)
+            staged = self._staged_cycles
+            cycles = staged[key] if key in staged else self._cycles(state)
             raw = self._staged_raw.get(key) or state_to_bytes(state, cycles)
-            self._put(key, summary_of(state, cycles), raw)
-            self._remember(key, state)
+            part = self._put(key, summary_of(state, cycles), raw)
+            self._remember(key, state, part)
         self._staged.clear()
         self._staged_raw.clear()
+        self._staged_cycles.clear()
         self._taken.clear()
         self._pending.commit()
         self._done.commit()
@@ -241,6 +251,7 @@ class SagaStore:
     def abort(self) -> None:
         self._staged.clear()
         self._staged_raw.clear()
+        self._staged_cycles.clear()
         for key in self._taken:
             for _tid, fire_at in self._armed.get(key, ()):
                 heapq.heappush(self._timers, (fire_at, key))
@@ -279,23 +290,25 @@ class SagaStore:
         if cycles is None and self._cycle_measures(key[0]) is not None:
             # Written before the bytes kept cycle times: measured from the decoded state.
             cycles = self._cycles(state_from_bytes(raw))
-        return Contribution(key[0], summary.reached, cycles or {})
+        kept = {name: seconds for name, seconds in (cycles or {}).items() if seconds}
+        return Contribution(key[0], summary.state, summary.reached, kept)
 
-    def _take_back(self, key: StoreKey, raw: bytes) -> None:
-        """Take a committed state's part out of the counts and the overview tally."""
-        # The step that replaces a state read it: it is usually still decoded in the cache.
+    def _committed_part(self, key: StoreKey, raw: bytes) -> Contribution:
+        """A committed state's share in the counts and the overview tally."""
+        part = self._parts.pop(key, None)
+        if part is not None:
+            return part
         cached = self._cache.get(key)
         if cached is not None:
-            summary = summary_of(cached, self._cycles(cached))
-        else:
-            summary = summary_from_bytes(raw)
-        self._uncount(key[0], summary.state)
-        self._tally.remove(self._contribution(key, summary, raw))
+            return self._contribution(key, summary_of(cached, self._cycles(cached)), raw)
+        return self._contribution(key, summary_from_bytes(raw), raw)
 
     def _delete(self, key: StoreKey) -> None:
         gone = self._committed.pop(key, None)
         if gone is not None:
-            self._take_back(key, gone)
+            old = self._committed_part(key, gone)
+            self._uncount(key[0], old.state)
+            self._tally.remove(old)
         self._exceptions.discard(key)
         self._cache.pop(key, None)
         self._armed.pop(key, None)
@@ -307,12 +320,19 @@ class SagaStore:
         if not self._counts[(saga_type, state)]:
             del self._counts[(saga_type, state)]
 
-    def _put(self, key: StoreKey, summary: StateSummary, raw: bytes) -> None:
+    def _put(self, key: StoreKey, summary: StateSummary, raw: bytes) -> Contribution:
+        """Index a committed state; returns its share in the counts and the tally."""
         name = sys.intern(summary.state)
-        old = self._committed.get(key)
+        part = self._contribution(key, summary, raw)
+        old_raw = self._committed.get(key)
+        old = None if old_raw is None else self._committed_part(key, old_raw)
         if old is not None:
-            self._take_back(key, old)
-        self._tally.add(self._contribution(key, summary, raw))
+            self._uncount(key[0], old.state)
+        # Most steps change neither the states reached nor a cycle time.
+        if old is None or (old.reached, old.cycles) != (part.reached, part.cycles):
+            if old is not None:
+                self._tally.remove(old)
+            self._tally.add(part)
         self._counts[(key[0], name)] += 1
         self._committed[key] = raw
         if name == EXCEPTION:
@@ -333,6 +353,7 @@ class SagaStore:
         last_event = summary.last_event_at
         self._pending.update(key, last_event if name == PENDING else None)
         self._done.update(key, last_event if self._finished(key[0], name) else None)
+        return part
 
     def _compact_timers(self) -> None:
         """Rebuild the timer index from the armed timers, dropping its stale entries.
@@ -356,11 +377,17 @@ class SagaStore:
         """Entries in the timer index, live and stale (see `TIMER_INDEX_MIN`)."""
         return len(self._timers)
 
-    def _remember(self, key: StoreKey, state: SagaState) -> None:
+    def _remember(self, key: StoreKey, state: SagaState, part: Contribution | None = None) -> None:
+        """Keep a committed state decoded (with its share of the tally, when known)."""
         self._cache[key] = state
         self._cache.move_to_end(key)
+        if part is None:
+            self._parts.pop(key, None)
+        else:
+            self._parts[key] = part
         if len(self._cache) > self._cache_sagas:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._parts.pop(evicted, None)
 
     def due(self, now: datetime) -> list[StoreKey]:
         """Keys of sagas with a committed timer due at `now` (each once).

@@ -18,7 +18,7 @@ def _close(reported: float | None, exact: float) -> bool:
 
 @given(values=st.lists(_seconds, min_size=1, max_size=200))
 def test_quantiles_are_the_pages_ranks_within_half_a_bucket(values: list[float]) -> None:
-    tally = tally_of([Contribution("quote-to-cash", frozenset(), {"c": values})])
+    tally = tally_of([Contribution("quote-to-cash", "active", frozenset(), {"c": values})])
     ordered = sorted(values)
     summary = tally.cycle_summary("c")
     assert summary["count"] == len(values)
@@ -35,7 +35,9 @@ def test_a_part_taken_back_leaves_the_tally_as_without_it(
     kept: list[list[float]], gone: list[list[float]]
 ) -> None:
     def part(i: int, values: list[float]) -> Contribution:
-        return Contribution("quote-to-cash", frozenset({"active", f"s{i % 3}"}), {"c": values})
+        return Contribution(
+            "quote-to-cash", "active", frozenset({"active", f"s{i % 3}"}), {"c": values}
+        )
 
     tally = OverviewTally()
     for i, values in enumerate(gone + kept):

@@ -96,7 +96,7 @@ def _measure(saga_type: str) -> Callable[[Mapping[str, Any]], Cycles] | None:
 def _contribution(state: SagaState) -> Contribution:
     measure = _measure(state.saga_type)
     cycles = measure(state.data) if measure else {}
-    return Contribution(state.saga_type, summary_of(state).reached, cycles)
+    return Contribution(state.saga_type, state.state, summary_of(state).reached, cycles)
 
 
 @settings(max_examples=150, deadline=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,7 +37,9 @@ from engine.saga import (
 )
 from engine.saga import engine as saga_engine
 from engine.saga.engine import ParkedLimit
+from engine.saga.model import HistoryRecord, SagaState, Timer
 from engine.saga.payload import TIMER_FIRED, TimerFiring
+from engine.saga.seen import SeenIds
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -308,3 +311,29 @@ def test_a_saga_refuses_to_park_past_its_bound_and_stays_as_it_was(
     assert "e9" not in state.seen
     started = step(TOY, state, ev(10, "closed-won"), T).state
     assert started.state == "b" and not started.parked
+
+
+def test_evolve_carries_every_field_it_is_not_told_to_change() -> None:
+    """`evolve` names the fields one by one (for speed): a field added to SagaState and not
+    to `evolve` would be reset to its default on every step."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    values: dict[str, object] = {
+        "saga_type": "t",
+        "saga_key": "k",
+        "state": "active",
+        "data": {"a": 1},
+        "parked": (SagaEvent("e", "x", "k", at, None),),  # type: ignore[arg-type]
+        "seen": SeenIds.of(["e"]),
+        "timers": {"sla": Timer("sla", at, {})},
+        "history": (HistoryRecord(None, "active", "e", "x", at),),
+        "version": 7,
+    }
+    assert set(values) == {f.name for f in dataclasses.fields(SagaState)}
+    full = SagaState(**values)  # type: ignore[arg-type]
+    for name in values:
+        assert SagaState("t", "k").evolve(**{name: values[name]}) == dataclasses.replace(
+            SagaState("t", "k"), **{name: values[name]}
+        )
+    assert full.evolve() == full
+    with pytest.raises(TypeError, match="no field 'stat'"):
+        full.evolve(stat="x")
