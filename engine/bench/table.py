@@ -176,7 +176,8 @@ def render(result: BenchResult, console: Console | None = None) -> None:
         r = result.restore
         console.print(
             f"restore: {r.records:,} changelog records at {r.records_per_s:,.0f} records/s "
-            f"(+{r.setup_seconds:.2f} s consumer set-up)"
+            f"(+{r.setup_seconds:.2f} s consumer set-up); indexed {r.index_seconds:.2f} s "
+            "later, while the worker already processes"
         )
     if result.reads is not None:
         reads = result.reads

@@ -163,6 +163,9 @@ class SagaStore:
         # (dropped with them): replacing a state the step just read then costs no second
         # measure of the old one.
         self._parts: dict[StoreKey, Contribution] = {}
+        # Sagas restored by `restore_latest` whose summary is not in the indexes yet (see
+        # `index_restored`): a restore takes the bytes at once and the task can start.
+        self._unindexed: dict[StoreKey, None] = {}
         self._cache: OrderedDict[StoreKey, SagaState] = OrderedDict()
         self._cache_sagas = cache_sagas
         self._staged: dict[StoreKey, SagaState | None] = {}  # None: delete (tombstone)
@@ -273,9 +276,39 @@ class SagaStore:
         self._put(key, summary_from_bytes(raw_value), raw_value)
 
     def restore_latest(self, records: LatestRecords) -> None:
-        """Apply the last changelog record of each key that `records` gathered."""
+        """Apply the last changelog record of each key that `records` gathered: the bytes now,
+        their summaries into the indexes by `index_restored`.
+
+        Until then the counts, the overview, the exception index, retention and timers leave
+        those sagas out (a timer due meanwhile fires once they are indexed); reading a saga,
+        stepping it or deleting it works at once.
+        """
         for raw_key, raw_value in records.latest.items():
-            self.restore(raw_key, raw_value)
+            if raw_key == INPUT_OFFSETS_KEY or raw_value is None:
+                self.restore(raw_key, raw_value)
+                continue
+            key = parse_changelog_key(raw_key)
+            if key in self._committed and key not in self._unindexed:
+                self.restore(raw_key, raw_value)  # replaces an indexed saga: at once
+                continue
+            self._cache.pop(key, None)
+            self._committed[key] = raw_value
+            self._unindexed[key] = None
+
+    @property
+    def unindexed(self) -> int:
+        """Restored sagas not in the indexes yet."""
+        return len(self._unindexed)
+
+    def index_restored(self, budget: int | None = None) -> int:
+        """Index up to `budget` restored sagas (None: all); returns how many are left."""
+        left = len(self._unindexed) if budget is None else budget
+        while self._unindexed and left > 0:
+            key, _ = self._unindexed.popitem()
+            raw = self._committed.pop(key)  # `_put` puts it back, with nothing to take back
+            self._put(key, summary_from_bytes(raw), raw)
+            left -= 1
+        return len(self._unindexed)
 
     def encode(self, state: SagaState) -> bytes:
         """The state's changelog bytes, with the cycle times its type measures."""
@@ -303,9 +336,17 @@ class SagaStore:
             return self._contribution(key, summary_of(cached, self._cycles(cached)), raw)
         return self._contribution(key, summary_from_bytes(raw), raw)
 
+    def _was_unindexed(self, key: StoreKey) -> bool:
+        """Whether `key` waited for `index_restored` (it is indexed from now on)."""
+        if key in self._unindexed:
+            del self._unindexed[key]
+            return True
+        return False
+
     def _delete(self, key: StoreKey) -> None:
         gone = self._committed.pop(key, None)
-        if gone is not None:
+        # A saga restored but never indexed has no share to take back.
+        if gone is not None and not self._was_unindexed(key):
             old = self._committed_part(key, gone)
             self._uncount(key[0], old.state)
             self._tally.remove(old)
@@ -325,6 +366,8 @@ class SagaStore:
         name = sys.intern(summary.state)
         part = self._contribution(key, summary, raw)
         old_raw = self._committed.get(key)
+        if old_raw is not None and self._was_unindexed(key):
+            old_raw = None  # restored, never indexed: nothing of it to take back
         old = None if old_raw is None else self._committed_part(key, old_raw)
         if old is not None:
             self._uncount(key[0], old.state)

@@ -78,8 +78,9 @@ _ops = st.lists(
         ),
         st.tuples(st.just("commit")),
         st.tuples(st.just("abort")),
-        st.tuples(st.just("restore"), st.sampled_from(KEYS), st.booleans()),
+        st.tuples(st.just("restore"), st.sampled_from(KEYS), st.booleans(), st.booleans()),
         st.tuples(st.just("get"), st.sampled_from(KEYS)),
+        st.tuples(st.just("index"), st.integers(0, 3)),
     ),
     max_size=60,
 )
@@ -122,7 +123,7 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
             store.abort()
             staged.clear()
         elif op[0] == "restore" and not staged:  # restores happen between transactions
-            key, tombstone = op[1], op[2]
+            key, tombstone, latest = op[1], op[2], op[3]
             if tombstone:
                 store.restore(changelog_key(key), None)
                 committed.pop(key, None)
@@ -130,13 +131,21 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
                 state = _state(key, "restored", version, version % 3 or None)
                 # Bytes written with the cycle times, and bytes from before they were kept.
                 raw = store.encode(state) if version % 2 else state_to_bytes(state)
-                store.restore(changelog_key(key), raw)
+                if latest:  # the bytes at once, the indexes later (or on the saga's next change)
+                    records = LatestRecords()
+                    records.add(InRecord("state", 0, version, changelog_key(key), raw, (), 0))
+                    store.restore_latest(records)
+                else:
+                    store.restore(changelog_key(key), raw)
                 committed[key] = state
+        elif op[0] == "index":
+            store.index_restored(op[1])
         elif op[0] == "get":
             expected = staged.get(op[1], committed.get(op[1]))
             assert store.get(op[1]) == expected
     assert dict(store.items()) == committed
     assert len(store) == len(committed)
+    assert store.index_restored() == 0 and store.unindexed == 0
     assert store.state_counts() == Counter((k[0], s.state) for k, s in committed.items())
     assert dict(store.in_exception()) == {
         k: s for k, s in committed.items() if s.state == "exception"
@@ -305,9 +314,70 @@ def test_restoring_each_keys_last_record_equals_restoring_every_record(
     restored = SagaStore()
     restored.restore_latest(latest)
     assert dict(restored.items()) == dict(everything.items())
+    restored.index_restored()
     assert restored.state_counts() == everything.state_counts()
     assert restored.input_offsets == everything.input_offsets
     far = BASE + timedelta(days=1)
     assert sorted(restored.due(far)) == sorted(everything.due(far))
     # One summary per key, however many records each key had.
     assert len(latest.latest) == len({key for key, _, _ in records})
+
+
+_after_restore = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("step"),
+            st.sampled_from(KEYS),
+            st.sampled_from(["active", "exception", None]),  # None: deleted
+            st.one_of(st.none(), st.integers(0, 60)),
+        ),
+        st.tuples(st.just("index"), st.integers(0, 3)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    restored=st.lists(st.sampled_from(KEYS), unique=True, min_size=1),
+    ops=_after_restore,
+    cache_sagas=st.sampled_from([1, 1000]),
+)
+def test_a_store_indexed_after_its_restore_ends_as_one_indexed_during_it(
+    restored: list[StoreKey], ops: list[tuple[Any, ...]], cache_sagas: int
+) -> None:
+    """`restore_latest` takes the bytes and leaves the indexes to `index_restored`: sagas
+    stepped or deleted before they were indexed must end counted, tallied and timed exactly as
+    in a store that indexed them while restoring."""
+    eager = SagaStore(cache_sagas=cache_sagas, cycle_measures=_measure)
+    lazy = SagaStore(cache_sagas=cache_sagas, cycle_measures=_measure)
+    latest = LatestRecords()
+    for offset, key in enumerate(restored):
+        raw = eager.encode(_state(key, "validating", offset + 1, offset % 2 or None))
+        eager.restore(changelog_key(key), raw)
+        latest.add(InRecord("state", 0, offset, changelog_key(key), raw, (), 0))
+    lazy.restore_latest(latest)
+    assert lazy.unindexed == len(restored)
+    for version, op in enumerate(ops, start=100):
+        for store in (eager, lazy):
+            if op[0] == "index":
+                store.index_restored(op[1])
+                continue
+            key, name, timer = op[1], op[2], op[3]
+            store.get(key)  # as a step reads the saga first
+            if name is None:
+                store.stage_delete(key)
+            else:
+                store.stage(key, _state(key, name, version, timer))
+            store.staged_changelog()
+            store.commit()
+        assert dict(lazy.items()) == dict(eager.items())
+    lazy.index_restored()
+    assert lazy.state_counts() == eager.state_counts()
+    assert (lazy.overview().paths, lazy.overview().cycles) == (
+        eager.overview().paths,
+        eager.overview().cycles,
+    )
+    assert dict(lazy.in_exception()) == dict(eager.in_exception())
+    far = BASE + timedelta(days=1)
+    assert sorted(lazy.due(far)) == sorted(eager.due(far))
