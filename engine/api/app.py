@@ -353,7 +353,9 @@ def _reads(app: FastAPI) -> None:
     )
     async def exceptions(ctx: Ctx, who: Viewer, source: SourceParam = "local") -> dict[str, Any]:
         """Sagas in `exception`, oldest first, with their reason, age, owner and notes."""
-        items = exception_items(await ctx.read(source), ctx.clock())
+        # The local queue comes from the stores' exception index: no pass over every saga.
+        states = ctx.states.local_exceptions() if source == "local" else await ctx.read(source)
+        items = exception_items(states, ctx.clock())
         try:
             notes = await ctx.operations.exception_notes()
         except Exception as exc:  # the queue itself comes from the states: still show it

@@ -10,7 +10,7 @@ from engine.api.views import contribution
 from engine.runtime.overview import OverviewTally, tally_of
 from engine.runtime.store import StoreKey
 from engine.runtime.worker import Worker
-from engine.saga.model import SagaState
+from engine.saga.model import EXCEPTION, SagaState
 
 StateMap = dict[StoreKey, SagaState]
 # Committed sagas by (saga type, state), and their stages reached and cycle times.
@@ -31,6 +31,10 @@ class StateSource(Protocol):
 
     def local_tallies(self) -> Tallies:
         """What the overview shows of `local()`, from the stores' maintained tallies."""
+        ...
+
+    def local_exceptions(self) -> StateMap:
+        """The sagas of `local()` in the exception state (from the stores' index)."""
         ...
 
     async def changelog(self) -> StateMap:
@@ -64,6 +68,12 @@ class WorkerStates:
             tally.merge(task.store.overview())
         return counts, tally
 
+    def local_exceptions(self) -> StateMap:
+        out: StateMap = {}
+        for task in list(self._worker.tasks.values()):
+            out.update(task.store.in_exception())
+        return out
+
     async def changelog(self) -> StateMap:
         return await self._read_changelog()
 
@@ -84,6 +94,9 @@ class FixedStates:
     def local_tallies(self) -> Tallies:
         counts = Counter((t, s.state) for (t, _), s in self.states.items())
         return counts, tally_of(contribution(s) for s in self.states.values())
+
+    def local_exceptions(self) -> StateMap:
+        return {k: s for k, s in self.states.items() if s.state == EXCEPTION}
 
     async def changelog(self) -> StateMap:
         return dict(self.states)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 from datetime import UTC, timedelta, timezone
 from typing import Any
 
@@ -118,3 +119,16 @@ def test_a_restored_saga_continues_exactly_as_the_live_one() -> None:
         if index + 1 < len(history):
             nxt = history[index + 1]
             assert step(definition, restored, nxt, NOW) == step(definition, live, nxt, NOW)
+
+
+def test_encoded_states_hold_no_more_memory_than_their_length() -> None:
+    """A store keeps every saga's bytes: an encoder handing back an oversized buffer (orjson
+    keeps 8 KB for a 0.7 KB state) would multiply a worker's memory by ten."""
+    state = SagaState("quote-to-cash", "D-1", "active", data={"note": "x" * 700})
+    tracemalloc.start()
+    try:
+        kept = [state_to_bytes(state) for _ in range(200)]
+        allocated, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert allocated < 1.5 * sum(len(raw) for raw in kept)
