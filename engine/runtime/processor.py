@@ -186,11 +186,7 @@ class Processor:
             before = task.store.get(key)
             decision = step(definition, before, event, now)
             if decision.state is not before:
-                steps.append(
-                    self._prepare(
-                        key, before, decision, now, check_state=task.check_states, task=task
-                    )
-                )
+                steps.append(self._prepare(key, before, decision, now, task))
         outputs: list[OutRecord] = []
         for prepared in steps:
             outputs += self._record(task, prepared)
@@ -202,16 +198,14 @@ class Processor:
         before: SagaState | None,
         decision: Decision,
         now: datetime,
-        *,
-        check_state: bool,
         task: Task,
     ) -> _Step:
-        """Everything a step writes, built without touching the task: raises on a record that
+        """Everything a step writes, built without changing the task: raises on a record that
         cannot be written (a translation bug, a record over the size limit).
 
-        The new state's size is checked only with `check_state`: serialising it per step costs
-        more than once per saga at commit, where the worker checks it anyway and re-runs the
-        batch with `check_state` when a state is over the limit (see `Task.check_states`)."""
+        The new state's size is checked only when `task.check_states`: serialising it per step
+        costs more than once per saga at commit, where the worker checks it anyway and re-runs
+        the batch checking states when one is over the limit."""
         outputs: list[OutRecord] = []
         learnt: list[tuple[str, str]] = []
         commands: list[SagaCommand] = []
@@ -237,7 +231,7 @@ class Processor:
         for out in outputs:
             check_size(f"record for {out.topic}", out.value or b"", out.key)
         raw_state = None
-        if check_state:
+        if task.check_states:
             raw_state = task.store.encode(decision.state)
             check_size(f"saga state of {key[0]} {key[1]}", raw_state)
         return _Step(key, before, decision, raw_state, outputs, learnt, commands)
@@ -282,16 +276,7 @@ class Processor:
                     assert isinstance(event.payload, TimerFiring)  # due_timers makes them
                     metrics.TIMERS_FIRED.labels(key[0], event.payload.name).inc()
                     if decision.state is not current:
-                        steps.append(
-                            self._prepare(
-                                key,
-                                current,
-                                decision,
-                                now,
-                                check_state=task.check_states,
-                                task=task,
-                            )
-                        )
+                        steps.append(self._prepare(key, current, decision, now, task))
                         current = decision.state
             except Exception:
                 log.exception("timer of %s %s failed; the saga is left unchanged", *key)
