@@ -151,8 +151,8 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
         k: s for k, s in committed.items() if s.state == "exception"
     }
     # The overview's maintained tally is the one counted from the states themselves.
-    expected = tally_of(_contribution(s) for s in committed.values())
-    assert (store.overview().paths, store.overview().cycles) == (expected.paths, expected.cycles)
+    tally = tally_of(_contribution(s) for s in committed.values())
+    assert (store.overview().paths, store.overview().cycles) == (tally.paths, tally.cycles)
     # Every committed armed timer falls due exactly once; nothing else does.
     far = BASE + timedelta(days=1)
     assert sorted(store.due(far)) == sorted(k for k, s in committed.items() if s.timers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -331,8 +332,9 @@ def test_evolve_carries_every_field_it_is_not_told_to_change() -> None:
     assert set(values) == {f.name for f in dataclasses.fields(SagaState)}
     full = SagaState(**values)  # type: ignore[arg-type]
     for name in values:
-        assert SagaState("t", "k").evolve(**{name: values[name]}) == dataclasses.replace(
-            SagaState("t", "k"), **{name: values[name]}
+        change: dict[str, Any] = {name: values[name]}
+        assert SagaState("t", "k").evolve(**change) == dataclasses.replace(
+            SagaState("t", "k"), **change
         )
     assert full.evolve() == full
     with pytest.raises(TypeError, match="no field 'stat'"):
