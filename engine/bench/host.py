@@ -2,6 +2,7 @@
 
     python -m engine.bench.host engine|raw|raw_txn|faust --bootstrap B --prefix P --group G
         --mode exactly_once|at_least_once [--out-prefix O] [--profile FILE] [--worker-id W]
+        [--fanout F]
 
 Each system gets its own process so its CPU seconds and peak RSS are its own.
 """
@@ -36,6 +37,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out-prefix", default="")
     p.add_argument("--profile", default="")
     p.add_argument("--worker-id", default="bench")
+    p.add_argument("--fanout", type=float, default=1.0, help="raw pipes: copies per record")
     return p.parse_args(argv)
 
 
@@ -66,6 +68,7 @@ async def _run_async(args: argparse.Namespace) -> None:
         args.group,
         transactional=args.system == "raw_txn",
         stop=stop,
+        fanout=args.fanout,
     )
 
 

@@ -26,8 +26,11 @@ async def run_raw_pipe(
     *,
     transactional: bool,
     stop: asyncio.Event,
+    fanout: float = 1.0,
 ) -> None:
-    """Copy every input record to `output` (same key, value, headers) until `stop` is set."""
+    """Copy every input record to `output` (same key, value, headers) until `stop` is set;
+    `fanout` copies of each on average (the engine's records per event, see
+    engine.bench.fanout)."""
     consumer = AIOKafkaConsumer(
         *inputs,
         **options,
@@ -41,6 +44,7 @@ async def run_raw_pipe(
     producer = AIOKafkaProducer(
         **options, enable_idempotence=True, acks="all", linger_ms=2, **extra
     )
+    copies = Copies(fanout)
     await producer.start()
     await consumer.start()
     try:
@@ -51,22 +55,42 @@ async def run_raw_pipe(
             offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items()}
             if transactional:
                 async with producer.transaction():
-                    await _send_batch(producer, output, batch)
+                    await _send_batch(producer, output, batch, copies)
                     await producer.send_offsets_to_transaction(offsets, group_id)
             else:
-                await _send_batch(producer, output, batch)
+                await _send_batch(producer, output, batch, copies)
                 await consumer.commit(offsets)
     finally:
         await consumer.stop()
         await producer.stop()
 
 
+class Copies:
+    """How many copies of each next record make `fanout` per record on average (1.5: 1, 2, 1,
+    2, ...), so a fractional fan-out is written exactly over any run length."""
+
+    def __init__(self, fanout: float) -> None:
+        if fanout < 1.0:
+            raise ValueError(f"fanout must be at least 1, got {fanout}")
+        self.fanout = fanout
+        self.seen = 0
+
+    def next(self) -> int:
+        before = int(self.seen * self.fanout)
+        self.seen += 1
+        return int(self.seen * self.fanout) - before
+
+
 async def _send_batch(
-    producer: AIOKafkaProducer, output: str, batch: dict[TopicPartition, list[Any]]
+    producer: AIOKafkaProducer,
+    output: str,
+    batch: dict[TopicPartition, list[Any]],
+    copies: Copies,
 ) -> None:
     futures = [
         await producer.send(output, m.value, key=m.key, headers=list(m.headers or ()))
         for msgs in batch.values()
         for m in msgs
+        for _ in range(copies.next())
     ]
     await asyncio.gather(*futures)

@@ -13,6 +13,9 @@ ENGINE = "engine"
 RAW = "raw_pipe"
 RAW_TXN = "raw_pipe_txn"
 FAUST = "faust"
+# The mode's raw pipe (transactional in exactly-once) writing the engine's records per event.
+FANOUT = "raw_pipe_fanout"
+FANOUT_BASELINE = {"exactly_once": RAW_TXN, "at_least_once": RAW}
 
 
 @dataclass
@@ -144,7 +147,7 @@ def mode_ratios(systems: dict[str, SystemResult]) -> dict[str, Any]:
     """
     engine = systems.get(ENGINE)
     out: dict[str, Any] = {}
-    for name in (RAW, RAW_TXN, FAUST):
+    for name in (RAW, RAW_TXN, FAUST, FANOUT):
         base = systems.get(name)
         if base is None:
             continue
@@ -172,6 +175,20 @@ def mode_ratios(systems: dict[str, SystemResult]) -> dict[str, Any]:
     return out
 
 
+def fanout_ceiling(mode: str, systems: dict[str, SystemResult]) -> dict[str, Any]:
+    """The fan-out pipe's throughput over the mode's raw pipe: the share of the raw rate
+    aiokafka keeps writing the engine's records per event (the engine's ratio cannot beat it)."""
+    fan, base = systems.get(FANOUT), systems.get(FANOUT_BASELINE[mode])
+    if fan is None:
+        return {}
+    usable = base is not None and base.ok and fan.ok
+    return {
+        "raw_pipe_fanout_ratio_to_baseline": (
+            ratio(fan.throughput_eps, base.throughput_eps) if usable and base else None
+        )
+    }
+
+
 def to_json(result: BenchResult) -> dict[str, Any]:
     """The `--json` document: per mode the systems' figures plus flat `ratio` fields."""
     doc: dict[str, Any] = {"quick": result.quick, "config": result.config}
@@ -179,6 +196,7 @@ def to_json(result: BenchResult) -> dict[str, Any]:
         doc[mode] = {
             "systems": {name: r.as_dict() for name, r in systems.items()},
             **mode_ratios(systems),
+            **fanout_ceiling(mode, systems),
         }
     if result.memory is not None:
         m = result.memory

@@ -24,7 +24,7 @@ from engine.bench.host import raw_output_topic
 from engine.bench.kafka_io import committed_total, create_topics, publish_burst, publish_paced
 from engine.bench.latency import LatencyCollector, causation_of, copied_event_id, latencies_ms
 from engine.bench.process import ProcessGroup, SystemProcess
-from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, SystemResult
+from engine.bench.results import ENGINE, FANOUT, FAUST, RAW, RAW_TXN, SystemResult
 from engine.bench.stats import LatencySummary, summarize_latencies
 from engine.bench.sweep import SATURATION_SHARE, SweepPoint, reachable, records_for
 from engine.bench.workload import BenchRecord
@@ -33,7 +33,8 @@ from engine.settings import ProcessingMode, Settings
 from engine.topics import ensure_topics
 
 log = logging.getLogger("q2c.bench")
-HOST_SYSTEM = {ENGINE: "engine", RAW: "raw", RAW_TXN: "raw_txn", FAUST: "faust"}
+HOST_SYSTEM = {ENGINE: "engine", RAW: "raw", RAW_TXN: "raw_txn", FAUST: "faust", FANOUT: "fanout"}
+RAW_PIPES = (RAW, RAW_TXN, FANOUT)
 RAW_MIN_EVENTS = 20_000
 MODE_TAG = {"exactly_once": "eos", "at_least_once": "alo"}
 
@@ -73,13 +74,22 @@ class SystemRun:
     """One system in one mode: topics, process, phases."""
 
     def __init__(
-        self, cfg: RunConfig, system: str, mode: str, *, tag: str = "", workers: int = 1
+        self,
+        cfg: RunConfig,
+        system: str,
+        mode: str,
+        *,
+        tag: str = "",
+        workers: int = 1,
+        fanout: float = 1.0,
     ) -> None:
-        """`workers` > 1: that many engine processes in one group (the scale-out run)."""
+        """`workers` > 1: that many engine processes in one group (the scale-out run);
+        `fanout`: the FANOUT pipe's copies per record."""
         self.cfg = cfg
         self.system = system
         self.mode = mode
         self.workers = workers
+        self.fanout = fanout
         self.prefix = f"bench{cfg.run_id}.{MODE_TAG[mode]}.{HOST_SYSTEM[system]}{tag}."
         self.group = f"{self.prefix}group"
         self.names = TopicNames(self.prefix)
@@ -93,7 +103,7 @@ class SystemRun:
             return
         outputs = (
             [raw_output_topic(self.prefix)]
-            if self.system in (RAW, RAW_TXN)
+            if self.system in RAW_PIPES
             else [
                 *(self.names.commands(t) for t in TARGETS),
                 self.names.status,
@@ -111,7 +121,7 @@ class SystemRun:
         )
 
     def output_topics(self) -> tuple[list[str], Callable[..., str | None]]:
-        if self.system in (RAW, RAW_TXN):
+        if self.system in RAW_PIPES:
             return [raw_output_topic(self.prefix)], copied_event_id
         return [self.names.commands(t) for t in TARGETS], causation_of
 
@@ -119,8 +129,11 @@ class SystemRun:
         return ProcessGroup([self._member(profile, i) for i in range(self.workers)])
 
     def _member(self, profile: Path | None, index: int) -> SystemProcess:
+        host = HOST_SYSTEM[self.system]
+        if self.system == FANOUT:
+            host = "raw_txn" if self.mode == "exactly_once" else "raw"
         args = [
-            HOST_SYSTEM[self.system],
+            host,
             "--bootstrap", self.cfg.bootstrap,
             "--prefix", self.prefix,
             "--group", self.group,
@@ -131,6 +144,8 @@ class SystemRun:
             args += ["--profile", str(profile)]
         if self.workers > 1:
             args += ["--worker-id", f"bench-{index}"]
+        if self.system == FANOUT:
+            args += ["--fanout", f"{self.fanout:.4f}"]
         return SystemProcess(args, self.cfg.workdir / f"{self.prefix}{index}.log")
 
     def drain_records(self, work: Workload) -> Sequence[BenchRecord]:
@@ -140,7 +155,7 @@ class SystemRun:
         within one progress poll. Repeats cost them nothing extra (no decoding, no dedupe),
         and the rate is per record, so the figures stay comparable.
         """
-        if self.system not in (RAW, RAW_TXN) or not work.drain:
+        if self.system not in RAW_PIPES or not work.drain:
             return work.drain
         return list(work.drain) * max(1, -(-RAW_MIN_EVENTS // len(work.drain)))
 

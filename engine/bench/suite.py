@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.bench.fanout import records_written
 from engine.bench.growth import FULL_SIZES, QUICK_SIZES, cost_growth
 from engine.bench.hostile import hostile_costs
 from engine.bench.memory import bytes_per_saga, restore_rate
 from engine.bench.reads import read_costs
-from engine.bench.results import ENGINE, FAUST, RAW, RAW_TXN, BenchResult
+from engine.bench.results import ENGINE, FANOUT, FAUST, RAW, RAW_TXN, BenchResult
 from engine.bench.runner import RunConfig, SystemRun, Workload, new_run_config
 from engine.bench.sweep import SWEEP_RATES, pool_size
 from engine.bench.workload import build_records, deal_ids, events_per_deal
@@ -105,6 +106,11 @@ async def run_bench(
             "run_id": cfg.run_id,
         },
     )
+    progress("counting the engine's records per event (offline)")
+    written = records_written(work.warmup, work.drain)
+    per_event = written.per_event
+    result.config["engine_records_per_event"] = per_event
+    result.config["engine_records_by_topic"] = dict(written.by_topic)
     engine_state_topic: str | None = None
     for mode in MODES:
         result.modes[mode] = {}
@@ -121,6 +127,9 @@ async def run_bench(
                 half_load = measured.throughput_eps / 2 if measured.ok else None
                 if mode == "exactly_once":
                     engine_state_topic = run.names.state
+        progress(f"{mode}: raw pipe writing {per_event:.2f} records per event")
+        fan = SystemRun(cfg, FANOUT, mode, fanout=max(per_event, 1.0))
+        result.modes[mode][FANOUT] = await fan.run(work, latency=False)
     if engine_state_topic is not None:
         progress("restore rate")
         result.restore = await restore_rate({"bootstrap_servers": bootstrap}, engine_state_topic)

@@ -180,3 +180,19 @@ def test_scale_out_is_compared_with_one_workers_drain() -> None:
     assert doc["throughput_ratio_to_one_worker"] == pytest.approx(1.5)  # 450 / 300
     r.scale_out = SystemResult("engine", "exactly_once", error="RuntimeError: engine exited")
     assert to_json(r)["scale_out"]["throughput_ratio_to_one_worker"] is None
+
+
+def test_the_fanout_ceiling_is_the_fanout_pipe_over_the_modes_raw_pipe() -> None:
+    r = _result()
+    r.modes["exactly_once"]["raw_pipe_fanout"] = _sys(
+        "raw_pipe_fanout", "exactly_once", 150.0, 50.0, 0.5
+    )
+    r.modes["at_least_once"]["raw_pipe_fanout"] = SystemResult(
+        "raw_pipe_fanout", "at_least_once", error="TimeoutError"
+    )
+    doc = to_json(r)
+    # Exactly-once compares with the transactional raw pipe (600 events/s), not the plain one.
+    assert doc["exactly_once"]["raw_pipe_fanout_ratio_to_baseline"] == pytest.approx(0.25)
+    assert doc["exactly_once"]["ratio_to_raw_pipe_fanout"] == pytest.approx(2.0)
+    assert doc["at_least_once"]["raw_pipe_fanout_ratio_to_baseline"] is None
+    assert "raw_pipe_fanout_ratio_to_baseline" not in to_json(_result())["exactly_once"]
