@@ -5,6 +5,9 @@ and its analytics copy, correlation entries and one changelog record per saga ch
 bench runs the raw pipe once more writing this many records per event: the share of its rate
 that pipe keeps is what aiokafka alone allows any engine writing the engine's records, the
 ceiling of the engine's throughput ratio on this client.
+
+The count is the engine's as it drains a backlog: correlation entries are written again until
+the worker's reader has read them back (here it never has), so they are an upper bound.
 """
 
 from __future__ import annotations

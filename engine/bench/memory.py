@@ -6,7 +6,7 @@ deal ids (same-length ids substituted in the bytes, so sizes match) are restored
 SagaStore, and the traced allocations before/after are divided by N. The store's decode cache
 holds its bounded number of states whatever N is, so at 100,000 sagas the figure is dominated
 by the changelog bytes the store keeps. Restore is what a worker
-pays on assignment: `read_partition` of the changelog into a SagaStore, until the store can
+pays on assignment: `read_latest` of the changelog into a SagaStore, until the store can
 serve; its indexes are timed apart (the worker builds them a slice per loop meanwhile).
 """
 
@@ -22,9 +22,8 @@ import psutil
 
 from engine.bench.results import MemoryResult, RestoreResult
 from engine.bench.workload import deal_events
-from engine.kafka.client import read_partition, topic_partitions
-from engine.kafka.records import InRecord
-from engine.runtime.store import LatestRecords, SagaStore, changelog_key
+from engine.kafka.client import read_latest, topic_partitions
+from engine.runtime.store import SagaStore, changelog_key
 from engine.runtime.translate import to_saga_event
 from engine.runtime.worker import new_store
 from engine.saga.engine import step
@@ -88,22 +87,16 @@ async def restore_rate(options: dict[str, Any], state_topic: str) -> RestoreResu
     """Restore the whole changelog topic into one SagaStore, timing the records' part."""
     parts = await topic_partitions(options, [state_topic])
     store = new_store()
-    latest = LatestRecords()
-    first: list[float] = []
-
-    def _add(rec: InRecord) -> None:
-        if not first:
-            first.append(time.perf_counter())
-        latest.add(rec)
-
     began = time.perf_counter()
-    # As the worker restores a task: the last record per key gathered, then applied.
-    count = await read_partition(options, parts, _add)
-    store.restore_latest(latest)
+    # As the worker restores a task: the last value per key gathered, then applied.
+    latest = await read_latest(options, parts)
+    store.restore_latest(latest.values)
     ended = time.perf_counter()
     store.index_restored()
     indexed = time.perf_counter()
-    reading = ended - (first[0] if first else ended)
+    first = latest.first_record_at
+    reading = ended - (first if first is not None else ended)
+    count = latest.records
     return RestoreResult(
         records=count,
         seconds=reading,

@@ -7,7 +7,9 @@ client library can change in one place.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -30,14 +32,20 @@ __all__ = [
     "Consumer",
     "InvalidProducerEpoch",
     "KafkaError",
+    "LatestRead",
     "OutOfOrderSequenceNumber",
     "Producer",
     "ProducerFenced",
     "TransactionalProducer",
     "end_offsets",
+    "read_latest",
     "read_partition",
 ]
 
+# A reader takes what one poll has (the fetched batches of its partitions), and fetches 4 MiB
+# per partition at a time: a restore is bound by its round trips to the broker.
+READ_MAX_RECORDS = 20_000
+READ_FETCH_BYTES = 4 << 20
 RebalanceCallback = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
@@ -85,7 +93,10 @@ class Consumer:
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
         client_id: str = "q2c",
+        partition_fetch_bytes: int = 1 << 20,
     ) -> None:
+        """`partition_fetch_bytes`: the most one fetch returns per partition (the client's
+        default, 1 MiB, unless a reader wants fewer round trips)."""
         self._max_records = max_records
         self._consumer = AIOKafkaConsumer(
             **options,
@@ -100,6 +111,7 @@ class Consumer:
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=partition_fetch_bytes,
         )
 
     async def start(self) -> None:
@@ -211,8 +223,12 @@ class Consumer:
 
     async def poll(self, timeout_ms: int = 200) -> list[InRecord]:
         """Up to `max_records` records from any assigned partitions, in offset order per partition."""
+        return [_in(m) for msgs in await self.fetch(timeout_ms) for m in msgs]
+
+    async def fetch(self, timeout_ms: int = 200) -> list[list[Any]]:
+        """As `poll`, as the client's own messages per partition (for this module's readers)."""
         batch = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self._max_records)
-        return [_in(m) for msgs in batch.values() for m in msgs]
+        return list(batch.values())
 
 
 def _append(batch: Any, record: OutRecord) -> Any:
@@ -441,14 +457,67 @@ async def read_partition(
     """Read the given partitions from the beginning (or from `starts`, where given) up to
     their current end; returns the count.
 
-    Used to restore state stores and global tables, and to look past a dead letter. Bounded:
-    gives up (raises TimeoutError) when no progress is made for `idle_timeout_s`.
+    Used to look past a dead letter and to read global tables. Bounded: gives up (raises
+    TimeoutError) when no progress is made for `idle_timeout_s`.
     """
-    consumer = Consumer(options, group_id=None, max_records=5000)
+
+    def each(messages: list[Any]) -> None:
+        for m in messages:
+            on_record(_in(m))
+
+    return await _read_to_end(options, partitions, each, idle_timeout_s, starts or {})
+
+
+@dataclass
+class LatestRead:
+    """Each key's last value over a read (None: a tombstone), the records read, and when the
+    first of them arrived (`time.perf_counter`; None: there were none)."""
+
+    values: dict[bytes, bytes | None] = field(default_factory=dict)
+    records: int = 0
+    first_record_at: float | None = None
+
+
+async def read_latest(
+    options: dict[str, Any], partitions: Sequence[TopicPartition], *, idle_timeout_s: float = 30.0
+) -> LatestRead:
+    """Read the partitions from the beginning to their current end keeping only each key's last
+    value: what restoring a store from its changelog needs.
+
+    No record object is made per record (a changelog holds several values per key until
+    compaction runs), which is most of a restore's cost on top of the client's own.
+    """
+    read = LatestRead()
+    values = read.values
+
+    def keep(messages: list[Any]) -> None:
+        if read.first_record_at is None:
+            read.first_record_at = time.perf_counter()
+        for m in messages:
+            values[m.key or b""] = m.value
+
+    read.records = await _read_to_end(options, partitions, keep, idle_timeout_s, {})
+    return read
+
+
+async def _read_to_end(
+    options: dict[str, Any],
+    partitions: Sequence[TopicPartition],
+    on_batch: Callable[[list[Any]], None],
+    idle_timeout_s: float,
+    starts: Mapping[TopicPartition, int],
+) -> int:
+    """Hand every fetched batch of aiokafka messages (one partition's, in offset order) to
+    `on_batch` until the partitions' ends as of the start; returns the count."""
+    consumer = Consumer(
+        options,
+        group_id=None,
+        max_records=READ_MAX_RECORDS,
+        partition_fetch_bytes=READ_FETCH_BYTES,
+    )
     await consumer.start()
     count = 0
     try:
-        starts = starts or {}
         consumer.assign(partitions)
         from_start = [tp for tp in partitions if tp not in starts]
         if from_start:
@@ -460,11 +529,11 @@ async def read_partition(
         loop = asyncio.get_running_loop()
         last_progress = loop.time()
         while remaining:
-            records = await consumer.poll(timeout_ms=200)
-            for rec in records:
-                on_record(rec)
-                count += 1
-            if records:
+            batches = await consumer.fetch(timeout_ms=200)
+            for messages in batches:
+                on_batch(messages)
+                count += len(messages)
+            if batches:
                 last_progress = loop.time()
             for tp in list(remaining):
                 if await consumer.position(tp) >= ends[tp]:

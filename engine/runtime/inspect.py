@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.kafka.client import read_partition, topic_partitions
-from engine.runtime.store import LatestRecords, SagaStore, StoreKey
+from engine.kafka.client import read_latest, topic_partitions
+from engine.runtime.store import SagaStore, StoreKey
 from engine.saga.model import SagaState
 
 
 async def read_all_states(options: dict[str, Any], state_topic: str) -> dict[StoreKey, SagaState]:
     """The latest committed state of every saga, by (saga_type, saga_key)."""
     parts = await topic_partitions(options, [state_topic])
-    latest = LatestRecords()
-    await read_partition(options, parts, latest.add)
     store = SagaStore()
-    store.restore_latest(latest)
+    store.restore_latest((await read_latest(options, parts)).values)
     return dict(store.items())

@@ -22,7 +22,7 @@ from collections.abc import Callable, Container, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.records import TopicPartition
 from engine.runtime.overview import Contribution, Cycles, OverviewTally
 from engine.saga.codec import (
     StateSummary,
@@ -113,22 +113,6 @@ class _IdleIndex:
         for entry in self._taken:
             heapq.heappush(self._heap, entry)
         self._taken.clear()
-
-
-class LatestRecords:
-    """A changelog read keeping only each key's last record (None: a tombstone).
-
-    Only the last one counts, and a changelog holds several per saga until compaction runs (one
-    per commit that touched it): reading the summary of each would parse states only to throw
-    them away. `add` is the callback for `read_partition`; `SagaStore.restore_latest` applies.
-    """
-
-    def __init__(self) -> None:
-        self.latest: dict[bytes, bytes | None] = {}
-
-    def add(self, rec: InRecord) -> None:
-        # Keys are independent of each other: only the last value of each matters.
-        self.latest[rec.key or b""] = rec.value
 
 
 DEFAULT_CACHE_SAGAS = 2048
@@ -275,15 +259,19 @@ class SagaStore:
         # Only what the indexes need is read now; the state is decoded when first used.
         self._put(key, summary_from_bytes(raw_value), raw_value)
 
-    def restore_latest(self, records: LatestRecords) -> None:
-        """Apply the last changelog record of each key that `records` gathered: the bytes now,
-        their summaries into the indexes by `index_restored`.
+    def restore_latest(self, latest: Mapping[bytes, bytes | None]) -> None:
+        """Apply each changelog key's last value (None: a tombstone), as `read_latest` gathers
+        them: the bytes now, their summaries into the indexes by `index_restored`.
+
+        Only the last value counts, and a changelog holds several per saga until compaction runs
+        (one per commit that touched it): restoring each would parse states only to throw them
+        away.
 
         Until then the counts, the overview, the exception index, retention and timers leave
         those sagas out (a timer due meanwhile fires once they are indexed); reading a saga,
         stepping it or deleting it works at once.
         """
-        for raw_key, raw_value in records.latest.items():
+        for raw_key, raw_value in latest.items():
             if raw_key == INPUT_OFFSETS_KEY or raw_value is None:
                 self.restore(raw_key, raw_value)
                 continue

@@ -28,7 +28,7 @@ from engine.kafka.client import (
     Producer,
     TransactionalProducer,
     end_offsets,
-    read_partition,
+    read_latest,
 )
 from engine.kafka.connection import KafkaConnection
 from engine.kafka.link import LINK, observe_client_logs
@@ -50,7 +50,7 @@ from engine.runtime.recovery import (
     decide,
     retry_delay_s,
 )
-from engine.runtime.store import LatestRecords, SagaStore
+from engine.runtime.store import SagaStore
 from engine.runtime.task import Task
 from engine.sagas import SAGAS, cycle_measure, is_finished
 from engine.settings import ProcessingMode, Settings
@@ -349,11 +349,9 @@ class Worker:
         )
         task.checkpoint = self._checkpoint(task)
         began = time.perf_counter()
-        latest = LatestRecords()
-        restored = await read_partition(
-            self._options, [TopicPartition(self.names.state, partition)], latest.add
-        )
-        task.store.restore_latest(latest)
+        latest = await read_latest(self._options, [TopicPartition(self.names.state, partition)])
+        task.store.restore_latest(latest.values)
+        restored = latest.records
         if self.exactly_once:
             task.committed_offsets.update(task.store.input_offsets)
         metrics.RESTORE_SECONDS.observe(time.perf_counter() - began)

@@ -11,6 +11,7 @@ from engine.kafka.client import (
     Producer,
     TransactionalProducer,
     _key_hash,
+    read_latest,
     read_partition,
 )
 from engine.kafka.records import InRecord, OutRecord, TopicPartition
@@ -86,3 +87,33 @@ async def test_in_a_transaction_the_batches_commit_or_abort_together(
     finally:
         await consumer.stop()
     assert sum(ends.values()) > len(committed)  # the aborted records are there, unread
+
+
+async def test_read_latest_keeps_each_keys_last_committed_value(
+    kafka_bootstrap: str, make_topic: MakeTopic, unique: str
+) -> None:
+    """What a store restores from: the last committed value per key, tombstones kept as None,
+    an aborted transaction's values never seen."""
+    topic = await make_topic("latest", partitions=PARTITIONS)
+    versions = [OutRecord(topic, f"saga-{i % 7}".encode(), f"v{i}".encode()) for i in range(70)]
+    producer = TransactionalProducer({"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}")
+    await producer.start()
+    try:
+        await producer.begin()
+        await producer.send_all(versions)
+        await producer.send_all([OutRecord(topic, b"saga-3", None)])
+        await producer.commit(None, "")
+        await producer.begin()
+        await producer.send_all([OutRecord(topic, b"saga-1", b"aborted")])
+        await producer.abort()
+    finally:
+        await producer.stop()
+    parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    latest = await read_latest({"bootstrap_servers": kafka_bootstrap}, parts)
+    expected: dict[bytes, bytes | None] = {
+        f"saga-{i}".encode(): f"v{63 + i}".encode() for i in range(7)
+    }
+    expected[b"saga-3"] = None
+    assert latest.values == expected
+    assert latest.records == 71
+    assert latest.first_record_at is not None

@@ -11,11 +11,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.kafka.records import InRecord, TopicPartition
+from engine.kafka.records import TopicPartition
 from engine.runtime.overview import Contribution, Cycles, tally_of
 from engine.runtime.store import (
     INPUT_OFFSETS_KEY,
-    LatestRecords,
     SagaStore,
     StoreKey,
     changelog_key,
@@ -132,9 +131,7 @@ def test_store_reads_back_what_was_committed_whatever_the_cache_size(
                 # Bytes written with the cycle times, and bytes from before they were kept.
                 raw = store.encode(state) if version % 2 else state_to_bytes(state)
                 if latest:  # the bytes at once, the indexes later (or on the saga's next change)
-                    records = LatestRecords()
-                    records.add(InRecord("state", 0, version, changelog_key(key), raw, (), 0))
-                    store.restore_latest(records)
+                    store.restore_latest({changelog_key(key): raw})
                 else:
                     store.restore(changelog_key(key), raw)
                 committed[key] = state
@@ -300,7 +297,8 @@ _changelog = st.lists(
 def test_restoring_each_keys_last_record_equals_restoring_every_record(
     records: list[tuple[Any, str | None, int | None]],
 ) -> None:
-    everything, latest = SagaStore(), LatestRecords()
+    everything, restored = SagaStore(), SagaStore()
+    latest: dict[bytes, bytes | None] = {}  # each key's last value, as `read_latest` keeps
     for offset, (key, name, timer) in enumerate(records):
         if key == "offsets":
             raw_key = INPUT_OFFSETS_KEY
@@ -310,8 +308,7 @@ def test_restoring_each_keys_last_record_equals_restoring_every_record(
             state = _state(key, name, offset, timer) if name is not None else None
             value = None if state is None else state_to_bytes(state)
         everything.restore(raw_key, value)
-        latest.add(InRecord("state", 0, offset, raw_key, value, (), 0))
-    restored = SagaStore()
+        latest[raw_key] = value
     restored.restore_latest(latest)
     assert dict(restored.items()) == dict(everything.items())
     restored.index_restored()
@@ -319,8 +316,6 @@ def test_restoring_each_keys_last_record_equals_restoring_every_record(
     assert restored.input_offsets == everything.input_offsets
     far = BASE + timedelta(days=1)
     assert sorted(restored.due(far)) == sorted(everything.due(far))
-    # One summary per key, however many records each key had.
-    assert len(latest.latest) == len({key for key, _, _ in records})
 
 
 _after_restore = st.lists(
@@ -351,11 +346,11 @@ def test_a_store_indexed_after_its_restore_ends_as_one_indexed_during_it(
     in a store that indexed them while restoring."""
     eager = SagaStore(cache_sagas=cache_sagas, cycle_measures=_measure)
     lazy = SagaStore(cache_sagas=cache_sagas, cycle_measures=_measure)
-    latest = LatestRecords()
+    latest: dict[bytes, bytes | None] = {}
     for offset, key in enumerate(restored):
         raw = eager.encode(_state(key, "validating", offset + 1, offset % 2 or None))
         eager.restore(changelog_key(key), raw)
-        latest.add(InRecord("state", 0, offset, changelog_key(key), raw, (), 0))
+        latest[changelog_key(key)] = raw
     lazy.restore_latest(latest)
     assert lazy.unindexed == len(restored)
     for version, op in enumerate(ops, start=100):
