@@ -24,7 +24,15 @@ from engine.bench.host import raw_output_topic
 from engine.bench.kafka_io import committed_total, create_topics, publish_burst, publish_paced
 from engine.bench.latency import LatencyCollector, causation_of, copied_event_id, latencies_ms
 from engine.bench.process import ProcessGroup, SystemProcess
-from engine.bench.results import ENGINE, FANOUT, FAUST, RAW, RAW_TXN, SystemResult
+from engine.bench.results import (
+    ENGINE,
+    FANOUT,
+    FANOUT_BASELINE,
+    FAUST,
+    RAW,
+    RAW_TXN,
+    SystemResult,
+)
 from engine.bench.stats import LatencySummary, summarize_latencies
 from engine.bench.sweep import SATURATION_SHARE, SweepPoint, reachable, records_for
 from engine.bench.workload import BenchRecord
@@ -129,9 +137,8 @@ class SystemRun:
         return ProcessGroup([self._member(profile, i) for i in range(self.workers)])
 
     def _member(self, profile: Path | None, index: int) -> SystemProcess:
-        host = HOST_SYSTEM[self.system]
-        if self.system == FANOUT:
-            host = "raw_txn" if self.mode == "exactly_once" else "raw"
+        # The fan-out pipe is the mode's raw pipe host, copying each record `fanout` times.
+        host = HOST_SYSTEM[FANOUT_BASELINE[self.mode] if self.system == FANOUT else self.system]
         args = [
             host,
             "--bootstrap", self.cfg.bootstrap,
