@@ -20,8 +20,12 @@ class SeenIds:
     CHUNK_SIZE: ClassVar[int] = 256
 
     def __contains__(self, item: object) -> bool:
-        # Newest chunk first: duplicates are usually redeliveries of recent events.
-        return any(item in chunk for chunk in reversed(self.chunks))
+        # Newest chunk first: duplicates are usually redeliveries of recent events. A plain
+        # loop, not any() over a generator: this runs once per event (0.33 -> 0.14 us).
+        for chunk in reversed(self.chunks):  # noqa: SIM110
+            if item in chunk:
+                return True
+        return False
 
     def __len__(self) -> int:
         return sum(len(chunk) for chunk in self.chunks)
@@ -40,8 +44,7 @@ class SeenIds:
 
     @classmethod
     def of(cls, items: Iterable[str]) -> SeenIds:
-        """Build a set from `items` (used by the codec and tests)."""
-        seen = cls()
-        for item in items:
-            seen = seen.add(item)
-        return seen
+        """Build a set from `items`, chunked exactly as adding them one by one would."""
+        unique = list(dict.fromkeys(items))
+        size = cls.CHUNK_SIZE
+        return cls(tuple(frozenset(unique[i : i + size]) for i in range(0, len(unique), size)))
