@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     commit_max_records: int = Field(
         default=2_000, ge=1, le=1_000_000, description="records after which a task commits"
     )
+    # CPython's own schedule ran a ~120 ms full collection every ~1.7 s under load (the p99);
+    # see engine.runtime.full_collections. 0: leave full collections to CPython.
+    gc_full_interval_s: float = Field(
+        default=60.0, ge=0, le=3_600, description="seconds between the worker's full GC runs"
+    )
     correlation_wait_s: float = Field(
         default=300.0, gt=0, description="how long an event may wait for its saga key"
     )

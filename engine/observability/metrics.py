@@ -54,6 +54,11 @@ TXN_COMMIT_SECONDS = Histogram(
     "Time to write a batch's outputs and commit",
     buckets=LATENCY_BUCKETS,
 )
+GC_FULL_SECONDS = Histogram(
+    "q2c_gc_full_collection_seconds",
+    "Pause of each full garbage collection the worker scheduled",
+    buckets=LATENCY_BUCKETS,
+)
 TXN_ABORTS = Counter("q2c_transaction_aborts_total", "Transactions rolled back", ["reason"])
 TASK_RECOVERIES = Counter(
     "q2c_task_recoveries_total",

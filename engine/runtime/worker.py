@@ -40,6 +40,7 @@ from engine.runtime.checkpoint import (
     CommitPolicy,
     ExactlyOnceCheckpoint,
 )
+from engine.runtime.full_collections import FullCollections, automatic_full_collections_off
 from engine.runtime.limits import RecordTooLarge
 from engine.runtime.names import TopicNames
 from engine.runtime.processor import Processor
@@ -131,6 +132,8 @@ class Worker:
         self._suspended: dict[int, Task] = {}
         # Assigned partitions whose task lost its producer and is being rebuilt in place.
         self._recovering: dict[int, Recovering] = {}
+        interval = settings.gc_full_interval_s
+        self._full_collections = FullCollections(interval) if interval > 0 else None
 
     @property
     def input_topics(self) -> list[str]:
@@ -160,17 +163,21 @@ class Worker:
         await consumer.start()
         consumer.subscribe(self.input_topics, self._on_assigned, self._on_revoked)
         watch = asyncio.create_task(self._watch_kafka(consumer), name="q2c-kafka-watch")
+        gc_schedule = self._full_collections
         try:
-            while not self._stopping.is_set():
-                records = await consumer.poll(timeout_ms=100)
-                await self._process_batch(records)
-                await self._fire_timers()
-                await self._route_correlated()
-                await self._expire_pending()
-                await self._recover_tasks()
-                self._index_restored()
-                if time.monotonic() - self._gauges_at > 2.0:
-                    await self._refresh_gauges()
+            with automatic_full_collections_off() if gc_schedule else contextlib.nullcontext():
+                while not self._stopping.is_set():
+                    records = await consumer.poll(timeout_ms=100)
+                    await self._process_batch(records)
+                    await self._fire_timers()
+                    await self._route_correlated()
+                    await self._expire_pending()
+                    await self._recover_tasks()
+                    self._index_restored()
+                    if time.monotonic() - self._gauges_at > 2.0:
+                        await self._refresh_gauges()
+                    if gc_schedule is not None:
+                        gc_schedule.run_if_due()  # between polls, never inside a step
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

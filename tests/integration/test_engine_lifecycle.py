@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections import Counter
 
@@ -10,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli.main import app
+from engine.observability.metrics import GC_FULL_SECONDS
 from engine.runtime.app import Engine
+from engine.runtime.full_collections import NEVER
 from engine.workload.histories import HistoryOptions, deal_history, master_data
 from tests.integration.engine_support import (
     all_completed,
@@ -49,6 +52,30 @@ async def test_milestone_deal_completes(
     assert types["create-billing-schedule"] == 1
     assert types["issue-invoice"] == 2
     assert types["recognize-revenue"] == 2
+
+
+def _full_collections_run() -> float:
+    samples = (s for m in GC_FULL_SECONDS.collect() for s in m.samples)
+    return sum(s.value for s in samples if s.name.endswith("_count"))
+
+
+async def test_the_worker_schedules_full_collections_and_hands_them_back(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = await engine_settings(kafka_bootstrap, unique, gc_full_interval_s=0.2)
+    before, threshold = _full_collections_run(), gc.get_threshold()
+    await publish_all(settings, master_data(["D-9"]))
+    await publish_all(settings, deal_history("D-9"))
+    engine = Engine(settings, worker_id="w1")
+    await engine.start()
+    try:
+        await wait_for_states(settings, all_completed(1), timeout_s=90)
+        assert gc.get_threshold()[2] == NEVER  # no ~120 ms full collection at CPython's whim
+        await asyncio.sleep(0.5)
+        assert _full_collections_run() > before  # the worker runs them, on its interval
+    finally:
+        await engine.stop()
+    assert gc.get_threshold() == threshold
 
 
 async def test_sagas_show_prints_state_and_history(
