@@ -315,6 +315,16 @@ class Producer:
         meta = await (await self.send(record))
         return Delivered(meta.topic, meta.partition, meta.offset)
 
+    async def _send_batch(self, batch: Any, topic: str, partition: int) -> asyncio.Future[Any]:
+        # Closed, the batch is ready at once: aiokafka's accumulator holds an open one for
+        # linger_ms (5) in case more records come, and these are all there will be (every
+        # commit waited those 5 ms, twice when a partition needed a second batch).
+        batch.close()
+        future: asyncio.Future[Any] = await self._producer.send_batch(
+            batch, topic, partition=partition
+        )
+        return future
+
     async def send_all(self, records: Iterable[OutRecord]) -> list[Delivered]:
         """Send and wait for every acknowledgement (raises the first failure); returns where
         each record landed, in order.
@@ -340,13 +350,13 @@ class Producer:
                     record = out[i]
                     meta = _append(batch, record)
                     if meta is None:  # full: send it, and start the next one
-                        future = await self._producer.send_batch(batch, topic, partition=partition)
+                        future = await self._send_batch(batch, topic, partition)
                         sent.append((future, topic, partition, placed))
                         batch = self._producer.create_batch()
                         placed = []
                         meta = _append(batch, record)  # an empty batch takes any one record
                     placed.append((i, meta.offset))
-                future = await self._producer.send_batch(batch, topic, partition=partition)
+                future = await self._send_batch(batch, topic, partition)
                 sent.append((future, topic, partition, placed))
         finally:
             # Wait for every queued batch: a failure left unawaited is logged as never

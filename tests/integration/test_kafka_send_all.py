@@ -4,6 +4,8 @@ inside a transaction all of them commit or abort together."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from engine.kafka.client import (
@@ -38,6 +40,24 @@ def records(topic: str) -> list[OutRecord]:
     ]
     keyed = [OutRecord(topic, f"deal-{i % 17}".encode(), f"k{i}".encode()) for i in range(100)]
     return [r for pair in zip(pinned[:100], keyed, strict=True) for r in pair] + pinned[100:]
+
+
+# A linger no commit could afford: a batch left open would wait all of it for more records.
+LONG_LINGER_MS = 60_000
+
+
+async def test_a_commit_does_not_wait_for_the_producer_linger(
+    kafka_bootstrap: str, make_topic: MakeTopic
+) -> None:
+    topic = await make_topic("send-all-linger", partitions=PARTITIONS)
+    producer = Producer({"bootstrap_servers": kafka_bootstrap}, linger_ms=LONG_LINGER_MS)
+    await producer.start()
+    try:
+        # A bound on waiting, not a speed measurement: a lingering send takes a minute.
+        delivered = await asyncio.wait_for(producer.send_all(records(topic)), 20)
+    finally:
+        await producer.stop()
+    assert len(delivered) == len(records(topic))
 
 
 async def test_each_record_lands_where_its_delivery_says(
