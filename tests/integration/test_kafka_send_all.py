@@ -21,6 +21,9 @@ from tests.conftest import MakeTopic
 
 pytestmark = pytest.mark.kafka
 PARTITIONS = 3
+# aiokafka's default batch size, not the engine's: these records then need a dozen batches,
+# which is how a batch that fills up (and the next one's start) is exercised.
+SMALL_BATCH = 16 * 1024
 
 
 async def read_all(bootstrap: str, topic: str) -> dict[tuple[int, int], InRecord]:
@@ -65,7 +68,7 @@ async def test_each_record_lands_where_its_delivery_says(
 ) -> None:
     topic = await make_topic("send-all", partitions=PARTITIONS)
     sent = records(topic)
-    producer = Producer({"bootstrap_servers": kafka_bootstrap})
+    producer = Producer({"bootstrap_servers": kafka_bootstrap}, max_batch_size=SMALL_BATCH)
     await producer.start()
     try:
         delivered = await producer.send_all(sent)
@@ -87,7 +90,9 @@ async def test_in_a_transaction_the_batches_commit_or_abort_together(
     kafka_bootstrap: str, make_topic: MakeTopic, unique: str
 ) -> None:
     topic = await make_topic("send-all-txn", partitions=PARTITIONS)
-    producer = TransactionalProducer({"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}")
+    producer = TransactionalProducer(
+        {"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}", max_batch_size=SMALL_BATCH
+    )
     await producer.start()
     try:
         await producer.begin()
@@ -116,7 +121,9 @@ async def test_read_latest_keeps_each_keys_last_committed_value(
     an aborted transaction's values never seen."""
     topic = await make_topic("latest", partitions=PARTITIONS)
     versions = [OutRecord(topic, f"saga-{i % 7}".encode(), f"v{i}".encode()) for i in range(70)]
-    producer = TransactionalProducer({"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}")
+    producer = TransactionalProducer(
+        {"bootstrap_servers": kafka_bootstrap}, f"tx-{unique}", max_batch_size=SMALL_BATCH
+    )
     await producer.start()
     try:
         await producer.begin()
