@@ -325,8 +325,8 @@ class Producer:
 
     async def _send_batch(self, batch: Any, topic: str, partition: int) -> asyncio.Future[Any]:
         # Closed, the batch is ready at once: aiokafka's accumulator holds an open one for
-        # linger_ms (5) in case more records come, and these are all there will be (every
-        # commit waited those 5 ms, twice when a partition needed a second batch).
+        # linger_ms in case more records come, and these are all there will be (every commit
+        # waited the linger, twice when a partition needed a second batch).
         batch.close()
         future: asyncio.Future[Any] = await self._producer.send_batch(
             batch, topic, partition=partition
