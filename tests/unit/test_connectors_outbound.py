@@ -17,6 +17,7 @@ from engine.connectors.outbound.fields import FieldsError, load_fields
 from engine.connectors.outbound.service import FACTORIES
 from engine.connectors.stripe.outbound import minor_units
 from engine.contracts import Money
+from tests.clocks import FakeClock
 
 CASES = [
     # platform, status, headers, body, disposition
@@ -60,14 +61,6 @@ def test_a_permanent_error_names_code_and_path_but_never_the_message() -> None:
 
 def test_success_is_no_error() -> None:
     assert error_for("sap", 204, {}, None) is None
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_circuit_opens_after_threshold_and_lets_one_trial_through_after_reset() -> None:

@@ -15,19 +15,12 @@ from engine.kafka.link import (
     KafkaLinkObserver,
     KafkaStormFilter,
 )
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import FakeClock
 
 
 @pytest.fixture
 def captured() -> Iterator[tuple[io.StringIO, KafkaLink, FakeClock]]:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     link = KafkaLink(clock)
     out = io.StringIO()
     handler = logging.StreamHandler(out)

@@ -8,18 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from engine.runtime.full_collections import FullCollections, automatic_full_collections_off
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import FakeClock
 
 
 def test_a_full_collection_runs_once_per_interval() -> None:
-    clock = _Clock()
+    clock = FakeClock()
     runs: list[float] = []
     schedule = FullCollections(60.0, clock=clock, collect=lambda: runs.append(clock.now))
     clock.now = 59.9
